@@ -1,0 +1,65 @@
+# SwarmMQ build. `make run` starts a node on embedded defaults; `make test`
+# is exactly what CI runs. Tools are pinned and installed into .tools/.
+GO        ?= go
+BIN       := bin
+TOOLS     := $(CURDIR)/.tools
+FUZZTIME  ?= 30s
+SMOKETIME ?= 5s
+BENCHTIME ?= 1s
+GOLANGCI_VERSION  := v2.15.0
+
+CMDS := node producer-client consumer-client
+
+# Fuzz targets as package:Target.
+FUZZ_TARGETS := \
+	./frame:FuzzDecode \
+	./frame:FuzzDecodePublish \
+	./queue:FuzzDecodeRecord \
+	./queue:FuzzRestore
+
+.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean tools
+
+all: fmt vet lint build test
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
+
+run: build
+	./$(BIN)/node
+
+test: vet lint unit fuzz-smoke
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+fuzz-smoke:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz smoke $$pkg $$name ($(SMOKETIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(SMOKETIME) $$pkg || exit 1; \
+	done
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+$(TOOLS)/golangci-lint:
+	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+
+lint: $(TOOLS)/golangci-lint
+	$(TOOLS)/golangci-lint run ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN) data

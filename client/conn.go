@@ -1,0 +1,344 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// Buffer sizes of a connection.
+const (
+	readBufferSize  = 64 << 10
+	writeBufferSize = 64 << 10
+)
+
+// conn is one TCP connection after a successful HELLO. Its reader and
+// writer goroutines end when it dies (kill); the supervisor then waits for
+// both (readerDone, writerDone) before it reconnects. Safe for concurrent
+// use: kill and signal may be called from any goroutine.
+type conn struct {
+	nc       net.Conn
+	maxFrame int    // negotiated, for both directions
+	credits  int    // the server's grant
+	nodeID   string // the server's node id
+	leftover []byte // bytes read past HELLO_OK, for the reader
+
+	wake       chan struct{} // one slot: the writer has work
+	dead       chan struct{} // closed by kill
+	readerDone chan struct{}
+	writerDone chan struct{}
+	once       sync.Once
+	err        error // why it died; written before dead is closed
+}
+
+// kill ends the connection once, remembering why.
+func (cn *conn) kill(err error) {
+	cn.once.Do(func() {
+		cn.err = err
+		close(cn.dead)
+		_ = cn.nc.Close()
+	})
+}
+
+// signal wakes the writer without blocking.
+func (cn *conn) signal() {
+	select {
+	case cn.wake <- struct{}{}:
+	default:
+	}
+}
+
+// connect dials and performs the HELLO exchange within DialTimeout and ctx.
+func (c *Client) connect(ctx context.Context) (*conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", c.opts.Addr)
+	if err != nil {
+		return nil, err
+	}
+	// Unblock the handshake's reads and writes when ctx ends.
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	cn, err := c.hello(nc)
+	if !stop() && err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		_ = nc.Close()
+		if ctx.Err() != nil {
+			err = fmt.Errorf("handshake: %w", ctx.Err())
+		}
+		return nil, err
+	}
+	return cn, nil
+}
+
+// hello sends HELLO on nc and reads the answer.
+func (c *Client) hello(nc net.Conn) (*conn, error) {
+	corr := c.nextCorr.Add(1)
+	h := frame.Hello{ClientID: []byte(c.opts.ClientID), Credits: c.opts.Credits, MaxFrame: uint32(c.opts.MaxFrame)}
+	if _, err := nc.Write(frame.AppendHello(nil, corr, h)); err != nil {
+		return nil, err
+	}
+	f, buf, n, err := readFrame(nc, c.opts.MaxFrame)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case f.Type == frame.TypeError:
+		code, msg, err := frame.DecodeError(f.Body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bad ERROR frame: %w", ErrProtocol, err)
+		}
+		return nil, serverError(code, msg)
+	case f.Type != frame.TypeHelloOK || f.Corr != corr:
+		return nil, fmt.Errorf("%w: HELLO answered by %s (corr %d)", ErrProtocol, f.Type, f.Corr)
+	}
+	ok, err := frame.DecodeHelloOK(f.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad HELLO_OK: %w", ErrProtocol, err)
+	}
+	cn := &conn{
+		nc: nc, nodeID: string(ok.NodeID),
+		maxFrame: c.opts.MaxFrame, credits: int(ok.Credits),
+		wake: make(chan struct{}, 1), dead: make(chan struct{}),
+		readerDone: make(chan struct{}), writerDone: make(chan struct{}),
+	}
+	if ok.MaxFrame != 0 && int64(ok.MaxFrame) < int64(cn.maxFrame) {
+		cn.maxFrame = int(ok.MaxFrame)
+	}
+	if cn.credits == 0 { // no limit of the server's own
+		cn.credits = int(c.opts.Credits)
+	}
+	cn.leftover = append([]byte(nil), buf[n:]...)
+	return cn, nil
+}
+
+// readFrame reads from nc until a whole frame has arrived; f points into
+// buf, which may hold bytes past the frame's n.
+func readFrame(nc net.Conn, maxFrame int) (f frame.Frame, buf []byte, n, err error) {
+	buf = make([]byte, 0, 512)
+	for {
+		f, n, err = frame.Decode(buf, maxFrame)
+		if err != nil || n > 0 {
+			return f, buf, n, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, make([]byte, frameLen(buf, cap(buf)))...)[:len(buf)]
+		}
+		m, err := nc.Read(buf[len(buf):cap(buf)])
+		if err != nil {
+			return f, buf, 0, err
+		}
+		buf = buf[:len(buf)+m]
+	}
+}
+
+// frameLen returns the whole length of the frame starting at b when its
+// length field has arrived, else fallback.
+func frameLen(b []byte, fallback int) int {
+	if len(b) < 4 {
+		return fallback
+	}
+	return max(int(binary.BigEndian.Uint32(b))+4, fallback)
+}
+
+// install makes cn the current connection and starts its reader and
+// writer. It returns false, starting nothing, if the Client was closed.
+func (c *Client) install(cn *conn) bool {
+	c.mu.Lock()
+	if c.mu.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.mu.conn = cn
+	c.mu.nodeID = cn.nodeID
+	c.mu.wire = 0
+	c.mu.credits.limit = cn.credits
+	c.mu.credits.wakeLocked()
+	c.maxFrame.Store(int64(cn.maxFrame))
+	c.cur.Store(cn)
+	c.mu.Unlock()
+	c.g.Go("reader", func() { c.readLoop(cn) })
+	c.g.Go("writer", func() { c.writeLoop(cn) })
+	return true
+}
+
+// readLoop decodes every frame the server sends and dispatches it, until
+// the connection dies.
+func (c *Client) readLoop(cn *conn) {
+	defer close(cn.readerDone)
+	buf := make([]byte, max(readBufferSize, len(cn.leftover)))
+	n := copy(buf, cn.leftover)
+	cn.leftover = nil
+	for {
+		start := 0
+		for {
+			f, m, err := frame.Decode(buf[start:n], cn.maxFrame)
+			if err != nil {
+				cn.kill(fmt.Errorf("%w: %w", ErrProtocol, err))
+				return
+			}
+			if m == 0 {
+				break
+			}
+			if err := c.dispatch(f); err != nil {
+				cn.kill(err)
+				return
+			}
+			start += m
+		}
+		if start > 0 {
+			c.wakeWriter() // replies freed credits
+			n = copy(buf, buf[start:n])
+		}
+		if n == len(buf) {
+			buf = append(buf, make([]byte, frameLen(buf[:n], 2*len(buf))-len(buf))...)
+		}
+		m, err := cn.nc.Read(buf[n:])
+		if err != nil {
+			cn.kill(err)
+			return
+		}
+		n += m
+	}
+}
+
+// dispatch handles one frame from the server on the reader goroutine. An
+// error ends the connection.
+func (c *Client) dispatch(f frame.Frame) error {
+	switch f.Type {
+	case frame.TypePing:
+		c.control(frame.AppendPong(nil, f.Corr))
+	case frame.TypeError:
+		return c.dispatchError(f)
+	case frame.TypePong, frame.TypePublishAck, frame.TypeMessages, frame.TypeAckOK, frame.TypeNackOK:
+		c.complete(f.Corr, f, nil)
+	default:
+		return fmt.Errorf("%w: server sent %s", ErrProtocol, f.Type)
+	}
+	return nil
+}
+
+// dispatchError handles an ERROR frame. A non-fatal one fails its request.
+// After a fatal one the server closes the connection: the request fails
+// too if the code says the request itself was at fault (it would fail
+// again), else it is sent again on the next connection.
+func (c *Client) dispatchError(f frame.Frame) error {
+	code, msg, err := frame.DecodeError(f.Body)
+	if err != nil {
+		return fmt.Errorf("%w: bad ERROR frame: %w", ErrProtocol, err)
+	}
+	fe := serverError(code, msg)
+	if f.Corr == 0 {
+		c.log.Warn("swarmmq client: server error", "addr", c.opts.Addr, "err", fe)
+		if code.Fatal() {
+			return fe
+		}
+		return nil
+	}
+	if code.Fatal() && !requestSpecific(code) {
+		return fe
+	}
+	c.complete(f.Corr, frame.Frame{}, fe)
+	if code.Fatal() {
+		return fe
+	}
+	return nil
+}
+
+// writeLoop writes queued requests and publisher batches, flushing only
+// when nothing more is waiting, until the connection dies.
+func (c *Client) writeLoop(cn *conn) {
+	defer close(cn.writerDone)
+	bw := bufio.NewWriterSize(cn.nc, writeBufferSize)
+	var batch []*call
+	for {
+		var ok bool
+		batch, ok = c.nextWrites(cn, batch[:0])
+		if !ok {
+			return
+		}
+		if len(batch) == 0 {
+			if bw.Buffered() > 0 {
+				if err := bw.Flush(); err != nil {
+					cn.kill(err)
+					return
+				}
+				continue
+			}
+			select {
+			case <-cn.wake:
+			case <-cn.dead:
+				return
+			}
+			continue
+		}
+		for _, cl := range batch {
+			if _, err := bw.Write(cl.buf); err != nil {
+				cn.kill(err)
+				return
+			}
+		}
+		clear(batch)
+	}
+}
+
+// nextWrites appends to out what cn's writer should write next: queued
+// requests while the server's credits allow, then sealed publisher batches
+// for the credits left. It marks them written. ok is false when cn is no
+// longer the current connection.
+func (c *Client) nextWrites(cn *conn, out []*call) (_ []*call, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.conn != cn {
+		return out, false
+	}
+	q := c.mu.queue
+	i := 0
+queue:
+	for ; i < len(q); i++ {
+		cl := q[i]
+		switch {
+		case cl.state == stateCancelled:
+			continue
+		case cl.noReply:
+		case c.mu.wire >= c.mu.credits.limit:
+			break queue
+		default:
+			cl.state = stateWritten
+			c.mu.wire++
+		}
+		out = append(out, cl)
+	}
+	n := copy(q, q[i:])
+	clear(q[n:])
+	c.mu.queue = q[:n]
+	free := min(c.mu.credits.freeLocked(), c.mu.credits.limit-c.mu.wire)
+	for _, p := range c.mu.pubs {
+		if free <= 0 {
+			break
+		}
+		if !p.hint.Load() {
+			continue
+		}
+		before := len(out)
+		out = p.takeLocked(out, free)
+		for _, cl := range out[before:] {
+			c.mu.credits.used++
+			cl.corr = c.nextCorr.Add(1)
+			setCorr(cl.buf, cl.corr)
+			cl.state = stateWritten
+			c.mu.pending[cl.corr] = cl
+			c.mu.wire++
+		}
+		free -= len(out) - before
+	}
+	return out, true
+}

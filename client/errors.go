@@ -1,0 +1,115 @@
+package client
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// Sentinel errors. Compare with errors.Is; a returned error usually wraps
+// one of these or a *frame.Error carrying the server's wire code.
+var (
+	// ErrClosed means the Client or Publisher was closed.
+	ErrClosed = errors.New("swarmmq/client: closed")
+	// ErrConnectionLost means the connection broke while a request that
+	// cannot be sent twice (a FETCH, a PING) was outstanding, or the client
+	// gave up reconnecting. Such a request can be retried.
+	ErrConnectionLost = errors.New("swarmmq/client: connection lost")
+	// ErrTimeout means a request got no reply within Options.RequestTimeout.
+	ErrTimeout = errors.New("swarmmq/client: request timed out")
+	// ErrProtocol means the server sent something protocol v1 does not
+	// allow, such as a reply of the wrong type.
+	ErrProtocol = errors.New("swarmmq/client: protocol violation")
+)
+
+// IsRetryable reports whether the operation that failed with err may
+// succeed when tried again: a lost connection, a timeout, or a server code
+// saying "not now" (SHUTTING_DOWN, NOT_LEADER, STORAGE, FLOW_CONTROL,
+// TOO_MANY_CONNECTIONS, SLOW_CONSUMER, IDLE_TIMEOUT). Retrying a publish
+// that timed out may store it twice unless it reuses the same message id;
+// the Client's own retries always do.
+func IsRetryable(err error) bool {
+	if errors.Is(err, ErrConnectionLost) || errors.Is(err, ErrTimeout) {
+		return true
+	}
+	var fe *frame.Error
+	if !errors.As(err, &fe) {
+		return false
+	}
+	switch fe.Code {
+	case frame.CodeShuttingDown, frame.CodeNotLeader, frame.CodeStorage, frame.CodeFlowControl,
+		frame.CodeTooManyConnections, frame.CodeSlowConsumer, frame.CodeIdleTimeout:
+		return true
+	}
+	return false
+}
+
+// opError is an error of one operation ("publish to q"). It prints as
+// "swarmmq: publish to q: DESTINATION_FULL: …", dropping the "swarmmq: "
+// prefixes of the errors it wraps so that they are said once.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string {
+	return "swarmmq: " + e.op + ": " + strip(e.err.Error())
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// strip removes the package prefix of an error message.
+func strip(msg string) string {
+	for _, p := range []string{"swarmmq/client: ", "swarmmq: "} {
+		if rest, ok := strings.CutPrefix(msg, p); ok {
+			return rest
+		}
+	}
+	return msg
+}
+
+// wrapOp wraps err as a failure of op; nil stays nil.
+func wrapOp(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &opError{op: op, err: err}
+}
+
+// causeError is a sentinel with the error that caused it; it prints as
+// "sentinel: cause" and matches both with errors.Is and errors.As.
+type causeError struct {
+	sentinel error
+	cause    error
+}
+
+func (e *causeError) Error() string {
+	return e.sentinel.Error() + ": " + strip(e.cause.Error())
+}
+
+func (e *causeError) Unwrap() []error { return []error{e.sentinel, e.cause} }
+
+// withCause returns an error that is sentinel and also wraps cause.
+func withCause(sentinel, cause error) error {
+	if cause == nil {
+		return sentinel
+	}
+	return &causeError{sentinel: sentinel, cause: cause}
+}
+
+// serverError turns an ERROR frame's fields into a *frame.Error.
+func serverError(code frame.Code, msg []byte) *frame.Error {
+	return &frame.Error{Code: code, Msg: string(msg)}
+}
+
+// requestSpecific reports whether a fatal code was caused by the request
+// it answers, so that sending the same bytes again would fail again.
+func requestSpecific(c frame.Code) bool {
+	switch c {
+	case frame.CodeMalformed, frame.CodeTooLarge, frame.CodeUnsupportedVersion,
+		frame.CodeUnknownType, frame.CodeHandshakeRequired:
+		return true
+	}
+	return false
+}

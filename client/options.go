@@ -1,0 +1,148 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// Defaults of Options.
+const (
+	// DefaultCredits is how many outstanding requests a client asks for in
+	// HELLO; the server's grant is what bounds it.
+	DefaultCredits = 1024
+	// DefaultDialTimeout bounds connecting plus the HELLO exchange.
+	DefaultDialTimeout = 5 * time.Second
+	// DefaultRequestTimeout bounds one request, from submission to reply
+	// (a FETCH gets its long-poll wait on top).
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultMaxReconnects is how many connection attempts one outage may
+	// take before the client gives up.
+	DefaultMaxReconnects = 20
+	// DefaultReconnectWait is the pause after the second failed attempt;
+	// it doubles after each further failure.
+	DefaultReconnectWait = 100 * time.Millisecond
+	// DefaultMaxReconnectWait caps the doubling pause between attempts.
+	DefaultMaxReconnectWait = 2 * time.Second
+)
+
+// minMaxFrame is the smallest max frame worth having: a header, a short
+// destination and one small message.
+const minMaxFrame = 1024
+
+// Options configures a Client. The zero value of every field but Addr means
+// "use the default". Options is a plain value, not safe for concurrent
+// mutation.
+type Options struct {
+	// Addr is the node's client address, host:port.
+	Addr string
+	// ClientID names the client in the server's logs and metrics; the
+	// default is "<hostname>-<pid>".
+	ClientID string
+	// Credits is how many outstanding requests to ask for in HELLO
+	// (default DefaultCredits). The server's grant bounds the requests
+	// the client has in flight at once; further requests wait for a
+	// reply to free a credit.
+	Credits uint32
+	// MaxFrame is the largest whole frame, header included, the client
+	// sends or accepts (default frame.DefaultMaxFrame). The connection uses
+	// the smaller of this and the server's value.
+	MaxFrame int
+	// DialTimeout bounds connecting plus the HELLO exchange (default
+	// DefaultDialTimeout).
+	DialTimeout time.Duration
+	// RequestTimeout bounds each request unless its context ends sooner
+	// (default DefaultRequestTimeout). A FETCH may take its wait on top.
+	RequestTimeout time.Duration
+	// NoReconnect turns reconnecting off: the first lost connection fails
+	// every outstanding request and the client. By default the client
+	// reconnects and sends the outstanding requests again (see the package
+	// documentation).
+	NoReconnect bool
+	// MaxReconnects bounds the connection attempts of one outage (default
+	// DefaultMaxReconnects; negative means no bound). After the last
+	// failed attempt the client fails every outstanding request and stops.
+	MaxReconnects int
+	// ReconnectWait is the pause before the second attempt of an outage
+	// (the first one is immediate); it doubles after every failure, up to
+	// MaxReconnectWait, with ±20% jitter (default DefaultReconnectWait).
+	ReconnectWait time.Duration
+	// MaxReconnectWait caps the pause between attempts (default
+	// DefaultMaxReconnectWait).
+	MaxReconnectWait time.Duration
+	// Logger receives connection events (lost, reconnected, gave up);
+	// the default discards them.
+	Logger *slog.Logger
+}
+
+// EnsureDefaults replaces every zero field but Addr by its default.
+func (o *Options) EnsureDefaults() {
+	if o.ClientID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "client"
+		}
+		o.ClientID = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if o.Credits == 0 {
+		o.Credits = DefaultCredits
+	}
+	if o.MaxFrame == 0 {
+		o.MaxFrame = frame.DefaultMaxFrame
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.MaxReconnects == 0 {
+		o.MaxReconnects = DefaultMaxReconnects
+	}
+	if o.ReconnectWait == 0 {
+		o.ReconnectWait = DefaultReconnectWait
+	}
+	if o.MaxReconnectWait == 0 {
+		o.MaxReconnectWait = DefaultMaxReconnectWait
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports every invalid field at once.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("client: "+format, args...))
+	}
+	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+		bad("addr %q is not host:port", o.Addr)
+	}
+	if len(o.ClientID) > math.MaxUint16 {
+		bad("client id is longer than %d bytes", math.MaxUint16)
+	}
+	if o.MaxFrame < minMaxFrame || int64(o.MaxFrame) > math.MaxUint32 {
+		bad("max frame %d out of range %d..%d", o.MaxFrame, minMaxFrame, uint32(math.MaxUint32))
+	}
+	if o.DialTimeout < 0 {
+		bad("dial timeout must not be negative")
+	}
+	if o.RequestTimeout < 0 {
+		bad("request timeout must not be negative")
+	}
+	if o.ReconnectWait < 0 {
+		bad("reconnect wait must not be negative")
+	}
+	if o.MaxReconnectWait < o.ReconnectWait {
+		bad("max reconnect wait %v is less than reconnect wait %v", o.MaxReconnectWait, o.ReconnectWait)
+	}
+	return errors.Join(errs...)
+}

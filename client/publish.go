@@ -1,0 +1,162 @@
+package client
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// PublishResult is the outcome of one published message. A result is a
+// plain value, safe for concurrent reads.
+type PublishResult struct {
+	// ID is the message id the client gave the message.
+	ID [16]byte
+	// Seq is the message's sequence number in its destination (0 when Err
+	// is set).
+	Seq uint64
+	// Duplicate reports that the server had already stored a message with
+	// this id (a retry): it was not stored again and Seq is the original's.
+	Duplicate bool
+	// Err is why the message was not stored, nil when it was. A code the
+	// server gave for this message (DESTINATION_FULL, CHECKSUM, STORAGE, …)
+	// is a *frame.Error in Err's tree.
+	Err error
+}
+
+// publishOverhead is the size of a PUBLISH frame without its messages.
+func publishOverhead(dest string) int {
+	return frame.HeaderSize + 2 + len(dest) + 4
+}
+
+// errTooLarge builds the error of a message no frame can carry.
+func errTooLarge(size, maxFrame int) error {
+	return &frame.Error{Code: frame.CodeTooLarge,
+		Msg: fmt.Sprintf("message of %d bytes does not fit in a frame of at most %d bytes", size, maxFrame)}
+}
+
+// pubCall is one PUBLISH frame of a synchronous Publish: which payloads it
+// carries and, once answered, their entries (filled on the reader, read by
+// the waiter after done).
+type pubCall struct {
+	*syncCall
+	idx     []int
+	entries []frame.AckEntry
+}
+
+func (pc *pubCall) handle(f frame.Frame) error {
+	pa, err := frame.DecodePublishAck(f.Body)
+	if err != nil {
+		return fmt.Errorf("%w: bad PUBLISH_ACK: %w", ErrProtocol, err)
+	}
+	if pa.Len() != len(pc.idx) {
+		return fmt.Errorf("%w: PUBLISH_ACK has %d entries for %d messages", ErrProtocol, pa.Len(), len(pc.idx))
+	}
+	pc.entries = make([]frame.AckEntry, pa.Len())
+	for i := range pc.entries {
+		pc.entries[i] = pa.Entry(i)
+	}
+	return nil
+}
+
+// Publish stores payloads in dest and waits until the server has
+// acknowledged each one, that is, stored it durably. The messages go in one
+// PUBLISH frame, or in as few as fit in the max frame. Payloads are copied
+// before Publish sends them.
+//
+// It returns one result per payload, in order, even when it fails; the
+// error is nil only if every message was stored (or found stored: see
+// PublishResult.Duplicate), else it reports how many failed and the first
+// reason. While the connection is lost, Publish waits for the reconnect
+// and the frames are sent again byte for byte, so a message is never
+// stored twice by the client's own retries. Publish fails when ctx ends or
+// Options.RequestTimeout runs out; a message may then have been stored or
+// not.
+func (c *Client) Publish(ctx context.Context, dest string, payloads ...[]byte) ([]PublishResult, error) {
+	op := "publish to " + dest
+	if err := checkName(dest, frame.CodeBadDestination); err != nil {
+		return nil, wrapOp(op, err)
+	}
+	results := make([]PublishResult, len(payloads))
+	calls := c.buildPublish(dest, payloads, results, op)
+	syncs := make([]*syncCall, len(calls))
+	for i, pc := range calls {
+		syncs[i] = pc.syncCall
+	}
+	_ = c.roundTrip(ctx, c.opts.RequestTimeout, syncs...)
+	failed := 0
+	var first error
+	for _, pc := range calls {
+		for j, i := range pc.idx {
+			r := &results[i]
+			switch {
+			case pc.outcome != nil:
+				r.Err = wrapOp(op, pc.outcome)
+			case pc.entries[j].Code != frame.CodeOK:
+				r.Err = wrapOp(op, &frame.Error{Code: pc.entries[j].Code})
+			default:
+				r.Seq, r.Duplicate = pc.entries[j].Seq, pc.entries[j].Duplicate()
+			}
+		}
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+			if first == nil {
+				first = r.Err
+			}
+		}
+	}
+	if failed == 0 {
+		return results, nil
+	}
+	if len(results) == 1 {
+		return results, first
+	}
+	return results, fmt.Errorf("%d of %d messages failed, first: %w", failed, len(results), first)
+}
+
+// buildPublish encodes payloads into PUBLISH frames no larger than the max
+// frame. A payload no frame can carry gets its error in results at once.
+func (c *Client) buildPublish(dest string, payloads [][]byte, results []PublishResult, op string) []*pubCall {
+	maxFrame := c.MaxFrame()
+	overhead := publishOverhead(dest)
+	destb := []byte(dest)
+	var calls []*pubCall
+	var cur *pubCall
+	for i, p := range payloads {
+		id := c.newID()
+		results[i].ID = id
+		size := frame.MessageHeaderSize + len(p)
+		if overhead+size > maxFrame {
+			results[i].Err = wrapOp(op, errTooLarge(size, maxFrame))
+			continue
+		}
+		if cur != nil && len(cur.buf)+size > maxFrame {
+			frame.FinishPublish(cur.buf, 0, uint32(len(cur.idx)))
+			cur = nil
+		}
+		if cur == nil {
+			cur = &pubCall{}
+			cur.syncCall = newSyncCall(nil, frame.TypePublishAck, true, cur.handle)
+			cur.buf = frame.StartPublish(make([]byte, 0, min(maxFrame, overhead+sizeOf(payloads[i:]))), 0, destb)
+			calls = append(calls, cur)
+		}
+		m := frame.Message{ID: id, Timestamp: c.now().UnixNano(), Producer: c.producer, Payload: p}
+		cur.buf = frame.AppendMessage(cur.buf, m)
+		cur.idx = append(cur.idx, i)
+	}
+	if cur != nil {
+		frame.FinishPublish(cur.buf, 0, uint32(len(cur.idx)))
+	}
+	return calls
+}
+
+// sizeOf returns the wire size of payloads as messages.
+func sizeOf(payloads [][]byte) int {
+	n := 0
+	for _, p := range payloads {
+		n += frame.MessageHeaderSize + len(p)
+	}
+	return n
+}

@@ -1,0 +1,156 @@
+package conf
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseSize(t *testing.T) {
+	f := func(in string, want Size, wantErr bool) {
+		t.Helper()
+		got, err := ParseSize(in)
+		if (err != nil) != wantErr || got != want {
+			t.Fatalf("ParseSize(%q) = %d, %v; want %d, err=%v", in, got, err, want, wantErr)
+		}
+	}
+	f("1MB", 1<<20, false)
+	f("512KB", 512<<10, false)
+	f("2GiB", 2<<30, false)
+	f("64k", 64<<10, false)
+	f("4096", 4096, false)
+	f("100B", 100, false)
+	f(" 1 mb ", 1<<20, false)
+	f("1TB", 0, true)
+	f("MB", 0, true)
+	f("-1MB", 0, true)
+	f("99999999999999999999GB", 0, true)
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults are invalid: %v", err)
+	}
+	if c.ClientAddr() != "127.0.0.1:9001" {
+		t.Fatalf("default client address %s", c.ClientAddr())
+	}
+}
+
+func TestSampleConfig(t *testing.T) {
+	c, err := Load(filepath.Join("..", "configs", "mvp-cluster.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Cluster.Name != "mvp-cluster" || len(c.Cluster.Nodes) != 1 || c.Cluster.Nodes[0].Address != "localhost:9001" {
+		t.Fatalf("cluster = %+v", c.Cluster)
+	}
+	if c.Performance.MaxMessageSize != 1<<20 || c.Performance.BatchSize != 100 ||
+		time.Duration(c.Performance.AckTimeout) != 5*time.Second {
+		t.Fatalf("performance = %+v", c.Performance)
+	}
+	// The sample shows the defaults: it must agree with them.
+	d := Default()
+	if c.Performance != d.Performance || c.Limits != d.Limits || c.Node != d.Node {
+		t.Fatalf("sample config disagrees with the defaults:\nsample  %+v %+v %+v\ndefault %+v %+v %+v",
+			c.Node, c.Performance, c.Limits, d.Node, d.Performance, d.Limits)
+	}
+}
+
+func TestEveryProblemListed(t *testing.T) {
+	src := `
+cluster:
+  nmae: x
+  partitions: 0
+  nodes:
+    - id: a
+      address: nowhere
+      roles: [chef]
+node:
+  id: b
+  port: 70000
+performance:
+  ack_timeout: 5x
+  max_message_size: huge
+  batch_size: many
+  fsync: sometimes
+log:
+  level: loud
+extra: 1
+`
+	c, err := Parse([]byte(src))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	err2 := c.Validate()
+	all := err.Error() + "\n" + err2.Error()
+	for _, want := range []string{
+		"cluster.nmae: unknown key", "extra: unknown key",
+		`performance.ack_timeout: invalid duration "5x"`, `performance.max_message_size: invalid size "huge"`,
+		"performance.batch_size: want a whole number", "cluster.partitions: 0 is out of range",
+		`cluster.nodes[0].address: "nowhere" is not host:port`, `cluster.nodes[0].roles: "chef"`,
+		`node.id: "b" is not among cluster.nodes`, "node.port: 70000 is not a port",
+		`performance.fsync: "sometimes"`, `log.level: "loud"`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing problem %q in:\n%s", want, all)
+		}
+	}
+}
+
+func TestFlagsBeatFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	src := "node:\n  data_dir: /from/file\n  http_addr: 127.0.0.1:1\nperformance:\n  fsync: interval\n"
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := 0
+	c, err := LoadNode(NodeFlags{Config: path, Port: &port, DataDir: "/from/flag"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Node.DataDir != "/from/flag" || c.Node.Port != 0 || c.Node.HTTPAddr != "127.0.0.1:1" || c.Performance.Fsync != "interval" {
+		t.Fatalf("node = %+v perf.fsync=%s", c.Node, c.Performance.Fsync)
+	}
+}
+
+func TestPortFromMembership(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	src := "cluster:\n  nodes:\n    - id: n2\n      address: localhost:9002\n"
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadNode(NodeFlags{Config: path, NodeID: "n2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Node.Port != 9002 {
+		t.Fatalf("port %d, want 9002 from cluster.nodes", c.Node.Port)
+	}
+	if _, err := LoadNode(NodeFlags{Config: path, NodeID: "n9"}); err == nil ||
+		!strings.Contains(err.Error(), `"n9" is not among cluster.nodes`) {
+		t.Fatalf("unlisted node id: %v", err)
+	}
+}
+
+func TestYAMLRoundTrip(t *testing.T) {
+	c := Default()
+	b, err := c.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(b)
+	if err != nil {
+		t.Fatalf("re-parse of printed config: %v\n%s", err, b)
+	}
+	if back.Performance != c.Performance || back.Node != c.Node || back.Limits != c.Limits {
+		t.Fatalf("round trip changed the config:\n%s", b)
+	}
+}

@@ -1,0 +1,299 @@
+package conf
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/goccy/go-yaml"
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/wal"
+)
+
+// Defaults of the node's own settings (the others come from the packages
+// that own them).
+const (
+	DefaultNodeID    = "node-1"
+	DefaultBind      = "127.0.0.1"
+	DefaultPort      = 9001
+	DefaultDataDir   = "./data"
+	DefaultHTTPAddr  = "127.0.0.1:8080"
+	DefaultBatchSize = 100
+	DefaultLogLevel  = "info"
+	DefaultLogFormat = "text"
+)
+
+// Config is the whole YAML config file of a node. It is a plain value, not
+// safe for concurrent mutation.
+type Config struct {
+	Cluster     Cluster     `yaml:"cluster"`
+	Node        Node        `yaml:"node"`
+	Performance Performance `yaml:"performance"`
+	Limits      Limits      `yaml:"limits"`
+	Security    Security    `yaml:"security"`
+	Log         Log         `yaml:"log"`
+}
+
+// Cluster describes the cluster the node belongs to.
+type Cluster struct {
+	// Name names the cluster; it appears in /health.
+	Name string `yaml:"name"`
+	// Partitions is the fixed partition count, chosen when the data
+	// directory is created; a node refuses to open data made with another.
+	Partitions int `yaml:"partitions"`
+	// Nodes lists the members (static membership).
+	Nodes []Member `yaml:"nodes"`
+}
+
+// Member is one node of the static membership list.
+type Member struct {
+	// ID is the node's unique id.
+	ID string `yaml:"id"`
+	// Address is the host:port clients and peers reach it at.
+	Address string `yaml:"address"`
+	// Roles are any of producer, consumer, router (every node is hybrid
+	// today; the roles are recorded for the cluster phase).
+	Roles []string `yaml:"roles"`
+}
+
+// Node holds this node's own settings.
+type Node struct {
+	// ID selects this node among cluster.nodes.
+	ID string `yaml:"id"`
+	// Bind is the interface the client port listens on.
+	Bind string `yaml:"bind"`
+	// Port is the client port; 0 picks a free port (tests).
+	Port int `yaml:"port"`
+	// DataDir holds the Pebble log.
+	DataDir string `yaml:"data_dir"`
+	// HTTPAddr serves /health, /ready, /metrics and /debug/pprof; "off"
+	// disables it.
+	HTTPAddr string `yaml:"http_addr"`
+}
+
+// Performance holds throughput and delivery settings.
+type Performance struct {
+	// MaxMessageSize bounds a frame on the wire (and so one message).
+	MaxMessageSize Size `yaml:"max_message_size"`
+	// BatchSize is the FETCH batch used when a client asks for 0.
+	BatchSize int `yaml:"batch_size"`
+	// AckTimeout is how long a delivered message waits for its ack.
+	AckTimeout Duration `yaml:"ack_timeout"`
+	// MaxDeliver is the number of delivery attempts before a message moves
+	// to <destination>.dlq; -1 means unlimited.
+	MaxDeliver int `yaml:"max_deliver"`
+	// DedupeWindow is how long message ids are remembered.
+	DedupeWindow Duration `yaml:"dedupe_window"`
+	// DedupeMax bounds the remembered ids per partition.
+	DedupeMax int `yaml:"dedupe_max"`
+	// Fsync is "always" (an ack means fsynced) or "interval".
+	Fsync string `yaml:"fsync"`
+	// FsyncInterval is the data-loss window of fsync: interval.
+	FsyncInterval Duration `yaml:"fsync_interval"`
+	// MaxConnections bounds client connections.
+	MaxConnections int `yaml:"max_connections"`
+	// Credits bounds the requests one connection may have outstanding.
+	Credits int `yaml:"credits"`
+	// HandshakeTimeout closes connections that send no HELLO in time.
+	HandshakeTimeout Duration `yaml:"handshake_timeout"`
+	// IdleTimeout closes silent connections; 0 disables it.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+}
+
+// Limits bound each destination.
+type Limits struct {
+	// MaxMsgs bounds retained messages per destination; 0 = unlimited.
+	MaxMsgs int64 `yaml:"max_msgs"`
+	// MaxBytes bounds retained payload bytes per destination.
+	MaxBytes Size `yaml:"max_bytes"`
+	// MaxAge drops messages older than this; 0 = keep until acked.
+	MaxAge Duration `yaml:"max_age"`
+}
+
+// Security holds TLS and sealing settings.
+type Security struct {
+	// TLSCert is the PEM certificate of the client port (TLS 1.3).
+	TLSCert string `yaml:"tls_cert"`
+	// TLSKey is its PEM private key.
+	TLSKey string `yaml:"tls_key"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Default returns the embedded defaults: a single node on port 9001 with
+// data in ./data.
+func Default() Config {
+	return Config{
+		Cluster: Cluster{Name: "swarmmq", Partitions: int(wal.DefaultPartitions)},
+		Node: Node{ID: DefaultNodeID, Bind: DefaultBind, Port: DefaultPort,
+			DataDir: DefaultDataDir, HTTPAddr: DefaultHTTPAddr},
+		Performance: Performance{
+			MaxMessageSize:   Size(frame.DefaultMaxFrame),
+			BatchSize:        DefaultBatchSize,
+			AckTimeout:       Duration(queue.DefaultAckTimeout),
+			MaxDeliver:       queue.DefaultMaxDeliver,
+			DedupeWindow:     Duration(queue.DefaultDedupeWindow),
+			DedupeMax:        queue.DefaultDedupeMax,
+			Fsync:            "always",
+			FsyncInterval:    Duration(wal.DefaultSyncInterval),
+			MaxConnections:   netio.DefaultMaxConns,
+			Credits:          int(netio.DefaultCredits),
+			HandshakeTimeout: Duration(netio.DefaultHandshakeTimeout),
+		},
+		Limits: Limits{MaxBytes: Size(queue.DefaultMaxBytes)},
+		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+	}
+}
+
+// Parse decodes a config file's bytes over the defaults. The error lists
+// every unknown key and malformed value.
+func Parse(src []byte) (Config, error) {
+	c := Default()
+	err := decodeStrict(src, &c)
+	return c, err
+}
+
+// Load reads and parses the file at path.
+func Load(path string) (Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("cannot read config: %w", err)
+	}
+	c, err := Parse(src)
+	if err != nil {
+		return c, fmt.Errorf("config %s:\n%w", path, err)
+	}
+	return c, nil
+}
+
+// Self returns this node's entry of cluster.nodes, if listed.
+func (c *Config) Self() (Member, bool) {
+	i := slices.IndexFunc(c.Cluster.Nodes, func(m Member) bool { return m.ID == c.Node.ID })
+	if i < 0 {
+		return Member{}, false
+	}
+	return c.Cluster.Nodes[i], true
+}
+
+// ClientAddr is the address the client port listens on.
+func (c *Config) ClientAddr() string {
+	return net.JoinHostPort(c.Node.Bind, strconv.Itoa(c.Node.Port))
+}
+
+// Validate checks the values the schema cannot, and lists every problem.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	c.validateCluster(bad)
+	if c.Node.ID == "" {
+		bad("node.id", "must not be empty")
+	}
+	if c.Node.Port < 0 || c.Node.Port > 65535 {
+		bad("node.port", "%d is not a port (0..65535)", c.Node.Port)
+	}
+	if net.ParseIP(c.Node.Bind) == nil && c.Node.Bind != "localhost" {
+		bad("node.bind", "%q is not an IP address", c.Node.Bind)
+	}
+	if c.Node.DataDir == "" {
+		bad("node.data_dir", "must not be empty")
+	}
+	if c.Node.HTTPAddr != "off" {
+		if _, _, err := net.SplitHostPort(c.Node.HTTPAddr); err != nil {
+			bad("node.http_addr", "%q is not host:port (or \"off\")", c.Node.HTTPAddr)
+		}
+	}
+	c.validatePerformance(bad)
+	if c.Limits.MaxMsgs < 0 {
+		bad("limits.max_msgs", "must not be negative")
+	}
+	if c.Security.TLSCert != "" || c.Security.TLSKey != "" {
+		bad("security", "TLS (tls_cert, tls_key) is not supported by this version yet; remove these keys")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
+		bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateCluster(bad func(string, string, ...any)) {
+	if c.Cluster.Partitions < 1 || c.Cluster.Partitions > 1<<16 {
+		bad("cluster.partitions", "%d is out of range 1..65536", c.Cluster.Partitions)
+	}
+	seen := map[string]bool{}
+	for i, m := range c.Cluster.Nodes {
+		p := fmt.Sprintf("cluster.nodes[%d]", i)
+		if m.ID == "" {
+			bad(p+".id", "must not be empty")
+		} else if seen[m.ID] {
+			bad(p+".id", "%q is listed twice", m.ID)
+		}
+		seen[m.ID] = true
+		if _, port, err := net.SplitHostPort(m.Address); err != nil || port == "" {
+			bad(p+".address", "%q is not host:port", m.Address)
+		}
+		for _, r := range m.Roles {
+			if !slices.Contains([]string{"producer", "consumer", "router"}, r) {
+				bad(p+".roles", "%q is not one of producer, consumer, router", r)
+			}
+		}
+	}
+	if len(c.Cluster.Nodes) > 0 && !seen[c.Node.ID] {
+		bad("node.id", "%q is not among cluster.nodes", c.Node.ID)
+	}
+}
+
+func (c *Config) validatePerformance(bad func(string, string, ...any)) {
+	p := c.Performance
+	if p.MaxMessageSize < 4<<10 || p.MaxMessageSize > 64<<20 {
+		bad("performance.max_message_size", "%s is out of range 4KB..64MB", p.MaxMessageSize)
+	}
+	if p.BatchSize < 1 || p.BatchSize > 100000 {
+		bad("performance.batch_size", "%d is out of range 1..100000", p.BatchSize)
+	}
+	if p.AckTimeout <= 0 {
+		bad("performance.ack_timeout", "must be positive")
+	}
+	if p.MaxDeliver == 0 || p.MaxDeliver < -1 {
+		bad("performance.max_deliver", "%d: want a positive count or -1 (unlimited)", p.MaxDeliver)
+	}
+	if p.DedupeWindow <= 0 {
+		bad("performance.dedupe_window", "must be positive")
+	}
+	if p.DedupeMax < 1 {
+		bad("performance.dedupe_max", "must be at least 1")
+	}
+	if _, err := wal.ParseSyncPolicy(p.Fsync); err != nil {
+		bad("performance.fsync", "%q is not one of always, interval", p.Fsync)
+	}
+	if p.Fsync == "interval" && p.FsyncInterval <= 0 {
+		bad("performance.fsync_interval", "must be positive with fsync: interval")
+	}
+	if p.MaxConnections < 1 {
+		bad("performance.max_connections", "must be at least 1")
+	}
+	if p.Credits < 1 {
+		bad("performance.credits", "must be at least 1")
+	}
+	if p.HandshakeTimeout <= 0 {
+		bad("performance.handshake_timeout", "must be positive")
+	}
+}
+
+// YAML renders c as a config file (for --print-config).
+func (c *Config) YAML() ([]byte, error) { return yaml.Marshal(c) }

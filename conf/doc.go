@@ -1,0 +1,16 @@
+// Package conf holds SwarmMQ's configuration: the YAML schema of a node's
+// config file, the kong command-line structs of the binaries, and the rules
+// that merge them (a flag beats the file, the file beats the defaults).
+//
+// Decoding is strict: every unknown key and every bad value is reported, all
+// at once, with its path (for example "performance.ack_timeout: invalid
+// duration \"5x\""), so an operator fixes a config in one pass. Defaults come
+// from each package's DefaultX constants.
+//
+// Sizes are written like "512KB", "1MB", "2GiB" or a plain byte count; KB, MB
+// and GB are binary multiples (1024), as in most broker configs. Durations use
+// Go's syntax: "5s", "2m", "150ms".
+//
+// The package is pure: it reads the bytes it is given and never starts a
+// goroutine.
+package conf

@@ -1,0 +1,134 @@
+package frame
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+// goldenInputs returns every frame of the golden files: the outputs of
+// encode and the inputs of decode.
+func goldenInputs(tb testing.TB) [][]byte {
+	var out [][]byte
+	for _, path := range goldenFiles {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for block := range strings.SplitSeq(string(data), "\n\n") {
+			cmd, rest, _ := strings.Cut(strings.TrimLeft(block, "\n"), "\n")
+			for strings.HasPrefix(cmd, "#") {
+				cmd, rest, _ = strings.Cut(rest, "\n")
+			}
+			input, output, ok := strings.Cut(rest, "----\n")
+			if !ok {
+				continue
+			}
+			text := input
+			if cmd == "encode" {
+				text = output
+			}
+			b, err := parseHex(text)
+			if err != nil {
+				tb.Fatalf("%s: %v", path, err)
+			}
+			out = append(out, b)
+		}
+	}
+	if len(out) < 20 {
+		tb.Fatalf("found only %d golden frames", len(out))
+	}
+	return out
+}
+
+// FuzzDecode feeds Decode the first split bytes of an input, then all of
+// it, and checks that the two answers agree; then it decodes every whole
+// frame's body and checks that re-encoding gives the same bytes.
+func FuzzDecode(f *testing.F) {
+	for _, b := range goldenInputs(f) {
+		f.Add(b, uint(len(b)/2), 0)
+		f.Add(b, uint(7), 64)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, split uint, maxFrame int) {
+		checkSplit(t, b, int(split%uint(len(b)+1)), maxFrame)
+		for len(b) > 0 {
+			fr, n, err := Decode(b, maxFrame)
+			if n < 0 || n > len(b) {
+				t.Fatalf("n=%d with %d bytes", n, len(b))
+			}
+			if err != nil || n == 0 {
+				return
+			}
+			tf, err := decodeFrame(t, fr, 50)
+			if err == nil {
+				if again := encodeFrame(nil, tf); !bytes.Equal(again, b[:n]) {
+					t.Fatalf("re-encoded %x\nfrom %x", again, b[:n])
+				}
+			} else if _, ok := err.(*Error); !ok {
+				t.Fatalf("%T is not *Error", err)
+			}
+			b = b[n:]
+		}
+	})
+}
+
+// checkSplit checks that Decode on b[:k] either needs more bytes or
+// answers what Decode on b answers.
+func checkSplit(t *testing.T, b []byte, k, maxFrame int) {
+	f, n, err := Decode(b, maxFrame)
+	pf, pn, perr := Decode(b[:k], maxFrame)
+	if pn > k || n > len(b) {
+		t.Fatalf("n=%d for %d bytes, n=%d for %d bytes", pn, k, n, len(b))
+	}
+	if err != nil {
+		if _, ok := err.(*Error); !ok {
+			t.Fatalf("%T is not *Error", err)
+		}
+	}
+	switch {
+	case perr != nil:
+		if perr != err {
+			t.Fatalf("first %d bytes: %v; all %d: %v", k, perr, len(b), err)
+		}
+	case pn > 0:
+		if pn != n || pf.Header != f.Header || !bytes.Equal(pf.Body, f.Body) {
+			t.Fatalf("first %d bytes: frame of %d; all %d: n=%d err=%v", k, pn, len(b), n, err)
+		}
+	case err == nil && n > 0 && n <= k:
+		t.Fatalf("first %d bytes: need more, but all %d give a frame of %d", k, len(b), n)
+	}
+}
+
+// FuzzDecodePublish decodes arbitrary PUBLISH bodies: no panic, only the
+// documented codes, and a successful decode iterates to exactly its bytes.
+func FuzzDecodePublish(f *testing.F) {
+	for _, b := range goldenInputs(f) {
+		if fr, _, err := Decode(b, 0); err == nil && fr.Type == TypePublish {
+			f.Add(fr.Body, 0)
+			f.Add(fr.Body, 1)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, maxCount int) {
+		p, err := DecodePublish(body, maxCount)
+		if err != nil {
+			switch CodeOf(err) {
+			case CodeMalformed, CodeBadDestination, CodeBadRequest:
+			default:
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		b := StartPublish(nil, 0, p.Destination)
+		var count uint32
+		for m, raw, ok := p.Next(); ok; m, raw, ok = p.Next() {
+			checkRaw(t, m, raw)
+			b = append(b, raw...)
+			count++
+		}
+		FinishPublish(b, 0, count)
+		if count != p.Count || !bytes.Equal(b[HeaderSize:], body) {
+			t.Fatalf("iterated %d of %d messages; rebuilt body %x\nfrom %x", count, p.Count, b[HeaderSize:], body)
+		}
+	})
+}

@@ -1,0 +1,287 @@
+package netio
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// Conn is one client connection.
+//
+// Send, SendError, Close and the getters are safe for concurrent use from
+// any goroutine. Writes are queued in netio's per-connection buffer and
+// written by the connection's event loop, in the order they were queued;
+// many queued replies go out in one write.
+type Conn struct {
+	srv      *Server
+	gc       gnet.Conn // only its concurrency-safe methods are used off the loop
+	id       uint64
+	remote   net.Addr
+	openedAt int64 // unix ns
+
+	clientID   atomic.Pointer[string]
+	value      atomic.Pointer[any]
+	maxFrame   atomic.Int64  // negotiated by HELLO
+	credits    atomic.Uint32 // negotiated by HELLO
+	handshaken atomic.Bool
+	lastActive atomic.Int64 // unix ns of the last whole frame received
+	held       atomic.Bool  // a frame is held back by a full ring
+	closing    atomic.Bool  // mirrors mu.closing for Closed
+
+	flushTask gnet.Runnable // c.runFlush, bound once
+	drainTask gnet.Runnable // c.runDrain, bound once
+
+	mu struct {
+		sync.Mutex
+		out        *bytebufferpool.ByteBuffer // queued writes, nil when empty
+		scheduled  bool                       // a flush task is queued on the loop
+		closing    bool                       // no more Send; close after flush
+		closeAfter bool                       // close once out is written
+	}
+
+	// loop is state only the connection's gnet event loop touches.
+	loop struct {
+		closed   bool // OnClose ran
+		blocked  bool // a frame is held back by a full ring
+		need     int  // length of the partial frame at the head, once known
+		maxFrame int  // inbound limit: MaxFrame, then the negotiated value
+		buffered int  // InboundBuffered when OnTraffic last returned
+		consumed bool // this OnTraffic handled at least one frame
+	}
+}
+
+func newConn(s *Server, gc gnet.Conn, now int64) *Conn {
+	c := &Conn{
+		srv:      s,
+		gc:       gc,
+		id:       s.nextID.Add(1),
+		remote:   gc.RemoteAddr(),
+		openedAt: now,
+	}
+	c.lastActive.Store(now)
+	c.maxFrame.Store(int64(s.opts.MaxFrame))
+	c.loop.maxFrame = s.opts.MaxFrame
+	c.flushTask = gnet.RunnableFunc(c.runFlush)
+	c.drainTask = gnet.RunnableFunc(c.runDrain)
+	return c
+}
+
+// ID returns the connection's id, unique within its Server.
+func (c *Conn) ID() uint64 { return c.id }
+
+// ClientID returns the client id from HELLO ("" before HELLO).
+func (c *Conn) ClientID() string {
+	if p := c.clientID.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// MaxFrame returns the largest frame, header included, either side may send
+// on this connection: the server's MaxFrame until HELLO, then the value
+// HELLO_OK granted. Replies built for this connection must respect it.
+func (c *Conn) MaxFrame() int { return int(c.maxFrame.Load()) }
+
+// Credits returns the requests the client may have outstanding, as granted
+// by HELLO_OK (0 before HELLO).
+func (c *Conn) Credits() uint32 { return c.credits.Load() }
+
+// SetValue stores v in the connection's slot for the node's own state.
+func (c *Conn) SetValue(v any) { c.value.Store(&v) }
+
+// Value returns what SetValue stored, or nil.
+func (c *Conn) Value() any {
+	if p := c.value.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Closed reports whether the connection is closed or closing: Send and
+// SendError fail from then on.
+func (c *Conn) Closed() bool { return c.closing.Load() }
+
+// Send queues b, one or more whole frames, for writing. Send copies b, so the
+// caller may reuse it at once. It fails with ErrClosed once the connection
+// is closing. If the bytes queued for this connection would exceed
+// MaxOutbound, the client is not reading its replies: the queue is dropped,
+// ERROR SLOW_CONSUMER is sent, the connection is closed, and Send returns
+// ErrSlowConsumer.
+func (c *Conn) Send(b []byte) error {
+	c.mu.Lock()
+	if c.mu.closing {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.mu.out != nil && len(c.mu.out.B)+len(b) > c.srv.opts.MaxOutbound ||
+		len(b) > c.srv.opts.MaxOutbound {
+		c.slowConsumerLocked()
+		kick := c.scheduleLocked()
+		c.mu.Unlock()
+		c.kick(kick)
+		return ErrSlowConsumer
+	}
+	out := c.outLocked()
+	out.B = append(out.B, b...)
+	kick := c.scheduleLocked()
+	c.mu.Unlock()
+	c.kick(kick)
+	return nil
+}
+
+// SendError queues an ERROR frame with the given correlation id (0 for an
+// error about the connection rather than one request). If code.Fatal(), the
+// connection stops accepting Send and is closed once the frame is written.
+// It fails with ErrClosed once the connection is closing.
+func (c *Conn) SendError(corr uint64, code frame.Code, msg string) error {
+	c.mu.Lock()
+	if c.mu.closing {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	out := c.outLocked()
+	out.B = frame.AppendError(out.B, corr, code, msg)
+	if code.Fatal() {
+		c.closeLocked()
+	}
+	kick := c.scheduleLocked()
+	c.mu.Unlock()
+	c.kick(kick)
+	return nil
+}
+
+// Close stops the connection accepting Send, lets what is queued be
+// written, then closes it. It is idempotent and does not wait.
+func (c *Conn) Close() {
+	c.mu.Lock()
+	if c.mu.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closeLocked()
+	kick := c.scheduleLocked()
+	c.mu.Unlock()
+	c.kick(kick)
+}
+
+func (c *Conn) closeLocked() {
+	c.mu.closing = true
+	c.mu.closeAfter = true
+	c.closing.Store(true)
+}
+
+// slowConsumerLocked drops the queue and queues ERROR SLOW_CONSUMER instead.
+func (c *Conn) slowConsumerLocked() {
+	out := c.outLocked()
+	out.B = frame.AppendError(out.B[:0], 0, frame.CodeSlowConsumer, "client does not read its replies")
+	c.closeLocked()
+}
+
+func (c *Conn) outLocked() *bytebufferpool.ByteBuffer {
+	if c.mu.out == nil {
+		c.mu.out = c.srv.outBufs.Get()
+	}
+	return c.mu.out
+}
+
+// scheduleLocked reports whether the caller must queue a flush task.
+func (c *Conn) scheduleLocked() bool {
+	if c.mu.scheduled {
+		return false
+	}
+	c.mu.scheduled = true
+	return true
+}
+
+func (c *Conn) kick(kick bool) {
+	if kick {
+		c.srv.execute(c, c.flushTask)
+	}
+}
+
+// runFlush runs on the event loop: it writes the queue and closes the
+// connection if asked to.
+func (c *Conn) runFlush(context.Context) error {
+	if c.loop.closed {
+		return nil
+	}
+	if c.flush() {
+		_ = c.gc.EventLoop().Close(c.gc)
+	}
+	return nil
+}
+
+// runDrain runs on the event loop during Stop: once everything queued has
+// reached the socket, it sends ERROR SHUTTING_DOWN and closes.
+func (c *Conn) runDrain(context.Context) error {
+	if c.loop.closed {
+		return nil
+	}
+	if !c.flush() && c.gc.OutboundBuffered() > 0 {
+		return nil // not drained yet; Stop asks again
+	}
+	_, _ = c.gc.Write(frame.AppendError(nil, 0, frame.CodeShuttingDown, "server is stopping"))
+	_ = c.gc.EventLoop().Close(c.gc)
+	return nil
+}
+
+// flush writes the queue to gnet (which copies what the socket does not
+// take at once) and reports whether the connection must now be closed. It
+// runs on the event loop. If gnet's buffer plus the queue exceed
+// MaxOutbound, the queue is replaced with ERROR SLOW_CONSUMER.
+func (c *Conn) flush() (closeNow bool) {
+	c.mu.Lock()
+	out := c.mu.out
+	c.mu.out = nil
+	c.mu.scheduled = false
+	if out != nil && !c.mu.closeAfter && c.gc.OutboundBuffered()+len(out.B) > c.srv.opts.MaxOutbound {
+		c.mu.out = out
+		c.slowConsumerLocked()
+		out, c.mu.out = c.mu.out, nil
+	}
+	closeNow = c.mu.closeAfter
+	c.mu.Unlock()
+	if out == nil {
+		return closeNow
+	}
+	if len(out.B) > 0 {
+		n, _ := c.gc.Write(out.B) // on error gnet closes the connection
+		c.srv.metrics.bytesOut.Add(n)
+	}
+	c.srv.outBufs.Put(out)
+	return closeNow
+}
+
+// reply queues a frame built on the event loop (HELLO_OK, PONG, ERROR); the
+// caller flushes before returning to gnet.
+func (c *Conn) reply(appendFrame func(dst []byte) []byte, fatal bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.outLocked()
+	out.B = appendFrame(out.B)
+	if fatal {
+		c.closeLocked()
+	}
+}
+
+// released runs in OnClose: no more writes, and the queue goes back.
+func (c *Conn) released() {
+	c.loop.closed = true
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mu.closing = true
+	c.closing.Store(true)
+	if c.mu.out != nil {
+		c.srv.outBufs.Put(c.mu.out)
+		c.mu.out = nil
+	}
+}

@@ -1,0 +1,171 @@
+package netio
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// Defaults for Options; a zero field means "use the default".
+const (
+	// DefaultAddr is the listen address.
+	DefaultAddr = "127.0.0.1:9001"
+	// DefaultMaxConns is the most connections served at once.
+	DefaultMaxConns = 10000
+	// DefaultMaxFrame is the largest frame, header included.
+	DefaultMaxFrame = frame.DefaultMaxFrame
+	// DefaultCredits is the most requests a connection may have outstanding.
+	DefaultCredits = 1024
+	// DefaultHandshakeTimeout is how long a new connection has to send HELLO.
+	DefaultHandshakeTimeout = 5 * time.Second
+	// DefaultIdleTimeout is 0: idle connections are never closed.
+	DefaultIdleTimeout = 0
+	// DefaultInboundFrames is MaxInbound's default in units of MaxFrame.
+	DefaultInboundFrames = 4
+	// DefaultMaxOutbound is the most bytes queued for writing to one
+	// connection.
+	DefaultMaxOutbound = 64 << 20
+)
+
+// MinMaxFrame is the smallest max frame a server or a client may set: a
+// frame header plus room for an ERROR message.
+const MinMaxFrame = 256
+
+// Options configures a Server. Zero fields take the DefaultX values (see
+// EnsureDefaults); Validate lists every bad value.
+type Options struct {
+	// Addr is the TCP listen address, host:port; port 0 picks a free port
+	// (Server.Addr reports it).
+	Addr string
+	// NodeID names this node in HELLO_OK.
+	NodeID string
+	// Partitions is the cluster's partition count, sent in HELLO_OK.
+	Partitions uint32
+	// Multicore runs one event loop per CPU (unless NumEventLoop is set).
+	Multicore bool
+	// NumEventLoop is the number of event loops; 0 means 1, or one per CPU
+	// with Multicore.
+	NumEventLoop int
+	// MaxConns is the most connections served at once; a connection beyond
+	// it gets ERROR TOO_MANY_CONNECTIONS and is closed.
+	MaxConns int
+	// MaxFrame is the largest frame accepted or sent, header included;
+	// HELLO can only lower it for a connection.
+	MaxFrame int
+	// Credits is the most requests a connection may have outstanding; HELLO
+	// asks for some and HELLO_OK grants at most this, and no more than
+	// MaxInbound / max frame (see the package documentation).
+	Credits uint32
+	// HandshakeTimeout is how long a connection may take to send HELLO
+	// before ERROR HANDSHAKE_TIMEOUT closes it.
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection (ERROR IDLE_TIMEOUT) that has sent no
+	// whole frame, and has no request held back, for this long; 0 turns it
+	// off. Clients waiting on long polls should PING within it.
+	IdleTimeout time.Duration
+	// MaxInbound is the most bytes a connection may have received but not
+	// yet handed on; beyond it ERROR FLOW_CONTROL closes the connection.
+	// Default DefaultInboundFrames × MaxFrame.
+	MaxInbound int
+	// MaxOutbound is the most bytes queued for writing to a connection
+	// (netio's queue plus gnet's); beyond it ERROR SLOW_CONSUMER closes it.
+	MaxOutbound int
+	// Logger receives connection events at debug level and failures at
+	// error level; nil discards them.
+	Logger *slog.Logger
+	// Metrics is the set the swarmmq_netio_* metrics are created in; nil
+	// means a private set nobody reads. Use one Server per set.
+	Metrics *metrics.Set
+	// Hooks are optional callbacks; nil fields are no-ops.
+	Hooks Hooks
+}
+
+// Hooks are optional callbacks a Server calls on its event loops. They must
+// not block.
+type Hooks struct {
+	// OnClose is called once for every connection that was accepted (not
+	// rejected by MaxConns or shutdown) when it closes, after it has stopped
+	// accepting Send.
+	OnClose func(c *Conn)
+}
+
+// EnsureDefaults fills zero fields with their defaults and returns o.
+func (o *Options) EnsureDefaults() *Options {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxFrame == 0 {
+		o.MaxFrame = DefaultMaxFrame
+	}
+	if o.Credits == 0 {
+		o.Credits = DefaultCredits
+	}
+	if o.HandshakeTimeout == 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.MaxInbound == 0 {
+		o.MaxInbound = DefaultInboundFrames * o.MaxFrame
+	}
+	if o.MaxOutbound == 0 {
+		o.MaxOutbound = DefaultMaxOutbound
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
+	}
+	if o.Hooks.OnClose == nil {
+		o.Hooks.OnClose = func(*Conn) {}
+	}
+	return o
+}
+
+// Validate reports every invalid field in one error.
+func (o *Options) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("netio: "+format, args...))
+	}
+	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+		bad("addr %q: %v", o.Addr, err)
+	}
+	if len(o.NodeID) > math.MaxUint16 {
+		bad("node id is %d bytes, at most %d", len(o.NodeID), math.MaxUint16)
+	}
+	if o.Partitions == 0 {
+		bad("partitions must be at least 1")
+	}
+	if o.NumEventLoop < 0 {
+		bad("num event loop %d is negative", o.NumEventLoop)
+	}
+	if o.MaxConns < 1 {
+		bad("max conns %d, must be at least 1", o.MaxConns)
+	}
+	if o.MaxFrame < MinMaxFrame || o.MaxFrame > math.MaxUint32 {
+		bad("max frame %d, must be in [%d, %d]", o.MaxFrame, MinMaxFrame, uint32(math.MaxUint32))
+	}
+	if o.HandshakeTimeout < 0 {
+		bad("handshake timeout %v is negative", o.HandshakeTimeout)
+	}
+	if o.IdleTimeout < 0 {
+		bad("idle timeout %v is negative", o.IdleTimeout)
+	}
+	if o.MaxInbound < o.MaxFrame {
+		bad("max inbound %d is below max frame %d", o.MaxInbound, o.MaxFrame)
+	}
+	if o.MaxOutbound < o.MaxFrame {
+		bad("max outbound %d is below max frame %d", o.MaxOutbound, o.MaxFrame)
+	}
+	return errors.Join(errs...)
+}

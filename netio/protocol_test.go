@@ -1,0 +1,237 @@
+package netio
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/graph"
+)
+
+func TestHandshakeAndPing(t *testing.T) {
+	e := startEnv(t, testOptions(), 16)
+	c := e.dial()
+	ok := c.hello(100, 4096)
+	require.Equal(t, "node-1", string(ok.NodeID))
+	require.EqualValues(t, 100, ok.Credits)
+	require.EqualValues(t, 4096, ok.MaxFrame)
+	require.EqualValues(t, 16, ok.Partitions)
+	c.ping(7)
+	c.ping(8)
+
+	// 0 asks for the server's values; credits are capped so that
+	// credits × max frame fits MaxInbound (4 × 1 MiB by default).
+	c2 := e.dial()
+	ok = c2.hello(0, 0)
+	require.EqualValues(t, DefaultMaxFrame, ok.MaxFrame)
+	require.EqualValues(t, DefaultInboundFrames, ok.Credits)
+}
+
+func TestHandshakeRequired(t *testing.T) {
+	e := startEnv(t, testOptions(), 16)
+	c := e.dial()
+	c.write(frame.AppendPing(nil, 3))
+	c.expectError(frame.CodeHandshakeRequired)
+	c.expectEOF()
+	e.waitClosed()
+}
+
+func TestSecondHelloIsBadRequest(t *testing.T) {
+	e := startEnv(t, testOptions(), 16)
+	c := e.dial()
+	c.hello(10, 0)
+	c.write(frame.AppendHello(nil, 2, frame.Hello{ClientID: []byte("again")}))
+	c.expectError(frame.CodeBadRequest)
+	c.ping(9) // BAD_REQUEST is not fatal
+}
+
+func TestHelloMaxFrameTooSmall(t *testing.T) {
+	e := startEnv(t, testOptions(), 16)
+	c := e.dial()
+	c.write(frame.AppendHello(nil, 1, frame.Hello{MaxFrame: 100}))
+	c.expectError(frame.CodeBadRequest)
+	c.expectEOF()
+}
+
+func TestFramesDeliveredInOrder(t *testing.T) {
+	e := startEnv(t, testOptions(), 1024)
+	c := e.dial()
+	c.hello(1000, 0)
+	var want [][]byte
+	var stream []byte
+	for i := 0; i < 200; i++ {
+		f := fetchFrame(uint64(100+i), fmt.Sprintf("group-%d", i))
+		want = append(want, f)
+		stream = append(stream, f...)
+	}
+	stream = append(stream, frame.AppendPing(nil, 99)...)
+	// Write in uneven pieces so frames straddle reads.
+	for len(stream) > 0 {
+		n := min(len(stream), 1+len(stream)%37)
+		c.write(stream[:n])
+		stream = stream[n:]
+	}
+	require.Equal(t, frame.TypePong, c.read().Type)
+	got := e.pop(len(want))
+	for i, in := range got {
+		require.Equal(t, want[i], in.Buf.B, "frame %d", i)
+		require.Equal(t, "client-a", in.Conn.ClientID())
+		f, err := in.Frame()
+		require.NoError(t, err)
+		require.EqualValues(t, 100+i, f.Corr)
+		in.Release()
+	}
+}
+
+func TestBadBytesCloseOnlyThatConnection(t *testing.T) {
+	e := startEnv(t, testOptions(), 16)
+	healthy := e.dial()
+	healthy.hello(10, 0)
+
+	tooBigType := frame.AppendPing(nil, 1)
+	tooBigType[5] = 200
+	badVersion := frame.AppendPing(nil, 1)
+	badVersion[4] = 2
+	shortLength := []byte{0, 0, 0, 5, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	pingWithBody := frame.AppendPing(nil, 1)
+	pingWithBody = append(pingWithBody, 'x')
+	frame.PatchLength(pingWithBody, 0)
+	for _, tc := range []struct {
+		name       string
+		afterHello bool
+		in         []byte
+		code       frame.Code
+	}{
+		{"http", false, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), frame.CodeTooLarge},
+		{"4GiB", false, []byte{0xff, 0xff, 0xff, 0xff}, frame.CodeTooLarge},
+		{"short-length", false, shortLength, frame.CodeMalformed},
+		{"version", false, badVersion, frame.CodeUnsupportedVersion},
+		{"version-after-hello", true, badVersion, frame.CodeUnsupportedVersion},
+		{"type", true, tooBigType, frame.CodeUnknownType},
+		{"ping-body", true, pingWithBody, frame.CodeMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := e.dial()
+			if tc.afterHello {
+				c.hello(10, 0)
+			}
+			c.write(tc.in)
+			c.expectError(tc.code)
+			c.expectEOF()
+			healthy.ping(42)
+		})
+	}
+}
+
+func TestMalformedHello(t *testing.T) {
+	e := startEnv(t, testOptions(), 16)
+	hello := frame.AppendHello(nil, 5, frame.Hello{ClientID: []byte("x")})
+	hello = append(hello, 0xAA) // trailing byte in the body
+	frame.PatchLength(hello, 0)
+	c := e.dial()
+	c.write(hello)
+	c.expectError(frame.CodeMalformed)
+	c.expectEOF()
+}
+
+func TestTooLargeBeforeTheBody(t *testing.T) {
+	opts := testOptions()
+	opts.MaxFrame = 4096
+	e := startEnv(t, opts, 16)
+	c := e.dial()
+	c.hello(10, 0)
+	// Only the header of a 4097-byte frame: the error must not wait for
+	// the body.
+	full := append(frame.AppendPing(nil, 1), make([]byte, 4097-frame.HeaderSize)...)
+	frame.PatchLength(full, 0)
+	c.write(full[:frame.HeaderSize])
+	c.expectError(frame.CodeTooLarge)
+	c.expectEOF()
+}
+
+func TestTruncatedFrameThenClose(t *testing.T) {
+	e := startEnv(t, testOptions(), 16)
+	c := e.dial()
+	c.hello(10, 0)
+	f := fetchFrame(1, "g")
+	c.write(f[:len(f)-3])
+	require.NoError(t, c.nc.Close())
+	closed := e.waitClosed()
+	require.Equal(t, "client-a", closed.ClientID())
+	require.True(t, closed.Closed())
+	require.ErrorIs(t, closed.Send(frame.AppendPing(nil, 1)), ErrClosed)
+	require.Zero(t, e.ring.Len())
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	opts := testOptions()
+	opts.HandshakeTimeout = 50 * time.Millisecond
+	e := startEnv(t, opts, 16)
+	c := e.dial()
+	start := time.Now()
+	c.expectError(frame.CodeHandshakeTimeout)
+	c.expectEOF()
+	require.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+}
+
+func TestIdleTimeout(t *testing.T) {
+	opts := testOptions()
+	opts.IdleTimeout = 50 * time.Millisecond
+	e := startEnv(t, opts, 16)
+	c := e.dial()
+	c.hello(10, 0)
+	c.expectError(frame.CodeIdleTimeout)
+	c.expectEOF()
+}
+
+func TestMaxConns(t *testing.T) {
+	opts := testOptions()
+	opts.MaxConns = 1
+	e := startEnv(t, opts, 16)
+	first := e.dial()
+	first.hello(10, 0)
+	second := e.dial()
+	second.expectError(frame.CodeTooManyConnections)
+	second.expectEOF()
+	first.ping(1)
+	require.NoError(t, first.nc.Close())
+	e.waitClosed()
+	third := e.dial()
+	third.hello(10, 0)
+}
+
+func TestExpired(t *testing.T) {
+	opts := testOptions()
+	opts.HandshakeTimeout = 100
+	opts.IdleTimeout = 1000
+	s, err := New(opts, graph.NewRing[Inbound](1))
+	require.NoError(t, err)
+	add := func(id uint64, opened, active int64, hello, held bool) *Conn {
+		c := &Conn{srv: s, id: id, openedAt: opened}
+		c.lastActive.Store(active)
+		c.handshaken.Store(hello)
+		c.held.Store(held)
+		s.conns.m[id] = c
+		return c
+	}
+	add(1, 0, 0, false, false)                     // handshake expires at 100
+	add(2, 0, 500, true, false)                    // idle expires at 1500
+	add(3, 0, 0, true, true)                       // held: never idle
+	add(4, 50, 50, false, false)                   // handshake expires at 150
+	add(5, 0, 0, false, false).closing.Store(true) // closing: ignored
+	codes := func(now int64) map[uint64]frame.Code {
+		m := map[uint64]frame.Code{}
+		for _, e := range s.expired(now) {
+			m[e.c.id] = e.code
+		}
+		return m
+	}
+	require.Empty(t, codes(99))
+	require.Equal(t, map[uint64]frame.Code{1: frame.CodeHandshakeTimeout}, codes(100))
+	require.Equal(t, map[uint64]frame.Code{1: frame.CodeHandshakeTimeout, 4: frame.CodeHandshakeTimeout}, codes(1499))
+	require.Equal(t, frame.CodeIdleTimeout, codes(1500)[2])
+	require.NotContains(t, codes(1<<40), uint64(3))
+}

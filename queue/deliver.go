@@ -1,0 +1,287 @@
+package queue
+
+import (
+	"math"
+	"time"
+)
+
+// Delivery is one message handed to a consumer. A plain value; Msg may be
+// read from any goroutine.
+type Delivery struct {
+	Seq     uint64
+	Attempt uint32 // 1 on the first delivery to the group
+	// Msg is the raw wire message. The partition never writes to it again,
+	// so the view stays valid (and unchanged) after the message is dropped.
+	Msg []byte
+}
+
+// DeadSet is a batch of seqs of one group that exhausted MaxDeliver; the
+// node logs it as a RecordDeadLetter record. Dest and Group are views of
+// the partition's names (never modified). A plain value.
+type DeadSet struct {
+	Dest  []byte
+	Group []byte
+	Seqs  []uint64
+}
+
+// deadRef is one exhausted delivery waiting for TakeDead.
+type deadRef struct {
+	d   *dest
+	g   *group
+	seq uint64
+}
+
+// Deliver appends up to max deliveries for the group to out: first the
+// in-flight messages whose deadline is <= now, in seq order, then messages
+// never delivered, in seq order. Each gets attempt+1 and the deadline
+// now+AckTimeout. An in-flight message that is due after MaxDeliver
+// attempts is not delivered but queued for TakeDead (not on ".dlq"
+// destinations). Messages older than MaxAge at now are skipped. Deliver
+// returns ErrUnknownGroup if the group (or destination) does not exist.
+// Deliver changes only volatile state; the Msg views are described on
+// Delivery.
+func (p *Partition) Deliver(dest, group []byte, max int, now int64, out []Delivery) ([]Delivery, error) {
+	d := p.dest(dest)
+	if d == nil {
+		return out, ErrUnknownGroup
+	}
+	g := d.group(group)
+	if g == nil {
+		return out, ErrUnknownGroup
+	}
+	p.see(now)
+	if max <= 0 {
+		return out, nil
+	}
+	p.expireVolatile(d, now)
+	start := len(out)
+	out = p.redeliver(d, g, max, now, out)
+	return p.deliverNew(d, g, max-(len(out)-start), now, out), nil
+}
+
+// see records now as the newest time a query was given.
+func (p *Partition) see(now int64) {
+	if now > p.now {
+		p.now = now
+	}
+}
+
+// redeliver appends the due in-flight messages of g (see Deliver).
+func (p *Partition) redeliver(d *dest, g *group, max int, now int64, out []Delivery) []Delivery {
+	g.nextTimer(now)
+	if !g.hasDue {
+		return out
+	}
+	deadline := satAdd(now, int64(p.opts.AckTimeout))
+	n, i := 0, 0
+	for ; i < g.pend.len() && n < max; i++ {
+		e := g.pend.at(i)
+		if e.state == pendNone || e.deadline > now {
+			continue
+		}
+		if e.state == pendDead || p.exhausted(d, e) {
+			e.state = pendDead
+			if !e.queued {
+				e.queued = true
+				p.dead = append(p.dead, deadRef{d: d, g: g, seq: e.seq})
+			}
+			g.setDeadline(e, deadline)
+			continue
+		}
+		m := d.message(e.seq)
+		if m == nil { // cannot happen: removal settles every group first
+			g.dropPend(e)
+			continue
+		}
+		e.attempt++
+		g.setDeadline(e, deadline)
+		out = append(out, Delivery{Seq: e.seq, Attempt: e.attempt, Msg: m})
+		n++
+	}
+	if i == g.pend.len() {
+		g.hasDue = false
+	}
+	g.trimPend()
+	return out
+}
+
+// exhausted reports whether in-flight e has used up its deliveries.
+func (p *Partition) exhausted(d *dest, e *pending) bool {
+	return p.opts.MaxDeliver > 0 && !d.dlq && e.attempt >= uint32(min(p.opts.MaxDeliver, math.MaxUint32))
+}
+
+// deliverNew appends up to max never-delivered messages of g.
+func (p *Partition) deliverNew(d *dest, g *group, max int, now int64, out []Delivery) []Delivery {
+	g.next = maxU64(g.next, g.floor, d.expiredTo, d.firstSeq())
+	deadline := satAdd(now, int64(p.opts.AckTimeout))
+	for n := 0; n < max && g.next <= d.lastSeq; {
+		seq := g.next
+		if i := g.spanIndex(seq); i < len(g.spans) && g.spans[i].lo <= seq {
+			g.next = g.spans[i].hi + 1
+			continue
+		}
+		i := d.firstLiveFrom(seq)
+		if i == d.slots.len() {
+			g.next = d.lastSeq + 1
+			break
+		}
+		s := d.slots.at(i)
+		if s.seq != seq {
+			g.next = s.seq // skip removed seqs
+			continue
+		}
+		g.next++
+		g.pend.push(pending{seq: seq, attempt: 1, state: pendWait})
+		g.inflight++
+		g.setDeadline(g.pend.back(), deadline)
+		out = append(out, Delivery{Seq: seq, Attempt: 1, Msg: s.msg})
+		n++
+	}
+	return out
+}
+
+func maxU64(a uint64, b ...uint64) uint64 {
+	for _, x := range b {
+		a = max(a, x)
+	}
+	return a
+}
+
+// Nack makes the in-flight deliveries seqs of the group deliverable again
+// at now+delay, keeping their attempt counts. It returns how many of seqs
+// were in flight. Volatile.
+func (p *Partition) Nack(dest, group []byte, seqs []uint64, delay time.Duration, now int64) int {
+	p.see(now)
+	d := p.dest(dest)
+	if d == nil {
+		return 0
+	}
+	g := d.group(group)
+	if g == nil {
+		return 0
+	}
+	at := satAdd(now, max(int64(delay), 0))
+	n := 0
+	for _, seq := range seqs {
+		if e := g.pendAt(seq); e != nil && e.state == pendWait {
+			g.setDeadline(e, at)
+			n++
+		}
+	}
+	return n
+}
+
+// TakeDead appends to out the exhausted deliveries found by Deliver since
+// the last call, one DeadSet per run of the same group, and forgets them.
+// A seq is handed out once; if its RecordDeadLetter has not applied one
+// AckTimeout later (say the record was lost), Deliver hands it out again.
+// out's spare capacity is reused, Seqs included.
+func (p *Partition) TakeDead(out []DeadSet) []DeadSet {
+	var last *group
+	for _, r := range p.dead {
+		e := r.g.pendAt(r.seq)
+		if e == nil || e.state != pendDead || !e.queued {
+			continue // acked or dropped since
+		}
+		e.queued = false
+		if r.g != last {
+			out = growDead(out)
+			ds := &out[len(out)-1]
+			ds.Dest, ds.Group = r.d.name, r.g.name
+			last = r.g
+		}
+		ds := &out[len(out)-1]
+		ds.Seqs = append(ds.Seqs, r.seq)
+	}
+	clear(p.dead)
+	p.dead = p.dead[:0]
+	return out
+}
+
+// growDead appends an empty DeadSet, reusing spare capacity.
+func growDead(out []DeadSet) []DeadSet {
+	if len(out) < cap(out) {
+		out = out[:len(out)+1]
+		out[len(out)-1].Seqs = out[len(out)-1].Seqs[:0]
+		return out
+	}
+	return append(out, DeadSet{})
+}
+
+// ExpireAge stops delivering the messages stored more than MaxAge before
+// now (in seq order: a message expires with or after those before it), to
+// every group, and drops their in-flight deliveries. It returns how many
+// messages it expired. Their bytes are freed deterministically by the
+// next applied record whose Time makes them expire (see doc.go): this
+// volatile call never changes what Apply does or what Snapshot encodes.
+func (p *Partition) ExpireAge(now int64) int {
+	p.see(now)
+	if p.opts.MaxAge <= 0 {
+		return 0
+	}
+	n := 0
+	for _, d := range p.order {
+		n += p.expireVolatile(d, now)
+	}
+	return n
+}
+
+// expireVolatile advances d.expiredTo to now and drops the in-flight
+// deliveries below it.
+func (p *Partition) expireVolatile(d *dest, now int64) int {
+	if p.opts.MaxAge <= 0 {
+		return 0
+	}
+	limit := satSub(now, int64(p.opts.MaxAge))
+	n := 0
+	for i := d.firstLiveFrom(max(d.expiredTo, d.firstSeq())); i < d.slots.len(); i++ {
+		s := d.slots.at(i)
+		if s.msg == nil {
+			continue
+		}
+		if s.time >= limit {
+			break
+		}
+		d.expiredTo = s.seq + 1
+		n++
+	}
+	if n > 0 {
+		for _, g := range d.order {
+			g.dropPendBelow(d.expiredTo)
+		}
+	}
+	return n
+}
+
+// NextDeadline returns the earliest time after the newest `now` given to
+// Deliver, Nack or ExpireAge at which a query has work: an in-flight
+// deadline, a NACK delay, an age expiry. Deadlines already passed are not
+// reported (a due redelivery waits for the next Deliver), so a node that
+// calls ExpireAge(now) and then sleeps until NextDeadline never spins.
+func (p *Partition) NextDeadline() (int64, bool) {
+	best, ok := int64(math.MaxInt64), false
+	for _, d := range p.order {
+		if t, has := p.ageDeadline(d); has && t < best {
+			best, ok = t, true
+		}
+		for _, g := range d.order {
+			if t, has := g.nextTimer(p.now); has && t < best {
+				best, ok = t, true
+			}
+		}
+	}
+	return best, ok
+}
+
+// ageDeadline returns when the next not yet expired message of d expires.
+func (p *Partition) ageDeadline(d *dest) (int64, bool) {
+	if p.opts.MaxAge <= 0 {
+		return 0, false
+	}
+	i := d.firstLiveFrom(max(d.expiredTo, d.firstSeq()))
+	if i == d.slots.len() {
+		return 0, false
+	}
+	t := satAdd(satAdd(d.slots.at(i).time, int64(p.opts.MaxAge)), 1)
+	return max(t, satAdd(p.now, 1)), true
+}

@@ -1,0 +1,181 @@
+package queue
+
+import (
+	"slices"
+	"strings"
+)
+
+// slot is one message of a destination. A slot whose msg is nil was
+// removed (every group is done with it) and waits to be compacted away
+// from the front of the ring.
+type slot struct {
+	seq  uint64
+	time int64  // Time of the record that stored the message
+	msg  []byte // the raw wire message, a view into a record-sized chunk
+}
+
+func (s slot) seqNum() uint64 { return s.seq }
+
+// dest is one destination: its retained messages in seq order and its
+// groups. Not safe for concurrent use (owned by the partition).
+//
+// Invariants: slots ascend by seq with no duplicate; the front slot, if
+// any, is live, so firstSeq is the oldest retained message; lastSeq is the
+// last seq ever assigned; msgs/bytes/wire count the live slots.
+type dest struct {
+	name    []byte
+	key     string
+	dlq     bool // name ends in ".dlq": its messages are never dead-lettered
+	lastSeq uint64
+	slots   ring[slot]
+	msgs    int64 // live messages
+	bytes   int64 // their payload bytes (what MaxBytes limits)
+	wire    int64 // their wire bytes (what memory holds)
+	groups  map[string]*group
+	order   []*group // groups sorted by name
+
+	// expiredTo is volatile: every seq below it was found older than
+	// MaxAge at some `now` and is no longer delivered.
+	expiredTo uint64
+}
+
+func newDest(name []byte) *dest {
+	key := string(name)
+	return &dest{
+		name:   []byte(key),
+		key:    key,
+		dlq:    isDLQ(name),
+		groups: make(map[string]*group),
+	}
+}
+
+// dlqSuffix names the dead-letter destination of a destination.
+const dlqSuffix = ".dlq"
+
+func isDLQ(name []byte) bool {
+	return len(name) >= len(dlqSuffix) && string(name[len(name)-len(dlqSuffix):]) == dlqSuffix
+}
+
+// firstSeq returns the seq of the oldest retained message, or lastSeq+1.
+func (d *dest) firstSeq() uint64 {
+	if d.slots.len() > 0 {
+		return d.slots.at(0).seq
+	}
+	return d.lastSeq + 1
+}
+
+// store appends message m (owned by the partition) under the next seq.
+func (d *dest) store(m []byte, t int64) uint64 {
+	d.lastSeq++
+	d.slots.push(slot{seq: d.lastSeq, time: t, msg: m})
+	d.account(m, 1)
+	return d.lastSeq
+}
+
+// account adds (sign 1) or subtracts (sign -1) message m to the counters.
+func (d *dest) account(m []byte, sign int64) {
+	d.msgs += sign
+	d.bytes += sign * int64(len(m)-msgHeaderSize)
+	d.wire += sign * int64(len(m))
+}
+
+// message returns the live message seq, or nil.
+func (d *dest) message(seq uint64) []byte {
+	if i := seqFind(&d.slots, seq); i >= 0 {
+		return d.slots.at(i).msg
+	}
+	return nil
+}
+
+// remove drops message seq once every group is done with it.
+func (d *dest) remove(seq uint64) {
+	i := seqFind(&d.slots, seq)
+	if i < 0 || d.slots.at(i).msg == nil {
+		return
+	}
+	s := d.slots.at(i)
+	d.account(s.msg, -1)
+	s.msg = nil
+	for d.slots.len() > 0 && d.slots.at(0).msg == nil {
+		d.slots.popFront()
+	}
+}
+
+// doneByAll reports whether every group (at least one) is done with seq.
+func (d *dest) doneByAll(seq uint64) bool {
+	for _, g := range d.order {
+		if !g.has(seq) {
+			return false
+		}
+	}
+	return len(d.order) > 0
+}
+
+// expireFront drops the messages at the front stored before limit (in
+// seq order: a message waits behind a younger one) and raises the group
+// floors past them. It returns whether anything was dropped.
+func (d *dest) expireFront(limit int64) bool {
+	dropped := false
+	for d.slots.len() > 0 {
+		s := d.slots.at(0)
+		if s.msg != nil {
+			if s.time >= limit {
+				break
+			}
+			d.account(s.msg, -1)
+		}
+		d.slots.popFront()
+		dropped = true
+	}
+	if dropped {
+		first := d.firstSeq()
+		for _, g := range d.order {
+			g.raiseFloor(first)
+		}
+	}
+	return dropped
+}
+
+// firstLiveFrom returns the index of the first live slot with seq >= seq.
+func (d *dest) firstLiveFrom(seq uint64) int {
+	i := seqIndex(&d.slots, seq)
+	for i < d.slots.len() && d.slots.at(i).msg == nil {
+		i++
+	}
+	return i
+}
+
+// group returns the group named name, or nil.
+func (d *dest) group(name []byte) *group { return d.groups[string(name)] }
+
+// addGroup creates group name starting at the oldest retained message.
+// Seqs already removed between there and lastSeq count as done for it.
+func (d *dest) addGroup(name []byte) *group {
+	g := newGroup(name, d.firstSeq())
+	prev := g.floor - 1
+	for i := 0; i < d.slots.len(); i++ {
+		s := d.slots.at(i)
+		if s.msg == nil {
+			continue
+		}
+		if s.seq > prev+1 {
+			g.spans = append(g.spans, span{prev + 1, s.seq - 1})
+		}
+		prev = s.seq
+	}
+	if d.lastSeq > prev {
+		g.spans = append(g.spans, span{prev + 1, d.lastSeq})
+	}
+	g.countAcked()
+	d.insertGroup(g)
+	return g
+}
+
+// insertGroup adds g to the map and the sorted order.
+func (d *dest) insertGroup(g *group) {
+	d.groups[g.key] = g
+	i, _ := slices.BinarySearchFunc(d.order, g.key, func(x *group, k string) int {
+		return strings.Compare(x.key, k)
+	})
+	d.order = slices.Insert(d.order, i, g)
+}

@@ -1,0 +1,120 @@
+// Package queue is the deterministic state machine of one partition: it
+// applies the partition's log records (message batches, acks, group
+// events) and answers the fetches, dedupe look-ups and redelivery
+// deadlines that derive from them.
+//
+// # Place in the pipeline
+//
+// The fanout stage owns one *Partition per partition and applies each
+// committed record with Apply, in log order; it serves FETCH with Deliver,
+// NACK with Nack, and arms one timer per worker from NextDeadline. The
+// dedupe stage reads the partition's Window concurrently to answer retried
+// publishes before they are written. persist encodes records with
+// AppendRecord / AppendMessagesRecord; recovery decodes them with
+// DecodeRecord and replays them, starting from a Snapshot.
+//
+// # Goroutines, time, concurrency
+//
+// The package owns no goroutines, timers or I/O and reads no clock, so
+// there is nothing to stop. Time comes in as arguments, in unix ns: the
+// Time of each record (the proposer's clock) for Apply, and `now` for the
+// queries. A Partition is owned by one goroutine and is not safe for
+// concurrent use; the only exception is its Window, whose Lookup and Len
+// may be called from any goroutine while the owner applies records (Apply
+// is the only writer, under the window's RWMutex).
+//
+// # Model
+//
+// Durable state, derived from the records alone (the same records in the
+// same order always give the same state and a byte-identical Snapshot):
+//
+//   - A destination is created by its first message (or by a group or a
+//     dead letter). Its messages get seqs 1, 2, 3… in apply order and are
+//     retained with the Time of the record that stored them.
+//   - The dedupe window maps recent message ids to their seq. A message
+//     whose id is in the window is not stored again: its Result carries
+//     the original seq and Duplicate. Ids leave the window in insertion
+//     order once older than DedupeWindow relative to the newest record
+//     Time, or beyond DedupeMax. The window is per partition: an id is
+//     unique across the partition's destinations.
+//   - A message that would take its destination over MaxMsgs or MaxBytes
+//     (payload bytes) is refused with CodeDestinationFull; nothing is
+//     evicted to make room.
+//   - A group starts at its destination's oldest retained message. Per
+//     group: floor (every seq below it is done) and the done seqs above it
+//     as sorted ranges. "Done" means acknowledged, dead-lettered or
+//     dropped. An ack needs no prior delivery (delivery is volatile, see
+//     below); acks are idempotent and may come in any order.
+//   - A message is dropped once every group of its destination is done
+//     with it; with no group it stays until MaxAge.
+//   - A DeadLetter record marks its seqs done for that group and stores a
+//     copy of each message, bytes unchanged, under a new seq of Dest+".dlq"
+//     (same partition; no dedupe, no limits). Messages of a ".dlq"
+//     destination are never dead-lettered again.
+//   - MaxAge: once the newest applied record Time is more than MaxAge after
+//     the Time that stored the oldest message of a destination, Apply drops
+//     it, then the next one, and so on: expiry follows seq order, so a
+//     message stored with an older Time behind a younger one waits for it.
+//     Group floors move up past dropped messages.
+//
+// Volatile state, changed only by the queries and lost at restart:
+// each group's next never-delivered seq, its in-flight deliveries with
+// their attempts and deadlines, NACK delays, the dead-letter candidates
+// handed out by TakeDead, and the expiry cursor of ExpireAge. After a
+// restart (replay or Restore) every message a group is not done with is
+// delivered again with attempt 1, in seq order; consumers must expect
+// redelivery of what they had not acknowledged durably.
+//
+// Deliver hands out due redeliveries first (deadline <= now, seq order),
+// then new messages. A due in-flight message that already had MaxDeliver
+// attempts is not delivered: TakeDead hands it to the node, which logs a
+// RecordDeadLetter; if that record has not applied one AckTimeout later,
+// the seq is handed out again (a duplicate DeadLetter is harmless).
+//
+// ExpireAge(now) stops delivering messages older than MaxAge at now and
+// drops their in-flight deliveries, but frees nothing: their bytes and
+// their share of MaxMsgs/MaxBytes go when a record's Time expires them in
+// Apply. That keeps admission (CodeDestinationFull), and so every seq,
+// identical on replay and on every replica, whatever the wall clock of
+// each node did. An idle partition therefore holds expired bytes until
+// its next record; they are never delivered.
+//
+// # Record format
+//
+// One record per log entry (the entry frames it; all integers big-endian,
+// str16 = u16 length + bytes, names non-empty):
+//
+//	0         1        2                   10
+//	+---------+--------+-------------------+------------------------------+
+//	| version | type   | time i64 (unix ns)| body                         |
+//	| u8 (=1) | u8     |                   |                              |
+//	+---------+--------+-------------------+------------------------------+
+//
+//	type 1 messages:     dest str16 | count u32 | count × message
+//	type 2 ack:          dest str16 | group str16 | count u32 | count × seq u64
+//	type 3 group-create: dest str16 | group str16
+//	type 4 dead-letter:  dest str16 | group str16 | count u32 | count × seq u64
+//
+// The body of a messages record is byte for byte the body of a PUBLISH
+// frame, so persist copies it from the frame. A message is the wire
+// message of docs/design/contracts.md (queue reads only its id and
+// payload length; package frame checks the crc):
+//
+//	id [16] | timestamp i64 | producer u64 | key_id u32 | crc u32 | payload_len u32 | payload
+//
+// # Snapshot format
+//
+//	"SMQS" | version u8 (=1) | partition u32 | applied index u64 | time i64 |
+//	dest count u32 | per destination, sorted by name:
+//	    name str16 | last seq u64 |
+//	    message count u32 | per retained message: seq u64 | time i64 | message |
+//	    group count u32 | per group, sorted by name:
+//	        name str16 | floor u64 | range count u32 | per range: lo u64 | hi u64
+//	window count u32 | per id, oldest first: id [16] | seq u64 | time i64 |
+//	crc32c u32 (Castagnoli, of every byte before it)
+//
+// A snapshot holds the durable state only. Group "next" and in-flight
+// deliveries are volatile: after Restore every seq a group is not done
+// with is delivered again immediately with attempt 1, exactly as after a
+// replay of the log.
+package queue

@@ -1,0 +1,146 @@
+package queue
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"testing"
+)
+
+func FuzzDecodeRecord(f *testing.F) {
+	for _, r := range sampleRecords() {
+		b := AppendRecord(nil, &r)
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r Record
+		if err := DecodeRecord(b, &r); err != nil {
+			if !IsCorrupt(err) {
+				t.Fatalf("error does not wrap ErrCorrupt: %v", err)
+			}
+			return
+		}
+		if again := AppendRecord(nil, &r); !bytes.Equal(again, b) {
+			t.Fatalf("decode/encode is not the identity:\n%x\n%x", b, again)
+		}
+		// A decoded record applies without panicking.
+		p, _ := New(0, Options{MaxDeliver: 1})
+		if _, err := p.Apply(1, &r, nil); err != nil && !IsCorrupt(err) {
+			t.Fatalf("apply: %v", err)
+		}
+	})
+}
+
+// seedSnapshots returns snapshots of a few small partitions.
+func seedSnapshots(tb testing.TB) [][]byte {
+	var out [][]byte
+	for seed := uint64(1); seed <= 3; seed++ {
+		s := newSim(tb, seed, simOptions(seed))
+		for i := 0; i < 60; i++ {
+			s.step()
+		}
+		out = append(out, s.a.Snapshot(nil))
+	}
+	empty, _ := New(simPartition, Options{})
+	return append(out, empty.Snapshot(nil))
+}
+
+func FuzzRestore(f *testing.F) {
+	for _, s := range seedSnapshots(f) {
+		f.Add(s[:len(s)-4]) // the fuzzer edits the body; the target seals it
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fuzzRestore(t, body) // crc mismatch (almost always)
+		sealed := binary.BigEndian.AppendUint32(bytes.Clone(body), crc32.Checksum(body, castagnoli))
+		fuzzRestore(t, sealed)
+	})
+}
+
+// fuzzRestore restores b; if it is accepted, the snapshot must re-encode
+// to b and the partition must survive being used.
+func fuzzRestore(t *testing.T, b []byte) {
+	p, _ := New(simPartition, Options{MaxDeliver: 1, MaxAge: 1e9})
+	if err := p.Restore(b); err != nil {
+		if !IsCorrupt(err) {
+			t.Fatalf("error does not wrap ErrCorrupt: %v", err)
+		}
+		return
+	}
+	if again := p.Snapshot(nil); !bytes.Equal(again, b) {
+		t.Fatalf("restore/snapshot is not the identity")
+	}
+	exercise(t, p)
+}
+
+// exercise uses every group of p once: deliver, ack half, nack, expire,
+// publish, dead-letter.
+func exercise(t *testing.T, p *Partition) {
+	type dg struct{ d, g []byte }
+	var groups []dg
+	p.Destinations(func(d DestStats) {
+		for _, g := range d.Groups {
+			groups = append(groups, dg{bytes.Clone(d.Name), bytes.Clone(g.Name)})
+		}
+	})
+	idx := p.AppliedIndex()
+	apply := func(r *Record) {
+		idx++
+		if _, err := p.Apply(idx, r, nil); err != nil && !IsCorrupt(err) {
+			t.Fatalf("apply: %v", err)
+		}
+	}
+	for round := int64(0); round < 3; round++ {
+		now := round * 10e9
+		for _, x := range groups {
+			ds, err := p.Deliver(x.d, x.g, 50, now, nil)
+			if err != nil {
+				t.Fatalf("deliver: %v", err)
+			}
+			var seqs []uint64
+			for i, d := range ds {
+				if i%2 == 0 {
+					seqs = append(seqs, d.Seq)
+				}
+			}
+			apply(&Record{Type: RecordAck, Time: now, Dest: x.d, Group: x.g, Seqs: seqs})
+			p.Nack(x.d, x.g, []uint64{1, 2, 3}, 0, now)
+			apply(&Record{Type: RecordMessages, Time: now, Dest: x.d, Count: 1,
+				Raw: appendTestMsg(nil, testID("fz"), now, []byte("p"))})
+		}
+		p.ExpireAge(now)
+		p.NextDeadline()
+		for _, ds := range p.TakeDead(nil) {
+			apply(&Record{Type: RecordDeadLetter, Time: now, Dest: ds.Dest, Group: ds.Group, Seqs: ds.Seqs})
+		}
+	}
+}
+
+func TestRestoreCorrupt(t *testing.T) {
+	snaps := seedSnapshots(t)
+	for _, s := range snaps {
+		for n := 0; n < len(s); n++ {
+			p, _ := New(simPartition, Options{})
+			if err := p.Restore(s[:n]); !IsCorrupt(err) {
+				t.Fatalf("prefix %d/%d: %v", n, len(s), err)
+			}
+		}
+		flipped := bytes.Clone(s)
+		flipped[len(s)/2] ^= 1
+		p, _ := New(simPartition, Options{})
+		if err := p.Restore(flipped); !IsCorrupt(err) {
+			t.Fatalf("bit flip: %v", err)
+		}
+		other, _ := New(simPartition+1, Options{})
+		if err := other.Restore(s); err == nil {
+			t.Fatal("restored a snapshot into another partition")
+		}
+	}
+	p, _ := New(simPartition, Options{})
+	if err := p.Restore(snaps[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Restore(snaps[0]); err == nil || IsCorrupt(err) {
+		t.Fatalf("restore into a partition with state: %v", err)
+	}
+}

@@ -1,0 +1,428 @@
+package queue
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+)
+
+// env is the state of one datadriven trace: a partition, the log index and
+// a clock in ns. Times in traces are seconds (decimals allowed).
+type env struct {
+	t     *testing.T
+	opts  Options
+	p     *Partition
+	index uint64
+	now   int64
+	res   []Result
+	deliv []Delivery
+	dead  []DeadSet
+}
+
+type handler func(e *env, td *datadriven.TestData) string
+
+// handlers maps each trace command to its handler.
+var handlers = map[string]handler{
+	"new":              (*env).cmdNew,
+	"publish":          (*env).cmdPublish,
+	"create-group":     (*env).cmdCreateGroup,
+	"deliver":          (*env).cmdDeliver,
+	"ack":              (*env).cmdAck,
+	"nack":             (*env).cmdNack,
+	"dead-letter":      (*env).cmdDeadLetter,
+	"expire":           (*env).cmdExpire,
+	"next-deadline":    (*env).cmdNextDeadline,
+	"lookup":           (*env).cmdLookup,
+	"snapshot-restore": (*env).cmdSnapshotRestore,
+	"state":            (*env).cmdState,
+	"stats":            (*env).cmdStats,
+}
+
+func TestDataDriven(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		e := &env{t: t}
+		datadriven.RunTest(t, path, func(t *testing.T, td *datadriven.TestData) string {
+			e.t = t
+			h, ok := handlers[td.Cmd]
+			if !ok {
+				td.Fatalf(t, "unknown command %q", td.Cmd)
+			}
+			if td.Cmd != "new" && e.p == nil {
+				td.Fatalf(t, "run new first")
+			}
+			return h(e, td)
+		})
+	})
+}
+
+// testID maps a short name to a 16-byte message id (zero padded).
+func testID(name string) [16]byte {
+	var id [16]byte
+	copy(id[:], name)
+	return id
+}
+
+// idName is the inverse of testID.
+func idName(id [16]byte) string { return string(bytes.TrimRight(id[:], "\x00")) }
+
+// appendTestMsg appends a wire message whose payload is payload.
+func appendTestMsg(dst []byte, id [16]byte, ts int64, payload []byte) []byte {
+	start := len(dst)
+	dst = append(dst, id[:]...)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(ts))
+	dst = binary.BigEndian.AppendUint64(dst, 1) // producer
+	dst = binary.BigEndian.AppendUint32(dst, 0) // key id: unsealed
+	dst = binary.BigEndian.AppendUint32(dst, 0) // crc, patched below
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
+	dst = append(dst, payload...)
+	m := dst[start:]
+	crc := crc32.Update(0, castagnoli, m[:36])
+	crc = crc32.Update(crc, castagnoli, m[40:])
+	binary.BigEndian.PutUint32(m[36:], crc)
+	return dst
+}
+
+// secs parses seconds into ns.
+func secs(t testing.TB, s string) int64 {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("bad time %q: %v", s, err)
+	}
+	return int64(math.Round(f * 1e9))
+}
+
+// fmtSecs prints ns as seconds.
+func fmtSecs(ns int64) string { return strconv.FormatFloat(float64(ns)/1e9, 'f', -1, 64) }
+
+// str returns the single value of argument key, or def.
+func str(td *datadriven.TestData, key, def string) string {
+	if a, ok := td.Arg(key); ok {
+		return a.Vals[0]
+	}
+	return def
+}
+
+// timeArg returns argument key in ns (default: the env clock) and moves
+// the env clock forward to it.
+func (e *env) timeArg(td *datadriven.TestData, key string) int64 {
+	t := e.now
+	if a, ok := td.Arg(key); ok {
+		t = secs(e.t, a.Vals[0])
+	}
+	e.now = max(e.now, t)
+	return t
+}
+
+func (e *env) intArg(td *datadriven.TestData, key string, def int64) int64 {
+	a, ok := td.Arg(key)
+	if !ok {
+		return def
+	}
+	v, err := strconv.ParseInt(a.Vals[0], 10, 64)
+	if err != nil {
+		td.Fatalf(e.t, "bad %s: %v", key, err)
+	}
+	return v
+}
+
+// list expands "a,b,m[1-3]" into a, b, m1, m2, m3.
+func list(t testing.TB, s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		pre, rng, ok := strings.Cut(f, "[")
+		if !ok {
+			out = append(out, f)
+			continue
+		}
+		lo, hi, _ := strings.Cut(strings.TrimSuffix(rng, "]"), "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("bad range %q", f)
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, pre+strconv.Itoa(i))
+		}
+	}
+	return out
+}
+
+// seqList parses "1,2,5-7" into seqs.
+func seqList(t testing.TB, s string) []uint64 {
+	var out []uint64
+	for _, f := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(f, "-")
+		a, err := strconv.ParseUint(lo, 10, 64)
+		b := a
+		if isRange {
+			b, err = strconv.ParseUint(hi, 10, 64)
+		}
+		if err != nil {
+			t.Fatalf("bad seqs %q", s)
+		}
+		for x := a; x <= b; x++ {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// fmtSeqs prints ascending seqs with runs as ranges: 1-3,7.
+func fmtSeqs(seqs []uint64) string {
+	var b strings.Builder
+	for i := 0; i < len(seqs); {
+		j := i
+		for j+1 < len(seqs) && seqs[j+1] == seqs[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if j > i {
+			fmt.Fprintf(&b, "%d-%d", seqs[i], seqs[j])
+		} else {
+			fmt.Fprintf(&b, "%d", seqs[i])
+		}
+		i = j + 1
+	}
+	if b.Len() == 0 {
+		return "-"
+	}
+	return b.String()
+}
+
+// apply applies r at the next index.
+func (e *env) apply(r *Record) ([]Result, error) {
+	e.index++
+	var err error
+	e.res, err = e.p.Apply(e.index, r, e.res[:0])
+	return e.res, err
+}
+
+func (e *env) cmdNew(td *datadriven.TestData) string {
+	e.opts = Options{
+		AckTimeout:   time.Duration(secs(e.t, str(td, "ack-timeout", "0"))),
+		MaxDeliver:   int(e.intArg(td, "max-deliver", 0)),
+		DedupeWindow: time.Duration(secs(e.t, str(td, "dedupe-window", "0"))),
+		DedupeMax:    int(e.intArg(td, "dedupe-max", 0)),
+		MaxMsgs:      e.intArg(td, "max-msgs", 0),
+		MaxBytes:     e.intArg(td, "max-bytes", 0),
+		MaxAge:       time.Duration(secs(e.t, str(td, "max-age", "0"))),
+	}
+	p, err := New(uint32(e.intArg(td, "partition", 0)), e.opts)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	e.p, e.index, e.now = p, 0, 0
+	return "ok"
+}
+
+func (e *env) cmdPublish(td *datadriven.TestData) string {
+	t := e.timeArg(td, "t")
+	var raw []byte
+	names := list(e.t, str(td, "ids", ""))
+	for _, n := range names {
+		raw = appendTestMsg(raw, testID(n), t, []byte(n))
+	}
+	r := Record{Type: RecordMessages, Time: t, Dest: []byte(str(td, "dest", "q")),
+		Count: uint32(len(names)), Raw: raw}
+	res, err := e.apply(&r)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var b strings.Builder
+	for i, x := range res {
+		switch {
+		case x.Code != CodeOK:
+			fmt.Fprintf(&b, "%s: code=%d\n", names[i], x.Code)
+		case x.Duplicate:
+			fmt.Fprintf(&b, "%s: seq=%d duplicate\n", names[i], x.Seq)
+		default:
+			fmt.Fprintf(&b, "%s: seq=%d\n", names[i], x.Seq)
+		}
+	}
+	return b.String()
+}
+
+func (e *env) cmdCreateGroup(td *datadriven.TestData) string {
+	r := Record{Type: RecordGroupCreate, Time: e.timeArg(td, "t"),
+		Dest: []byte(str(td, "dest", "q")), Group: []byte(str(td, "group", "g"))}
+	if _, err := e.apply(&r); err != nil {
+		return "error: " + err.Error()
+	}
+	return "ok"
+}
+
+func (e *env) cmdDeliver(td *datadriven.TestData) string {
+	var err error
+	e.deliv, err = e.p.Deliver([]byte(str(td, "dest", "q")), []byte(str(td, "group", "g")),
+		int(e.intArg(td, "max", 100)), e.timeArg(td, "now"), e.deliv[:0])
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var b strings.Builder
+	for _, d := range e.deliv {
+		fmt.Fprintf(&b, "seq=%d attempt=%d msg=%s\n", d.Seq, d.Attempt, idName(msgID(d.Msg)))
+	}
+	if b.Len() == 0 {
+		return "(none)"
+	}
+	return b.String()
+}
+
+func (e *env) cmdAck(td *datadriven.TestData) string {
+	r := Record{Type: RecordAck, Time: e.timeArg(td, "t"), Dest: []byte(str(td, "dest", "q")),
+		Group: []byte(str(td, "group", "g")), Seqs: seqList(e.t, str(td, "seqs", ""))}
+	if _, err := e.apply(&r); err != nil {
+		return "error: " + err.Error()
+	}
+	return "ok"
+}
+
+func (e *env) cmdNack(td *datadriven.TestData) string {
+	n := e.p.Nack([]byte(str(td, "dest", "q")), []byte(str(td, "group", "g")),
+		seqList(e.t, str(td, "seqs", "")), time.Duration(secs(e.t, str(td, "delay", "0"))),
+		e.timeArg(td, "now"))
+	return fmt.Sprintf("pending=%d", n)
+}
+
+func (e *env) cmdDeadLetter(td *datadriven.TestData) string {
+	t := e.timeArg(td, "t")
+	if td.HasArg("seqs") { // a record made by hand, not by TakeDead
+		r := Record{Type: RecordDeadLetter, Time: t, Dest: []byte(str(td, "dest", "q")),
+			Group: []byte(str(td, "group", "g")), Seqs: seqList(e.t, str(td, "seqs", ""))}
+		if _, err := e.apply(&r); err != nil {
+			return "error: " + err.Error()
+		}
+		return "ok"
+	}
+	e.dead = e.p.TakeDead(e.dead[:0])
+	var b strings.Builder
+	for _, ds := range e.dead {
+		fmt.Fprintf(&b, "%s/%s: %s\n", ds.Dest, ds.Group, fmtSeqs(ds.Seqs))
+		if td.HasArg("drop") {
+			continue // the record is lost on its way to the log
+		}
+		r := Record{Type: RecordDeadLetter, Time: t, Dest: ds.Dest, Group: ds.Group, Seqs: ds.Seqs}
+		if _, err := e.apply(&r); err != nil {
+			fmt.Fprintf(&b, "error: %v\n", err)
+		}
+	}
+	if b.Len() == 0 {
+		return "(none)"
+	}
+	return b.String()
+}
+
+func (e *env) cmdExpire(td *datadriven.TestData) string {
+	return fmt.Sprintf("expired=%d", e.p.ExpireAge(e.timeArg(td, "now")))
+}
+
+func (e *env) cmdNextDeadline(td *datadriven.TestData) string {
+	t, ok := e.p.NextDeadline()
+	if !ok {
+		return "none"
+	}
+	return fmtSecs(t)
+}
+
+func (e *env) cmdLookup(td *datadriven.TestData) string {
+	var b strings.Builder
+	for _, n := range list(e.t, str(td, "ids", "")) {
+		if seq, ok := e.p.Window().Lookup(testID(n)); ok {
+			fmt.Fprintf(&b, "%s: seq=%d\n", n, seq)
+		} else {
+			fmt.Fprintf(&b, "%s: absent\n", n)
+		}
+	}
+	return b.String()
+}
+
+func (e *env) cmdSnapshotRestore(td *datadriven.TestData) string {
+	snap := e.p.Snapshot(nil)
+	q, err := New(e.p.ID(), e.opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := q.Restore(snap); err != nil {
+		return "error: " + err.Error()
+	}
+	if again := q.Snapshot(nil); !bytes.Equal(snap, again) {
+		e.t.Fatalf("snapshot of the restored partition differs")
+	}
+	e.p = q
+	return fmt.Sprintf("ok: %d bytes", len(snap))
+}
+
+func (e *env) cmdStats(td *datadriven.TestData) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "retained-bytes=%d\n", e.p.RetainedBytes())
+	e.p.Destinations(func(d DestStats) {
+		fmt.Fprintf(&b, "%s: msgs=%d bytes=%d seqs=%d..%d\n", d.Name, d.Msgs, d.Bytes, d.FirstSeq, d.LastSeq)
+		for _, g := range d.Groups {
+			fmt.Fprintf(&b, "  %s: floor=%d pending=%d lag=%d\n", g.Name, g.Floor, g.Pending, g.Lag)
+		}
+	})
+	return b.String()
+}
+
+func (e *env) cmdState(td *datadriven.TestData) string {
+	p := e.p
+	var b strings.Builder
+	fmt.Fprintf(&b, "applied=%d time=%s window=%d\n", p.applied, fmtSecs(p.lastTime), p.window.Len())
+	for _, d := range p.order {
+		var live []uint64
+		for i := 0; i < d.slots.len(); i++ {
+			if s := d.slots.at(i); s.msg != nil {
+				live = append(live, s.seq)
+			}
+		}
+		fmt.Fprintf(&b, "%s: last=%d retained=%s", d.name, d.lastSeq, fmtSeqs(live))
+		if d.expiredTo > d.firstSeq() {
+			fmt.Fprintf(&b, " expired<%d", d.expiredTo)
+		}
+		b.WriteByte('\n')
+		for _, g := range d.order {
+			writeGroup(&b, g)
+		}
+	}
+	return b.String()
+}
+
+func writeGroup(b *strings.Builder, g *group) {
+	fmt.Fprintf(b, "  %s: floor=%d next=%d done-above=%s\n", g.name, g.floor, max(g.next, g.floor), fmtSpans(g.spans))
+	for i := 0; i < g.pend.len(); i++ {
+		p := g.pend.at(i)
+		if p.state == pendNone {
+			continue
+		}
+		fmt.Fprintf(b, "    %d: attempt=%d deadline=%s", p.seq, p.attempt, fmtSecs(p.deadline))
+		if p.state == pendDead {
+			b.WriteString(" dead")
+		}
+		b.WriteByte('\n')
+	}
+}
+
+// fmtSpans prints ranges as 3,5-9.
+func fmtSpans(spans []span) string {
+	if len(spans) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(spans))
+	for i, s := range spans {
+		parts[i] = strconv.FormatUint(s.lo, 10)
+		if s.hi > s.lo {
+			parts[i] += "-" + strconv.FormatUint(s.hi, 10)
+		}
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,104 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Defaults used by Options.EnsureDefaults for fields left at zero.
+const (
+	// DefaultAckTimeout is how long a delivery waits for its ack before the
+	// message is delivered again.
+	DefaultAckTimeout = 5 * time.Second
+	// DefaultMaxDeliver is how many times a message is delivered to a group
+	// before it moves to the dead-letter destination.
+	DefaultMaxDeliver = 5
+	// DefaultDedupeWindow is how long a message id is remembered for
+	// deduplication, measured in record time.
+	DefaultDedupeWindow = 2 * time.Minute
+	// DefaultDedupeMax is the most message ids a partition remembers.
+	DefaultDedupeMax = 65536
+	// DefaultMaxBytes is the payload bytes a destination may retain.
+	DefaultMaxBytes = 1 << 30
+)
+
+// Options configures a Partition. The zero value of a field means "use the
+// default" unless the field says otherwise. Every partition of a node is
+// given the same Options; the limits apply to each destination on its own.
+// Options is a plain value; New copies it.
+type Options struct {
+	// AckTimeout is how long a delivery waits for its ack (or NACK) before
+	// the message is delivered again. Default DefaultAckTimeout.
+	AckTimeout time.Duration
+	// MaxDeliver is the number of deliveries to a group after which an
+	// unacknowledged message is dead-lettered. Default DefaultMaxDeliver;
+	// negative means unlimited.
+	MaxDeliver int
+	// DedupeWindow is how long a message id stays in the dedupe window,
+	// relative to the newest applied record time. Default
+	// DefaultDedupeWindow.
+	DedupeWindow time.Duration
+	// DedupeMax bounds the dedupe window of the partition: beyond it the
+	// oldest ids are forgotten first. Default DefaultDedupeMax.
+	DedupeMax int
+	// MaxMsgs is the most messages a destination retains; a publish beyond
+	// it is answered with CodeDestinationFull. 0 means unlimited.
+	MaxMsgs int64
+	// MaxBytes is the most payload bytes (message headers not counted) a
+	// destination retains; a publish beyond it is answered with
+	// CodeDestinationFull. Default DefaultMaxBytes.
+	MaxBytes int64
+	// MaxAge drops messages stored longer ago than this: Apply frees them
+	// by record time, Deliver and ExpireAge stop delivering them by `now`
+	// (see doc.go). 0 means unlimited.
+	MaxAge time.Duration
+}
+
+// EnsureDefaults replaces every zero field that has a default by that
+// default.
+func (o *Options) EnsureDefaults() {
+	if o.AckTimeout == 0 {
+		o.AckTimeout = DefaultAckTimeout
+	}
+	if o.MaxDeliver == 0 {
+		o.MaxDeliver = DefaultMaxDeliver
+	}
+	if o.DedupeWindow == 0 {
+		o.DedupeWindow = DefaultDedupeWindow
+	}
+	if o.DedupeMax == 0 {
+		o.DedupeMax = DefaultDedupeMax
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+}
+
+// Validate reports every invalid field at once (errors.Join). It expects
+// EnsureDefaults to have run.
+func (o *Options) Validate() error {
+	var errs []error
+	bad := func(name string, v any, want string) {
+		errs = append(errs, fmt.Errorf("swarmmq/queue: %s is %v, want %s", name, v, want))
+	}
+	if o.AckTimeout <= 0 {
+		bad("AckTimeout", o.AckTimeout, "> 0")
+	}
+	if o.DedupeWindow <= 0 {
+		bad("DedupeWindow", o.DedupeWindow, "> 0")
+	}
+	if o.DedupeMax <= 0 {
+		bad("DedupeMax", o.DedupeMax, "> 0")
+	}
+	if o.MaxMsgs < 0 {
+		bad("MaxMsgs", o.MaxMsgs, ">= 0 (0 = unlimited)")
+	}
+	if o.MaxBytes <= 0 {
+		bad("MaxBytes", o.MaxBytes, "> 0")
+	}
+	if o.MaxAge < 0 {
+		bad("MaxAge", o.MaxAge, ">= 0 (0 = unlimited)")
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,186 @@
+package queue
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Partition is the state machine of one partition: destinations, their
+// retained messages and groups, and the dedupe window, all derived from
+// the records applied so far, plus the volatile delivery state.
+//
+// A Partition is not safe for concurrent use: one goroutine owns it. The
+// one exception is its Window, whose Lookup may run on other goroutines.
+type Partition struct {
+	id       uint32
+	opts     Options
+	applied  uint64 // index of the last applied record
+	lastTime int64  // newest applied record Time
+	dests    map[string]*dest
+	order    []*dest // sorted by name
+	window   *Window
+	// ageFloor is a lower bound of the store time of every destination's
+	// oldest message, so Apply sweeps for MaxAge only when one may be due.
+	ageFloor int64
+
+	// Volatile state.
+	now  int64     // newest `now` passed to a query
+	dead []deadRef // exhausted deliveries not yet taken by TakeDead
+}
+
+// Result is the outcome of one message of a RecordMessages record, or of
+// one seq of a RecordAck or RecordDeadLetter record. A plain value.
+type Result struct {
+	Code      uint16 // CodeOK or CodeDestinationFull
+	Seq       uint64 // the message's seq (the original one for a duplicate)
+	Duplicate bool   // the id was in the dedupe window: not stored again
+}
+
+// New returns an empty partition. opts gets its defaults and is validated.
+func New(partition uint32, opts Options) (*Partition, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot create partition %d: %w", partition, err)
+	}
+	return &Partition{
+		id:       partition,
+		opts:     opts,
+		dests:    make(map[string]*dest),
+		window:   newWindow(int64(opts.DedupeWindow), opts.DedupeMax),
+		ageFloor: math.MaxInt64,
+	}, nil
+}
+
+// ID returns the partition number given to New.
+func (p *Partition) ID() uint32 { return p.id }
+
+// Window returns the partition's dedupe window.
+func (p *Partition) Window() *Window { return p.window }
+
+// AppliedIndex returns the index of the last applied record (0 if none).
+func (p *Partition) AppliedIndex() uint64 { return p.applied }
+
+// RetainedBytes returns the wire bytes (headers included) of every message
+// the partition retains.
+func (p *Partition) RetainedBytes() int64 {
+	var n int64
+	for _, d := range p.order {
+		n += d.wire
+	}
+	return n
+}
+
+// Apply applies record r, which is entry index of the partition log, and
+// appends its results to res: one per message of a RecordMessages record,
+// one per seq of a RecordAck or RecordDeadLetter record, none for a
+// RecordGroupCreate. index must be above AppliedIndex (ErrStaleIndex);
+// a malformed record returns an error wrapping ErrCorrupt and changes
+// nothing. Apply is deterministic: it uses r.Time, never a clock, and its
+// outcome does not depend on any query (Deliver, Nack, ExpireAge...).
+func (p *Partition) Apply(index uint64, r *Record, res []Result) ([]Result, error) {
+	if index <= p.applied {
+		return res, fmt.Errorf("%w: index %d, applied %d", ErrStaleIndex, index, p.applied)
+	}
+	if err := p.check(r); err != nil {
+		return res, fmt.Errorf("cannot apply record %d: %w", index, err)
+	}
+	p.advanceTime(r.Time)
+	switch r.Type {
+	case RecordMessages:
+		res = p.applyMessages(r, res)
+	case RecordAck:
+		res = p.applyAck(r, res)
+	case RecordGroupCreate:
+		p.applyGroupCreate(r)
+	case RecordDeadLetter:
+		res = p.applyDeadLetter(r, res)
+	}
+	p.applied = index
+	return res, nil
+}
+
+// check validates r before anything is changed.
+func (p *Partition) check(r *Record) error {
+	if len(r.Dest) == 0 || len(r.Dest) > 0xffff || len(r.Group) > 0xffff {
+		return corruptf("%s record: bad destination or group length", r.Type)
+	}
+	switch r.Type {
+	case RecordMessages:
+		return checkMessages(r.Raw, r.Count)
+	case RecordAck, RecordGroupCreate:
+	case RecordDeadLetter:
+		if isDLQ(r.Dest) {
+			return corruptf("dead-letter record for dead-letter destination %q", r.Dest)
+		}
+	default:
+		return corruptf("unknown record type %d", uint8(r.Type))
+	}
+	if len(r.Group) == 0 {
+		return corruptf("%s record without a group", r.Type)
+	}
+	return nil
+}
+
+// advanceTime moves the partition's record clock to t (it never goes
+// back) and expires what the new time makes due: dedupe entries, and
+// messages older than MaxAge.
+func (p *Partition) advanceTime(t int64) {
+	if t > p.lastTime {
+		p.lastTime = t
+	}
+	p.window.expire(p.lastTime)
+	if p.opts.MaxAge <= 0 {
+		return
+	}
+	limit := satSub(p.lastTime, int64(p.opts.MaxAge))
+	if p.ageFloor >= limit {
+		return
+	}
+	p.ageFloor = math.MaxInt64
+	for _, d := range p.order {
+		d.expireFront(limit)
+		if d.slots.len() > 0 {
+			p.ageFloor = min(p.ageFloor, d.slots.at(0).time)
+		}
+	}
+}
+
+// dest returns the destination named name, or nil.
+func (p *Partition) dest(name []byte) *dest { return p.dests[string(name)] }
+
+// destOrCreate returns the destination named name, creating it empty.
+func (p *Partition) destOrCreate(name []byte) *dest {
+	if d := p.dests[string(name)]; d != nil {
+		return d
+	}
+	d := newDest(name)
+	p.insertDest(d)
+	return d
+}
+
+// insertDest adds d to the map and the sorted order.
+func (p *Partition) insertDest(d *dest) {
+	p.dests[d.key] = d
+	i, _ := slices.BinarySearchFunc(p.order, d.key, func(x *dest, k string) int {
+		return strings.Compare(x.key, k)
+	})
+	p.order = slices.Insert(p.order, i, d)
+}
+
+// satSub returns a-b clamped to the int64 range (b >= 0).
+func satSub(a, b int64) int64 {
+	if a < math.MinInt64+b {
+		return math.MinInt64
+	}
+	return a - b
+}
+
+// satAdd returns a+b clamped to the int64 range (b >= 0).
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}

@@ -1,0 +1,154 @@
+package queue
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// RecordType says what a Record does to the partition.
+type RecordType uint8
+
+// Record types. Values are stored in the log: only ever add new ones.
+const (
+	// RecordMessages stores a batch of messages (Dest, Count, Raw).
+	RecordMessages RecordType = 1
+	// RecordAck confirms deliveries to a group (Dest, Group, Seqs).
+	RecordAck RecordType = 2
+	// RecordGroupCreate creates a consumer group (Dest, Group).
+	RecordGroupCreate RecordType = 3
+	// RecordDeadLetter moves messages of a group to Dest+".dlq" (Dest,
+	// Group, Seqs).
+	RecordDeadLetter RecordType = 4
+)
+
+// RecordVersion is the first byte of every encoded record.
+const RecordVersion = 1
+
+// recordHeaderSize is version u8 + type u8 + time i64.
+const recordHeaderSize = 10
+
+// String returns the type's lower-case name.
+func (t RecordType) String() string {
+	switch t {
+	case RecordMessages:
+		return "messages"
+	case RecordAck:
+		return "ack"
+	case RecordGroupCreate:
+		return "group-create"
+	case RecordDeadLetter:
+		return "dead-letter"
+	}
+	return fmt.Sprintf("RecordType(%d)", uint8(t))
+}
+
+// Record is one entry of a partition log. Which fields are used depends on
+// Type (see the constants). Time is the proposer's clock in unix ns; apply
+// uses it instead of a clock. A decoded Record's byte slices are views into
+// the decoded input. A Record is a plain value, not safe for concurrent
+// mutation.
+type Record struct {
+	Type  RecordType
+	Time  int64
+	Dest  []byte
+	Group []byte
+	// Count is the number of messages in Raw (RecordMessages). DecodeRecord
+	// also sets it to len(Seqs) for RecordAck and RecordDeadLetter.
+	Count uint32
+	// Raw is Count wire messages back to back: the message section of a
+	// PUBLISH body, byte for byte.
+	Raw []byte
+	// Seqs are the sequence numbers of RecordAck and RecordDeadLetter.
+	Seqs []uint64
+}
+
+// AppendRecord appends the encoding of r to dst and returns it. r must be
+// well formed (names of at most 65535 bytes); Apply and DecodeRecord check
+// the rest.
+func AppendRecord(dst []byte, r *Record) []byte {
+	switch r.Type {
+	case RecordMessages:
+		return AppendMessagesRecord(dst, r.Time, r.Dest, r.Count, r.Raw)
+	case RecordGroupCreate:
+		dst = appendRecordHeader(dst, r.Type, r.Time)
+		dst = appendStr16(dst, r.Dest)
+		return appendStr16(dst, r.Group)
+	default: // RecordAck, RecordDeadLetter
+		dst = appendRecordHeader(dst, r.Type, r.Time)
+		dst = appendStr16(dst, r.Dest)
+		dst = appendStr16(dst, r.Group)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Seqs)))
+		for _, s := range r.Seqs {
+			dst = binary.BigEndian.AppendUint64(dst, s)
+		}
+		return dst
+	}
+}
+
+// AppendMessagesRecord appends a RecordMessages record without building a
+// Record: raw is count wire messages (a PUBLISH message section), copied
+// as is. After the 10-byte record header the bytes equal a PUBLISH body.
+func AppendMessagesRecord(dst []byte, t int64, dest []byte, count uint32, raw []byte) []byte {
+	dst = appendRecordHeader(dst, RecordMessages, t)
+	dst = appendStr16(dst, dest)
+	dst = binary.BigEndian.AppendUint32(dst, count)
+	return append(dst, raw...)
+}
+
+func appendRecordHeader(dst []byte, t RecordType, time int64) []byte {
+	dst = append(dst, RecordVersion, byte(t))
+	return binary.BigEndian.AppendUint64(dst, uint64(time))
+}
+
+// DecodeRecord decodes the whole of b into r. r's byte slices become views
+// into b (valid as long as b is); r.Seqs reuses its capacity. Every length
+// and count is checked against b before anything is allocated; errors wrap
+// ErrCorrupt and leave r in an unspecified state.
+func DecodeRecord(b []byte, r *Record) error {
+	rd := reader{b: b}
+	if v := rd.u8("version"); rd.err == nil && v != RecordVersion {
+		return corruptf("record version %d, want %d", v, RecordVersion)
+	}
+	r.Type = RecordType(rd.u8("type"))
+	r.Time = int64(rd.u64("time"))
+	r.Dest = rd.str16("destination")
+	r.Group, r.Raw, r.Count, r.Seqs = nil, nil, 0, r.Seqs[:0]
+	if rd.err != nil {
+		return rd.err
+	}
+	switch r.Type {
+	case RecordMessages:
+		r.Count = rd.u32("message count")
+		r.Raw = rd.b
+		if rd.err != nil {
+			return rd.err
+		}
+		return checkMessages(r.Raw, r.Count)
+	case RecordGroupCreate:
+		r.Group = rd.str16("group")
+	case RecordAck, RecordDeadLetter:
+		r.Group = rd.str16("group")
+		decodeSeqs(&rd, r)
+	default:
+		return corruptf("unknown record type %d", uint8(r.Type))
+	}
+	if rd.err == nil && len(rd.b) != 0 {
+		return corruptf("%d bytes after %s record", len(rd.b), r.Type)
+	}
+	return rd.err
+}
+
+// decodeSeqs reads a u32 count and that many u64 seqs into r.Seqs.
+func decodeSeqs(rd *reader, r *Record) {
+	n := rd.count(8, "seq count")
+	if rd.err != nil {
+		return
+	}
+	if cap(r.Seqs) < n {
+		r.Seqs = make([]uint64, 0, n)
+	}
+	for i := 0; i < n; i++ {
+		r.Seqs = append(r.Seqs, rd.u64("seq"))
+	}
+	r.Count = uint32(n)
+}

@@ -1,0 +1,279 @@
+package queue
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+)
+
+// snapMagic starts every snapshot; SnapshotVersion follows it.
+const snapMagic = "SMQS"
+
+// SnapshotVersion is the snapshot format version.
+const SnapshotVersion = 1
+
+// castagnoli is the CRC-32C table (a lookup table, filled once).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Minimum encoded sizes, used to bound counts before allocating.
+const (
+	minSnapDest  = 2 + 1 + 8 + 4 + 4
+	minSnapMsg   = 8 + 8 + msgHeaderSize
+	minSnapGroup = 2 + 1 + 8 + 4
+	minSnapSpan  = 16
+	snapWinEntry = 16 + 8 + 8
+)
+
+// Snapshot appends the durable state at AppliedIndex to dst and returns
+// it. The encoding depends only on the records applied (names sorted,
+// window in insertion order), never on queries: deliveries, attempts,
+// deadlines, NACK delays and volatile expiry are not in it (doc.go).
+func (p *Partition) Snapshot(dst []byte) []byte {
+	start := len(dst)
+	dst = append(dst, snapMagic...)
+	dst = append(dst, SnapshotVersion)
+	dst = binary.BigEndian.AppendUint32(dst, p.id)
+	dst = binary.BigEndian.AppendUint64(dst, p.applied)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(p.lastTime))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(p.order)))
+	for _, d := range p.order {
+		dst = appendSnapDest(dst, d)
+	}
+	w := p.window
+	dst = binary.BigEndian.AppendUint32(dst, uint32(w.fifo.len()))
+	for i := 0; i < w.fifo.len(); i++ {
+		e := w.fifo.at(i)
+		dst = append(dst, e.id[:]...)
+		dst = binary.BigEndian.AppendUint64(dst, e.seq)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(e.time))
+	}
+	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
+}
+
+func appendSnapDest(dst []byte, d *dest) []byte {
+	dst = appendStr16(dst, d.name)
+	dst = binary.BigEndian.AppendUint64(dst, d.lastSeq)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(d.msgs))
+	for i := 0; i < d.slots.len(); i++ {
+		s := d.slots.at(i)
+		if s.msg == nil {
+			continue
+		}
+		dst = binary.BigEndian.AppendUint64(dst, s.seq)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(s.time))
+		dst = append(dst, s.msg...)
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(d.order)))
+	for _, g := range d.order {
+		dst = appendStr16(dst, g.name)
+		dst = binary.BigEndian.AppendUint64(dst, g.floor)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(g.spans)))
+		for _, s := range g.spans {
+			dst = binary.BigEndian.AppendUint64(dst, s.lo)
+			dst = binary.BigEndian.AppendUint64(dst, s.hi)
+		}
+	}
+	return dst
+}
+
+// errNotFresh is returned by Restore into a partition that has state.
+var errNotFresh = errors.New("swarmmq/queue: restore into a partition that already has state")
+
+// Restore loads snapshot b into p, which must be fresh (nothing applied).
+// Messages are copied out of b (one allocation per destination). A
+// snapshot that does not decode, fails its checksum, or describes an
+// impossible state returns an error wrapping ErrCorrupt and leaves p
+// unchanged. Snapshot after Restore(b) returns b again.
+func (p *Partition) Restore(b []byte) error {
+	if p.applied != 0 || len(p.order) != 0 || p.window.fifo.len() != 0 {
+		return errNotFresh
+	}
+	if len(b) < len(snapMagic)+1+4 {
+		return corruptf("snapshot of %d bytes", len(b))
+	}
+	body := b[:len(b)-4]
+	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(b[len(body):]) {
+		return corruptf("snapshot checksum mismatch")
+	}
+	rd := reader{b: body}
+	if string(rd.take(len(snapMagic), "magic")) != snapMagic {
+		return corruptf("snapshot magic")
+	}
+	if v := rd.u8("version"); v != SnapshotVersion {
+		return corruptf("snapshot version %d, want %d", v, SnapshotVersion)
+	}
+	if id := rd.u32("partition"); rd.err == nil && id != p.id {
+		return fmt.Errorf("%w: snapshot of partition %d, restoring %d", ErrCorrupt, id, p.id)
+	}
+	applied, lastTime := rd.u64("applied index"), int64(rd.u64("time"))
+	dests, err := restoreDests(&rd)
+	if err != nil {
+		return err
+	}
+	entries, ids, err := restoreWindow(&rd)
+	if err != nil {
+		return err
+	}
+	if len(rd.b) != 0 {
+		return corruptf("%d bytes after snapshot", len(rd.b))
+	}
+	p.install(applied, lastTime, dests, entries, ids)
+	return nil
+}
+
+// install makes the decoded state p's.
+func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entries []winEntry, ids map[[16]byte]uint64) {
+	p.applied, p.lastTime = applied, lastTime
+	p.ageFloor = math.MaxInt64
+	for _, d := range dests {
+		p.insertDest(d)
+		if d.slots.len() > 0 {
+			p.ageFloor = min(p.ageFloor, d.slots.at(0).time)
+		}
+	}
+	w := p.window
+	w.mu.Lock()
+	w.mu.ids = ids
+	for _, e := range entries {
+		w.fifo.push(e)
+	}
+	w.mu.Unlock()
+}
+
+func restoreDests(rd *reader) ([]*dest, error) {
+	n := rd.count(minSnapDest, "destination count")
+	dests := make([]*dest, 0, n)
+	for i := 0; i < n && rd.err == nil; i++ {
+		d, err := restoreDest(rd)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && bytes.Compare(dests[i-1].name, d.name) >= 0 {
+			return nil, corruptf("destination %q out of order", d.name)
+		}
+		dests = append(dests, d)
+	}
+	return dests, rd.err
+}
+
+func restoreDest(rd *reader) (*dest, error) {
+	name := rd.str16("destination")
+	lastSeq := rd.u64("last seq")
+	n := rd.count(minSnapMsg, "message count")
+	if rd.err != nil {
+		return nil, rd.err
+	}
+	if lastSeq >= math.MaxInt64 {
+		return nil, corruptf("destination %q: last seq %d", name, lastSeq)
+	}
+	d := newDest(name)
+	d.lastSeq = lastSeq
+	section, err := messageSection(rd, n, lastSeq)
+	if err != nil {
+		return nil, fmt.Errorf("destination %q: %w", name, err)
+	}
+	section = bytes.Clone(section)
+	for off := 0; off < len(section); {
+		seq := binary.BigEndian.Uint64(section[off:])
+		t := int64(binary.BigEndian.Uint64(section[off+8:]))
+		m := section[off+16:]
+		m = m[:msgLen(m):msgLen(m)]
+		d.slots.push(slot{seq: seq, time: t, msg: m})
+		d.account(m, 1)
+		off += 16 + len(m)
+	}
+	if err := restoreGroups(rd, d); err != nil {
+		return nil, fmt.Errorf("destination %q: %w", name, err)
+	}
+	return d, nil
+}
+
+// messageSection checks n encoded messages (seq | time | message) with
+// ascending seqs in 1..lastSeq and returns their bytes.
+func messageSection(rd *reader, n int, lastSeq uint64) ([]byte, error) {
+	all, off := rd.b, 0
+	var prev uint64
+	for i := 0; i < n; i++ {
+		seq := rd.u64("message seq")
+		rd.u64("message time")
+		ml := msgLen(rd.b)
+		if rd.err != nil || ml < 0 {
+			return nil, corruptf("message %d of %d truncated", i, n)
+		}
+		if seq <= prev || seq > lastSeq {
+			return nil, corruptf("message seq %d after %d (last %d)", seq, prev, lastSeq)
+		}
+		prev = seq
+		rd.take(ml, "message")
+		off += 16 + ml
+	}
+	return all[:off], nil
+}
+
+func restoreGroups(rd *reader, d *dest) error {
+	n := rd.count(minSnapGroup, "group count")
+	for i := 0; i < n && rd.err == nil; i++ {
+		g := newGroup(rd.str16("group"), rd.u64("floor"))
+		if rd.err != nil {
+			break
+		}
+		if i > 0 && bytes.Compare(d.order[i-1].name, g.name) >= 0 {
+			return corruptf("group %q out of order", g.name)
+		}
+		if g.floor < d.firstSeq() || g.floor > d.lastSeq+1 {
+			return corruptf("group %q floor %d outside %d..%d", g.name, g.floor, d.firstSeq(), d.lastSeq+1)
+		}
+		if err := restoreSpans(rd, g, d.lastSeq); err != nil {
+			return fmt.Errorf("group %q: %w", g.name, err)
+		}
+		g.countAcked()
+		d.insertGroup(g)
+	}
+	return rd.err
+}
+
+// restoreSpans reads g's spans: sorted, disjoint, never adjacent, above
+// floor and at most lastSeq.
+func restoreSpans(rd *reader, g *group, lastSeq uint64) error {
+	n := rd.count(minSnapSpan, "span count")
+	if rd.err != nil {
+		return rd.err
+	}
+	g.spans = make([]span, 0, n)
+	low := g.floor + 1 // the first span starts above floor ...
+	for i := 0; i < n; i++ {
+		s := span{lo: rd.u64("span"), hi: rd.u64("span")}
+		if s.lo < low || s.hi < s.lo || s.hi > lastSeq {
+			return corruptf("span %d..%d (want %d..%d)", s.lo, s.hi, low, lastSeq)
+		}
+		g.spans = append(g.spans, s)
+		low = s.hi + 2 // ... and each next one leaves a gap
+	}
+	return nil
+}
+
+func restoreWindow(rd *reader) ([]winEntry, map[[16]byte]uint64, error) {
+	n := rd.count(snapWinEntry, "window count")
+	if rd.err != nil {
+		return nil, nil, rd.err
+	}
+	entries := make([]winEntry, n)
+	ids := make(map[[16]byte]uint64, n)
+	for i := range entries {
+		e := &entries[i]
+		id := rd.take(16, "window id")
+		e.seq, e.time = rd.u64("window seq"), int64(rd.u64("window time"))
+		if rd.err != nil {
+			return nil, nil, rd.err
+		}
+		e.id = [16]byte(id)
+		if _, dup := ids[e.id]; dup {
+			return nil, nil, corruptf("window id %x twice", e.id)
+		}
+		ids[e.id] = e.seq
+	}
+	return entries, ids, nil
+}

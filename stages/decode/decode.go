@@ -1,0 +1,226 @@
+// Package decode is the first stage of a node: it turns the frames netio
+// copied out of its connections into work.Requests.
+//
+// One goroutine (a work.Runner) pops batches of netio.Inbound frames,
+// decodes each body, resolves the destination's partition through the route
+// cache, and pushes the Request to verify. A frame whose body does not
+// decode is answered with an ERROR frame; a fatal code closes that
+// connection and nothing else. Stop closes the input ring, drains it and
+// waits. The stage keeps no state between frames.
+package decode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/route"
+	"github.com/swarmmq/swarmmq/stages/work"
+)
+
+// Defaults of Options.
+const (
+	DefaultFetchBatch = 100
+	DefaultMaxFetch   = 10000
+	DefaultMaxWait    = 5 * time.Minute
+)
+
+// Options configures the stage.
+type Options struct {
+	// MaxFrame is the largest frame accepted (netio checked it already).
+	MaxFrame int
+	// FetchBatch is the FETCH size used when a client asks for 0.
+	FetchBatch int
+	// MaxFetch caps the messages one FETCH may ask for.
+	MaxFetch int
+	// MaxWait caps a FETCH's long-poll wait.
+	MaxWait time.Duration
+	// Metrics receives swarmmq_decode_* metrics; nil disables them.
+	Metrics *metrics.Set
+}
+
+// EnsureDefaults fills zero fields with defaults.
+func (o *Options) EnsureDefaults() {
+	if o.MaxFrame == 0 {
+		o.MaxFrame = frame.DefaultMaxFrame
+	}
+	if o.FetchBatch == 0 {
+		o.FetchBatch = DefaultFetchBatch
+	}
+	if o.MaxFetch == 0 {
+		o.MaxFetch = DefaultMaxFetch
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+}
+
+// Validate lists every problem of o.
+func (o Options) Validate() error {
+	var errs []error
+	if o.FetchBatch < 1 || o.FetchBatch > o.MaxFetch {
+		errs = append(errs, fmt.Errorf("decode: fetch batch %d out of range 1..%d", o.FetchBatch, o.MaxFetch))
+	}
+	if o.MaxWait < 0 {
+		errs = append(errs, errors.New("decode: max wait must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are the stage's neighbours.
+type Deps struct {
+	In    *graph.Ring[netio.Inbound]
+	Out   *graph.Ring[*work.Request]
+	Route *route.Cache
+	Now   func() int64
+}
+
+// Stage is the decode stage. Start, Stop: see work.Runner.
+type Stage struct {
+	*work.Runner[netio.Inbound]
+	opts   Options
+	deps   Deps
+	frames *metrics.Counter
+	errs   *metrics.Counter
+}
+
+// New builds the stage; it starts nothing.
+func New(opts Options, deps Deps) (*Stage, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Stage{opts: opts, deps: deps}
+	set := opts.Metrics
+	if set == nil {
+		set = metrics.NewSet()
+	}
+	s.frames = set.NewCounter("swarmmq_decode_frames_total")
+	s.errs = set.NewCounter("swarmmq_decode_errors_total")
+	s.Runner = work.NewRunner("decode", deps.In, 0, s.handle)
+	return s, nil
+}
+
+func (s *Stage) handle(batch []netio.Inbound) {
+	now := s.deps.Now()
+	for _, in := range batch {
+		s.frames.Inc()
+		r, err := s.decode(in, now)
+		if err != nil {
+			s.errs.Inc()
+			var fe *frame.Error
+			code, msg := frame.CodeMalformed, err.Error()
+			if errors.As(err, &fe) {
+				code, msg = fe.Code, fe.Msg
+			}
+			corr := uint64(0)
+			if f, _, derr := frame.Decode(in.Buf.B, s.opts.MaxFrame); derr == nil {
+				corr = f.Corr
+			}
+			_ = in.Conn.SendError(corr, code, msg)
+			in.Release()
+			continue
+		}
+		// Push blocks while verify is full: backpressure reaches netio
+		// through the decode ring filling up.
+		_ = s.deps.Out.Push(context.Background(), r)
+	}
+}
+
+// decode builds the Request for one frame; on error the caller keeps
+// ownership of the buffer.
+func (s *Stage) decode(in netio.Inbound, now int64) (*work.Request, error) {
+	f, _, err := frame.Decode(in.Buf.B, s.opts.MaxFrame)
+	if err != nil {
+		return nil, err
+	}
+	switch f.Type {
+	case frame.TypePublish:
+		return s.publish(in, f, now)
+	case frame.TypeFetch:
+		return s.fetch(in, f, now)
+	case frame.TypeAck:
+		return s.ack(in, f, now, work.KindAck)
+	case frame.TypeNack:
+		return s.ack(in, f, now, work.KindNack)
+	}
+	return nil, &frame.Error{Code: frame.CodeUnknownType, Msg: fmt.Sprintf("frame type %s is not accepted from clients", f.Type)}
+}
+
+func (s *Stage) newRequest(kind work.Kind, in netio.Inbound, f frame.Frame, dest []byte, now int64) *work.Request {
+	r := work.NewRequest(kind, in)
+	r.Conn = in.Conn
+	r.Corr = f.Corr
+	r.Dest = dest
+	r.Partition = s.deps.Route.Partition(dest)
+	r.RecvNanos = now
+	return r
+}
+
+func (s *Stage) publish(in netio.Inbound, f frame.Frame, now int64) (*work.Request, error) {
+	p, err := frame.DecodePublish(f.Body, s.opts.MaxFrame/frame.MessageHeaderSize)
+	if err != nil {
+		return nil, err
+	}
+	r := s.newRequest(work.KindPublish, in, f, p.Destination, now)
+	r.Pub = p
+	n := int(p.Count)
+	if cap(r.Results) < n {
+		r.Results = make([]frame.AckEntry, n)
+	}
+	r.Results = r.Results[:n]
+	clear(r.Results)
+	r.Open = n
+	return r, nil
+}
+
+func (s *Stage) fetch(in netio.Inbound, f frame.Frame, now int64) (*work.Request, error) {
+	q, err := frame.DecodeFetch(f.Body)
+	if err != nil {
+		return nil, err
+	}
+	r := s.newRequest(work.KindFetch, in, f, q.Destination, now)
+	r.Group = q.Group
+	r.Max = int(q.Max)
+	if r.Max == 0 {
+		r.Max = s.opts.FetchBatch
+	}
+	r.Max = min(r.Max, s.opts.MaxFetch)
+	r.WaitMs = min(q.WaitMS, uint32(s.opts.MaxWait/time.Millisecond))
+	return r, nil
+}
+
+func (s *Stage) ack(in netio.Inbound, f frame.Frame, now int64, kind work.Kind) (*work.Request, error) {
+	var dest, group []byte
+	var seqs interface {
+		Len() int
+		Seq(i int) uint64
+	}
+	var delay uint32
+	if kind == work.KindAck {
+		a, err := frame.DecodeAck(f.Body)
+		if err != nil {
+			return nil, err
+		}
+		dest, group, seqs = a.Destination, a.Group, a
+	} else {
+		n, err := frame.DecodeNack(f.Body)
+		if err != nil {
+			return nil, err
+		}
+		dest, group, seqs, delay = n.Destination, n.Group, n, n.DelayMS
+	}
+	r := s.newRequest(kind, in, f, dest, now)
+	r.Group = group
+	r.DelayMs = delay
+	for i := 0; i < seqs.Len(); i++ {
+		r.Seqs = append(r.Seqs, seqs.Seq(i))
+	}
+	return r, nil
+}

@@ -1,0 +1,157 @@
+package fanout
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/stages/work"
+)
+
+func ctxBackground() context.Context { return context.Background() }
+
+// applyRecord applies a record persist has made durable (or reports the
+// storage error that kept it from being durable).
+func (w *worker) applyRecord(r *work.Request) {
+	if r.Index == 0 && r.Err == nil {
+		// Nothing was written (every message already resolved).
+		w.reply(r)
+		return
+	}
+	if r.Err != nil {
+		w.storageFailed(r)
+		return
+	}
+	p := w.s.deps.Partitions[r.Partition]
+	var err error
+	w.results, err = p.Apply(r.Index, &r.Record, w.results[:0])
+	if err != nil {
+		w.s.opts.Logger.Error("BUG: cannot apply a committed record", "partition", r.Partition,
+			"index", r.Index, "err", err)
+		w.fail(r, frame.CodeInternal, fmt.Errorf("cannot apply record %d: %w", r.Index, err))
+		return
+	}
+	w.s.m.applied.Inc()
+	switch r.Kind {
+	case work.KindPublish:
+		w.wake(r.Dest) // before the hand-off: r belongs to ack afterwards
+		w.publishApplied(r)
+	case work.KindAck:
+		w.reply(r)
+	case work.KindGroupCreate:
+		delete(w.creating, waitKey{string(r.Dest), string(r.Group)})
+		w.wake(r.Dest)
+		r.Release()
+	case work.KindDeadLetter:
+		w.s.m.deadLetter.Add(len(r.Seqs))
+		w.wake(append(append([]byte(nil), r.Dest...), ".dlq"...))
+		r.Release()
+	}
+}
+
+// publishApplied copies the state machine's per-message results into the
+// slots of r's open messages, in order, and sends r to the ack stage.
+func (w *worker) publishApplied(r *work.Request) {
+	j := 0
+	for i := range r.Results {
+		if r.Resolved(i) {
+			continue
+		}
+		if j >= len(w.results) {
+			break
+		}
+		res := w.results[j]
+		j++
+		e := frame.AckEntry{Code: frame.Code(res.Code), Seq: res.Seq}
+		if res.Duplicate {
+			e.Flags = frame.FlagDuplicate
+		}
+		r.Results[i] = e
+	}
+	w.reply(r)
+}
+
+// storageFailed answers a request whose record could not be stored.
+func (w *worker) storageFailed(r *work.Request) {
+	switch r.Kind {
+	case work.KindPublish:
+		for i := range r.Results {
+			if !r.Resolved(i) {
+				r.Results[i] = frame.AckEntry{Code: frame.CodeStorage}
+			}
+		}
+		r.Err = nil
+		w.reply(r)
+	case work.KindAck:
+		w.fail(r, frame.CodeStorage, r.Err)
+	case work.KindGroupCreate, work.KindDeadLetter:
+		// Internal records: try again later.
+		if r.Kind == work.KindDeadLetter {
+			r.Err, r.Index = nil, 0
+			w.feedback = append(w.feedback, r)
+			return
+		}
+		delete(w.creating, waitKey{string(r.Dest), string(r.Group)})
+		r.Release()
+	}
+}
+
+// takeDead turns the partition's exhausted deliveries into DeadLetter
+// records for persist.
+func (w *worker) takeDead(p uint32) {
+	w.dead = w.s.deps.Partitions[p].TakeDead(w.dead[:0])
+	for _, d := range w.dead {
+		r := work.NewRequest(work.KindDeadLetter, netio.Inbound{})
+		r.Partition = p
+		r.Dest = append([]byte(nil), d.Dest...)
+		r.Group = append([]byte(nil), d.Group...)
+		r.Seqs = append(r.Seqs[:0], d.Seqs...)
+		w.feedback = append(w.feedback, r)
+	}
+}
+
+// requestGroup asks persist to log a GroupCreate for (dest, group) once.
+func (w *worker) requestGroup(p uint32, dest, group []byte) {
+	k := waitKey{string(dest), string(group)}
+	if w.creating[k] {
+		return
+	}
+	w.creating[k] = true
+	r := work.NewRequest(work.KindGroupCreate, netio.Inbound{})
+	r.Partition = p
+	r.Dest = []byte(k.dest)
+	r.Group = []byte(k.group)
+	w.feedback = append(w.feedback, r)
+}
+
+// flushFeedback offers queued records to persist without blocking.
+func (w *worker) flushFeedback() {
+	n := 0
+	for _, r := range w.feedback {
+		if !w.s.deps.Feedback.TryPush(r) {
+			break
+		}
+		n++
+	}
+	w.feedback = append(w.feedback[:0], w.feedback[n:]...)
+}
+
+// maybeSnapshot snapshots partitions that applied enough records while
+// retaining little, so the log prefix below can be trimmed.
+func (w *worker) maybeSnapshot() {
+	for _, id := range w.parts {
+		p := w.s.deps.Partitions[id]
+		applied := p.AppliedIndex()
+		if applied-w.lastSnap[id] < w.s.opts.SnapshotEvery || p.RetainedBytes() > w.s.opts.SnapshotMaxBytes {
+			continue
+		}
+		w.out = p.Snapshot(w.out[:0])
+		if err := w.s.deps.Log.SaveSnapshot(id, applied, w.out); err != nil {
+			w.s.opts.Logger.Error("cannot save snapshot", "partition", id, "index", applied, "err", err)
+			continue
+		}
+		w.lastSnap[id] = applied
+		w.s.m.snapshots.Inc()
+	}
+}

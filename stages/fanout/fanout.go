@@ -1,0 +1,200 @@
+// Package fanout owns the partitions' state: it applies committed records
+// to the queue state machines, serves FETCH and NACK, wakes long-polling
+// fetches, and feeds the records only it can decide (GroupCreate,
+// DeadLetter) back to persist.
+//
+// Workers: Options.Workers goroutines; worker i owns the partitions p with
+// p % Workers == i and is the only goroutine that touches their
+// queue.Partition (the dedupe windows are read concurrently by the dedupe
+// stage, which queue.Window allows). Each worker drains its own ring,
+// applies records in log order, and arms one timer for the earliest of:
+// an in-flight deadline, a NACK delay, an age expiry, a long-poll timeout,
+// the stats tick.
+//
+// Replies: MESSAGES frames go straight to the connection; publish results
+// and ack confirmations go to the ack stage. Feedback to persist uses
+// TryPush only (the edge closes a cycle): what does not fit is retried on
+// the next turn of the loop.
+//
+// Stop closes the worker rings; each worker drains its ring, answers its
+// parked fetches with empty MESSAGES and returns.
+package fanout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/work"
+	"github.com/swarmmq/swarmmq/wal"
+)
+
+// Defaults of Options.
+const (
+	DefaultWorkers          = 2
+	DefaultSnapshotEvery    = 4096
+	DefaultSnapshotMaxBytes = 8 << 20
+	DefaultStatsInterval    = time.Second
+)
+
+// Options configures the stage.
+type Options struct {
+	// Workers is the number of worker goroutines.
+	Workers int
+	// MaxFrame bounds a MESSAGES reply.
+	MaxFrame int
+	// SnapshotEvery is the number of records applied to a partition between
+	// snapshot attempts (a snapshot lets the log prefix be trimmed).
+	SnapshotEvery uint64
+	// SnapshotMaxBytes skips a snapshot while the partition retains more
+	// payload bytes than this (the log keeps them instead).
+	SnapshotMaxBytes int64
+	// StatsInterval is how often per-destination gauges are refreshed.
+	StatsInterval time.Duration
+	// Metrics receives swarmmq_fanout_*, swarmmq_destination_* metrics.
+	Metrics *metrics.Set
+	// Logger receives errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// EnsureDefaults fills zero fields with defaults.
+func (o *Options) EnsureDefaults() {
+	if o.Workers == 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.MaxFrame == 0 {
+		o.MaxFrame = frame.DefaultMaxFrame
+	}
+	if o.SnapshotEvery == 0 {
+		o.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if o.SnapshotMaxBytes == 0 {
+		o.SnapshotMaxBytes = DefaultSnapshotMaxBytes
+	}
+	if o.StatsInterval == 0 {
+		o.StatsInterval = DefaultStatsInterval
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate lists every problem of o.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Workers < 1 || o.Workers > 256 {
+		errs = append(errs, fmt.Errorf("fanout: workers %d out of range 1..256", o.Workers))
+	}
+	if o.MaxFrame < 4096 {
+		errs = append(errs, fmt.Errorf("fanout: max frame %d < 4096", o.MaxFrame))
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are the stage's neighbours. Partitions[p] is partition p's state,
+// already restored from the log.
+type Deps struct {
+	In         []*graph.Ring[*work.Request] // one per worker
+	Ack        *graph.Ring[*work.Request]
+	Feedback   *graph.Ring[*work.Request] // persist's input; TryPush only
+	Partitions []*queue.Partition
+	Log        *wal.Log
+	Now        func() int64
+}
+
+// Stage is the fanout stage. Safe for concurrent Start/Stop.
+type Stage struct {
+	opts    Options
+	deps    Deps
+	workers []*worker
+	g       graph.Group
+	done    chan struct{}
+	started sync.Once
+	stopped sync.Once
+	m       stageMetrics
+}
+
+type stageMetrics struct {
+	applied    *metrics.Counter
+	delivered  *metrics.Counter
+	redeliver  *metrics.Counter
+	deadLetter *metrics.Counter
+	snapshots  *metrics.Counter
+	e2e        *metrics.Histogram
+	waiting    *metrics.Counter
+}
+
+// New builds the stage; it starts nothing.
+func New(opts Options, deps Deps) (*Stage, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if len(deps.In) != opts.Workers {
+		return nil, fmt.Errorf("fanout: %d input rings for %d workers", len(deps.In), opts.Workers)
+	}
+	set := opts.Metrics
+	s := &Stage{opts: opts, deps: deps, done: make(chan struct{})}
+	s.m = stageMetrics{
+		applied:    set.NewCounter("swarmmq_fanout_records_applied_total"),
+		delivered:  set.NewCounter("swarmmq_deliveries_total"),
+		redeliver:  set.NewCounter("swarmmq_redeliveries_total"),
+		deadLetter: set.NewCounter("swarmmq_dead_lettered_total"),
+		snapshots:  set.NewCounter("swarmmq_fanout_snapshots_total"),
+		e2e:        set.NewHistogram("swarmmq_end_to_end_latency_seconds"),
+		waiting:    set.NewCounter("swarmmq_fanout_long_polls_total"),
+	}
+	for i := 0; i < opts.Workers; i++ {
+		s.workers = append(s.workers, newWorker(s, i))
+	}
+	return s, nil
+}
+
+// Start starts the workers.
+func (s *Stage) Start() error {
+	s.started.Do(func() {
+		var wg sync.WaitGroup
+		for _, w := range s.workers {
+			wg.Add(1)
+			s.g.Go(fmt.Sprintf("fanout-%d", w.id), func() error {
+				defer wg.Done()
+				w.run()
+				return nil
+			})
+		}
+		s.g.Go("fanout-done", func() error {
+			wg.Wait()
+			close(s.done)
+			return nil
+		})
+	})
+	return nil
+}
+
+// Stop closes the worker rings, lets each worker drain and answer its
+// parked fetches, and waits (bounded by ctx). Idempotent.
+func (s *Stage) Stop(ctx context.Context) error {
+	s.stopped.Do(func() {
+		for _, in := range s.deps.In {
+			in.Close()
+		}
+	})
+	s.started.Do(func() { close(s.done) })
+	select {
+	case <-s.done:
+		return s.g.Wait()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

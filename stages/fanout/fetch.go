@@ -1,0 +1,136 @@
+package fanout
+
+import (
+	"errors"
+	"time"
+
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/work"
+)
+
+// fetch serves a FETCH now, or parks it until messages arrive, its group is
+// created, or its wait runs out.
+func (w *worker) fetch(r *work.Request, now int64) {
+	if r.Conn != nil && r.Conn.Closed() {
+		r.Release()
+		return
+	}
+	p := w.s.deps.Partitions[r.Partition]
+	var err error
+	w.deliv, err = p.Deliver(r.Dest, r.Group, r.Max, now, w.deliv[:0])
+	switch {
+	case errors.Is(err, queue.ErrUnknownGroup):
+		w.requestGroup(r.Partition, r.Dest, r.Group)
+		w.park(r)
+	case err != nil:
+		w.fail(r, frame.CodeBadRequest, err)
+	case len(w.deliv) > 0:
+		w.send(r, p, now)
+	case r.WaitMs > 0 && now < waitDeadline(r):
+		w.park(r)
+	default:
+		w.replyMessages(r, nil)
+	}
+}
+
+// send writes the deliveries in w.deliv to r's connection, as many as fit
+// in one frame; the rest are handed back at once (NACK without delay).
+func (w *worker) send(r *work.Request, p *queue.Partition, now int64) {
+	budget := w.s.opts.MaxFrame - frame.HeaderSize - 4
+	n := 0
+	for _, d := range w.deliv {
+		size := 12 + len(d.Msg)
+		if n > 0 && size > budget {
+			break
+		}
+		budget -= size
+		n++
+	}
+	if rest := w.deliv[n:]; len(rest) > 0 {
+		seqs := make([]uint64, len(rest))
+		for i, d := range rest {
+			seqs[i] = d.Seq
+		}
+		p.Nack(r.Dest, r.Group, seqs, 0, now)
+	}
+	for _, d := range w.deliv[:n] {
+		if d.Attempt > 1 {
+			w.s.m.redeliver.Inc()
+			continue
+		}
+		if m, _, err := frame.ParseMessage(d.Msg); err == nil && m.Timestamp > 0 && now > m.Timestamp {
+			w.s.m.e2e.Update(time.Duration(now - m.Timestamp).Seconds())
+		}
+	}
+	w.s.m.delivered.Add(n)
+	w.replyMessages(r, w.deliv[:n])
+}
+
+// replyMessages answers r with a MESSAGES frame and releases it.
+func (w *worker) replyMessages(r *work.Request, ds []queue.Delivery) {
+	if r.Conn != nil && !r.Conn.Closed() {
+		start := 0
+		w.out = frame.StartMessages(w.out[:0], r.Corr)
+		for _, d := range ds {
+			w.out = frame.AppendDelivery(w.out, d.Seq, d.Attempt, d.Msg)
+		}
+		frame.FinishMessages(w.out, start, uint32(len(ds)))
+		_ = r.Conn.Send(w.out)
+	}
+	r.Release()
+}
+
+// park keeps a fetch until something can answer it.
+func (w *worker) park(r *work.Request) {
+	k := waitKey{string(r.Dest), string(r.Group)}
+	w.waiters[k] = append(w.waiters[k], r)
+	w.s.m.waiting.Inc()
+}
+
+// wake retries the parked fetches on dest (all groups).
+func (w *worker) wake(dest []byte) {
+	now := w.s.deps.Now()
+	var keys []waitKey
+	for k := range w.waiters {
+		if k.dest == string(dest) {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		w.retry(k, now)
+	}
+}
+
+// serveWaiters retries every parked fetch: redeliveries may be due, waits
+// may have run out.
+func (w *worker) serveWaiters(now int64) {
+	keys := make([]waitKey, 0, len(w.waiters))
+	for k := range w.waiters {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		w.retry(k, now)
+	}
+}
+
+// retry re-runs the parked fetches of k in arrival order.
+func (w *worker) retry(k waitKey, now int64) {
+	rs := w.waiters[k]
+	delete(w.waiters, k)
+	for _, r := range rs {
+		w.fetch(r, now)
+	}
+}
+
+// nack hands deliveries back (after the optional delay) and confirms.
+func (w *worker) nack(r *work.Request) {
+	now := w.s.deps.Now()
+	p := w.s.deps.Partitions[r.Partition]
+	n := p.Nack(r.Dest, r.Group, r.Seqs, time.Duration(r.DelayMs)*time.Millisecond, now)
+	r.Open = n
+	w.reply(r)
+	if r.DelayMs == 0 {
+		w.wake(r.Dest)
+	}
+}

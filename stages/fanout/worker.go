@@ -1,0 +1,156 @@
+package fanout
+
+import (
+	"time"
+
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/work"
+)
+
+// worker owns a subset of the partitions. Used by its goroutine only.
+type worker struct {
+	s       *Stage
+	id      int
+	parts   []uint32 // owned partition ids
+	waiters map[waitKey][]*work.Request
+	// creating marks groups whose GroupCreate record is on its way.
+	creating map[waitKey]bool
+	// feedback holds records that did not fit into persist's ring yet.
+	feedback []*work.Request
+	lastSnap map[uint32]uint64
+
+	results   []queue.Result
+	deliv     []queue.Delivery
+	dead      []queue.DeadSet
+	out       []byte
+	nextStats int64
+}
+
+// waitKey names the long-polls of one group on one destination.
+type waitKey struct {
+	dest, group string
+}
+
+func newWorker(s *Stage, id int) *worker {
+	w := &worker{
+		s: s, id: id,
+		waiters:  map[waitKey][]*work.Request{},
+		creating: map[waitKey]bool{},
+		lastSnap: map[uint32]uint64{},
+	}
+	for p := range s.deps.Partitions {
+		if p%s.opts.Workers == id {
+			w.parts = append(w.parts, uint32(p))
+			w.lastSnap[uint32(p)] = s.deps.Partitions[p].AppliedIndex()
+		}
+	}
+	return w
+}
+
+// run is the worker loop: drain, serve, sleep until input or a deadline.
+func (w *worker) run() {
+	in := w.s.deps.In[w.id]
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	batch := make([]*work.Request, 0, work.DefaultBatch)
+	for {
+		batch = in.PopBatch(batch[:0], work.DefaultBatch)
+		for _, r := range batch {
+			w.handle(r)
+		}
+		clear(batch)
+		now := w.s.deps.Now()
+		w.tick(now)
+		if len(batch) > 0 {
+			continue
+		}
+		if in.Closed() {
+			w.shutdown()
+			return
+		}
+		timer.Reset(w.sleep(now))
+		select {
+		case <-in.C():
+		case <-timer.C:
+		}
+	}
+}
+
+// handle dispatches one request.
+func (w *worker) handle(r *work.Request) {
+	switch r.Kind {
+	case work.KindFetch:
+		w.fetch(r, w.s.deps.Now())
+	case work.KindNack:
+		w.nack(r)
+	default:
+		w.applyRecord(r)
+	}
+}
+
+// tick does the time-driven work: age expiry, dead letters, redeliveries
+// to parked fetches, long-poll timeouts, snapshots, stats, feedback retry.
+func (w *worker) tick(now int64) {
+	for _, p := range w.parts {
+		w.s.deps.Partitions[p].ExpireAge(now)
+		w.takeDead(p)
+	}
+	w.flushFeedback()
+	w.serveWaiters(now)
+	w.maybeSnapshot()
+	if now >= w.nextStats {
+		w.stats()
+		w.nextStats = now + int64(w.s.opts.StatsInterval)
+	}
+}
+
+// sleep returns how long the worker may wait for input.
+func (w *worker) sleep(now int64) time.Duration {
+	next := w.nextStats
+	for _, p := range w.parts {
+		if d, ok := w.s.deps.Partitions[p].NextDeadline(); ok && d < next {
+			next = d
+		}
+	}
+	for _, rs := range w.waiters {
+		for _, r := range rs {
+			if d := waitDeadline(r); d < next {
+				next = d
+			}
+		}
+	}
+	if len(w.feedback) > 0 {
+		next = min(next, now+int64(time.Millisecond))
+	}
+	return max(time.Duration(next-now), 0)
+}
+
+func waitDeadline(r *work.Request) int64 {
+	return r.RecvNanos + int64(r.WaitMs)*int64(time.Millisecond)
+}
+
+// shutdown answers every parked fetch with an empty batch.
+func (w *worker) shutdown() {
+	for k, rs := range w.waiters {
+		for _, r := range rs {
+			w.replyMessages(r, nil)
+		}
+		delete(w.waiters, k)
+	}
+	for _, r := range w.feedback {
+		r.Release()
+	}
+	w.feedback = nil
+}
+
+// reply hands r to the ack stage, which answers and releases it.
+func (w *worker) reply(r *work.Request) {
+	_ = w.s.deps.Ack.Push(ctxBackground(), r)
+}
+
+// fail answers r with an error code through the ack stage.
+func (w *worker) fail(r *work.Request, code frame.Code, err error) {
+	r.Err = &frame.Error{Code: code, Msg: err.Error()}
+	w.reply(r)
+}

@@ -1,0 +1,117 @@
+package stages
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/swarmmq/swarmmq/graph"
+)
+
+// httpServer serves the admin surface: /health, /ready, /metrics and
+// /debug/pprof/*. It owns one goroutine (the HTTP server's accept loop).
+type httpServer struct {
+	n   *Node
+	ln  net.Listener
+	srv *http.Server
+	mux *http.ServeMux
+	g   graph.Group
+}
+
+// Health is the JSON body of /health.
+type Health struct {
+	NodeID        string   `json:"node_id"`
+	Cluster       string   `json:"cluster"`
+	Status        string   `json:"status"`
+	Addr          string   `json:"addr"`
+	Partitions    uint32   `json:"partitions"`
+	PartitionsLed []uint32 `json:"partitions_led"`
+	Peers         []string `json:"peers"`
+	Fsync         string   `json:"fsync"`
+	UptimeSeconds float64  `json:"uptime_seconds"`
+	Connections   int      `json:"connections"`
+}
+
+func (n *Node) startHTTP() error {
+	if n.opts.HTTPAddr == "" || n.opts.HTTPAddr == "off" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", n.opts.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	h := &httpServer{n: n, ln: ln, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /health", h.health)
+	h.mux.HandleFunc("GET /ready", h.readyz)
+	h.mux.HandleFunc("GET /metrics", h.metrics)
+	h.mux.HandleFunc("/debug/pprof/", pprof.Index)
+	h.mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	h.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	h.mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	h.mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	h.srv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	h.g.Go("http", func() error {
+		if err := h.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	n.http = h
+	host, _, _ := net.SplitHostPort(ln.Addr().String())
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		n.opts.Logger.Warn("HTTP admin endpoints (/metrics, /debug/pprof) listen beyond loopback", "addr", ln.Addr().String())
+	}
+	return nil
+}
+
+func (h *httpServer) addr() net.Addr { return h.ln.Addr() }
+
+func (h *httpServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *httpServer) stop(ctx context.Context) error {
+	err := h.srv.Shutdown(ctx)
+	return errors.Join(err, h.g.Wait())
+}
+
+func (h *httpServer) health(w http.ResponseWriter, _ *http.Request) {
+	n := h.n
+	led := make([]uint32, n.opts.Partitions)
+	for i := range led {
+		led[i] = uint32(i)
+	}
+	status := "ok"
+	if !n.ready.Load() {
+		status = "stopping"
+	}
+	body := Health{
+		NodeID: n.opts.NodeID, Cluster: n.opts.ClusterName, Status: status,
+		Addr: n.server.Addr().String(), Partitions: n.opts.Partitions, PartitionsLed: led,
+		Peers: []string{}, Fsync: n.opts.Sync.String(),
+		UptimeSeconds: time.Since(n.start).Seconds(), Connections: n.server.Connections(),
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if status != "ok" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (h *httpServer) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !h.n.ready.Load() {
+		http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+func (h *httpServer) metrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	h.n.opts.Metrics.WritePrometheus(w)
+	metrics.WriteProcessMetrics(w)
+}

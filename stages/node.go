@@ -1,0 +1,289 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/route"
+	"github.com/swarmmq/swarmmq/stages/ack"
+	"github.com/swarmmq/swarmmq/stages/decode"
+	"github.com/swarmmq/swarmmq/stages/dedupe"
+	"github.com/swarmmq/swarmmq/stages/fanout"
+	"github.com/swarmmq/swarmmq/stages/persist"
+	"github.com/swarmmq/swarmmq/stages/router"
+	"github.com/swarmmq/swarmmq/stages/verify"
+	"github.com/swarmmq/swarmmq/stages/work"
+	"github.com/swarmmq/swarmmq/wal"
+)
+
+// Node is one SwarmMQ node. Safe for concurrent use.
+type Node struct {
+	opts  Options
+	start time.Time
+	ready atomic.Bool
+
+	mu struct {
+		sync.Mutex
+		started, stopped bool
+	}
+	log    *wal.Log
+	parts  []*queue.Partition
+	topo   *graph.Topology
+	server *netio.Server
+	http   *httpServer
+}
+
+// New checks opts and returns a node; it opens and starts nothing.
+func New(opts Options) (*Node, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Node{opts: opts}, nil
+}
+
+// Metrics returns the node's metric set (register it to expose it).
+func (n *Node) Metrics() *metrics.Set { return n.opts.Metrics }
+
+// Addr returns the client port's address once started.
+func (n *Node) Addr() net.Addr { return n.server.Addr() }
+
+// HTTPAddr returns the admin address once started, or nil if disabled.
+func (n *Node) HTTPAddr() net.Addr {
+	if n.http == nil {
+		return nil
+	}
+	return n.http.addr()
+}
+
+// Start opens the log, rebuilds the partitions from it, and starts serving.
+// On error everything started is stopped again.
+func (n *Node) Start() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.mu.started {
+		return errors.New("swarmmq/stages: node already started")
+	}
+	n.mu.started = true
+	n.start = time.Now()
+	if err := n.open(); err != nil {
+		n.closeLog()
+		return err
+	}
+	if err := n.build(); err != nil {
+		n.closeLog()
+		return err
+	}
+	if err := n.topo.Start(); err != nil {
+		n.closeLog()
+		return err
+	}
+	if err := n.startHTTP(); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = n.topo.Stop(ctx)
+		n.closeLog()
+		return err
+	}
+	n.ready.Store(true)
+	n.opts.Logger.Info("node started", "node", n.opts.NodeID, "addr", n.server.Addr().String(),
+		"partitions", n.opts.Partitions, "data", n.opts.DataDir, "fsync", n.opts.Sync.String())
+	return nil
+}
+
+// open opens the log and restores every partition from it.
+func (n *Node) open() error {
+	log, err := wal.Open(wal.Options{
+		Dir: n.opts.DataDir, FS: n.opts.FS, Partitions: n.opts.Partitions,
+		Sync: n.opts.Sync, SyncInterval: n.opts.SyncInterval,
+		Metrics: n.opts.Metrics, Logger: n.opts.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot open the log in %s: %w", n.opts.DataDir, err)
+	}
+	n.log = log
+	begin := time.Now()
+	records := 0
+	for p := uint32(0); p < n.opts.Partitions; p++ {
+		part, k, err := restore(log, p, n.opts.Queue)
+		if err != nil {
+			return err
+		}
+		records += k
+		n.parts = append(n.parts, part)
+	}
+	n.opts.Logger.Info("log replayed", "records", records, "took", time.Since(begin).String())
+	return nil
+}
+
+// restore rebuilds partition p: its snapshot, then every record after it.
+func restore(log *wal.Log, p uint32, qopts queue.Options) (*queue.Partition, int, error) {
+	part, err := queue.New(p, qopts)
+	if err != nil {
+		return nil, 0, err
+	}
+	at, snap, ok, err := log.LoadSnapshot(p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cannot load the snapshot of partition %d: %w", p, err)
+	}
+	if ok {
+		if err := part.Restore(snap); err != nil {
+			return nil, 0, fmt.Errorf("cannot restore partition %d from its snapshot at %d: %w", p, at, err)
+		}
+	}
+	var rec queue.Record
+	var res []queue.Result
+	n := 0
+	err = log.Replay(p, at, func(index uint64, data []byte) error {
+		if err := queue.DecodeRecord(data, &rec); err != nil {
+			return fmt.Errorf("record %d: %w", index, err)
+		}
+		res, err = part.Apply(index, &rec, res[:0])
+		n++
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("cannot replay partition %d: %w", p, err)
+	}
+	return part, n, nil
+}
+
+// build wires the stages and rings into the topology.
+func (n *Node) build() error {
+	o := n.opts
+	ring := func() *graph.Ring[*work.Request] { return graph.NewRing[*work.Request](o.RingSize) }
+	inbound := graph.NewRing[netio.Inbound](o.RingSize)
+	toVerify, toDedupe, toRoute, toPersist, toAck := ring(), ring(), ring(), ring(), ring()
+	toFanout := make([]*graph.Ring[*work.Request], o.Workers)
+	for i := range toFanout {
+		toFanout[i] = ring()
+	}
+	cache := route.NewCache(o.Partitions, 0)
+	server, err := netio.New(netio.Options{
+		Addr: o.ClientAddr, NodeID: o.NodeID, Partitions: o.Partitions, Multicore: true,
+		MaxConns: o.MaxConns, MaxFrame: o.MaxFrame, Credits: o.Credits,
+		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout,
+		Logger: o.Logger, Metrics: o.Metrics,
+	}, inbound)
+	if err != nil {
+		return err
+	}
+	n.server = server
+	dec, err := decode.New(decode.Options{MaxFrame: o.MaxFrame, FetchBatch: o.FetchBatch, Metrics: o.Metrics},
+		decode.Deps{In: inbound, Out: toVerify, Route: cache, Now: o.Now})
+	if err != nil {
+		return err
+	}
+	ver, _ := verify.New(verify.Options{MaxFrame: o.MaxFrame, Metrics: o.Metrics}, verify.Deps{In: toVerify, Out: toDedupe})
+	ded, _ := dedupe.New(dedupe.Options{Metrics: o.Metrics}, dedupe.Deps{In: toDedupe, Out: toRoute, Lookup: n.lookup})
+	rou, _ := router.New(router.Deps{In: toRoute, Persist: toPersist, Fanout: toFanout})
+	per, err := persist.New(persist.Options{Metrics: o.Metrics},
+		persist.Deps{In: toPersist, Fanout: toFanout, Log: n.log, Now: o.Now})
+	if err != nil {
+		return err
+	}
+	fan, err := fanout.New(fanout.Options{Workers: o.Workers, MaxFrame: o.MaxFrame, Metrics: o.Metrics, Logger: o.Logger},
+		fanout.Deps{In: toFanout, Ack: toAck, Feedback: toPersist, Partitions: n.parts, Log: n.log, Now: o.Now})
+	if err != nil {
+		return err
+	}
+	ac, _ := ack.New(ack.Options{Metrics: o.Metrics}, ack.Deps{In: toAck, Now: o.Now})
+
+	t := &graph.Topology{}
+	for _, s := range []struct {
+		name  string
+		stage graph.Stage
+	}{{"netio", readSide{server}}, {"decode", dec}, {"verify", ver}, {"dedupe", ded}, {"route", rou},
+		{"persist", per}, {"fanout", fan}, {"ack", ac}} {
+		t.AddStage(s.name, s.stage)
+	}
+	edge := func(from, to string, feedback bool, depth func() int) {
+		t.AddEdge(from, to, o.RingSize, feedback)
+		t.RegisterDepth(graph.EdgeName(from, to), depth)
+	}
+	fanDepth := func() int {
+		d := 0
+		for _, r := range toFanout {
+			d += r.Len()
+		}
+		return d
+	}
+	edge("netio", "decode", false, inbound.Len)
+	edge("decode", "verify", false, toVerify.Len)
+	edge("verify", "dedupe", false, toDedupe.Len)
+	edge("dedupe", "route", false, toRoute.Len)
+	edge("route", "persist", false, toPersist.Len)
+	edge("route", "fanout", false, fanDepth)
+	edge("persist", "fanout", false, fanDepth)
+	edge("fanout", "ack", false, toAck.Len)
+	edge("fanout", "persist", true, toPersist.Len)
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	t.Metrics(o.Metrics)
+	n.topo = t
+	return nil
+}
+
+// lookup answers the dedupe stage from the partition's window.
+func (n *Node) lookup(p uint32, id [16]byte) (uint64, bool) {
+	return n.parts[p].Window().Lookup(id)
+}
+
+// Stop stops serving (netio first, so nothing new arrives), drains every
+// ring, and closes the log. Idempotent; bounded by ctx.
+func (n *Node) Stop(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.mu.started || n.mu.stopped {
+		return nil
+	}
+	n.mu.stopped = true
+	n.ready.Store(false)
+	var errs []error
+	if n.topo != nil {
+		// Sources first: netio stops reading, each ring drains into the
+		// next stage; then netio flushes the last replies and closes.
+		errs = append(errs, n.topo.Stop(ctx), n.server.Stop(ctx))
+	}
+	if n.http != nil {
+		errs = append(errs, n.http.stop(ctx))
+	}
+	errs = append(errs, n.closeLog())
+	n.opts.Logger.Info("node stopped", "node", n.opts.NodeID)
+	return errors.Join(errs...)
+}
+
+func (n *Node) closeLog() error {
+	if n.log == nil {
+		return nil
+	}
+	err := n.log.Close()
+	n.log = nil
+	return err
+}
+
+var _ http.Handler = (*httpServer)(nil)
+
+// readSide is netio's place in the topology: stopping it stops reading
+// (and accepting) only, so the replies of everything already read still go
+// out; Node.Stop closes the connections after the pipeline has drained.
+type readSide struct{ s *netio.Server }
+
+func (r readSide) Start() error { return r.s.Start() }
+
+func (r readSide) Stop(context.Context) error {
+	r.s.StopReading()
+	return nil
+}

@@ -1,0 +1,128 @@
+package stages
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/decode"
+	"github.com/swarmmq/swarmmq/stages/fanout"
+	"github.com/swarmmq/swarmmq/wal"
+)
+
+// DefaultRingSize is the capacity of each ring between stages.
+const DefaultRingSize = 4096
+
+// Options configures a node. Zero values take defaults.
+type Options struct {
+	// NodeID names the node (HELLO_OK, /health).
+	NodeID string
+	// ClusterName appears in /health.
+	ClusterName string
+	// Partitions is the fixed partition count of the data directory.
+	Partitions uint32
+	// ClientAddr is the client port's listen address ("127.0.0.1:0" in tests).
+	ClientAddr string
+	// HTTPAddr serves /health, /ready, /metrics, /debug/pprof; "" or "off"
+	// disables it.
+	HTTPAddr string
+	// DataDir holds the Pebble log.
+	DataDir string
+	// FS is the file system of the log (tests: vfs.NewMem); nil = the OS.
+	FS vfs.FS
+	// Sync is the fsync policy; SyncInterval its interval.
+	Sync         wal.SyncPolicy
+	SyncInterval time.Duration
+	// MaxFrame bounds frames (so messages) on the wire.
+	MaxFrame int
+	// FetchBatch is the FETCH size when a client asks for 0.
+	FetchBatch int
+	// Queue configures every partition's state machine.
+	Queue queue.Options
+	// MaxConns, Credits, HandshakeTimeout, IdleTimeout configure netio.
+	MaxConns         int
+	Credits          uint32
+	HandshakeTimeout time.Duration
+	IdleTimeout      time.Duration
+	// Workers is the number of fanout workers (partition owners).
+	Workers int
+	// RingSize is the capacity of each ring.
+	RingSize int
+	// Logger receives the node's logs; nil discards them.
+	Logger *slog.Logger
+	// Metrics is the node's metric set; nil creates one (see Node.Metrics).
+	Metrics *metrics.Set
+	// Now is the clock (unix ns); nil = time.Now.
+	Now func() int64
+}
+
+// EnsureDefaults fills zero fields with defaults.
+func (o *Options) EnsureDefaults() {
+	if o.NodeID == "" {
+		o.NodeID = "node-1"
+	}
+	if o.ClusterName == "" {
+		o.ClusterName = "swarmmq"
+	}
+	if o.Partitions == 0 {
+		o.Partitions = wal.DefaultPartitions
+	}
+	if o.ClientAddr == "" {
+		o.ClientAddr = "127.0.0.1:9001"
+	}
+	if o.DataDir == "" {
+		o.DataDir = "./data"
+	}
+	if o.MaxFrame == 0 {
+		o.MaxFrame = frame.DefaultMaxFrame
+	}
+	if o.FetchBatch == 0 {
+		o.FetchBatch = decode.DefaultFetchBatch
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = netio.DefaultMaxConns
+	}
+	if o.Credits == 0 {
+		o.Credits = netio.DefaultCredits
+	}
+	if o.HandshakeTimeout == 0 {
+		o.HandshakeTimeout = netio.DefaultHandshakeTimeout
+	}
+	if o.Workers == 0 {
+		o.Workers = fanout.DefaultWorkers
+	}
+	if o.RingSize == 0 {
+		o.RingSize = DefaultRingSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
+	}
+	if o.Now == nil {
+		o.Now = func() int64 { return time.Now().UnixNano() }
+	}
+	o.Queue.EnsureDefaults()
+}
+
+// Validate lists every problem of o, including those of the packages it
+// configures.
+func (o Options) Validate() error {
+	var errs []error
+	if o.RingSize < 16 {
+		errs = append(errs, fmt.Errorf("node: ring size %d < 16", o.RingSize))
+	}
+	if o.Workers < 1 || o.Workers > int(o.Partitions) {
+		errs = append(errs, fmt.Errorf("node: %d fanout workers for %d partitions", o.Workers, o.Partitions))
+	}
+	errs = append(errs, o.Queue.Validate())
+	return errors.Join(errs...)
+}

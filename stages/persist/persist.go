@@ -1,0 +1,251 @@
+// Package persist is the stage that makes requests durable: it turns a
+// drain of its ring into one wal.Append (one Pebble batch, one fsync for
+// all of it: group commit) and hands the requests on to fanout only once
+// the sync that covers them has returned.
+//
+// Two goroutines form a two-step pipeline so the disk is never idle:
+//
+//	persist: pop batch ─► encode records ─► wal.Append ─┐ (next batch starts
+//	sync:                   Pending.Wait ◄──────────────┘  while this syncs)
+//	                        └─► fanout[partition % n], in log order
+//
+// Requests that change the log (PUBLISH with open messages, ACK, and the
+// GroupCreate/DeadLetter records fanout feeds back) get a record and a log
+// index; the others pass through in order. A failed append or sync sets
+// Request.Err on every request of the batch: fanout then answers STORAGE and
+// applies nothing, so nothing is acknowledged that was not stored.
+package persist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/work"
+	"github.com/swarmmq/swarmmq/wal"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxBatch = 1024
+	DefaultInFlight = 4
+)
+
+// Options configures the stage.
+type Options struct {
+	// MaxBatch bounds the requests of one append.
+	MaxBatch int
+	// InFlight bounds the appends waiting for their sync.
+	InFlight int
+	// Metrics receives swarmmq_persist_* metrics; nil disables them.
+	Metrics *metrics.Set
+}
+
+// EnsureDefaults fills zero fields with defaults.
+func (o *Options) EnsureDefaults() {
+	if o.MaxBatch == 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.InFlight == 0 {
+		o.InFlight = DefaultInFlight
+	}
+}
+
+// Validate lists every problem of o.
+func (o Options) Validate() error {
+	var errs []error
+	if o.MaxBatch < 1 {
+		errs = append(errs, fmt.Errorf("persist: max batch %d < 1", o.MaxBatch))
+	}
+	if o.InFlight < 1 {
+		errs = append(errs, fmt.Errorf("persist: in-flight %d < 1", o.InFlight))
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are the stage's neighbours.
+type Deps struct {
+	In     *graph.Ring[*work.Request]
+	Fanout []*graph.Ring[*work.Request]
+	Log    *wal.Log
+	Now    func() int64
+}
+
+// Stage is the persist stage. Safe for concurrent Start/Stop.
+type Stage struct {
+	opts    Options
+	deps    Deps
+	synced  chan batch
+	g       graph.Group
+	done    chan struct{}
+	started sync.Once
+	stopped sync.Once
+
+	// Used only by the persist goroutine.
+	entries []wal.Entry
+	indexes []uint64
+	arena   []byte
+
+	batches  *metrics.Counter
+	records  *metrics.Counter
+	failures *metrics.Counter
+	size     *metrics.Histogram
+}
+
+// batch is one append on its way to the sync goroutine.
+type batch struct {
+	reqs    []*work.Request
+	pending *wal.Pending
+	err     error
+}
+
+// New builds the stage; it starts nothing.
+func New(opts Options, deps Deps) (*Stage, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	set := opts.Metrics
+	if set == nil {
+		set = metrics.NewSet()
+	}
+	return &Stage{
+		opts:     opts,
+		deps:     deps,
+		synced:   make(chan batch, opts.InFlight),
+		done:     make(chan struct{}),
+		batches:  set.NewCounter("swarmmq_persist_batches_total"),
+		records:  set.NewCounter("swarmmq_persist_records_total"),
+		failures: set.NewCounter("swarmmq_persist_failures_total"),
+		size:     set.NewHistogram("swarmmq_persist_batch_requests"),
+	}, nil
+}
+
+// Start starts the persist and sync goroutines.
+func (s *Stage) Start() error {
+	s.started.Do(func() {
+		s.g.Go("persist", func() error {
+			defer close(s.synced)
+			work.Drain(s.deps.In, s.opts.MaxBatch, s.append)
+			return nil
+		})
+		s.g.Go("persist-sync", func() error {
+			defer close(s.done)
+			for b := range s.synced {
+				s.forward(b)
+			}
+			return nil
+		})
+	})
+	return nil
+}
+
+// Stop closes the input, lets both goroutines drain, and waits for them
+// (bounded by ctx). Idempotent.
+func (s *Stage) Stop(ctx context.Context) error {
+	s.stopped.Do(func() { s.deps.In.Close() })
+	s.started.Do(func() { close(s.done) })
+	select {
+	case <-s.done:
+		return s.g.Wait()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// append writes one drained batch and queues it for its sync.
+func (s *Stage) append(reqs []*work.Request) {
+	t := s.deps.Now()
+	s.entries, s.indexes, s.arena = s.entries[:0], s.indexes[:0], s.arena[:0]
+	owned := make([]*work.Request, len(reqs))
+	copy(owned, reqs)
+	var logged []*work.Request
+	for _, r := range owned {
+		if !s.encode(r, t) {
+			continue
+		}
+		logged = append(logged, r)
+	}
+	b := batch{reqs: owned}
+	if len(s.entries) > 0 {
+		s.indexes = append(s.indexes, make([]uint64, len(s.entries))...)
+		b.pending, b.err = s.deps.Log.Append(s.entries, s.indexes)
+		for i, r := range logged {
+			r.Index = s.indexes[i]
+		}
+		s.batches.Inc()
+		s.records.Add(len(s.entries))
+	}
+	s.size.Update(float64(len(reqs)))
+	s.synced <- b
+}
+
+// encode appends r's record to the batch being built; false means r writes
+// nothing.
+func (s *Stage) encode(r *work.Request, t int64) bool {
+	rec := &r.Record
+	switch r.Kind {
+	case work.KindPublish:
+		if r.Open == 0 {
+			return false
+		}
+		*rec = queue.Record{Type: queue.RecordMessages, Time: t, Dest: r.Dest}
+		rec.Count, rec.Raw = openMessages(r)
+	case work.KindAck:
+		*rec = queue.Record{Type: queue.RecordAck, Time: t, Dest: r.Dest, Group: r.Group, Seqs: r.Seqs}
+	case work.KindGroupCreate:
+		*rec = queue.Record{Type: queue.RecordGroupCreate, Time: t, Dest: r.Dest, Group: r.Group}
+	case work.KindDeadLetter:
+		*rec = queue.Record{Type: queue.RecordDeadLetter, Time: t, Dest: r.Dest, Group: r.Group, Seqs: r.Seqs}
+	default:
+		return false
+	}
+	start := len(s.arena)
+	s.arena = queue.AppendRecord(s.arena, rec)
+	s.entries = append(s.entries, wal.Entry{Partition: r.Partition})
+	s.entries[len(s.entries)-1].Data = s.arena[start:]
+	return true
+}
+
+// openMessages returns the raw section of r's unresolved messages: the
+// frame's own bytes when none is resolved, else a copy of the open ones.
+func openMessages(r *work.Request) (uint32, []byte) {
+	if r.Open == len(r.Results) {
+		return r.Pub.Count, r.Pub.Raw
+	}
+	raw := make([]byte, 0, len(r.Pub.Raw))
+	it := r.Pub
+	for i := 0; ; i++ {
+		_, m, ok := it.Next()
+		if !ok {
+			break
+		}
+		if !r.Resolved(i) {
+			raw = append(raw, m...)
+		}
+	}
+	return uint32(r.Open), raw
+}
+
+// forward waits for b's sync and hands its requests to fanout in order.
+func (s *Stage) forward(b batch) {
+	err := b.err
+	if err == nil && b.pending != nil {
+		err = b.pending.Wait()
+	}
+	if err != nil {
+		s.failures.Inc()
+	}
+	ctx := context.Background()
+	for _, r := range b.reqs {
+		if r.Index != 0 || b.err != nil {
+			r.Err = err
+		}
+		_ = s.deps.Fanout[int(r.Partition)%len(s.deps.Fanout)].Push(ctx, r)
+	}
+}

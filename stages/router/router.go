@@ -1,0 +1,50 @@
+// Package router is the hash-route stage: it sends each request to the
+// worker that owns its partition.
+//
+// decode already resolved destination → partition (SHA-256, cached in
+// route.Cache). On a single node every partition is local: PUBLISH and ACK
+// go to persist (they change the log), FETCH and NACK go straight to the
+// fanout worker owning the partition (they change only volatile delivery
+// state). In the cluster this is where a request for a partition led
+// elsewhere is forwarded or redirected. One goroutine (work.Runner).
+package router
+
+import (
+	"context"
+
+	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/stages/work"
+)
+
+// Deps are the stage's neighbours: Fanout[i] is the input of fanout worker
+// i, which owns the partitions p with p % len(Fanout) == i.
+type Deps struct {
+	In      *graph.Ring[*work.Request]
+	Persist *graph.Ring[*work.Request]
+	Fanout  []*graph.Ring[*work.Request]
+}
+
+// Stage is the route stage. Start, Stop: see work.Runner.
+type Stage struct {
+	*work.Runner[*work.Request]
+	deps Deps
+}
+
+// New builds the stage; it starts nothing.
+func New(deps Deps) (*Stage, error) {
+	s := &Stage{deps: deps}
+	s.Runner = work.NewRunner("route", deps.In, 0, s.handle)
+	return s, nil
+}
+
+func (s *Stage) handle(batch []*work.Request) {
+	ctx := context.Background()
+	for _, r := range batch {
+		switch r.Kind {
+		case work.KindFetch, work.KindNack:
+			_ = s.deps.Fanout[int(r.Partition)%len(s.deps.Fanout)].Push(ctx, r)
+		default:
+			_ = s.deps.Persist.Push(ctx, r)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package work
+
+import (
+	"sync"
+
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/queue"
+)
+
+// Kind says what a Request asks for.
+type Kind uint8
+
+// The request kinds. Record kinds carry a log record made inside the node
+// (fanout's feedback) rather than a client request.
+const (
+	KindPublish Kind = iota + 1
+	KindFetch
+	KindAck
+	KindNack
+	KindGroupCreate // a record fanout asks persist to log
+	KindDeadLetter  // a record fanout asks persist to log
+)
+
+// Conn is what the stages need of a client connection. netio's Conn
+// implements it; tests use fakes.
+type Conn interface {
+	// Send queues b for writing; b may be reused once Send returns.
+	Send(b []byte) error
+	// SendError sends an ERROR frame and closes the connection if the code
+	// is fatal; the error says the connection is gone.
+	SendError(corr uint64, code frame.Code, msg string) error
+	// Closed reports whether the connection is gone.
+	Closed() bool
+}
+
+// maxKeptResults bounds the Results capacity a pooled Request keeps.
+const maxKeptResults = 4096
+
+// Request is one client request (or one internal record) in flight.
+type Request struct {
+	Kind      Kind
+	Conn      Conn   // nil for internal records
+	Corr      uint64 // correlation id of the request frame
+	Partition uint32
+	Dest      []byte // view into Buf (or into a fanout-owned slice for records)
+	Group     []byte
+	RecvNanos int64 // when decode took the frame (monotonic-ish wall clock)
+
+	// PUBLISH: the raw message section and one result per message. A
+	// result with a non-zero Code or the duplicate flag is resolved and
+	// is not stored; Open counts the unresolved ones.
+	Pub     frame.Publish
+	Results []frame.AckEntry
+	Open    int
+
+	// FETCH
+	Max    int
+	WaitMs uint32
+
+	// ACK, NACK, DeadLetter: sequence numbers; NACK delay.
+	Seqs    []uint64
+	DelayMs uint32
+
+	// Set by persist: the record written and its log index, or the error.
+	Record queue.Record
+	Index  uint64
+	Err    error
+
+	in netio.Inbound // the frame's pooled buffer; zero for internal records
+}
+
+var requestPool = sync.Pool{New: func() any { return new(Request) }}
+
+// NewRequest returns a cleared Request that owns in's buffer (in may be
+// the zero Inbound for internal records).
+func NewRequest(kind Kind, in netio.Inbound) *Request {
+	r := requestPool.Get().(*Request)
+	r.Kind = kind
+	r.in = in
+	return r
+}
+
+// Release returns the Request and its buffer to their pools. The Request and
+// every view into it must not be used afterwards.
+func (r *Request) Release() {
+	if r.in.Buf != nil {
+		r.in.Release()
+	}
+	results, seqs := r.Results[:0], r.Seqs[:0]
+	if cap(results) > maxKeptResults {
+		results = nil
+	}
+	if cap(seqs) > maxKeptResults {
+		seqs = nil
+	}
+	*r = Request{Results: results, Seqs: seqs}
+	requestPool.Put(r)
+}
+
+// Resolve marks message i of a PUBLISH as answered without being stored.
+func (r *Request) Resolve(i int, e frame.AckEntry) {
+	if r.Results[i].Code == frame.CodeOK && r.Results[i].Flags&frame.FlagDuplicate == 0 && r.Results[i].Seq == 0 {
+		r.Open--
+	}
+	r.Results[i] = e
+}
+
+// Resolved reports whether message i of a PUBLISH already has its answer.
+func (r *Request) Resolved(i int) bool {
+	e := r.Results[i]
+	return e.Code != frame.CodeOK || e.Flags&frame.FlagDuplicate != 0 || e.Seq != 0
+}
