@@ -31,11 +31,13 @@ type call struct {
 	corr    uint64
 	buf     []byte
 	resend  bool // safe to send again on a new connection
-	noReply bool // fire and forget (PONG): never pending
+	noReply bool // fire and forget (PONG, keep-alive PING): never pending
+	free    bool // takes no credit (PING)
 	fn      func(f frame.Frame, err error)
 
 	state     callState
-	abandoned bool // its caller left after it was written: never resent
+	abandoned bool  // its caller left after it was written: never resent
+	deadline  int64 // unix ns after which sweep fails it; 0: never (see sweep)
 }
 
 // setCorr writes corr into the header of the frame in buf.

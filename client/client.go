@@ -40,7 +40,7 @@ type Client struct {
 
 	nextID   atomic.Uint64
 	nextCorr atomic.Uint64
-	maxFrame atomic.Int64        // negotiated largest frame
+	maxFrame atomic.Int64         // negotiated largest frame
 	cur      atomic.Pointer[conn] // current connection, for waking its writer
 
 	mu struct {
@@ -48,12 +48,13 @@ type Client struct {
 		conn    *conn            // nil while reconnecting
 		pending map[uint64]*call // requests submitted and not answered
 		queue   []*call          // requests to write, in submission order
-		credits gate             // used = len(pending); limit = the server's grant
+		credits gate             // used: pending requests holding a credit; limit: the server's grant
 		wire    int              // requests written on conn and not answered
 		pubs    []*Publisher     // open publishers, polled by the writer
+		pubNext int              // where the writer's next poll of pubs starts
 		nodeID  string
 		closed  bool  // Close was called
-		err     error // why requests fail now: ErrClosed, or the give-up error
+		err     error // why requests fail now: ErrClosed (wrapping why, after giving up)
 	}
 }
 
@@ -89,13 +90,13 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 // Close fails every outstanding request with ErrClosed, closes the
 // connection and waits for the Client's goroutines. Messages a Publisher
 // holds unsent fail too: Flush or Close publishers first. Close may be
-// called more than once; it always returns nil.
-func (c *Client) Close() error {
+// called more than once, but not from a Publisher's done callback.
+func (c *Client) Close() {
 	c.mu.Lock()
 	if c.mu.closed {
 		c.mu.Unlock()
 		c.g.Wait()
-		return nil
+		return
 	}
 	c.mu.closed = true
 	c.mu.err = ErrClosed
@@ -107,7 +108,6 @@ func (c *Client) Close() error {
 	}
 	c.g.Wait()
 	c.failAll(ErrClosed)
-	return nil
 }
 
 // ProducerID returns the random producer id stamped on every message this
@@ -126,9 +126,10 @@ func (c *Client) NodeID() string {
 // smaller of Options.MaxFrame and the server's.
 func (c *Client) MaxFrame() int { return int(c.maxFrame.Load()) }
 
-// Ping sends a PING and waits for the PONG.
+// Ping sends a PING and waits for the PONG. A PING takes no credit.
 func (c *Client) Ping(ctx context.Context) error {
 	s := newSyncCall(frame.AppendPing(nil, 0), frame.TypePong, false, nil)
+	s.free = true
 	return wrapOp("ping", c.roundTrip(ctx, c.opts.RequestTimeout, s))
 }
 
@@ -150,7 +151,7 @@ func (c *Client) submit(ctx context.Context, cl *call) error {
 			c.mu.Unlock()
 			return err
 		}
-		if c.mu.credits.tryLocked() {
+		if cl.free || c.mu.credits.tryLocked() {
 			c.enqueueLocked(cl)
 			c.mu.Unlock()
 			c.wakeWriter()
@@ -194,9 +195,8 @@ func (c *Client) abandon(cl *call) bool {
 		return false
 	}
 	if cl.state == stateQueued {
-		delete(c.mu.pending, cl.corr)
+		c.dropLocked(cl)
 		cl.state = stateCancelled
-		c.mu.credits.releaseLocked(1)
 		return true
 	}
 	cl.abandoned = true
@@ -212,13 +212,21 @@ func (c *Client) complete(corr uint64, f frame.Frame, err error) {
 		c.mu.Unlock()
 		return
 	}
-	delete(c.mu.pending, corr)
+	c.dropLocked(cl)
+	c.mu.Unlock()
+	cl.fn(f, err)
+}
+
+// dropLocked removes cl from the pending set and gives back its credit.
+func (c *Client) dropLocked(cl *call) {
+	delete(c.mu.pending, cl.corr)
+	if cl.free {
+		return
+	}
 	c.mu.credits.releaseLocked(1)
 	if cl.state == stateWritten {
 		c.mu.wire--
 	}
-	c.mu.Unlock()
-	cl.fn(f, err)
 }
 
 // wakeWriter tells the current connection's writer to look for work.
@@ -228,13 +236,14 @@ func (c *Client) wakeWriter() {
 	}
 }
 
-// failAll ends every pending call and every publisher with err and makes
-// err the answer to any further request.
+// failAll ends every pending call with err, and makes the Client and its
+// publishers answer any further request with ErrClosed (wrapping err).
 func (c *Client) failAll(err error) {
 	c.mu.Lock()
 	if c.mu.err == nil {
-		c.mu.err = err
+		c.mu.err = withCause(ErrClosed, err)
 	}
+	final := c.mu.err
 	calls := make([]*call, 0, len(c.mu.pending))
 	for _, cl := range c.mu.pending {
 		calls = append(calls, cl)
@@ -250,7 +259,7 @@ func (c *Client) failAll(err error) {
 		cl.fn(frame.Frame{}, err)
 	}
 	for _, p := range pubs {
-		p.fail(err)
+		p.fail(final)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/swarmmq/swarmmq/frame"
@@ -34,7 +35,8 @@ type conn struct {
 	readerDone chan struct{}
 	writerDone chan struct{}
 	once       sync.Once
-	err        error // why it died; written before dead is closed
+	err        error        // why it died; written before dead is closed
+	lastWrite  atomic.Int64 // unix ns of the writer's last write
 }
 
 // kill ends the connection once, remembering why.
@@ -44,6 +46,16 @@ func (cn *conn) kill(err error) {
 		close(cn.dead)
 		_ = cn.nc.Close()
 	})
+}
+
+// isDead reports whether kill was called.
+func (cn *conn) isDead() bool {
+	select {
+	case <-cn.dead:
+		return true
+	default:
+		return false
+	}
 }
 
 // signal wakes the writer without blocking.
@@ -117,12 +129,13 @@ func (c *Client) hello(nc net.Conn) (*conn, error) {
 		cn.credits = int(c.opts.Credits)
 	}
 	cn.leftover = append([]byte(nil), buf[n:]...)
+	cn.lastWrite.Store(c.now().UnixNano())
 	return cn, nil
 }
 
 // readFrame reads from nc until a whole frame has arrived; f points into
 // buf, which may hold bytes past the frame's n.
-func readFrame(nc net.Conn, maxFrame int) (f frame.Frame, buf []byte, n, err error) {
+func readFrame(nc net.Conn, maxFrame int) (f frame.Frame, buf []byte, n int, err error) {
 	buf = make([]byte, 0, 512)
 	for {
 		f, n, err = frame.Decode(buf, maxFrame)
@@ -287,6 +300,7 @@ func (c *Client) writeLoop(cn *conn) {
 			}
 		}
 		clear(batch)
+		cn.lastWrite.Store(c.now().UnixNano())
 	}
 }
 
@@ -297,8 +311,8 @@ func (c *Client) writeLoop(cn *conn) {
 func (c *Client) nextWrites(cn *conn, out []*call) (_ []*call, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.mu.conn != cn {
-		return out, false
+	if c.mu.conn != cn || cn.isDead() {
+		return out, false // what is queued waits for the next connection
 	}
 	q := c.mu.queue
 	i := 0
@@ -309,6 +323,8 @@ queue:
 		case cl.state == stateCancelled:
 			continue
 		case cl.noReply:
+		case cl.free:
+			cl.state = stateWritten
 		case c.mu.wire >= c.mu.credits.limit:
 			break queue
 		default:
@@ -321,7 +337,15 @@ queue:
 	clear(q[n:])
 	c.mu.queue = q[:n]
 	free := min(c.mu.credits.freeLocked(), c.mu.credits.limit-c.mu.wire)
-	for _, p := range c.mu.pubs {
+	var deadline int64
+	// Start at a different publisher each time, so that one busy
+	// publisher cannot take every credit from the others.
+	pubs := c.mu.pubs
+	if len(pubs) > 1 {
+		c.mu.pubNext = (c.mu.pubNext + 1) % len(pubs)
+	}
+	for i := range pubs {
+		p := pubs[(c.mu.pubNext+i)%len(pubs)]
 		if free <= 0 {
 			break
 		}
@@ -330,7 +354,11 @@ queue:
 		}
 		before := len(out)
 		out = p.takeLocked(out, free)
+		if deadline == 0 && len(out) > before {
+			deadline = c.now().Add(c.opts.RequestTimeout).UnixNano()
+		}
 		for _, cl := range out[before:] {
+			cl.deadline = deadline
 			c.mu.credits.used++
 			cl.corr = c.nextCorr.Add(1)
 			setCorr(cl.buf, cl.corr)

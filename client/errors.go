@@ -10,7 +10,9 @@ import (
 // Sentinel errors. Compare with errors.Is; a returned error usually wraps
 // one of these or a *frame.Error carrying the server's wire code.
 var (
-	// ErrClosed means the Client or Publisher was closed.
+	// ErrClosed means the Client or Publisher was closed, or the Client
+	// gave up reconnecting (the error then also wraps ErrConnectionLost
+	// and the last connection error).
 	ErrClosed = errors.New("swarmmq/client: closed")
 	// ErrConnectionLost means the connection broke while a request that
 	// cannot be sent twice (a FETCH, a PING) was outstanding, or the client
@@ -24,12 +26,16 @@ var (
 )
 
 // IsRetryable reports whether the operation that failed with err may
-// succeed when tried again: a lost connection, a timeout, or a server code
+// succeed when tried again on the same Client: a lost connection (unless
+// the Client gave up: then it is closed), a timeout, or a server code
 // saying "not now" (SHUTTING_DOWN, NOT_LEADER, STORAGE, FLOW_CONTROL,
 // TOO_MANY_CONNECTIONS, SLOW_CONSUMER, IDLE_TIMEOUT). Retrying a publish
 // that timed out may store it twice unless it reuses the same message id;
 // the Client's own retries always do.
 func IsRetryable(err error) bool {
+	if errors.Is(err, ErrClosed) {
+		return false
+	}
 	if errors.Is(err, ErrConnectionLost) || errors.Is(err, ErrTimeout) {
 		return true
 	}

@@ -31,11 +31,14 @@ const (
 	DefaultReconnectWait = 100 * time.Millisecond
 	// DefaultMaxReconnectWait caps the doubling pause between attempts.
 	DefaultMaxReconnectWait = 2 * time.Second
+	// DefaultKeepAlive is how long a connection may stay silent before
+	// the client sends a PING.
+	DefaultKeepAlive = 30 * time.Second
 )
 
-// minMaxFrame is the smallest max frame worth having: a header, a short
-// destination and one small message.
-const minMaxFrame = 1024
+// minMaxFrame is the smallest max frame a client must accept
+// (docs/protocol.md, HELLO).
+const minMaxFrame = 4096
 
 // Options configures a Client. The zero value of every field but Addr means
 // "use the default". Options is a plain value, not safe for concurrent
@@ -59,7 +62,10 @@ type Options struct {
 	// DefaultDialTimeout).
 	DialTimeout time.Duration
 	// RequestTimeout bounds each request unless its context ends sooner
-	// (default DefaultRequestTimeout). A FETCH may take its wait on top.
+	// (default DefaultRequestTimeout). A FETCH may take its wait on top. A
+	// Publisher's batch counts from when the writer takes it; its messages
+	// then fail with ErrTimeout (checked every RequestTimeout/4, at most
+	// every second).
 	RequestTimeout time.Duration
 	// NoReconnect turns reconnecting off: the first lost connection fails
 	// every outstanding request and the client. By default the client
@@ -77,6 +83,10 @@ type Options struct {
 	// MaxReconnectWait caps the pause between attempts (default
 	// DefaultMaxReconnectWait).
 	MaxReconnectWait time.Duration
+	// KeepAlive is how long the client may go without writing before it
+	// sends a PING, so that a server's idle timeout does not close a quiet
+	// connection (default DefaultKeepAlive; negative: never).
+	KeepAlive time.Duration
 	// Logger receives connection events (lost, reconnected, gave up);
 	// the default discards them.
 	Logger *slog.Logger
@@ -111,6 +121,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.MaxReconnectWait == 0 {
 		o.MaxReconnectWait = DefaultMaxReconnectWait
+	}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = DefaultKeepAlive
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -29,10 +29,21 @@ func publishOverhead(dest string) int {
 	return frame.HeaderSize + 2 + len(dest) + 4
 }
 
-// errTooLarge builds the error of a message no frame can carry.
+// deliveryOverhead is what a MESSAGES frame adds to one message (header,
+// count, seq and attempt): a message larger than the max frame minus this
+// could be stored but never delivered, so the server refuses it.
+const deliveryOverhead = frame.HeaderSize + 4 + 12
+
+// maxMessage returns the largest message (header included) that can be
+// published to dest with frames of at most maxFrame bytes.
+func maxMessage(dest string, maxFrame int) int {
+	return maxFrame - max(publishOverhead(dest), deliveryOverhead)
+}
+
+// errTooLarge builds the error of a message too large for the max frame.
 func errTooLarge(size, maxFrame int) error {
 	return &frame.Error{Code: frame.CodeTooLarge,
-		Msg: fmt.Sprintf("message of %d bytes does not fit in a frame of at most %d bytes", size, maxFrame)}
+		Msg: fmt.Sprintf("message of %d bytes (payload and 44-byte header) does not fit in frames of at most %d bytes", size, maxFrame)}
 }
 
 // pubCall is one PUBLISH frame of a synchronous Publish: which payloads it
@@ -124,11 +135,13 @@ func (c *Client) buildPublish(dest string, payloads [][]byte, results []PublishR
 	destb := []byte(dest)
 	var calls []*pubCall
 	var cur *pubCall
+	left := sizeOf(payloads) // wire size of the payloads not yet encoded
 	for i, p := range payloads {
 		id := c.newID()
 		results[i].ID = id
 		size := frame.MessageHeaderSize + len(p)
-		if overhead+size > maxFrame {
+		left -= size
+		if size > maxMessage(dest, maxFrame) {
 			results[i].Err = wrapOp(op, errTooLarge(size, maxFrame))
 			continue
 		}
@@ -139,7 +152,7 @@ func (c *Client) buildPublish(dest string, payloads [][]byte, results []PublishR
 		if cur == nil {
 			cur = &pubCall{}
 			cur.syncCall = newSyncCall(nil, frame.TypePublishAck, true, cur.handle)
-			cur.buf = frame.StartPublish(make([]byte, 0, min(maxFrame, overhead+sizeOf(payloads[i:]))), 0, destb)
+			cur.buf = frame.StartPublish(make([]byte, 0, min(maxFrame, overhead+size+left)), 0, destb)
 			calls = append(calls, cur)
 		}
 		m := frame.Message{ID: id, Timestamp: c.now().UnixNano(), Producer: c.producer, Payload: p}

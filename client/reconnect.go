@@ -11,13 +11,20 @@ import (
 
 // supervise watches the current connection; when it dies, it waits for
 // its reader and writer, fails or re-queues its requests, and reconnects.
-// It returns when the Client is closed or gives up.
+// Meanwhile it times out publisher batches (see sweep) and keeps the
+// connection alive. It returns when the Client is closed or gives up.
 func (c *Client) supervise(cn *conn) {
+	tick := time.NewTicker(tickInterval(c.opts))
+	defer tick.Stop()
 	for cn != nil {
 		select {
 		case <-cn.dead:
 		case <-c.ctx.Done():
 			return
+		case now := <-tick.C:
+			c.sweep(now)
+			c.keepAlive(cn, now)
+			continue
 		}
 		<-cn.readerDone
 		<-cn.writerDone
@@ -41,8 +48,8 @@ func (c *Client) connLost(cn *conn) bool {
 	}
 	c.mu.conn = nil
 	c.cur.Store(nil)
-	c.mu.wire = 0
 	failed := c.requeueLocked()
+	c.mu.wire = 0
 	c.mu.Unlock()
 	lost := withCause(ErrConnectionLost, cn.err)
 	for _, cl := range failed {
@@ -62,22 +69,20 @@ func (c *Client) connLost(cn *conn) bool {
 // others, which it removes.
 func (c *Client) requeueLocked() (failed []*call) {
 	keep := make([]*call, 0, len(c.mu.pending))
-	for corr, cl := range c.mu.pending {
+	for _, cl := range c.mu.pending {
 		if cl.state == stateQueued || (cl.resend && !cl.abandoned) {
 			cl.state = stateQueued
 			keep = append(keep, cl)
 			continue
 		}
-		delete(c.mu.pending, corr)
+		c.dropLocked(cl)
 		failed = append(failed, cl)
 	}
-	c.mu.credits.releaseLocked(len(failed))
 	slices.SortFunc(keep, func(a, b *call) int { return cmp.Compare(a.corr, b.corr) })
 	clear(c.mu.queue)
 	c.mu.queue = keep
 	return failed
 }
-
 
 // reconnect tries to connect again: at once, then after ReconnectWait,
 // doubling up to MaxReconnectWait, at most MaxReconnects times. It returns

@@ -19,7 +19,7 @@ import (
 func TestCodesGolden(t *testing.T) {
 	file, err := os.Open("testdata/codes")
 	require.NoError(t, err)
-	defer file.Close()
+	defer func() { _ = file.Close() }()
 	next := 0
 	sc := bufio.NewScanner(file)
 	for sc.Scan() {

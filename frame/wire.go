@@ -79,15 +79,6 @@ func (r *reader) u32() uint32 {
 	return v
 }
 
-func (r *reader) u64() uint64 {
-	if !r.need(8) {
-		return 0
-	}
-	v := binary.BigEndian.Uint64(r.b[r.off:])
-	r.off += 8
-	return v
-}
-
 // str reads a wire string and returns a view of its bytes.
 func (r *reader) str() []byte {
 	n := int(r.u16())

@@ -80,12 +80,7 @@ func (p *Partition) redeliver(d *dest, g *group, max int, now int64, out []Deliv
 			continue
 		}
 		if e.state == pendDead || p.exhausted(d, e) {
-			e.state = pendDead
-			if !e.queued {
-				e.queued = true
-				p.dead = append(p.dead, deadRef{d: d, g: g, seq: e.seq})
-			}
-			g.setDeadline(e, deadline)
+			p.markDead(d, g, e, deadline)
 			continue
 		}
 		m := d.message(e.seq)
@@ -103,6 +98,47 @@ func (p *Partition) redeliver(d *dest, g *group, max int, now int64, out []Deliv
 	}
 	g.trimPend()
 	return out
+}
+
+// markDead queues e for TakeDead (once) and pushes its deadline out, so
+// it is handed out again only if its DeadLetter record never applies.
+func (p *Partition) markDead(d *dest, g *group, e *pending, deadline int64) {
+	e.state = pendDead
+	if !e.queued {
+		e.queued = true
+		p.dead = append(p.dead, deadRef{d: d, g: g, seq: e.seq})
+	}
+	g.setDeadline(e, deadline)
+}
+
+// Sweep queues for TakeDead every in-flight delivery that is due at now
+// and has exhausted MaxDeliver, so a message whose last attempt timed out
+// or was NACKed moves to the dead-letter destination without waiting for
+// its group's next FETCH. It scans only groups with due deliveries.
+// Volatile.
+func (p *Partition) Sweep(now int64) {
+	p.see(now)
+	if p.opts.MaxDeliver <= 0 {
+		return
+	}
+	deadline := satAdd(now, int64(p.opts.AckTimeout))
+	for _, d := range p.order {
+		if d.dlq {
+			continue
+		}
+		for _, g := range d.order {
+			g.nextTimer(now)
+			if !g.hasDue {
+				continue
+			}
+			for i := 0; i < g.pend.len(); i++ {
+				e := g.pend.at(i)
+				if e.state != pendNone && e.deadline <= now && (e.state == pendDead || p.exhausted(d, e)) {
+					p.markDead(d, g, e, deadline)
+				}
+			}
+		}
+	}
 }
 
 // exhausted reports whether in-flight e has used up its deliveries.

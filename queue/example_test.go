@@ -34,7 +34,9 @@ func Example() {
 	fmt.Println("publish:", res)
 
 	group := queue.Record{Type: queue.RecordGroupCreate, Time: 1e9, Dest: []byte("greetings"), Group: []byte("workers")}
-	p.Apply(2, &group, nil)
+	if _, err := p.Apply(2, &group, nil); err != nil {
+		panic(err)
+	}
 
 	ds, _ := p.Deliver([]byte("greetings"), []byte("workers"), 10, 2e9, nil)
 	ack := queue.Record{Type: queue.RecordAck, Time: 2e9, Dest: []byte("greetings"), Group: []byte("workers")}
@@ -42,7 +44,9 @@ func Example() {
 		fmt.Printf("seq=%d attempt=%d payload=%s\n", d.Seq, d.Attempt, d.Msg[44:])
 		ack.Seqs = append(ack.Seqs, d.Seq)
 	}
-	p.Apply(3, &ack, nil)
+	if _, err := p.Apply(3, &ack, nil); err != nil {
+		panic(err)
+	}
 	fmt.Println("retained bytes after the ack:", p.RetainedBytes())
 	seq, dup := p.Window().Lookup([16]byte{15: 2})
 	fmt.Println("window:", seq, dup)

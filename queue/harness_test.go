@@ -39,6 +39,7 @@ var handlers = map[string]handler{
 	"nack":             (*env).cmdNack,
 	"dead-letter":      (*env).cmdDeadLetter,
 	"expire":           (*env).cmdExpire,
+	"sweep":            (*env).cmdSweep,
 	"next-deadline":    (*env).cmdNextDeadline,
 	"lookup":           (*env).cmdLookup,
 	"snapshot-restore": (*env).cmdSnapshotRestore,
@@ -324,6 +325,11 @@ func (e *env) cmdDeadLetter(td *datadriven.TestData) string {
 
 func (e *env) cmdExpire(td *datadriven.TestData) string {
 	return fmt.Sprintf("expired=%d", e.p.ExpireAge(e.timeArg(td, "now")))
+}
+
+func (e *env) cmdSweep(td *datadriven.TestData) string {
+	e.p.Sweep(e.timeArg(td, "now"))
+	return "ok"
 }
 
 func (e *env) cmdNextDeadline(td *datadriven.TestData) string {

@@ -78,22 +78,22 @@ func (n *Node) Start() error {
 	n.mu.started = true
 	n.start = time.Now()
 	if err := n.open(); err != nil {
-		n.closeLog()
+		_ = n.closeLog()
 		return err
 	}
 	if err := n.build(); err != nil {
-		n.closeLog()
+		_ = n.closeLog()
 		return err
 	}
 	if err := n.topo.Start(); err != nil {
-		n.closeLog()
+		_ = n.closeLog()
 		return err
 	}
 	if err := n.startHTTP(); err != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = n.topo.Stop(ctx)
-		n.closeLog()
+		_ = n.closeLog()
 		return err
 	}
 	n.ready.Store(true)
@@ -193,7 +193,8 @@ func (n *Node) build() error {
 	if err != nil {
 		return err
 	}
-	fan, err := fanout.New(fanout.Options{Workers: o.Workers, MaxFrame: o.MaxFrame, Metrics: o.Metrics, Logger: o.Logger},
+	fan, err := fanout.New(fanout.Options{Workers: o.Workers, MaxFrame: o.MaxFrame, SnapshotEvery: o.SnapshotEvery,
+		Metrics: o.Metrics, Logger: o.Logger},
 		fanout.Deps{In: toFanout, Ack: toAck, Feedback: toPersist, Partitions: n.parts, Log: n.log, Now: o.Now})
 	if err != nil {
 		return err

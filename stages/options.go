@@ -53,6 +53,9 @@ type Options struct {
 	IdleTimeout      time.Duration
 	// Workers is the number of fanout workers (partition owners).
 	Workers int
+	// SnapshotEvery is the number of records a partition applies between
+	// snapshots (which let the log prefix be trimmed); 0 = the default.
+	SnapshotEvery uint64
 	// RingSize is the capacity of each ring.
 	RingSize int
 	// Logger receives the node's logs; nil discards them.

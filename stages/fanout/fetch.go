@@ -128,9 +128,10 @@ func (w *worker) nack(r *work.Request) {
 	now := w.s.deps.Now()
 	p := w.s.deps.Partitions[r.Partition]
 	n := p.Nack(r.Dest, r.Group, r.Seqs, time.Duration(r.DelayMs)*time.Millisecond, now)
+	p.Sweep(now) // a NACK of the last attempt dead-letters at once
+	if r.DelayMs == 0 {
+		w.wake(r.Dest) // before the hand-off: r belongs to ack afterwards
+	}
 	r.Open = n
 	w.reply(r)
-	if r.DelayMs == 0 {
-		w.wake(r.Dest)
-	}
 }

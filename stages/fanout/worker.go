@@ -25,7 +25,12 @@ type worker struct {
 	dead      []queue.DeadSet
 	out       []byte
 	nextStats int64
+	nextSweep int64
 }
+
+// sweepInterval bounds how often a busy worker looks for exhausted
+// deliveries between timer wake-ups (which always sweep).
+const sweepInterval = 10 * time.Millisecond
 
 // waitKey names the long-polls of one group on one destination.
 type waitKey struct {
@@ -54,6 +59,7 @@ func (w *worker) run() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	batch := make([]*work.Request, 0, work.DefaultBatch)
+	timedOut := false
 	for {
 		batch = in.PopBatch(batch[:0], work.DefaultBatch)
 		for _, r := range batch {
@@ -61,7 +67,8 @@ func (w *worker) run() {
 		}
 		clear(batch)
 		now := w.s.deps.Now()
-		w.tick(now)
+		w.tick(now, timedOut)
+		timedOut = false
 		if len(batch) > 0 {
 			continue
 		}
@@ -73,6 +80,7 @@ func (w *worker) run() {
 		select {
 		case <-in.C():
 		case <-timer.C:
+			timedOut = true
 		}
 	}
 }
@@ -91,9 +99,17 @@ func (w *worker) handle(r *work.Request) {
 
 // tick does the time-driven work: age expiry, dead letters, redeliveries
 // to parked fetches, long-poll timeouts, snapshots, stats, feedback retry.
-func (w *worker) tick(now int64) {
+func (w *worker) tick(now int64, timedOut bool) {
+	sweep := timedOut || now >= w.nextSweep
+	if sweep {
+		w.nextSweep = now + int64(sweepInterval)
+	}
 	for _, p := range w.parts {
-		w.s.deps.Partitions[p].ExpireAge(now)
+		part := w.s.deps.Partitions[p]
+		part.ExpireAge(now)
+		if sweep {
+			part.Sweep(now)
+		}
 		w.takeDead(p)
 	}
 	w.flushFeedback()

@@ -90,7 +90,7 @@ func Dial(t testing.TB, addr string) *Raw {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return &Raw{t: t, conn: c, br: bufio.NewReader(c)}
 }
 
@@ -182,4 +182,4 @@ func isReset(err error) bool {
 }
 
 // Close closes the connection.
-func (r *Raw) Close() { r.conn.Close() }
+func (r *Raw) Close() { _ = r.conn.Close() }

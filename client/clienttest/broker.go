@@ -1,0 +1,329 @@
+package clienttest
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// defaultFetch is the batch of a FETCH that asks for 0 messages.
+const defaultFetch = 100
+
+// broker is the Server's in-memory state. Safe for concurrent use.
+type broker struct {
+	discard bool
+	reject  func(string, frame.Message) frame.Code
+	timers  sync.WaitGroup // parked fetches whose timer may still fire
+
+	mu struct {
+		sync.Mutex
+		dests  map[string]*destination
+		parked []*parked
+		closed bool
+	}
+}
+
+type destination struct {
+	msgs   [][]byte // raw messages; seq = index + 1
+	last   uint64
+	ids    map[[16]byte]uint64
+	groups map[string]*group
+}
+
+type group struct {
+	cursor   uint64   // next seq never delivered
+	redo     []uint64 // nacked, delivered first
+	attempts map[uint64]uint32
+	inflight map[uint64]bool
+}
+
+// parked is a FETCH waiting for messages.
+type parked struct {
+	c     *Conn
+	corr  uint64
+	dest  string
+	group string
+	max   int
+	timer *time.Timer
+}
+
+type delivery struct {
+	seq     uint64
+	attempt uint32
+	raw     []byte
+}
+
+func newBroker(discard bool, reject func(string, frame.Message) frame.Code) *broker {
+	b := &broker{discard: discard, reject: reject}
+	b.mu.dests = make(map[string]*destination)
+	return b
+}
+
+func (b *broker) destLocked(name string) *destination {
+	d := b.mu.dests[name]
+	if d == nil {
+		d = &destination{ids: make(map[[16]byte]uint64), groups: make(map[string]*group)}
+		b.mu.dests[name] = d
+	}
+	return d
+}
+
+func (d *destination) group(name string) *group {
+	g := d.groups[name]
+	if g == nil {
+		g = &group{cursor: 1, attempts: make(map[uint64]uint32), inflight: make(map[uint64]bool)}
+		d.groups[name] = g
+	}
+	return g
+}
+
+// handle answers one frame of c.
+func (b *broker) handle(c *Conn, f frame.Frame) {
+	var err error
+	switch f.Type {
+	case frame.TypePublish:
+		err = b.publish(c, f)
+	case frame.TypeFetch:
+		err = b.fetch(c, f)
+	case frame.TypeAck:
+		err = b.ack(c, f)
+	case frame.TypeNack:
+		err = b.nack(c, f)
+	case frame.TypePing:
+		_ = c.Send(frame.AppendPong(nil, f.Corr))
+	case frame.TypePong:
+	default:
+		err = &frame.Error{Code: frame.CodeUnknownType, Msg: f.Type.String() + " is not a request"}
+	}
+	if err != nil {
+		code := frame.CodeOf(err)
+		_ = c.Send(frame.AppendError(nil, f.Corr, code, err.Error()))
+		if code.Fatal() {
+			_ = c.Close()
+		}
+	}
+}
+
+func (b *broker) publish(c *Conn, f frame.Frame) error {
+	p, err := frame.DecodePublish(f.Body, 0)
+	if err != nil {
+		return err
+	}
+	dest := string(p.Destination)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	sc.entries = sc.entries[:0]
+	b.mu.Lock()
+	d := b.destLocked(dest)
+	for m, raw, ok := p.Next(); ok; m, raw, ok = p.Next() {
+		sc.entries = append(sc.entries, b.storeLocked(d, dest, m, raw))
+	}
+	b.mu.Unlock()
+	sc.out = frame.AppendPublishAck(sc.out[:0], f.Corr, sc.entries)
+	_ = c.Send(sc.out)
+	b.wake(dest)
+	return nil
+}
+
+// scratch holds the buffers of one PUBLISH answer, reused through
+// scratchPool so that the fake server stays out of client benchmarks.
+type scratch struct {
+	entries []frame.AckEntry
+	out     []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func (b *broker) storeLocked(d *destination, dest string, m frame.Message, raw []byte) frame.AckEntry {
+	if !m.Verify() {
+		return frame.AckEntry{Code: frame.CodeChecksum}
+	}
+	if b.reject != nil {
+		if code := b.reject(dest, m); code != frame.CodeOK {
+			return frame.AckEntry{Code: code}
+		}
+	}
+	if b.discard {
+		d.last++
+		return frame.AckEntry{Seq: d.last}
+	}
+	if seq, ok := d.ids[m.ID]; ok {
+		return frame.AckEntry{Flags: frame.FlagDuplicate, Seq: seq}
+	}
+	d.last++
+	d.msgs = append(d.msgs, append([]byte(nil), raw...))
+	d.ids[m.ID] = d.last
+	return frame.AckEntry{Seq: d.last}
+}
+
+func (b *broker) fetch(c *Conn, f frame.Frame) error {
+	q, err := frame.DecodeFetch(f.Body)
+	if err != nil {
+		return err
+	}
+	p := &parked{c: c, corr: f.Corr, dest: string(q.Destination), group: string(q.Group), max: int(q.Max)}
+	if p.max == 0 {
+		p.max = defaultFetch
+	}
+	b.mu.Lock()
+	ds := b.deliverLocked(p)
+	if len(ds) == 0 && q.WaitMS > 0 && !b.mu.closed {
+		b.timers.Add(1)
+		p.timer = time.AfterFunc(time.Duration(q.WaitMS)*time.Millisecond, func() {
+			defer b.timers.Done()
+			b.expire(p)
+		})
+		b.mu.parked = append(b.mu.parked, p)
+		b.mu.Unlock()
+		return nil
+	}
+	b.mu.Unlock()
+	sendMessages(p, ds)
+	return nil
+}
+
+// deliverLocked hands out up to p.max messages: nacked ones first, then
+// new ones.
+func (b *broker) deliverLocked(p *parked) []delivery {
+	d := b.destLocked(p.dest)
+	g := d.group(p.group)
+	var ds []delivery
+	take := func(seq uint64) {
+		g.attempts[seq]++
+		g.inflight[seq] = true
+		ds = append(ds, delivery{seq: seq, attempt: g.attempts[seq], raw: d.msgs[seq-1]})
+	}
+	for len(ds) < p.max && len(g.redo) > 0 {
+		take(g.redo[0])
+		g.redo = g.redo[1:]
+	}
+	for len(ds) < p.max && g.cursor <= uint64(len(d.msgs)) {
+		take(g.cursor)
+		g.cursor++
+	}
+	return ds
+}
+
+func sendMessages(p *parked, ds []delivery) {
+	buf := frame.StartMessages(nil, p.corr)
+	for _, d := range ds {
+		buf = frame.AppendDelivery(buf, d.seq, d.attempt, d.raw)
+	}
+	frame.FinishMessages(buf, 0, uint32(len(ds)))
+	_ = p.c.Send(buf)
+}
+
+// wake serves the parked fetches of dest that can be served now.
+func (b *broker) wake(dest string) {
+	type reply struct {
+		p  *parked
+		ds []delivery
+	}
+	var replies []reply
+	b.mu.Lock()
+	b.mu.parked = slices.DeleteFunc(b.mu.parked, func(p *parked) bool {
+		if p.dest != dest {
+			return false
+		}
+		if p.c.closed.Load() {
+			b.stopLocked(p)
+			return true
+		}
+		ds := b.deliverLocked(p)
+		if len(ds) == 0 {
+			return false
+		}
+		b.stopLocked(p)
+		replies = append(replies, reply{p, ds})
+		return true
+	})
+	b.mu.Unlock()
+	for _, r := range replies {
+		sendMessages(r.p, r.ds)
+	}
+}
+
+// expire answers a parked fetch whose wait ran out with no messages.
+func (b *broker) expire(p *parked) {
+	b.mu.Lock()
+	n := len(b.mu.parked)
+	b.mu.parked = slices.DeleteFunc(b.mu.parked, func(q *parked) bool { return q == p })
+	found := len(b.mu.parked) < n
+	b.mu.Unlock()
+	if found {
+		sendMessages(p, nil)
+	}
+}
+
+func (b *broker) ack(c *Conn, f frame.Frame) error {
+	a, err := frame.DecodeAck(f.Body)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	g := b.destLocked(string(a.Destination)).group(string(a.Group))
+	for i := range a.Len() {
+		delete(g.inflight, a.Seq(i))
+	}
+	b.mu.Unlock()
+	_ = c.Send(frame.AppendAckOK(nil, f.Corr, uint32(a.Len())))
+	return nil
+}
+
+func (b *broker) nack(c *Conn, f frame.Frame) error {
+	n, err := frame.DecodeNack(f.Body)
+	if err != nil {
+		return err
+	}
+	count := 0
+	b.mu.Lock()
+	g := b.destLocked(string(n.Destination)).group(string(n.Group))
+	for i := range n.Len() {
+		if seq := n.Seq(i); g.inflight[seq] {
+			delete(g.inflight, seq)
+			g.redo = append(g.redo, seq)
+			count++
+		}
+	}
+	b.mu.Unlock()
+	_ = c.Send(frame.AppendNackOK(nil, f.Corr, uint32(count)))
+	b.wake(string(n.Destination))
+	return nil
+}
+
+func (b *broker) messages(dest string) []frame.Message {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := b.mu.dests[dest]
+	if d == nil {
+		return nil
+	}
+	out := make([]frame.Message, 0, len(d.msgs))
+	for _, raw := range d.msgs {
+		m, _, _ := frame.ParseMessage(raw)
+		m.Payload = append([]byte(nil), m.Payload...)
+		out = append(out, m)
+	}
+	return out
+}
+
+// stopLocked stops the timer of a parked fetch being removed.
+func (b *broker) stopLocked(p *parked) {
+	if p.timer.Stop() {
+		b.timers.Done()
+	}
+}
+
+// close stops every parked fetch's timer and waits for those that fired.
+func (b *broker) close() {
+	b.mu.Lock()
+	b.mu.closed = true
+	for _, p := range b.mu.parked {
+		b.stopLocked(p)
+	}
+	b.mu.parked = nil
+	b.mu.Unlock()
+	b.timers.Wait()
+}

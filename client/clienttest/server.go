@@ -1,0 +1,181 @@
+package clienttest
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// DefaultNodeID is the node id a Server announces unless Options.NodeID
+// says otherwise.
+const DefaultNodeID = "fake-1"
+
+// Options configures a Server. Zero fields mean the defaults. Its hooks
+// are called from the Server's connection goroutines, concurrently.
+type Options struct {
+	// NodeID is announced in HELLO_OK (default DefaultNodeID).
+	NodeID string
+	// Credits is the grant in HELLO_OK; 0 grants what the client asked.
+	Credits uint32
+	// MaxFrame is the server's largest frame (default frame.DefaultMaxFrame);
+	// HELLO_OK announces the smaller of it and the client's.
+	MaxFrame uint32
+	// HelloError, when set, refuses every handshake with this ERROR and
+	// closes the connection.
+	HelloError *frame.Error
+	// Intercept, when set, sees every frame after the handshake before the
+	// broker; returning true means the test took care of it (it may answer
+	// later with Conn.Send, hand it to Conn.Serve, or never answer).
+	Intercept func(c *Conn, f Frame) bool
+	// Reject, when set, is asked about every published message that
+	// passed its CRC check; a code other than CodeOK is that message's
+	// PUBLISH_ACK code and the message is not stored.
+	Reject func(dest string, m frame.Message) frame.Code
+	// Record keeps a copy of every frame received, HELLO included, for
+	// Frames.
+	Record bool
+	// Discard keeps no message bodies and no dedupe ids (for benchmarks):
+	// publishes get seqs and FETCH returns nothing.
+	Discard bool
+}
+
+// Frame is a received frame: the decoded header and body, and the whole
+// frame's bytes. It owns its memory (Body is a view into Raw) and is safe
+// for concurrent reads.
+type Frame struct {
+	frame.Frame
+	// Conn is the id of the connection it arrived on (1 for the first).
+	Conn int
+	// Raw is the whole frame, header included, as received.
+	Raw []byte
+}
+
+// Server is a fake node listening on 127.0.0.1. It is safe for concurrent
+// use.
+type Server struct {
+	opts     Options
+	ln       net.Listener
+	b        *broker
+	wg       sync.WaitGroup
+	accepted atomic.Int64
+
+	mu struct {
+		sync.Mutex
+		conns  map[*Conn]struct{}
+		frames []Frame
+		closed bool
+	}
+}
+
+// Start listens on 127.0.0.1:0 and serves until Close.
+func Start(opts Options) (*Server, error) {
+	if opts.NodeID == "" {
+		opts.NodeID = DefaultNodeID
+	}
+	if opts.MaxFrame == 0 {
+		opts.MaxFrame = frame.DefaultMaxFrame
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, ln: ln, b: newBroker(opts.Discard, opts.Reject)}
+	s.mu.conns = make(map[*Conn]struct{})
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return s, nil
+}
+
+// Addr returns the host:port clients dial.
+func (s *Server) Addr() string {
+	return s.ln.Addr().String()
+}
+
+// Accepted returns how many connections the server has accepted.
+func (s *Server) Accepted() int {
+	return int(s.accepted.Load())
+}
+
+// Frames returns copies of the frames received so far (Options.Record).
+func (s *Server) Frames() []Frame {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Frame(nil), s.mu.frames...)
+}
+
+// Messages returns the messages stored in dest, in seq order (seq = index
+// + 1); their payloads are copies.
+func (s *Server) Messages(dest string) []frame.Message {
+	return s.b.messages(dest)
+}
+
+// DropConnections closes every open connection, as a crash would.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	conns := make([]*Conn, 0, len(s.mu.conns))
+	for c := range s.mu.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+// Close stops listening, closes every connection, stops the parked
+// fetches and waits for the server's goroutines. It may be called more
+// than once.
+func (s *Server) Close() {
+	s.mu.Lock()
+	already := s.mu.closed
+	s.mu.closed = true
+	s.mu.Unlock()
+	if !already {
+		_ = s.ln.Close()
+		s.DropConnections()
+		s.b.close()
+	}
+	s.wg.Wait()
+}
+
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		c := &Conn{s: s, nc: nc, id: int(s.accepted.Add(1))}
+		s.mu.Lock()
+		if s.mu.closed {
+			s.mu.Unlock()
+			_ = nc.Close()
+			return
+		}
+		s.mu.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+func (s *Server) record(f Frame) {
+	if !s.opts.Record {
+		return
+	}
+	s.mu.Lock()
+	s.mu.frames = append(s.mu.frames, f)
+	s.mu.Unlock()
+}
+
+func (s *Server) forget(c *Conn) {
+	s.mu.Lock()
+	delete(s.mu.conns, c)
+	s.mu.Unlock()
+}
+
+// errClosed is returned by Send on a closed connection.
+var errClosed = errors.New("clienttest: connection closed")

@@ -1,0 +1,125 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Defaults of ConsumeOptions.
+const (
+	// DefaultConsumeBatch is how many messages one fetch of Consume asks for.
+	DefaultConsumeBatch = 100
+	// DefaultConsumeWait is how long one fetch of Consume waits for messages.
+	DefaultConsumeWait = 5 * time.Second
+)
+
+// ConsumeOptions configures Consume. Zero fields mean the defaults. It is
+// a plain value, not safe for concurrent mutation.
+type ConsumeOptions struct {
+	// Batch is the most messages per fetch (default DefaultConsumeBatch).
+	Batch int
+	// Wait is the long-poll wait of each fetch (default
+	// DefaultConsumeWait).
+	Wait time.Duration
+	// NackDelay is how long a batch the handler failed waits before it is
+	// delivered again (default 0: at once).
+	NackDelay time.Duration
+}
+
+// EnsureDefaults replaces zero fields by their defaults.
+func (o *ConsumeOptions) EnsureDefaults() {
+	if o.Batch == 0 {
+		o.Batch = DefaultConsumeBatch
+	}
+	if o.Wait == 0 {
+		o.Wait = DefaultConsumeWait
+	}
+}
+
+// Validate reports every invalid field at once.
+func (o ConsumeOptions) Validate() error {
+	var errs []error
+	if o.Batch < 1 {
+		errs = append(errs, fmt.Errorf("client: consume batch %d must be at least 1", o.Batch))
+	}
+	if o.Wait < 0 {
+		errs = append(errs, errors.New("client: consume wait must not be negative"))
+	}
+	if o.NackDelay < 0 {
+		errs = append(errs, errors.New("client: consume nack delay must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Consume runs the consumer loop on the calling goroutine: Fetch a batch
+// of dest for group, hand it to handle, then Ack the batch (a confirmed
+// ack) if handle returned nil, or Nack it after opts.NackDelay if it
+// returned an error. Retryable fetch errors (see IsRetryable) are retried
+// after a pause. Consume returns nil when ctx ends, or the first error it
+// cannot get past (the Client closed or gave up, an ack that failed).
+//
+// handle sees each message at least once; a message whose ack was
+// confirmed is never delivered to the group again, but one processed by
+// handle whose ack did not get through is (after the server's ack
+// timeout), so handle must be idempotent.
+func (c *Client) Consume(ctx context.Context, dest, group string, opts ConsumeOptions,
+	handle func(context.Context, []Delivery) error) error {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	pause := c.opts.ReconnectWait
+	for ctx.Err() == nil {
+		ds, err := c.Fetch(ctx, dest, group, opts.Batch, opts.Wait)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil && IsRetryable(err):
+			c.log.Info("swarmmq client: fetch failed, retrying", "dest", dest, "group", group, "err", err)
+			if !sleepCtx(ctx, pause) {
+				return nil
+			}
+			pause = min(2*pause, c.opts.MaxReconnectWait)
+			continue
+		case err != nil:
+			return err
+		}
+		pause = c.opts.ReconnectWait
+		if len(ds) == 0 {
+			continue
+		}
+		if err := c.settle(ctx, dest, group, opts.NackDelay, ds, handle(ctx, ds)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle acks or nacks a handled batch. It does so even when ctx has just
+// ended, so that processed messages are not delivered again.
+func (c *Client) settle(ctx context.Context, dest, group string, delay time.Duration, ds []Delivery, herr error) error {
+	seqs := make([]uint64, len(ds))
+	for i, d := range ds {
+		seqs[i] = d.Seq
+	}
+	ctx = context.WithoutCancel(ctx)
+	if herr == nil {
+		return c.Ack(ctx, dest, group, seqs...)
+	}
+	c.log.Info("swarmmq client: handler failed, nacking", "dest", dest, "group", group, "n", len(ds), "err", herr)
+	return c.Nack(ctx, dest, group, delay, seqs...)
+}
+
+// sleepCtx waits for d; it returns false if ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,111 @@
+// Package client is the Go client of SwarmMQ: it publishes messages to
+// destinations and consumes them in groups over protocol v1 (package frame,
+// docs/protocol.md).
+//
+// # Usage
+//
+//	c, err := client.Dial(ctx, client.Options{Addr: "localhost:9001"})
+//	if err != nil { … }
+//	defer c.Close()
+//
+//	// Synchronous: returns once every message is stored durably.
+//	res, err := c.Publish(ctx, "test-queue", []byte("Hello SwarmMQ"))
+//
+//	// Asynchronous and batched: the throughput path.
+//	p := c.NewPublisher("test-queue", client.PublisherOptions{Window: 1000})
+//	for _, m := range msgs {
+//		if err := p.Publish(ctx, m, func(r client.PublishResult) { … }); err != nil { … }
+//	}
+//	err = p.Close(ctx) // flushes
+//
+//	// Consuming: fetch (long poll), process, then a confirmed ack.
+//	ds, err := c.Fetch(ctx, "test-queue", "default", 100, 5*time.Second)
+//	… process ds …
+//	err = c.Ack(ctx, "test-queue", "default", seqs...)
+//
+// Consume wraps the fetch → process → ack loop.
+//
+// # Place in the system
+//
+// The client sits at the far end of a node's pipeline: its frames go to
+// netio → decode → … → ack, whose replies come back on the same
+// connection. It imports frame and the standard library only.
+//
+// # Goroutines, stopping and concurrency
+//
+// A Client is safe for concurrent use and owns three goroutines: a
+// supervisor, which reconnects, and per connection a reader, which
+// dispatches replies to their requests by correlation id, and a writer,
+// which writes every queued request into one buffer and flushes when the
+// queue is empty (so requests coalesce into few system calls under load).
+// Close fails what is outstanding with ErrClosed, stops the three and
+// waits for them. A Publisher is safe for concurrent use and owns no
+// goroutine; its done callbacks run on the reader goroutine.
+//
+// Flow control: HELLO asks for Options.Credits outstanding requests; the
+// server's grant bounds the requests in flight (a semaphore: further ones
+// wait for a reply). A Publisher's Window bounds its unacknowledged
+// messages on top.
+//
+// # Message ids and the wire
+//
+// Every message gets a 128-bit id that is unique across producers and
+// restarts without any coordination:
+//
+//	0                        8                        16
+//	+------------------------+------------------------+
+//	| random prefix          | counter                |
+//	| 8 bytes of crypto/rand | u64 big-endian, from 1 |
+//	| drawn once per Client  | per Client             |
+//	+------------------------+------------------------+
+//
+// together with a random 64-bit producer id per Client and the publish
+// time in unix nanoseconds. The message and frame layouts are package
+// frame's: a PUBLISH frame carries a batch,
+//
+//	| header 16 | dest str | count u32 | message | message | … |
+//
+// and its PUBLISH_ACK one (code, duplicate flag, seq) per message, in order.
+//
+// # Reconnecting and retries
+//
+// When the connection drops (or the server sends a fatal ERROR), the
+// supervisor dials again (at once, then with doubling, jittered pauses,
+// at most Options.MaxReconnects times), sends a new HELLO, and sends the
+// outstanding requests again in their original order:
+//
+//   - PUBLISH frames byte for byte, so with the same message ids: the
+//     server's dedupe window answers a message it already stored with its
+//     original seq and PublishResult.Duplicate set, never storing it twice;
+//   - ACK and NACK frames, which are idempotent;
+//   - not FETCH: an outstanding Fetch fails with ErrConnectionLost, and the
+//     messages that request may have delivered come back after the
+//     server's ack timeout. Call Fetch again.
+//
+// After the last failed attempt every outstanding request fails with an
+// error wrapping ErrConnectionLost and the Client stops (Options.NoReconnect
+// makes the first loss final). A non-fatal server ERROR fails only the
+// request it answers; errors print the operation and the server's code, for
+// example "swarmmq: publish to test-queue: DESTINATION_FULL: …", and wrap
+// the *frame.Error (errors.As) and the sentinels of this package
+// (errors.Is).
+//
+// # What "exactly once" means here
+//
+// SwarmMQ promises three things, and this client upholds its side of each:
+//
+//   - No acknowledged publish is lost: a PublishResult without Err means
+//     the message is stored durably (fsynced; on a quorum in a cluster).
+//   - No duplicate is stored from retries: the client's own retries reuse
+//     the message id, and the server deduplicates within its dedupe window
+//     (default 2 minutes). A message the application publishes again
+//     itself, after Publish failed or timed out, gets a new id and may be
+//     stored twice: only the application can know it is the same message.
+//   - No redelivery after a confirmed ack: once Ack returned nil, the group
+//     never sees those messages again.
+//
+// What remains the application's: a message it processed but whose ack
+// was not confirmed (Ack failed, the process died, the ack timeout ran
+// out first) is delivered again. Processing must therefore be idempotent,
+// for example keyed by Delivery.ID or by (Destination, Seq).
+package client

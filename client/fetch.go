@@ -1,0 +1,159 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// Delivery is one message delivered to a consumer group. It owns its
+// Payload (copied out of the frame); a Delivery is a plain value, safe for
+// concurrent reads.
+type Delivery struct {
+	// Destination is the destination the message was published to.
+	Destination string
+	// Group is the consumer group it was delivered to.
+	Group string
+	// Seq is the message's sequence number in Destination: the handle to
+	// Ack or Nack it.
+	Seq uint64
+	// Attempt counts deliveries of this message to Group, from 1; more than
+	// 1 means an earlier delivery was not acknowledged in time or nacked.
+	Attempt uint32
+	// ID is the producer-assigned message id.
+	ID [16]byte
+	// Timestamp is the producer's clock when it published the message.
+	Timestamp time.Time
+	// Producer is the publishing client's producer id.
+	Producer uint64
+	// Payload is the message body.
+	Payload []byte
+}
+
+// Fetch asks for up to max messages of dest for group (max <= 0 asks for
+// the server's default batch) and returns what the server delivers. With
+// nothing available, the server holds the request for up to wait (a long
+// poll) and Fetch returns an empty slice if nothing came.
+//
+// Each delivery must be acknowledged (Ack) or given back (Nack); one that
+// is not comes back after the server's ack timeout, with Attempt + 1. A
+// FETCH is not sent twice: if the connection is lost while it is
+// outstanding, Fetch fails with an error wrapping ErrConnectionLost and
+// may simply be called again (what the lost request delivered comes back
+// after the ack timeout). The request may take wait plus
+// Options.RequestTimeout; ctx can end it sooner.
+func (c *Client) Fetch(ctx context.Context, dest, group string, max int, wait time.Duration) ([]Delivery, error) {
+	op := "fetch from " + dest + " for group " + group
+	if err := checkNames(dest, group); err != nil {
+		return nil, wrapOp(op, err)
+	}
+	wait = max0(wait)
+	f := frame.Fetch{
+		Destination: []byte(dest), Group: []byte(group),
+		Max:    uint32(min(max0(max), math.MaxUint32)),
+		WaitMS: uint32(min(wait.Milliseconds(), math.MaxUint32)),
+	}
+	fc := &fetchCall{dest: dest, group: group}
+	s := newSyncCall(frame.AppendFetch(nil, 0, f), frame.TypeMessages, false, fc.handle)
+	if err := c.roundTrip(ctx, c.opts.RequestTimeout+wait, s); err != nil {
+		return nil, wrapOp(op, err)
+	}
+	return fc.out, nil
+}
+
+// fetchCall turns a MESSAGES reply into deliveries on the reader goroutine;
+// the waiter reads out after the call is done.
+type fetchCall struct {
+	dest, group string
+	out         []Delivery
+}
+
+func (fc *fetchCall) handle(f frame.Frame) error {
+	ms, err := frame.DecodeMessages(f.Body)
+	if err != nil {
+		return fmt.Errorf("%w: bad MESSAGES: %w", ErrProtocol, err)
+	}
+	total := 0
+	for d, ok := ms.Next(); ok; d, ok = ms.Next() {
+		total += len(d.Message.Payload)
+	}
+	ms.Reset()
+	arena := make([]byte, total) // one allocation for every payload
+	out := make([]Delivery, 0, ms.Count)
+	for d, ok := ms.Next(); ok; d, ok = ms.Next() {
+		m := d.Message
+		if !m.Verify() {
+			return &frame.Error{Code: frame.CodeChecksum,
+				Msg: fmt.Sprintf("message seq %d failed its CRC-32C check", d.Seq)}
+		}
+		n := copy(arena, m.Payload)
+		out = append(out, Delivery{
+			Destination: fc.dest, Group: fc.group, Seq: d.Seq, Attempt: d.Attempt,
+			ID: m.ID, Timestamp: time.Unix(0, m.Timestamp), Producer: m.Producer,
+			Payload: arena[:n:n],
+		})
+		arena = arena[n:]
+	}
+	fc.out = out
+	return nil
+}
+
+// Ack confirms that group processed the deliveries seqs of dest, and
+// returns once the server has answered ACK_OK, which it sends only after
+// the ack is durable: a confirmed ack is never followed by a redelivery.
+// An ACK is idempotent, so it is sent again after a reconnect; if Ack
+// fails (ctx, timeout, the client gave up) the ack may or may not have
+// been applied. Many seqs are split over several frames.
+func (c *Client) Ack(ctx context.Context, dest, group string, seqs ...uint64) error {
+	enc := func(part []uint64) []byte {
+		return frame.AppendAck(nil, 0, []byte(dest), []byte(group), part)
+	}
+	return c.ackNack(ctx, "ack on "+dest+" for group "+group, dest, group, 0, frame.TypeAckOK, seqs, enc)
+}
+
+// Nack gives the deliveries seqs of dest back to group, to be delivered
+// again after delay (0: at once), with Attempt + 1. It returns once the
+// server has answered NACK_OK; like Ack it is sent again after a
+// reconnect.
+func (c *Client) Nack(ctx context.Context, dest, group string, delay time.Duration, seqs ...uint64) error {
+	ms := uint32(min(max0(delay).Milliseconds(), math.MaxUint32))
+	enc := func(part []uint64) []byte {
+		return frame.AppendNack(nil, 0, []byte(dest), []byte(group), ms, part)
+	}
+	return c.ackNack(ctx, "nack on "+dest+" for group "+group, dest, group, 4, frame.TypeNackOK, seqs, enc)
+}
+
+// ackNack sends seqs in as many frames as the max frame needs and waits
+// for every reply.
+func (c *Client) ackNack(ctx context.Context, op, dest, group string, extra int, want frame.Type,
+	seqs []uint64, enc func([]uint64) []byte) error {
+	if err := checkNames(dest, group); err != nil {
+		return wrapOp(op, err)
+	}
+	if len(seqs) == 0 {
+		return nil
+	}
+	per := (c.MaxFrame() - frame.HeaderSize - 2 - len(dest) - 2 - len(group) - extra - 4) / 8
+	var calls []*syncCall
+	for len(seqs) > 0 {
+		n := min(per, len(seqs))
+		calls = append(calls, newSyncCall(enc(seqs[:n]), want, true, nil))
+		seqs = seqs[n:]
+	}
+	return wrapOp(op, c.roundTrip(ctx, c.opts.RequestTimeout, calls...))
+}
+
+func checkNames(dest, group string) error {
+	if err := checkName(dest, frame.CodeBadDestination); err != nil {
+		return err
+	}
+	return checkName(group, frame.CodeBadGroup)
+}
+
+// max0 clamps negative values to 0.
+func max0[T int | time.Duration](v T) T {
+	return max(v, 0)
+}

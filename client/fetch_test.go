@@ -1,0 +1,173 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmmq/swarmmq/client/clienttest"
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+func TestFetchAckNack(t *testing.T) {
+	s := startServer(t, clienttest.Options{Record: true})
+	c := dial(t, s, nil)
+	ctx := testCtx(t)
+	res, err := c.Publish(ctx, "test-queue", []byte("one"), []byte("two"), []byte("three"))
+	require.NoError(t, err)
+
+	ds, err := c.Fetch(ctx, "test-queue", "workers", 10, 1500*time.Millisecond)
+	require.NoError(t, err)
+	require.Len(t, ds, 3)
+	for i, d := range ds {
+		require.Equal(t, "test-queue", d.Destination)
+		require.Equal(t, "workers", d.Group)
+		require.Equal(t, uint64(i+1), d.Seq)
+		require.Equal(t, uint32(1), d.Attempt)
+		require.Equal(t, res[i].ID, d.ID)
+		require.Equal(t, c.ProducerID(), d.Producer)
+		require.WithinDuration(t, time.Now(), d.Timestamp, time.Minute)
+		require.Equal(t, []string{"one", "two", "three"}[i], string(d.Payload))
+		require.Equal(t, len(d.Payload), cap(d.Payload), "payloads do not share capacity")
+	}
+	fetches := framesOf(s, frame.TypeFetch)
+	require.Len(t, fetches, 1)
+	q, err := frame.DecodeFetch(fetches[0].Body)
+	require.NoError(t, err)
+	require.Equal(t, frame.Fetch{Destination: []byte("test-queue"), Group: []byte("workers"), Max: 10, WaitMS: 1500}, q)
+
+	require.NoError(t, c.Ack(ctx, "test-queue", "workers", 1, 2))
+	acks := framesOf(s, frame.TypeAck)
+	require.Len(t, acks, 1)
+	a, err := frame.DecodeAck(acks[0].Body)
+	require.NoError(t, err)
+	require.Equal(t, "test-queue", string(a.Destination))
+	require.Equal(t, "workers", string(a.Group))
+	require.Equal(t, 2, a.Len())
+	require.Equal(t, []uint64{1, 2}, []uint64{a.Seq(0), a.Seq(1)})
+
+	require.NoError(t, c.Nack(ctx, "test-queue", "workers", 2500*time.Millisecond, 3))
+	nacks := framesOf(s, frame.TypeNack)
+	require.Len(t, nacks, 1)
+	n, err := frame.DecodeNack(nacks[0].Body)
+	require.NoError(t, err)
+	require.Equal(t, uint32(2500), n.DelayMS)
+	require.Equal(t, 1, n.Len())
+	require.Equal(t, uint64(3), n.Seq(0))
+
+	ds, err = c.Fetch(ctx, "test-queue", "workers", 0, 0)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, uint64(3), ds[0].Seq)
+	require.Equal(t, uint32(2), ds[0].Attempt)
+	require.NoError(t, c.Ack(ctx, "test-queue", "workers")) // nothing to ack: no request
+	require.Len(t, framesOf(s, frame.TypeAck), 1)
+}
+
+func TestFetchLongPoll(t *testing.T) {
+	s := startServer(t, clienttest.Options{})
+	c := dial(t, s, nil)
+	got := make(chan []Delivery, 1)
+	go func() {
+		ds, err := c.Fetch(testCtx(t), "q", "g", 10, time.Hour)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- ds
+	}()
+	_, err := c.Publish(testCtx(t), "q", []byte("late"))
+	require.NoError(t, err)
+	ds := <-got
+	require.Len(t, ds, 1)
+	require.Equal(t, "late", string(ds[0].Payload))
+
+	// Nothing comes: an empty batch when the wait runs out.
+	ds, err = c.Fetch(testCtx(t), "q", "g", 10, time.Millisecond)
+	require.NoError(t, err)
+	require.Empty(t, ds)
+}
+
+func TestFetchServerError(t *testing.T) {
+	s := startServer(t, clienttest.Options{Intercept: func(c *clienttest.Conn, f clienttest.Frame) bool {
+		if f.Type != frame.TypeFetch {
+			return false
+		}
+		_ = c.Send(frame.AppendError(nil, f.Corr, frame.CodeBadRequest, "no such group"))
+		return true
+	}})
+	c := dial(t, s, nil)
+	_, err := c.Fetch(testCtx(t), "q", "g", 1, 0)
+	require.EqualError(t, err, "swarmmq: fetch from q for group g: BAD_REQUEST: no such group")
+	require.False(t, IsRetryable(err))
+}
+
+func TestFetchChecksum(t *testing.T) {
+	s := startServer(t, clienttest.Options{Intercept: func(c *clienttest.Conn, f clienttest.Frame) bool {
+		if f.Type != frame.TypeFetch {
+			return false
+		}
+		raw := frame.AppendMessage(nil, frame.Message{Payload: []byte("x")})
+		raw[len(raw)-1] = 'y' // corrupted after the CRC was computed
+		b := frame.StartMessages(nil, f.Corr)
+		b = frame.AppendDelivery(b, 7, 1, raw)
+		frame.FinishMessages(b, 0, 1)
+		_ = c.Send(b)
+		return true
+	}})
+	c := dial(t, s, nil)
+	_, err := c.Fetch(testCtx(t), "q", "g", 1, 0)
+	require.Equal(t, frame.CodeChecksum, frame.CodeOf(err))
+	require.ErrorContains(t, err, "message seq 7 failed its CRC-32C check")
+}
+
+func TestAckSplitsFrames(t *testing.T) {
+	s := startServer(t, clienttest.Options{Record: true})
+	c := dial(t, s, func(o *Options) { o.MaxFrame = 4096 })
+	seqs := make([]uint64, 1200) // 508 per frame
+	for i := range seqs {
+		seqs[i] = uint64(i + 1)
+	}
+	require.NoError(t, c.Ack(testCtx(t), "q", "g", seqs...))
+	acks := framesOf(s, frame.TypeAck)
+	require.Len(t, acks, 3)
+	var all []uint64
+	for _, f := range acks {
+		require.LessOrEqual(t, len(f.Raw), 4096)
+		a, err := frame.DecodeAck(f.Body)
+		require.NoError(t, err)
+		for i := range a.Len() {
+			all = append(all, a.Seq(i))
+		}
+	}
+	require.Equal(t, seqs, all)
+}
+
+func TestConsume(t *testing.T) {
+	s := startServer(t, clienttest.Options{Record: true})
+	c := dial(t, s, nil)
+	_, err := c.Publish(testCtx(t), "q", []byte("a"), []byte("b"), []byte("c"), []byte("d"))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	var seen []string
+	failed := false
+	err = c.Consume(ctx, "q", "g", ConsumeOptions{Batch: 2, Wait: time.Hour}, func(_ context.Context, ds []Delivery) error {
+		for _, d := range ds {
+			seen = append(seen, string(d.Payload))
+		}
+		if !failed { // the first batch fails once and comes back
+			failed = true
+			return errors.New("not now")
+		}
+		if len(seen) == 6 {
+			cancel()
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "a", "b", "c", "d"}, seen)
+	require.Len(t, framesOf(s, frame.TypeNack), 1)
+	require.Len(t, framesOf(s, frame.TypeAck), 2, "the last batch is acked although ctx ended")
+}

@@ -1,0 +1,407 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// Defaults of PublisherOptions.
+const (
+	// DefaultWindow is how many messages a Publisher keeps unacknowledged.
+	DefaultWindow = 1000
+	// DefaultMaxBatch is how many messages a Publisher puts in one frame.
+	DefaultMaxBatch = 256
+)
+
+// Bounds of a Publisher's recycled batches: the buffer bytes they may
+// keep in all, and the messages a new buffer is sized for.
+const (
+	maxFreeBytes = 8 << 20
+	initialBatch = 64
+)
+
+// PublisherOptions configures a Publisher. Zero fields mean the defaults.
+// It is a plain value, not safe for concurrent mutation.
+type PublisherOptions struct {
+	// Window is the most messages published and not yet acknowledged
+	// (default DefaultWindow); Publish blocks while it is reached.
+	Window int
+	// MaxBatch is the most messages in one PUBLISH frame (default
+	// DefaultMaxBatch); a frame also never exceeds the max frame.
+	MaxBatch int
+	// Linger is how long a batch may wait for more messages before it is
+	// sent. 0 (the default) sends a batch as soon as the connection's
+	// writer is idle: under load, messages published while a frame is
+	// being written accumulate in the next one.
+	Linger time.Duration
+}
+
+// EnsureDefaults replaces zero fields by their defaults.
+func (o *PublisherOptions) EnsureDefaults() {
+	if o.Window == 0 {
+		o.Window = DefaultWindow
+	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+}
+
+// Validate reports every invalid field at once.
+func (o PublisherOptions) Validate() error {
+	var errs []error
+	if o.Window < 1 {
+		errs = append(errs, fmt.Errorf("client: publisher window %d must be at least 1", o.Window))
+	}
+	if o.MaxBatch < 1 {
+		errs = append(errs, fmt.Errorf("client: publisher max batch %d must be at least 1", o.MaxBatch))
+	}
+	if o.Linger < 0 {
+		errs = append(errs, errors.New("client: publisher linger must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Publisher publishes to one destination asynchronously, in batches. It is
+// safe for concurrent use.
+//
+// Publish encodes the message straight into the open batch (a PUBLISH
+// frame under construction). The Client's writer takes the batch when it
+// has nothing else to write and a credit is free (or when the batch is
+// full, or its Linger ran out), so batching adapts to load: while one frame
+// is on the wire or waiting for its PUBLISH_ACK, the next one fills up.
+// Window bounds the messages in flight, which bounds memory; the server's
+// credits bound the frames. A Publisher owns no goroutine (only a timer
+// when Linger is set); its batches are sent again, byte for byte, after a
+// reconnect, like every publish.
+type Publisher struct {
+	c        *Client
+	dest     []byte
+	op       string
+	overhead int
+	opts     PublisherOptions
+	timer    *time.Timer // linger; nil when Linger is 0
+	hint     atomic.Bool // a batch is ready to take; written under mu
+
+	mu struct {
+		sync.Mutex
+		cur    *pubBatch   // open batch, nil when none
+		ready  []*pubBatch // sealed, waiting for the writer
+		free   []*pubBatch // recycled
+		freeB  int         // buffer capacity held by free
+		window gate        // messages accepted and not resolved
+		err    error       // set when closed or failed: Publish returns it
+	}
+}
+
+// pubBatch is one PUBLISH frame of a Publisher and the callbacks of its
+// messages. It is guarded by its Publisher's mutex until sealed; then it
+// belongs to the Client as a pending call until its reply.
+type pubBatch struct {
+	call
+	p     *Publisher
+	ids   [][16]byte
+	dones []func(PublishResult)
+}
+
+// NewPublisher returns a Publisher to dest. With an invalid dest or
+// options, or on a closed Client, every Publish fails with the reason.
+func (c *Client) NewPublisher(dest string, opts PublisherOptions) *Publisher {
+	opts.EnsureDefaults()
+	p := &Publisher{c: c, dest: []byte(dest), op: "publish to " + dest, overhead: publishOverhead(dest), opts: opts}
+	p.mu.window.limit = opts.Window
+	if err := errors.Join(checkName(dest, frame.CodeBadDestination), opts.Validate()); err != nil {
+		p.mu.err = wrapOp(p.op, err)
+		return p
+	}
+	if opts.Linger > 0 {
+		p.timer = time.AfterFunc(time.Hour, p.lingerFired)
+		p.timer.Stop()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.err != nil {
+		p.mu.err = wrapOp(p.op, c.mu.err)
+		return p
+	}
+	c.mu.pubs = append(c.mu.pubs, p)
+	return p
+}
+
+// Publish adds payload to the open batch and returns; done, if not nil,
+// is called later with the message's result, and at the latest when the
+// Publisher or the Client closes. payload is copied before Publish
+// returns. Publish blocks only while Window messages are unacknowledged,
+// and fails if ctx ends meanwhile, if the message is larger than a frame
+// can carry (done is then not called), or when the Publisher is closed.
+//
+// done runs on the Client's reader goroutine, in publish order per
+// Publisher: it must be quick and must not block. In particular it must
+// not call a method of the Client or of a Publisher that waits (Publish,
+// Flush, Close, Fetch, …): only that goroutine can deliver what they wait
+// for.
+func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(PublishResult)) error {
+	size := frame.MessageHeaderSize + len(payload)
+	maxFrame := p.c.MaxFrame()
+	if size > maxMessage(string(p.dest), maxFrame) {
+		return wrapOp(p.op, errTooLarge(size, maxFrame))
+	}
+	p.mu.Lock()
+	for {
+		if err := p.mu.err; err != nil {
+			p.mu.Unlock()
+			return err
+		}
+		if p.mu.window.tryLocked() {
+			break
+		}
+		ch := p.mu.window.waitLocked()
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return wrapOp(p.op, context.Cause(ctx))
+		}
+		p.mu.Lock()
+	}
+	wake := p.appendLocked(payload, done, size, maxFrame)
+	p.mu.Unlock()
+	if wake {
+		p.c.wakeWriter()
+	}
+	return nil
+}
+
+// appendLocked encodes one message into the open batch, sealing batches
+// that are full. It reports whether the writer must be woken.
+func (p *Publisher) appendLocked(payload []byte, done func(PublishResult), size, maxFrame int) bool {
+	b := p.mu.cur
+	if b != nil && (len(b.ids) >= p.opts.MaxBatch || len(b.buf)+size > maxFrame) {
+		p.sealLocked()
+		b = nil
+	}
+	if b == nil {
+		b = p.newBatchLocked(size, maxFrame)
+		p.mu.cur = b
+		if p.timer != nil {
+			p.timer.Reset(p.opts.Linger)
+		}
+	}
+	id := p.c.newID()
+	m := frame.Message{ID: id, Timestamp: p.c.now().UnixNano(), Producer: p.c.producer, Payload: payload}
+	b.buf = frame.AppendMessage(b.buf, m)
+	b.ids = append(b.ids, id)
+	b.dones = append(b.dones, done)
+	full := len(b.ids) >= p.opts.MaxBatch
+	if full {
+		p.sealLocked()
+	}
+	if p.timer == nil || full || len(p.mu.ready) > 0 {
+		return !p.hint.Swap(true)
+	}
+	return false
+}
+
+// newBatchLocked returns an empty batch with its frame started, recycled
+// if one is free, else with room for a few messages of size bytes.
+func (p *Publisher) newBatchLocked(size, maxFrame int) *pubBatch {
+	var b *pubBatch
+	if n := len(p.mu.free); n > 0 {
+		b = p.mu.free[n-1]
+		p.mu.free[n-1] = nil
+		p.mu.free = p.mu.free[:n-1]
+		p.mu.freeB -= cap(b.buf)
+	} else {
+		b = &pubBatch{p: p}
+		b.resend = true
+		b.fn = b.complete
+		b.buf = make([]byte, 0, min(maxFrame, p.overhead+min(p.opts.MaxBatch, initialBatch)*size))
+	}
+	b.buf = frame.StartPublish(b.buf[:0], 0, p.dest)
+	return b
+}
+
+// sealLocked finishes the open batch's frame and queues it for the writer.
+func (p *Publisher) sealLocked() {
+	b := p.mu.cur
+	p.mu.cur = nil
+	frame.FinishPublish(b.buf, 0, uint32(len(b.ids)))
+	p.mu.ready = append(p.mu.ready, b)
+}
+
+// takeLocked appends up to max batches ready to be written to out; the
+// caller holds the Client's mutex. Without Linger the open batch counts as
+// ready: the writer is idle, so it goes now.
+func (p *Publisher) takeLocked(out []*call, max int) []*call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.timer == nil && p.mu.cur != nil {
+		p.sealLocked()
+	}
+	n := min(max, len(p.mu.ready))
+	for _, b := range p.mu.ready[:n] {
+		out = append(out, &b.call)
+	}
+	rest := copy(p.mu.ready, p.mu.ready[n:])
+	clear(p.mu.ready[rest:])
+	p.mu.ready = p.mu.ready[:rest]
+	p.hint.Store(rest > 0)
+	return out
+}
+
+// lingerFired seals the open batch when its Linger ran out.
+func (p *Publisher) lingerFired() {
+	p.mu.Lock()
+	wake := false
+	if p.mu.cur != nil && p.mu.err == nil {
+		p.sealLocked()
+		wake = !p.hint.Swap(true)
+	}
+	p.mu.Unlock()
+	if wake {
+		p.c.wakeWriter()
+	}
+}
+
+// complete resolves every message of the batch from its PUBLISH_ACK (or
+// the error that ended it), calls the callbacks, then frees the window.
+func (b *pubBatch) complete(f frame.Frame, err error) {
+	p := b.p
+	// A batch that timed out may still be in the writer's hands: leave
+	// its buffer to the garbage collector.
+	recycle := !errors.Is(err, ErrTimeout)
+	var pa frame.PublishAck
+	if err == nil {
+		pa, err = decodePublishAck(f, len(b.ids))
+	}
+	if err != nil {
+		err = wrapOp(p.op, err)
+	}
+	for i, id := range b.ids {
+		r := PublishResult{ID: id, Err: err}
+		if err == nil {
+			if e := pa.Entry(i); e.Code != frame.CodeOK {
+				r.Err = wrapOp(p.op, &frame.Error{Code: e.Code})
+			} else {
+				r.Seq, r.Duplicate = e.Seq, e.Duplicate()
+			}
+		}
+		if done := b.dones[i]; done != nil {
+			done(r)
+		}
+	}
+	p.finish(b, recycle)
+}
+
+// decodePublishAck decodes the reply to a PUBLISH frame of n messages.
+func decodePublishAck(f frame.Frame, n int) (frame.PublishAck, error) {
+	if f.Type != frame.TypePublishAck {
+		return frame.PublishAck{}, fmt.Errorf("%w: PUBLISH answered by %s", ErrProtocol, f.Type)
+	}
+	pa, err := frame.DecodePublishAck(f.Body)
+	if err != nil {
+		return pa, fmt.Errorf("%w: bad PUBLISH_ACK: %w", ErrProtocol, err)
+	}
+	if pa.Len() != n {
+		return pa, fmt.Errorf("%w: PUBLISH_ACK has %d entries for %d messages", ErrProtocol, pa.Len(), n)
+	}
+	return pa, nil
+}
+
+// finish frees the window of a resolved batch and may recycle it.
+func (p *Publisher) finish(b *pubBatch, recycle bool) {
+	n := len(b.ids)
+	clear(b.dones)
+	b.ids, b.dones = b.ids[:0], b.dones[:0]
+	b.state, b.abandoned, b.corr, b.deadline = stateQueued, false, 0, 0
+	p.mu.Lock()
+	p.mu.window.releaseLocked(n)
+	if recycle && p.mu.freeB+cap(b.buf) <= maxFreeBytes {
+		p.mu.free = append(p.mu.free, b)
+		p.mu.freeB += cap(b.buf)
+	}
+	p.mu.Unlock()
+}
+
+// Flush sends the open batch now and waits until every message published
+// so far is resolved (its done called), or ctx ends. It returns the
+// Publisher's error once it is closed.
+func (p *Publisher) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	for {
+		wake := false
+		if p.mu.cur != nil && p.mu.err == nil {
+			p.sealLocked()
+			wake = !p.hint.Swap(true)
+		}
+		if p.mu.window.used == 0 {
+			err := p.mu.err
+			p.mu.Unlock()
+			return err
+		}
+		ch := p.mu.window.waitLocked()
+		p.mu.Unlock()
+		if wake {
+			p.c.wakeWriter()
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return wrapOp("flush "+string(p.dest), context.Cause(ctx))
+		}
+		p.mu.Lock()
+	}
+}
+
+// Close flushes (see Flush), then stops the Publisher: further Publish
+// calls fail with ErrClosed. If ctx ends first, the messages not yet sent
+// fail with ErrClosed; those already sent keep their callbacks, which run
+// when their acks arrive. Close may be called more than once.
+func (p *Publisher) Close(ctx context.Context) error {
+	err := p.Flush(ctx)
+	if errors.Is(err, ErrClosed) {
+		err = nil
+	}
+	p.fail(ErrClosed)
+	p.c.removePublisher(p)
+	return err
+}
+
+// fail stops the Publisher with err and fails its unsent messages.
+func (p *Publisher) fail(err error) {
+	p.mu.Lock()
+	if p.mu.err == nil {
+		p.mu.err = wrapOp(p.op, err)
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	unsent := p.mu.ready
+	if p.mu.cur != nil {
+		p.sealLocked()
+		unsent = p.mu.ready
+	}
+	p.mu.ready = nil
+	p.hint.Store(false)
+	p.mu.Unlock()
+	for _, b := range unsent {
+		b.complete(frame.Frame{}, err)
+	}
+}
+
+// removePublisher stops polling p.
+func (c *Client) removePublisher(p *Publisher) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, q := range c.mu.pubs {
+		if q == p {
+			c.mu.pubs = append(c.mu.pubs[:i], c.mu.pubs[i+1:]...)
+			return
+		}
+	}
+}

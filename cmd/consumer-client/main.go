@@ -1,0 +1,39 @@
+// Command consumer-client consumes messages of a SwarmMQ destination as a
+// member of a consumer group and prints them on stdout.
+//
+//	consumer-client --node localhost:9001 --destination test-queue            # until idle for 2s
+//	consumer-client -d test-queue --group billing --follow                    # until interrupted
+//	consumer-client -d test-queue --count 10 --json
+//
+// Each fetched batch is printed (one payload per line, or one JSON object
+// per line with --json), stdout is flushed, and only then is the batch
+// acknowledged with a confirmed ack. It exits 0 on a normal stop (count
+// reached, idle timeout, SIGINT or SIGTERM), non-zero on an error.
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/swarmmq/swarmmq/conf/clientconf"
+)
+
+func main() {
+	var flags clientconf.ConsumerFlags
+	kong.Parse(&flags,
+		kong.Name("consumer-client"),
+		kong.Description("Consume messages of a SwarmMQ destination and print them."),
+		kong.UsageOnError(),
+		clientconf.ClientVars())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop) // a second signal kills at once
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	code := run(ctx, flags, out, os.Stderr)
+	stop()
+	os.Exit(code)
+}

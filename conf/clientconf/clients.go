@@ -1,0 +1,146 @@
+// Package clientconf holds the kong command lines of producer-client and
+// consumer-client. It is apart from conf so the client binaries do not link
+// the node (gnet, Pebble) that conf configures.
+package clientconf
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/swarmmq/swarmmq/client"
+)
+
+// Defaults of the client commands that no package owns.
+const (
+	// DefaultNode is the node the client commands dial.
+	DefaultNode = "localhost:9001"
+	// DefaultGroup is consumer-client's consumer group.
+	DefaultGroup = "default"
+	// DefaultSize is producer-client's payload size without --message.
+	DefaultSize = 128
+	// DefaultIdleTimeout is when consumer-client stops if nothing arrives,
+	// unless --follow or --count says otherwise.
+	DefaultIdleTimeout = 2 * time.Second
+)
+
+// ClientVars are the kong variables the client commands' defaults refer
+// to; pass them to kong.Parse.
+func ClientVars() kong.Vars {
+	return kong.Vars{
+		"default_node":    DefaultNode,
+		"default_window":  strconv.Itoa(client.DefaultWindow),
+		"default_batch":   strconv.Itoa(client.DefaultMaxBatch),
+		"default_fetch":   strconv.Itoa(client.DefaultConsumeBatch),
+		"default_timeout": client.DefaultRequestTimeout.String(),
+		"default_group":   DefaultGroup,
+		"default_size":    strconv.Itoa(DefaultSize),
+	}
+}
+
+// ProducerFlags is the command line of producer-client (parsed by kong
+// with ClientVars); the help tags document the fields.
+type ProducerFlags struct {
+	Node        string        `help:"Address of a SwarmMQ node (default: ${default})." default:"${default_node}" placeholder:"HOST:PORT"`
+	Destination string        `short:"d" help:"Destination to publish to (1-255 bytes of [A-Za-z0-9._-])." required:"" placeholder:"NAME"`
+	Message     string        `short:"m" help:"Message text; with --count N > 1 message i is TEXT-i (i from 1)." placeholder:"TEXT"`
+	Count       int           `short:"n" help:"Number of messages (default 1, or every line with --stdin)." placeholder:"N"`
+	Size        int           `help:"Payload size in bytes when there is no --message (default: ${default_size})." placeholder:"BYTES"`
+	Stdin       bool          `help:"Publish each line of standard input as one message."`
+	Rate        float64       `help:"At most this many messages per second; 0 = unlimited." default:"0" placeholder:"MSGS/S"`
+	Window      int           `help:"Messages in flight without an ack (asynchronous, batched); 1 = synchronous, one at a time (default: ${default})." default:"${default_window}" placeholder:"N"`
+	Batch       int           `help:"Most messages per PUBLISH frame (default: ${default})." default:"${default_batch}" placeholder:"N"`
+	Timeout     time.Duration `help:"How long one request, and the final wait for outstanding acks, may take (default: ${default})." default:"${default_timeout}" placeholder:"DURATION"`
+	ClientID    string        `name:"client-id" help:"Client id sent in HELLO (default <hostname>-<pid>)." placeholder:"ID"`
+	Progress    bool          `help:"Show the progress bar on stderr even when it is not a terminal."`
+	Verbose     bool          `short:"v" help:"Log connection events (reconnects) on stderr."`
+}
+
+// Validate reports every problem of the flags at once.
+func (f ProducerFlags) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if f.Count < 0 {
+		bad("--count %d must not be negative", f.Count)
+	}
+	if f.Size < 0 {
+		bad("--size %d must not be negative", f.Size)
+	}
+	if f.Size > 0 && (f.Message != "" || f.Stdin) {
+		bad("--size applies only without --message and --stdin")
+	}
+	if f.Message != "" && f.Stdin {
+		bad("--message and --stdin exclude each other")
+	}
+	if f.Rate < 0 {
+		bad("--rate %g must not be negative", f.Rate)
+	}
+	if f.Window < 1 {
+		bad("--window %d must be at least 1", f.Window)
+	}
+	if f.Batch < 1 {
+		bad("--batch %d must be at least 1", f.Batch)
+	}
+	if f.Timeout <= 0 {
+		bad("--timeout %v must be positive", f.Timeout)
+	}
+	return errors.Join(errs...)
+}
+
+// ClientOptions returns the client options the flags ask for.
+func (f ProducerFlags) ClientOptions(log *slog.Logger) client.Options {
+	return client.Options{Addr: f.Node, ClientID: f.ClientID, RequestTimeout: f.Timeout, Logger: log}
+}
+
+// ConsumerFlags is the command line of consumer-client (parsed by kong
+// with ClientVars); the help tags document the fields.
+type ConsumerFlags struct {
+	Node        string        `help:"Address of a SwarmMQ node (default: ${default})." default:"${default_node}" placeholder:"HOST:PORT"`
+	Destination string        `short:"d" help:"Destination to consume." required:"" placeholder:"NAME"`
+	Group       string        `short:"g" help:"Consumer group; its members share the messages (default: ${default})." default:"${default_group}" placeholder:"NAME"`
+	Count       int           `short:"n" help:"Stop after this many messages; 0 = no limit." placeholder:"N"`
+	Follow      bool          `short:"f" help:"Keep waiting for new messages until interrupted (SIGINT or SIGTERM)."`
+	Timeout     time.Duration `help:"Stop when nothing arrives for this long (default: 2s when neither --follow nor --count is given; 0 = never)." placeholder:"DURATION"`
+	Batch       int           `help:"Most messages per fetch (default: ${default})." default:"${default_fetch}" placeholder:"N"`
+	JSON        bool          `name:"json" help:"Print one JSON object per message (destination, group, seq, attempt, id, timestamp, producer, payload) instead of the bare payload."`
+	ClientID    string        `name:"client-id" help:"Client id sent in HELLO (default <hostname>-<pid>)." placeholder:"ID"`
+	Verbose     bool          `short:"v" help:"Log connection events (reconnects) on stderr."`
+}
+
+// Validate reports every problem of the flags at once.
+func (f ConsumerFlags) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if f.Count < 0 {
+		bad("--count %d must not be negative", f.Count)
+	}
+	if f.Timeout < 0 {
+		bad("--timeout %v must not be negative", f.Timeout)
+	}
+	if f.Follow && f.Timeout > 0 {
+		bad("--follow and --timeout exclude each other")
+	}
+	if f.Batch < 1 {
+		bad("--batch %d must be at least 1", f.Batch)
+	}
+	return errors.Join(errs...)
+}
+
+// IdleTimeout returns when consumer-client stops for lack of messages: the
+// --timeout given, else DefaultIdleTimeout unless --follow or --count is
+// given, else 0 (never).
+func (f ConsumerFlags) IdleTimeout() time.Duration {
+	if f.Timeout > 0 || f.Follow || f.Count > 0 {
+		return f.Timeout
+	}
+	return DefaultIdleTimeout
+}
+
+// ClientOptions returns the client options the flags ask for.
+func (f ConsumerFlags) ClientOptions(log *slog.Logger) client.Options {
+	return client.Options{Addr: f.Node, ClientID: f.ClientID, Logger: log}
+}

@@ -1,0 +1,329 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/swarmmq/swarmmq/client"
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/stages"
+	"github.com/swarmmq/swarmmq/test/nodetest"
+)
+
+func dial(t *testing.T, n *nodetest.Node) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), nodetest.Timeout)
+	defer cancel()
+	c, err := client.Dial(ctx, client.Options{Addr: n.AddrString(), ClientID: t.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), nodetest.Timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// publishN publishes payloads "<prefix>-<i>" through the batched publisher.
+func publishN(t *testing.T, c *client.Client, dest, prefix string, n int) {
+	t.Helper()
+	ctx := ctxT(t)
+	p := c.NewPublisher(dest, client.PublisherOptions{Window: 256})
+	var mu sync.Mutex
+	var failed []error
+	for i := 1; i <= n; i++ {
+		err := p.Publish(ctx, []byte(fmt.Sprintf("%s-%d", prefix, i)), func(r client.PublishResult) {
+			if r.Err != nil {
+				mu.Lock()
+				failed = append(failed, r.Err)
+				mu.Unlock()
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) > 0 {
+		t.Fatalf("%d publishes failed, first: %v", len(failed), failed[0])
+	}
+}
+
+// drain fetches (and acks, if ack) until a fetch with wait returns nothing.
+func drain(t *testing.T, c *client.Client, dest, group string, ack bool) []client.Delivery {
+	t.Helper()
+	ctx := ctxT(t)
+	var all []client.Delivery
+	for {
+		ds, err := c.Fetch(ctx, dest, group, 100, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 0 {
+			return all
+		}
+		all = append(all, ds...)
+		if ack {
+			seqs := make([]uint64, len(ds))
+			for i, d := range ds {
+				seqs[i] = d.Seq
+			}
+			if err := c.Ack(ctx, dest, group, seqs...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func payloads(ds []client.Delivery) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = string(d.Payload)
+	}
+	return out
+}
+
+func TestPublishConsumeInOrder(t *testing.T) {
+	n := nodetest.Start(t, nil)
+	c := dial(t, n)
+	publishN(t, c, "orders", "m", 2000)
+	got := drain(t, c, "orders", "g", true)
+	if len(got) != 2000 {
+		t.Fatalf("consumed %d of 2000", len(got))
+	}
+	for i, d := range got {
+		if want := fmt.Sprintf("m-%d", i+1); string(d.Payload) != want || d.Seq != uint64(i+1) || d.Attempt != 1 {
+			t.Fatalf("delivery %d = seq %d attempt %d %q, want seq %d %q", i, d.Seq, d.Attempt, d.Payload, i+1, want)
+		}
+	}
+	if again := drain(t, c, "orders", "g", true); len(again) != 0 {
+		t.Fatalf("acked messages delivered again: %v", payloads(again))
+	}
+}
+
+func TestTwoGroupsAndCompetingConsumers(t *testing.T) {
+	n := nodetest.Start(t, nil)
+	c := dial(t, n)
+	// Both groups exist before the messages: a message every existing
+	// group has acked is dropped, so a group created later would not see it.
+	for _, g := range []string{"billing", "audit"} {
+		if ds, err := c.Fetch(ctxT(t), "q", g, 1, 0); err != nil || len(ds) != 0 {
+			t.Fatalf("create %s: %v %v", g, ds, err)
+		}
+	}
+	publishN(t, c, "q", "x", 300)
+	if got := drain(t, c, "q", "billing", true); len(got) != 300 {
+		t.Fatalf("group billing got %d of 300", len(got))
+	}
+	// Two consumers of one group: together exactly every message once.
+	c1, c2 := dial(t, n), dial(t, n)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for _, cc := range []*client.Client{c1, c2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := ctxT(t)
+			for {
+				ds, err := cc.Fetch(ctx, "q", "audit", 7, 200*time.Millisecond)
+				if err != nil {
+					t.Errorf("fetch: %v", err)
+					return
+				}
+				if len(ds) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range ds {
+					seen[string(d.Payload)]++
+				}
+				mu.Unlock()
+				seqs := make([]uint64, len(ds))
+				for i, d := range ds {
+					seqs[i] = d.Seq
+				}
+				if err := cc.Ack(ctx, "q", "audit", seqs...); err != nil {
+					t.Errorf("ack: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 300 {
+		t.Fatalf("group audit saw %d distinct of 300", len(seen))
+	}
+	for p, k := range seen {
+		if k != 1 {
+			t.Fatalf("%s delivered %d times to competing consumers", p, k)
+		}
+	}
+}
+
+// TestDedupe: the same message id published twice is stored once, the
+// retry answered with the original seq, also after a restart (the window
+// is rebuilt from the log).
+func TestDedupe(t *testing.T) {
+	n := nodetest.Start(t, nil)
+	r := nodetest.Handshake(t, n.AddrString())
+	first := publishRaw(t, r, "d", msg(1, "one"), msg(2, "two"))
+	again := publishRaw(t, r, "d", msg(2, "two"), msg(3, "three"), msg(3, "three"))
+	want := []frame.AckEntry{{Seq: 2, Flags: frame.FlagDuplicate}, {Seq: 3}, {Seq: 3, Flags: frame.FlagDuplicate}}
+	if fmt.Sprint(first) != fmt.Sprint([]frame.AckEntry{{Seq: 1}, {Seq: 2}}) || fmt.Sprint(again) != fmt.Sprint(want) {
+		t.Fatalf("acks %v then %v, want the retry answered as a duplicate of seq 2 and the in-batch repeat as one of seq 3", first, again)
+	}
+	n.Restart()
+	r = nodetest.Handshake(t, n.AddrString())
+	after := publishRaw(t, r, "d", msg(1, "one"))
+	if after[0] != (frame.AckEntry{Seq: 1, Flags: frame.FlagDuplicate}) {
+		t.Fatalf("retry after restart answered %+v", after[0])
+	}
+	if got := fetchRaw(t, r, "d", "g", 100); fmt.Sprint(got) != "[one two three]" {
+		t.Fatalf("stored %v", got)
+	}
+}
+
+// TestRedeliveryNackDeadLetter walks one message through redelivery after
+// the ack timeout, a delayed NACK, an immediate NACK, and dead-lettering.
+func TestRedeliveryNackDeadLetter(t *testing.T) {
+	n := nodetest.Start(t, func(o *stages.Options) {
+		o.Queue.AckTimeout = 300 * time.Millisecond
+		o.Queue.MaxDeliver = 3
+	})
+	c := dial(t, n)
+	ctx := ctxT(t)
+	if _, err := c.Publish(ctx, "jobs", []byte("job-1")); err != nil {
+		t.Fatal(err)
+	}
+	fetch := func(wait time.Duration) []client.Delivery {
+		t.Helper()
+		ds, err := c.Fetch(ctx, "jobs", "w", 10, wait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	d1 := fetch(0)
+	if len(d1) != 1 || d1[0].Attempt != 1 {
+		t.Fatalf("first fetch %+v", d1)
+	}
+	if ds := fetch(0); len(ds) != 0 {
+		t.Fatalf("in-flight message delivered again at once: %+v", ds)
+	}
+	// Not acked: back after the ack timeout, attempt 2.
+	d2 := fetch(5 * time.Second)
+	if len(d2) != 1 || d2[0].Attempt != 2 || d2[0].Seq != d1[0].Seq {
+		t.Fatalf("redelivery %+v", d2)
+	}
+	// NACK with a delay: not at once, then attempt 3.
+	if err := c.Nack(ctx, "jobs", "w", 200*time.Millisecond, d2[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if ds := fetch(0); len(ds) != 0 {
+		t.Fatalf("delayed nack delivered at once: %+v", ds)
+	}
+	d3 := fetch(5 * time.Second)
+	if len(d3) != 1 || d3[0].Attempt != 3 {
+		t.Fatalf("after delayed nack %+v", d3)
+	}
+	// Attempts exhausted: the next NACK sends it to jobs.dlq.
+	if err := c.Nack(ctx, "jobs", "w", 0, d3[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	dlq, err := c.Fetch(ctx, "jobs.dlq", "ops", 10, 5*time.Second)
+	if err != nil || len(dlq) != 1 || string(dlq[0].Payload) != "job-1" {
+		t.Fatalf("dead letter %+v %v", dlq, err)
+	}
+	if ds := fetch(500 * time.Millisecond); len(ds) != 0 {
+		t.Fatalf("dead-lettered message still delivered: %+v", ds)
+	}
+}
+
+// TestRestartKeepsState: acked messages stay acked, the rest come back,
+// groups survive, also across snapshots and log trims.
+func TestRestartKeepsState(t *testing.T) {
+	n := nodetest.Start(t, func(o *stages.Options) { o.SnapshotEvery = 8 })
+	c := dial(t, n)
+	publishN(t, c, "s", "p", 100)
+	ctx := ctxT(t)
+	ds, err := c.Fetch(ctx, "s", "g", 40, 0)
+	if err != nil || len(ds) != 40 {
+		t.Fatalf("fetch %d %v", len(ds), err)
+	}
+	for _, d := range ds[:30] {
+		if err := c.Ack(ctx, "s", "g", d.Seq); err != nil { // 30 records: several snapshots
+			t.Fatal(err)
+		}
+	}
+	n.Restart()
+	c = dial(t, n)
+	got := payloads(drain(t, c, "s", "g", true))
+	want := []string{}
+	for i := 31; i <= 100; i++ {
+		want = append(want, fmt.Sprintf("p-%d", i))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after restart got %d messages %v…, want p-31..p-100", len(got), got[:min(5, len(got))])
+	}
+	var b strings.Builder
+	n.Metrics().WritePrometheus(&b)
+	if !strings.Contains(b.String(), "swarmmq_fanout_snapshots_total") {
+		t.Fatal("no snapshot metric")
+	}
+}
+
+// TestLongPoll: a waiting FETCH is answered as soon as a message arrives.
+func TestLongPoll(t *testing.T) {
+	n := nodetest.Start(t, nil)
+	c := dial(t, n)
+	ctx := ctxT(t)
+	// Create the group first so the poll parks on an existing group.
+	if ds, err := c.Fetch(ctx, "lp", "g", 1, 0); err != nil || len(ds) != 0 {
+		t.Fatalf("%v %v", ds, err)
+	}
+	got := make(chan []client.Delivery, 1)
+	go func() {
+		ds, _ := c.Fetch(ctx, "lp", "g", 10, 15*time.Second)
+		got <- ds
+	}()
+	waitParked(t, n)
+	start := time.Now()
+	if _, err := dial(t, n).Publish(ctx, "lp", []byte("wake")); err != nil {
+		t.Fatal(err)
+	}
+	ds := <-got
+	if len(ds) != 1 || string(ds[0].Payload) != "wake" {
+		t.Fatalf("long poll got %+v", ds)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("long poll answered only after %v", took)
+	}
+}
+
+// waitParked polls the node's metrics until a fetch is parked.
+func waitParked(t *testing.T, n *nodetest.Node) {
+	t.Helper()
+	deadline := time.Now().Add(nodetest.Timeout)
+	for time.Now().Before(deadline) {
+		var b strings.Builder
+		n.Metrics().WritePrometheus(&b)
+		if strings.Contains(b.String(), "swarmmq_fanout_long_polls_total 1") ||
+			strings.Contains(b.String(), "swarmmq_fanout_long_polls_total 2") {
+			return
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising on time
+	}
+	t.Fatal("fetch never parked")
+}
