@@ -1,19 +1,3 @@
-// Package persist is the stage that makes requests durable: it turns a
-// drain of its ring into one wal.Append (one Pebble batch, one fsync for
-// all of it: group commit) and hands the requests on to fanout only once
-// the sync that covers them has returned.
-//
-// Two goroutines form a two-step pipeline so the disk is never idle:
-//
-//	persist: pop batch ─► encode records ─► wal.Append ─┐ (next batch starts
-//	sync:                   Pending.Wait ◄──────────────┘  while this syncs)
-//	                        └─► fanout[partition % n], in log order
-//
-// Requests that change the log (PUBLISH with open messages, ACK, and the
-// GroupCreate/DeadLetter records fanout feeds back) get a record and a log
-// index; the others pass through in order. A failed append or sync sets
-// Request.Err on every request of the batch: fanout then answers STORAGE and
-// applies nothing, so nothing is acknowledged that was not stored.
 package persist
 
 import (
