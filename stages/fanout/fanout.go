@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -113,6 +114,7 @@ type stageMetrics struct {
 	snapshots  *metrics.Counter
 	e2e        *metrics.Histogram
 	waiting    *metrics.Counter
+	parked     atomic.Int64 // fetches parked right now, all workers
 }
 
 // New builds the stage; it starts nothing.
@@ -135,6 +137,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		e2e:        set.NewHistogram("swarmmq_end_to_end_latency_seconds"),
 		waiting:    set.NewCounter("swarmmq_fanout_long_polls_total"),
 	}
+	set.NewGauge("swarmmq_fanout_parked_fetches", func() float64 { return float64(s.m.parked.Load()) })
 	for i := 0; i < opts.Workers; i++ {
 		s.workers = append(s.workers, newWorker(s, i))
 	}

@@ -23,12 +23,16 @@ func (w *worker) fetch(r *work.Request, now int64) {
 	case errors.Is(err, queue.ErrUnknownGroup):
 		w.requestGroup(r.Partition, r.Dest, r.Group)
 		w.park(r)
+	case err == nil && len(w.deliv) == 0 && r.WaitMs > 0 && now < waitDeadline(r):
+		if !r.Parked {
+			r.Parked = true
+			w.s.m.waiting.Inc()
+		}
+		w.park(r)
 	case err != nil:
 		w.fail(r, frame.CodeBadRequest, err)
 	case len(w.deliv) > 0:
 		w.send(r, p, now)
-	case r.WaitMs > 0 && now < waitDeadline(r):
-		w.park(r)
 	default:
 		w.replyMessages(r, nil)
 	}
@@ -85,7 +89,7 @@ func (w *worker) replyMessages(r *work.Request, ds []queue.Delivery) {
 func (w *worker) park(r *work.Request) {
 	k := waitKey{string(r.Dest), string(r.Group)}
 	w.waiters[k] = append(w.waiters[k], r)
-	w.s.m.waiting.Inc()
+	w.s.m.parked.Add(1)
 }
 
 // wake retries the parked fetches on dest (all groups).
@@ -118,6 +122,7 @@ func (w *worker) serveWaiters(now int64) {
 func (w *worker) retry(k waitKey, now int64) {
 	rs := w.waiters[k]
 	delete(w.waiters, k)
+	w.s.m.parked.Add(-int64(len(rs)))
 	for _, r := range rs {
 		w.fetch(r, now)
 	}

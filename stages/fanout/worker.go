@@ -113,7 +113,11 @@ func (w *worker) tick(now int64, timedOut bool) {
 		w.takeDead(p)
 	}
 	w.flushFeedback()
-	w.serveWaiters(now)
+	if sweep {
+		// New messages wake their destination's fetches at once; this
+		// catches redeliveries coming due and long polls running out.
+		w.serveWaiters(now)
+	}
 	w.maybeSnapshot()
 	if now >= w.nextStats {
 		w.stats()
@@ -152,6 +156,7 @@ func (w *worker) shutdown() {
 		for _, r := range rs {
 			w.replyMessages(r, nil)
 		}
+		w.s.m.parked.Add(-int64(len(rs)))
 		delete(w.waiters, k)
 	}
 	for _, r := range w.feedback {

@@ -57,6 +57,7 @@ type Request struct {
 	// FETCH
 	Max    int
 	WaitMs uint32
+	Parked bool // counted once as a long poll
 
 	// ACK, NACK, DeadLetter: sequence numbers; NACK delay.
 	Seqs    []uint64

@@ -13,6 +13,7 @@ import (
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/stages"
 	"github.com/swarmmq/swarmmq/test/nodetest"
+	"github.com/swarmmq/swarmmq/wal"
 )
 
 func dial(t *testing.T, n *nodetest.Node) *client.Client {
@@ -319,11 +320,49 @@ func waitParked(t *testing.T, n *nodetest.Node) {
 	for time.Now().Before(deadline) {
 		var b strings.Builder
 		n.Metrics().WritePrometheus(&b)
-		if strings.Contains(b.String(), "swarmmq_fanout_long_polls_total 1") ||
-			strings.Contains(b.String(), "swarmmq_fanout_long_polls_total 2") {
+		if strings.Contains(b.String(), "swarmmq_fanout_parked_fetches 1\n") {
 			return
 		}
 		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising on time
 	}
 	t.Fatal("fetch never parked")
+}
+
+// TestDestinationLimits: past max_msgs a publish is refused with
+// DESTINATION_FULL and nothing is stored; acking makes room again.
+func TestDestinationLimits(t *testing.T) {
+	n := nodetest.Start(t, func(o *stages.Options) { o.Queue.MaxMsgs = 3 })
+	c := dial(t, n)
+	ctx := ctxT(t)
+	if ds, err := c.Fetch(ctx, "lim", "g", 1, 0); err != nil || len(ds) != 0 {
+		t.Fatalf("%v %v", ds, err)
+	}
+	res, err := c.Publish(ctx, "lim", []byte("1"), []byte("2"), []byte("3"), []byte("4"))
+	if frame.CodeOf(err) != frame.CodeDestinationFull || len(res) != 4 {
+		t.Fatalf("publish past the limit: %v", err)
+	}
+	if res[2].Err != nil || frame.CodeOf(res[3].Err) != frame.CodeDestinationFull {
+		t.Fatalf("results %+v", res)
+	}
+	got := drain(t, c, "lim", "g", true)
+	if fmt.Sprint(payloads(got)) != "[1 2 3]" {
+		t.Fatalf("stored %v", payloads(got))
+	}
+	if res, err := c.Publish(ctx, "lim", []byte("5")); err != nil || res[0].Err != nil {
+		t.Fatalf("after acks: %+v %v", res, err)
+	}
+}
+
+// TestFsyncInterval: the interval policy acknowledges and keeps messages
+// across a clean restart.
+func TestFsyncInterval(t *testing.T) {
+	n := nodetest.Start(t, func(o *stages.Options) {
+		o.Sync = wal.SyncInterval
+		o.SyncInterval = 20 * time.Millisecond
+	})
+	publishN(t, dial(t, n), "iv", "i", 500)
+	n.Restart()
+	if got := drain(t, dial(t, n), "iv", "g", true); len(got) != 500 {
+		t.Fatalf("after restart %d of 500", len(got))
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/swarmmq/swarmmq/test/nodetest"
 )
 
@@ -38,7 +40,19 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		binDir = dir
-		return m.Run()
+		code := m.Run()
+		if code == 0 {
+			// Every in-process node, client and helper goroutine is gone.
+			if err := goleak.Find(
+				// gnet's worker pool starts these at init and keeps them.
+				goleak.IgnoreAnyFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+				goleak.IgnoreAnyFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
+			); err != nil {
+				fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
+				return 1
+			}
+		}
+		return code
 	}()
 	os.Exit(code)
 }
