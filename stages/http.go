@@ -36,6 +36,7 @@ type Health struct {
 	Fsync         string   `json:"fsync"`
 	UptimeSeconds float64  `json:"uptime_seconds"`
 	Connections   int      `json:"connections"`
+	Error         string   `json:"error,omitempty"`
 }
 
 func (n *Node) startHTTP() error {
@@ -85,15 +86,13 @@ func (h *httpServer) health(w http.ResponseWriter, _ *http.Request) {
 	for i := range led {
 		led[i] = uint32(i)
 	}
-	status := "ok"
-	if !n.ready.Load() {
-		status = "stopping"
-	}
+	status, errText := n.status()
 	body := Health{
 		NodeID: n.opts.NodeID, Cluster: n.opts.ClusterName, Status: status,
 		Addr: n.server.Addr().String(), Partitions: n.opts.Partitions, PartitionsLed: led,
 		Peers: []string{}, Fsync: n.opts.Sync.String(),
 		UptimeSeconds: time.Since(n.start).Seconds(), Connections: n.server.Connections(),
+		Error: errText,
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if status != "ok" {
@@ -103,8 +102,8 @@ func (h *httpServer) health(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *httpServer) readyz(w http.ResponseWriter, _ *http.Request) {
-	if !h.n.ready.Load() {
-		http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+	if status, errText := h.n.status(); status != "ok" {
+		http.Error(w, "not ready: "+status+" "+errText+"\n", http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
@@ -114,4 +113,16 @@ func (h *httpServer) metrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	h.n.opts.Metrics.WritePrometheus(w)
 	metrics.WriteProcessMetrics(w)
+}
+
+// status is "ok", "stopping", or "failed" (the log failed: every publish
+// and ack now answers STORAGE until the node is restarted).
+func (n *Node) status() (string, string) {
+	if err := n.failed(); err != nil {
+		return "failed", err.Error()
+	}
+	if !n.ready.Load() {
+		return "stopping", ""
+	}
+	return "ok", ""
 }

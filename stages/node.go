@@ -38,6 +38,7 @@ type Node struct {
 		started, stopped bool
 	}
 	log    *wal.Log
+	failed func() error // the log's sticky failure; set once at Start
 	parts  []*queue.Partition
 	topo   *graph.Topology
 	server *netio.Server
@@ -113,6 +114,7 @@ func (n *Node) open() error {
 		return fmt.Errorf("cannot open the log in %s: %w", n.opts.DataDir, err)
 	}
 	n.log = log
+	n.failed = log.Err
 	begin := time.Now()
 	records := 0
 	for p := uint32(0); p < n.opts.Partitions; p++ {

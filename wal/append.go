@@ -227,3 +227,8 @@ func (l *Log) failure() error {
 	defer l.mu.Unlock()
 	return l.mu.err
 }
+
+// Err returns the log's sticky failure (wrapping ErrFailed) once a write or
+// sync has failed, else nil. A failed log refuses every further call; the
+// process must reopen it. Safe for concurrent use, also after Close.
+func (l *Log) Err() error { return l.failure() }
