@@ -154,3 +154,24 @@ func TestYAMLRoundTrip(t *testing.T) {
 		t.Fatalf("round trip changed the config:\n%s", b)
 	}
 }
+
+func TestSecurityProblems(t *testing.T) {
+	c := Default()
+	c.Security = Security{TLSCert: "/nonexistent/cert.pem", ClientAuth: true}
+	c.Node.PlainPort = 9002
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"tls_cert and tls_key go together", `security.tls_cert: cannot read "/nonexistent/cert.pem"`,
+		"security.client_auth: needs security.tls_ca"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	c = Default()
+	c.Node.PlainPort = 9002
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "node.plain_port: only with TLS on") {
+		t.Fatalf("plain_port without TLS: %v", err)
+	}
+}

@@ -74,6 +74,9 @@ type Node struct {
 	// HTTPAddr serves /health, /ready, /metrics and /debug/pprof; "off"
 	// disables it.
 	HTTPAddr string `yaml:"http_addr"`
+	// PlainPort, with TLS on, also serves plaintext on this port (trusted
+	// networks, benchmarks); 0 = none.
+	PlainPort int `yaml:"plain_port"`
 }
 
 // Performance holds throughput and delivery settings.
@@ -117,10 +120,19 @@ type Limits struct {
 
 // Security holds TLS and sealing settings.
 type Security struct {
-	// TLSCert is the PEM certificate of the client port (TLS 1.3).
+	// Keyring is the keyring file (docs/sealing.md) the node authenticates
+	// sealed payloads with; empty runs the node unsealed.
+	Keyring string `yaml:"keyring"`
+	// TLSCert is the PEM certificate of the client port; with TLSKey set
+	// the client port speaks TLS 1.3 only.
 	TLSCert string `yaml:"tls_cert"`
 	// TLSKey is its PEM private key.
 	TLSKey string `yaml:"tls_key"`
+	// TLSCA is a PEM bundle of the CAs client certificates are checked
+	// against.
+	TLSCA string `yaml:"tls_ca"`
+	// ClientAuth requires a client certificate signed by TLSCA (mutual TLS).
+	ClientAuth bool `yaml:"client_auth"`
 }
 
 // Log configures structured logging.
@@ -219,9 +231,7 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxMsgs < 0 {
 		bad("limits.max_msgs", "must not be negative")
 	}
-	if c.Security.TLSCert != "" || c.Security.TLSKey != "" {
-		bad("security", "TLS (tls_cert, tls_key) is not supported by this version yet; remove these keys")
-	}
+	c.validateSecurity(bad)
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
@@ -297,3 +307,37 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 
 // YAML renders c as a config file (for --print-config).
 func (c *Config) YAML() ([]byte, error) { return yaml.Marshal(c) }
+
+func (c *Config) validateSecurity(bad func(string, string, ...any)) {
+	sec := c.Security
+	if (sec.TLSCert == "") != (sec.TLSKey == "") {
+		bad("security", "tls_cert and tls_key go together")
+	}
+	for _, f := range []struct{ key, path string }{
+		{"security.tls_cert", sec.TLSCert}, {"security.tls_key", sec.TLSKey},
+		{"security.tls_ca", sec.TLSCA}, {"security.keyring", sec.Keyring},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			bad(f.key, "cannot read %q: %v", f.path, errors.Unwrap(err))
+		}
+	}
+	if sec.ClientAuth && sec.TLSCA == "" {
+		bad("security.client_auth", "needs security.tls_ca (the CA client certificates are checked against)")
+	}
+	if sec.TLSCert == "" && (sec.TLSCA != "" || sec.ClientAuth) {
+		bad("security", "tls_ca and client_auth need tls_cert and tls_key")
+	}
+	if c.Node.PlainPort != 0 {
+		switch {
+		case sec.TLSCert == "":
+			bad("node.plain_port", "only with TLS on (without TLS the client port is plaintext already)")
+		case c.Node.PlainPort < 0 || c.Node.PlainPort > 65535:
+			bad("node.plain_port", "%d is not a port", c.Node.PlainPort)
+		case c.Node.PlainPort == c.Node.Port:
+			bad("node.plain_port", "must differ from node.port")
+		}
+	}
+}

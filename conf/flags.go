@@ -11,15 +11,16 @@ import (
 // NodeFlags is the command line of the node binary (parsed by kong). A flag
 // that is given beats the config file; nil or empty means "not given".
 type NodeFlags struct {
-	Config   string `help:"YAML config file (e.g. configs/mvp-cluster.yaml); without it the node runs on embedded defaults." type:"existingfile" placeholder:"FILE"`
-	NodeID   string `name:"node-id" help:"This node's id; must be listed in cluster.nodes when the config lists any (default node-1)." placeholder:"ID"`
-	Port     *int   `help:"Client port (default 9001, or the port of this node's cluster.nodes address; 0 = any free port)." placeholder:"PORT"`
-	Bind     string `help:"Interface the client port listens on (default 127.0.0.1)." placeholder:"IP"`
-	DataDir  string `name:"data-dir" help:"Directory of the Pebble log (default ./data)." placeholder:"DIR"`
-	HTTPAddr string `name:"http-addr" help:"Address of /health, /ready, /metrics and /debug/pprof, or off (default 127.0.0.1:8080)." placeholder:"HOST:PORT"`
-	Fsync    string `help:"always (every ack is fsynced, default) or interval." enum:",always,interval" default:""`
-	LogLevel string `name:"log-level" help:"debug, info, warn or error." enum:",debug,info,warn,error" default:""`
-	Dump     bool   `name:"print-config" help:"Print the effective config as YAML and exit."`
+	Config     string `help:"YAML config file (e.g. configs/mvp-cluster.yaml); without it the node runs on embedded defaults." type:"existingfile" placeholder:"FILE"`
+	NodeID     string `name:"node-id" help:"This node's id; must be listed in cluster.nodes when the config lists any (default node-1)." placeholder:"ID"`
+	Port       *int   `help:"Client port (default 9001, or the port of this node's cluster.nodes address; 0 = any free port)." placeholder:"PORT"`
+	Bind       string `help:"Interface the client port listens on (default 127.0.0.1)." placeholder:"IP"`
+	DataDir    string `name:"data-dir" help:"Directory of the Pebble log (default ./data)." placeholder:"DIR"`
+	HTTPAddr   string `name:"http-addr" help:"Address of /health, /ready, /metrics and /debug/pprof, or off (default 127.0.0.1:8080)." placeholder:"HOST:PORT"`
+	Fsync      string `help:"always (every ack is fsynced, default) or interval." enum:",always,interval" default:""`
+	LogLevel   string `name:"log-level" help:"debug, info, warn or error." enum:",debug,info,warn,error" default:""`
+	Dump       bool   `name:"print-config" help:"Print the effective config as YAML and exit."`
+	GenKeyring string `name:"gen-keyring" help:"Write a new keyring with one fresh current key to FILE (mode 0600, never overwriting) and exit." placeholder:"FILE"`
 }
 
 // LoadNode builds the effective config: embedded defaults, then the file

@@ -1,20 +1,54 @@
 package conf
 
 import (
+	"crypto/tls"
+	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"time"
 
+	"github.com/swarmmq/swarmmq/netio"
 	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/seal"
+	"github.com/swarmmq/swarmmq/seal/keyfile"
 	"github.com/swarmmq/swarmmq/stages"
 	"github.com/swarmmq/swarmmq/wal"
 )
 
-// NodeOptions turns a validated config into the node's options. Logger and
-// metrics are the caller's (cmd owns them).
-func (c *Config) NodeOptions(logger *slog.Logger) stages.Options {
+// NodeOptions turns a validated config into the node's options, reading
+// the keyring file if one is configured (its warnings, such as loose file
+// permissions, go to logger). Logger and metrics are the caller's.
+func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 	sync, _ := wal.ParseSyncPolicy(c.Performance.Fsync)
 	p := c.Performance
+	var kr *seal.Keyring
+	if c.Security.Keyring != "" {
+		var warnings []string
+		var err error
+		if kr, warnings, err = keyfile.Read(c.Security.Keyring); err != nil {
+			return stages.Options{}, fmt.Errorf("security.keyring: %w", err)
+		}
+		for _, w := range warnings {
+			logger.Warn("keyring", "file", c.Security.Keyring, "warning", w)
+		}
+	}
+	var tlsConfig *tls.Config
+	plainAddr := ""
+	if c.Security.TLSCert != "" {
+		var err error
+		tlsConfig, err = netio.ServerTLSConfig(c.Security.TLSCert, c.Security.TLSKey, c.Security.TLSCA, c.Security.ClientAuth)
+		if err != nil {
+			return stages.Options{}, fmt.Errorf("security: %w", err)
+		}
+		if c.Node.PlainPort != 0 {
+			plainAddr = net.JoinHostPort(c.Node.Bind, strconv.Itoa(c.Node.PlainPort))
+		}
+	}
 	return stages.Options{
+		TLS:          tlsConfig,
+		PlainAddr:    plainAddr,
+		Keyring:      kr,
 		NodeID:       c.Node.ID,
 		ClusterName:  c.Cluster.Name,
 		Partitions:   uint32(c.Cluster.Partitions),
@@ -39,7 +73,7 @@ func (c *Config) NodeOptions(logger *slog.Logger) stages.Options {
 		HandshakeTimeout: time.Duration(p.HandshakeTimeout),
 		IdleTimeout:      time.Duration(p.IdleTimeout),
 		Logger:           logger,
-	}
+	}, nil
 }
 
 // Logger builds the slog logger the config asks for, writing to w.

@@ -1,29 +1,31 @@
 package netio
 
 import (
-	"context"
 	"net"
 	"sync"
 	"sync/atomic"
 
-	"github.com/panjf2000/gnet/v2"
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/swarmmq/swarmmq/frame"
 )
 
-// Conn is one client connection.
+// Conn is one client connection, over plaintext TCP (a gnet event loop) or
+// TLS (a reader and a writer goroutine); the two behave the same to the
+// node, see the package documentation.
 //
 // Send, SendError, Close and the getters are safe for concurrent use from
 // any goroutine. Writes are queued in netio's per-connection buffer and
-// written by the connection's event loop, in the order they were queued;
-// many queued replies go out in one write.
+// written by the connection's transport (its event loop or its writer
+// goroutine), in the order they were queued; many queued replies go out in
+// one write.
 type Conn struct {
 	srv      *Server
-	gc       gnet.Conn // only its concurrency-safe methods are used off the loop
+	tr       transport
 	id       uint64
 	remote   net.Addr
 	openedAt int64 // unix ns
+	tls      bool
 
 	clientID   atomic.Pointer[string]
 	value      atomic.Pointer[any]
@@ -34,41 +36,38 @@ type Conn struct {
 	held       atomic.Bool  // a frame is held back by a full ring
 	closing    atomic.Bool  // mirrors mu.closing for Closed
 
-	flushTask gnet.Runnable // c.runFlush, bound once
-	drainTask gnet.Runnable // c.runDrain, bound once
-
 	mu struct {
 		sync.Mutex
 		out        *bytebufferpool.ByteBuffer // queued writes, nil when empty
-		scheduled  bool                       // a flush task is queued on the loop
+		scheduled  bool                       // a flush is requested from the transport
 		closing    bool                       // no more Send; close after flush
 		closeAfter bool                       // close once out is written
 	}
 
-	// loop is state only the connection's gnet event loop touches.
+	// loop is state only the goroutine reading the connection touches:
+	// its gnet event loop, or its TLS reader.
 	loop struct {
-		closed   bool // OnClose ran
+		closed   bool // the connection is gone (released ran)
 		blocked  bool // a frame is held back by a full ring
 		need     int  // length of the partial frame at the head, once known
 		maxFrame int  // inbound limit: MaxFrame, then the negotiated value
-		buffered int  // InboundBuffered when OnTraffic last returned
-		consumed bool // this OnTraffic handled at least one frame
+		buffered int  // gnet: InboundBuffered when OnTraffic last returned
+		consumed bool // this pass handled at least one frame
 	}
 }
 
-func newConn(s *Server, gc gnet.Conn, now int64) *Conn {
+// newConn returns a connection opened at now (unix ns); the caller sets tr
+// before the connection is registered.
+func newConn(s *Server, remote net.Addr, now int64) *Conn {
 	c := &Conn{
 		srv:      s,
-		gc:       gc,
 		id:       s.nextID.Add(1),
-		remote:   gc.RemoteAddr(),
+		remote:   remote,
 		openedAt: now,
 	}
 	c.lastActive.Store(now)
 	c.maxFrame.Store(int64(s.opts.MaxFrame))
 	c.loop.maxFrame = s.opts.MaxFrame
-	c.flushTask = gnet.RunnableFunc(c.runFlush)
-	c.drainTask = gnet.RunnableFunc(c.runDrain)
 	return c
 }
 
@@ -85,6 +84,9 @@ func (c *Conn) ClientID() string {
 
 // RemoteAddr returns the peer's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// TLS reports whether the connection came through the TLS listener.
+func (c *Conn) TLS() bool { return c.tls }
 
 // MaxFrame returns the largest frame, header included, either side may send
 // on this connection: the server's MaxFrame until HELLO, then the value
@@ -177,6 +179,7 @@ func (c *Conn) closeLocked() {
 	c.mu.closing = true
 	c.mu.closeAfter = true
 	c.closing.Store(true)
+	c.tr.closing()
 }
 
 // slowConsumerLocked drops the queue and queues ERROR SLOW_CONSUMER instead.
@@ -193,7 +196,8 @@ func (c *Conn) outLocked() *bytebufferpool.ByteBuffer {
 	return c.mu.out
 }
 
-// scheduleLocked reports whether the caller must queue a flush task.
+// scheduleLocked reports whether the caller must ask the transport for a
+// flush (Conn.kick) once it has unlocked.
 func (c *Conn) scheduleLocked() bool {
 	if c.mu.scheduled {
 		return false
@@ -204,65 +208,46 @@ func (c *Conn) scheduleLocked() bool {
 
 func (c *Conn) kick(kick bool) {
 	if kick {
-		c.srv.execute(c, c.flushTask)
+		c.tr.kick()
 	}
 }
 
-// runFlush runs on the event loop: it writes the queue and closes the
-// connection if asked to.
-func (c *Conn) runFlush(context.Context) error {
-	if c.loop.closed {
-		return nil
-	}
-	if c.flush() {
-		_ = c.gc.EventLoop().Close(c.gc)
-	}
-	return nil
-}
-
-// runDrain runs on the event loop during Stop: once everything queued has
-// reached the socket, it sends ERROR SHUTTING_DOWN and closes.
-func (c *Conn) runDrain(context.Context) error {
-	if c.loop.closed {
-		return nil
-	}
-	if !c.flush() && c.gc.OutboundBuffered() > 0 {
-		return nil // not drained yet; Stop asks again
-	}
-	_, _ = c.gc.Write(frame.AppendError(nil, 0, frame.CodeShuttingDown, "server is stopping"))
-	_ = c.gc.EventLoop().Close(c.gc)
-	return nil
-}
-
-// flush writes the queue to gnet (which copies what the socket does not
-// take at once) and reports whether the connection must now be closed. It
-// runs on the event loop. If gnet's buffer plus the queue exceed
-// MaxOutbound, the queue is replaced with ERROR SLOW_CONSUMER.
-func (c *Conn) flush() (closeNow bool) {
+// flushSoon asks the transport to write what the reading side queued
+// (HELLO_OK, PONG, ERROR), unless a flush is already requested.
+func (c *Conn) flushSoon() {
 	c.mu.Lock()
-	out := c.mu.out
+	kick := (c.mu.out != nil || c.mu.closeAfter) && c.scheduleLocked()
+	c.mu.Unlock()
+	c.kick(kick)
+}
+
+// takeOut removes the queue for the transport to write and reports whether
+// the connection must be closed once it is written. outbound is what the
+// transport still holds unwritten: if it plus the queue exceed MaxOutbound,
+// the queue is replaced with ERROR SLOW_CONSUMER.
+func (c *Conn) takeOut(outbound int) (out *bytebufferpool.ByteBuffer, closeNow bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out = c.mu.out
 	c.mu.out = nil
 	c.mu.scheduled = false
-	if out != nil && !c.mu.closeAfter && c.gc.OutboundBuffered()+len(out.B) > c.srv.opts.MaxOutbound {
+	if out != nil && !c.mu.closeAfter && outbound+len(out.B) > c.srv.opts.MaxOutbound {
 		c.mu.out = out
 		c.slowConsumerLocked()
 		out, c.mu.out = c.mu.out, nil
 	}
-	closeNow = c.mu.closeAfter
-	c.mu.Unlock()
-	if out == nil {
-		return closeNow
-	}
-	if len(out.B) > 0 {
-		n, _ := c.gc.Write(out.B) // on error gnet closes the connection
-		c.srv.metrics.bytesOut.Add(n)
-	}
-	c.srv.outBufs.Put(out)
-	return closeNow
+	return out, c.mu.closeAfter
 }
 
-// reply queues a frame built on the event loop (HELLO_OK, PONG, ERROR); the
-// caller flushes before returning to gnet.
+// queued reports whether bytes wait to be written.
+func (c *Conn) queued() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.out != nil
+}
+
+// reply queues a frame built by the reading side (HELLO_OK, PONG, ERROR);
+// the transport flushes before it reads again.
 func (c *Conn) reply(appendFrame func(dst []byte) []byte, fatal bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -273,7 +258,8 @@ func (c *Conn) reply(appendFrame func(dst []byte) []byte, fatal bool) {
 	}
 }
 
-// released runs in OnClose: no more writes, and the queue goes back.
+// released runs when the connection is gone, on the goroutine that read
+// it: no more writes, and the queue goes back.
 func (c *Conn) released() {
 	c.loop.closed = true
 	c.mu.Lock()

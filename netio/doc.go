@@ -1,58 +1,99 @@
 // Package netio is SwarmMQ's network front end and the only package that
-// uses gnet. It accepts client connections, runs the connection-level
-// protocol itself (HELLO, PING, limits, timeouts) and hands every other
-// whole frame to the node's first ring; replies come back through
-// Conn.Send from any goroutine.
+// uses gnet. It accepts client connections — plaintext through gnet, TLS
+// 1.3 through crypto/tls —, runs the connection-level protocol itself
+// (HELLO, PING, limits, timeouts) and hands every other whole frame to the
+// node's first ring; replies come back through Conn.Send from any
+// goroutine.
 //
-//	clients ─► gnet event loops ─► OnTraffic ─► graph.Ring[Inbound] ─► decode ─► …
-//	clients ◄─ gnet event loops ◄─ per-connection write queue ◄─ Conn.Send ◄─ ack
+//	clients ─► gnet event loops ──────┐
+//	clients ─► TLS reader goroutines ─┴─► Conn.consume ─► graph.Ring[Inbound] ─► decode ─► …
+//	clients ◄─ gnet event loops ◄─────┐
+//	clients ◄─ TLS writer goroutines ◄┴── per-connection write queue ◄─ Conn.Send ◄─ ack
+//
+// # Listeners and transports
+//
+// Without Options.TLS, the listener at Addr is plaintext, served by gnet.
+// With it, the listener at Addr speaks TLS 1.3 only (MinVersion is forced to
+// tls.VersionTLS13 on the server's copy of the config), and a plaintext gnet
+// listener runs only when PlainAddr is set, for trusted networks and
+// benchmarks. Both feed the same ring, share one connection limit
+// (MaxConns), one set of metrics and hooks, and one implementation of the
+// protocol below: a Conn has a transport (transport.go) — gnetConn or
+// tlsConn — that only moves bytes; decoding, HELLO, PING, errors, limits,
+// parking, deadlines and the write queue are written once (protocol.go,
+// conn.go, housekeep.go).
+//
+// Why two transports: gnet multiplexes non-blocking sockets over a few event
+// loops and has no TLS; crypto/tls needs blocking reads and writes, so each
+// TLS connection has a reader and a writer goroutine. That costs two
+// goroutines (a few KiB of stack each), tls.Conn's record buffers and a 16
+// KiB inbound buffer per connection, and a goroutine switch per batch of
+// frames, where gnet costs a few event loops in all. In exchange a TLS
+// reader can truly stop reading a connection (see Backpressure).
 //
 // # Connection protocol
 //
 //	client                                   server
+//	[TLS 1.3 handshake] ◄──────────────────► (TLS listener only)
 //	HELLO{client_id, credits, max_frame} ──►
 //	                                     ◄── HELLO_OK{node_id, credits, max_frame, partitions}
 //	PING ──►                             ◄── PONG            (answered by netio)
 //	PUBLISH / FETCH / ACK / NACK … ──►        to the ring     (answered by the stages)
 //
 // HELLO must come first (else ERROR HANDSHAKE_REQUIRED and close) and within
-// HandshakeTimeout (else HANDSHAKE_TIMEOUT); a second HELLO gets BAD_REQUEST.
-// HELLO_OK grants max_frame = min(asked, MaxFrame) and credits =
-// min(asked, Credits, MaxInbound/max_frame), at least 1. A frame that does
+// HandshakeTimeout of the accept (else HANDSHAKE_TIMEOUT); on the TLS
+// listener that one deadline covers the TLS handshake too, and a client
+// that has not completed the TLS handshake by then is closed without a
+// frame (it has no TLS session to read one). A second HELLO gets
+// BAD_REQUEST. HELLO_OK grants max_frame = min(asked, MaxFrame) and credits
+// = min(asked, Credits, MaxInbound/max_frame), at least 1. A frame that does
 // not decode gets ERROR with its code (MALFORMED, TOO_LARGE — as soon as the
 // four length bytes arrive —, UNSUPPORTED_VERSION, UNKNOWN_TYPE) and that
 // connection alone is closed. Fatal errors (frame.Code.Fatal) are written
-// after the replies already queued, then the connection closes.
+// after the replies already queued, then the connection closes. A
+// connection over MaxConns, or arriving after StopReading, gets ERROR
+// TOO_MANY_CONNECTIONS or SHUTTING_DOWN (over TLS after the TLS handshake,
+// by at most 64 goroutines at once; beyond that it is closed silently).
 //
 // # Goroutines
 //
 // Start runs, through a graph.Group (pprof label stage=netio):
-//   - gnet.Run, whose engine starts gnet's own goroutines (one acceptor and
-//     NumEventLoop event loops) and joins them before Run returns;
+//   - gnet.Run (when there is a plaintext listener), whose engine starts
+//     gnet's own goroutines (one acceptor and NumEventLoop event loops) and
+//     joins them before Run returns;
+//   - the TLS accept loop (with Options.TLS), and for each TLS connection a
+//     reader goroutine (TLS handshake, then read → consume) which starts a
+//     writer goroutine once the handshake is done, and waits for it before
+//     the connection is forgotten; a short-lived goroutine per connection
+//     turned away over TLS;
 //   - the housekeeper, which wakes connections held back by a full ring when
 //     the ring signals SpaceC, and closes connections past their handshake or
 //     idle deadline (a ticker at a quarter of the shortest timeout).
 //
 // Every gnet callback runs on the event loop owning the connection and never
-// blocks. State touched only there lives in Conn.loop; everything else is
+// blocks. State touched only by the goroutine reading a connection (its
+// event loop, or its TLS reader) lives in Conn.loop; everything else is
 // atomic or under a mutex. No two of netio's locks are ever held together
-// (Server.mu, Server.gnetMu, Server.conns, Server.parked, Conn.mu). Calls
-// into gnet from other goroutines (Execute, Wake) are made under
-// gnetMu.RLock, which Stop takes exclusively before gnet closes its pollers.
+// (Server.mu, Server.gnetMu, Server.conns, Server.parked, Conn.mu,
+// tlsSide.mu). Calls into gnet from other goroutines (Execute, Wake) are
+// made under gnetMu.RLock, which Stop takes exclusively before gnet closes
+// its pollers. The OnClose hook runs on the connection's event loop or TLS
+// reader goroutine.
 //
-// # Backpressure (what gnet does, and what netio does about it)
+// # Backpressure
+//
+// When the ring is full, Conn.consume leaves the frame and everything after
+// it in the connection's inbound buffer, parks the connection and returns;
+// the first pop that makes room fires the ring's SpaceC, and the
+// housekeeper wakes every parked connection, which retries in order —
+// nothing is lost or reordered.
 //
 // gnet reads a readable socket on every event-loop turn, up to 64 KiB, and
 // calls OnTraffic; bytes OnTraffic does not Discard are appended to the
 // connection's inbound buffer and presented again, before newer bytes, on
 // the next OnTraffic: after the next read, or after Conn.Wake. gnet has no
 // way to pause reading one connection, so the inbound buffer of a
-// connection that is held back keeps growing while the client sends.
-//
-// So when the ring is full, OnTraffic leaves the frame and everything after
-// it in gnet's buffer, parks the connection and returns; the first pop that
-// makes room fires the ring's SpaceC, and the housekeeper wakes every parked
-// connection, which retries in order — nothing is lost or reordered. If a
+// connection that is held back keeps growing while the client sends. If a
 // connection's unconsumed bytes exceed MaxInbound, it gets ERROR
 // FLOW_CONTROL and is closed. Because a client may have at most its granted
 // credits of requests outstanding, each at most max_frame bytes, and the
@@ -60,25 +101,54 @@
 // credits (counting every request, PING included, until it is answered)
 // never meets FLOW_CONTROL.
 //
+// A TLS reader, held back, does not read at all until it is woken: the
+// kernel's receive buffer fills, TCP's window closes and the client's writes
+// block. It reads only while less than one whole frame is buffered, at most
+// 16 KiB beyond it and never past MaxInbound, so on TLS the same
+// FLOW_CONTROL check never trips: a client that ignores its credits is
+// slowed by TCP instead of closed. (The flip side: a held-back TLS
+// connection notices that its peer went away only once it reads again.)
+//
 // # Writes
 //
 // Conn.Send copies the bytes into the connection's queue and, if no flush is
-// pending, schedules one on the connection's event loop
-// (gnet.EventLoop.Execute); the flush writes everything queued in one call.
-// gnet writes what the socket takes and buffers the rest. If gnet's buffer
-// plus the queue would exceed MaxOutbound, the client is not reading: the
-// queue is dropped and the connection closed with ERROR SLOW_CONSUMER.
+// pending, asks the transport for one. gnet: the flush runs on the
+// connection's event loop (gnet.EventLoop.Execute) and writes everything
+// queued in one call; gnet writes what the socket takes and buffers the
+// rest. TLS: the writer goroutine takes everything queued and writes it
+// (blocking) through tls.Conn, in 16 KiB records. If the bytes held for a
+// connection exceed MaxOutbound (netio's queue plus gnet's buffer; netio's
+// queue while the TLS writer is blocked on the socket), the client is not
+// reading: the queue is dropped and the connection closed with ERROR
+// SLOW_CONSUMER. A closing TLS connection gets one second (closeLinger) for
+// its last writes — a blocked write is cut off after it, so a client that
+// does not read may never see the ERROR — and the socket is then closed
+// without a TLS close_notify (Go's crypto/tls reports that as io.EOF at a
+// record boundary; every frame is length-prefixed, so nothing can be
+// truncated unnoticed).
 //
 // # Shutdown
 //
 // StopReading stops accepting (new connections get ERROR SHUTTING_DOWN) and
-// stops reading. Stop then waits, bounded by its ctx, for each connection's
-// queued writes to reach the socket (gnet has no "drained" event, so Stop
-// re-checks every 2 ms), sends ERROR SHUTTING_DOWN, closes it, stops gnet and
-// waits for every goroutine. A node calls StopReading, then stops the stages
-// behind netio so their last replies are sent, then Stop.
+// stops reading: what arrives is dropped. Stop then waits, bounded by its
+// ctx, for each connection's queued writes to reach the socket (gnet has no
+// "drained" event, so Stop re-checks every 2 ms; a TLS writer reports back
+// by finishing), sends ERROR SHUTTING_DOWN, closes it — a TLS connection
+// still in its TLS handshake is closed at once —, stops gnet, closes the TLS
+// listener and every TLS socket left, and waits for every goroutine. A node
+// calls StopReading, then stops the stages behind netio so their last
+// replies are sent, then Stop.
 //
 // A connection closed with unread bytes still in the kernel's receive
 // buffer is reset (RST) by the kernel, which may discard the final ERROR
 // before the peer reads it; netio closes promptly rather than lingering.
+//
+// # Metrics
+//
+// swarmmq_netio_connections, _accepted_total, _closed_total,
+// _frames_in_total and _protocol_errors_total count both listeners;
+// _bytes_in_total and _bytes_out_total count bytes on the socket for gnet
+// and plaintext bytes (inside TLS) for TLS connections;
+// _tls_handshake_errors_total counts TLS handshakes that failed (wrong
+// version, refused or missing client certificate, timeout, not TLS at all).
 package netio

@@ -56,7 +56,7 @@ func (s *Server) wakeParked() {
 	clear(s.parked.m)
 	s.parked.Unlock()
 	for _, c := range conns {
-		s.wake(c)
+		c.tr.wake()
 	}
 }
 

@@ -1,6 +1,7 @@
 package netio
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,19 +43,37 @@ const MinMaxFrame = 256
 // EnsureDefaults); Validate lists every bad value.
 type Options struct {
 	// Addr is the TCP listen address, host:port; port 0 picks a free port
-	// (Server.Addr reports it).
+	// (Server.Addr reports it). It speaks TLS 1.3 only when TLS is set,
+	// plaintext otherwise.
 	Addr string
+	// TLS, when set, makes the listener at Addr a crypto/tls listener that
+	// speaks TLS 1.3 only: the server uses a clone whose MinVersion is
+	// raised to tls.VersionTLS13 whatever the caller set, also in the
+	// configs its GetConfigForClient returns (a MaxVersion below TLS 1.3
+	// is invalid). It needs a certificate (Certificates,
+	// GetCertificate or GetConfigForClient); ClientAuth and ClientCAs turn
+	// on mutual TLS. ServerTLSConfig builds one from PEM files. TLS
+	// connections are served by two goroutines each rather than gnet's
+	// event loops (see the package documentation).
+	TLS *tls.Config
+	// PlainAddr, with TLS set, is an additional plaintext (gnet) listener,
+	// host:port, for trusted networks and benchmarks; empty means none.
+	// Without TLS it must be empty: Addr is the plaintext listener then.
+	// Server.PlainAddr reports its address.
+	PlainAddr string
 	// NodeID names this node in HELLO_OK.
 	NodeID string
 	// Partitions is the cluster's partition count, sent in HELLO_OK.
 	Partitions uint32
-	// Multicore runs one event loop per CPU (unless NumEventLoop is set).
+	// Multicore runs one gnet event loop per CPU (unless NumEventLoop is
+	// set); plaintext listener only.
 	Multicore bool
-	// NumEventLoop is the number of event loops; 0 means 1, or one per CPU
-	// with Multicore.
+	// NumEventLoop is the number of gnet event loops; 0 means 1, or one per
+	// CPU with Multicore.
 	NumEventLoop int
-	// MaxConns is the most connections served at once; a connection beyond
-	// it gets ERROR TOO_MANY_CONNECTIONS and is closed.
+	// MaxConns is the most connections served at once, counted over every
+	// listener (TLS connections from accept, before their TLS handshake); a
+	// connection beyond it gets ERROR TOO_MANY_CONNECTIONS and is closed.
 	MaxConns int
 	// MaxFrame is the largest frame accepted or sent, header included;
 	// HELLO can only lower it for a connection.
@@ -64,7 +83,10 @@ type Options struct {
 	// MaxInbound / max frame (see the package documentation).
 	Credits uint32
 	// HandshakeTimeout is how long a connection may take to send HELLO
-	// before ERROR HANDSHAKE_TIMEOUT closes it.
+	// before ERROR HANDSHAKE_TIMEOUT closes it, counted from accept: on the
+	// TLS listener it bounds the TLS handshake too (a client that does not
+	// complete it in time is closed without a frame, as it has no TLS
+	// session to receive one).
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes a connection (ERROR IDLE_TIMEOUT) that has sent no
 	// whole frame, and has no request held back, for this long; 0 turns it
@@ -72,10 +94,13 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxInbound is the most bytes a connection may have received but not
 	// yet handed on; beyond it ERROR FLOW_CONTROL closes the connection.
-	// Default DefaultInboundFrames × MaxFrame.
+	// Default DefaultInboundFrames × MaxFrame. A TLS connection's reader
+	// never buffers more than this (it stops reading instead), so TLS
+	// clients that ignore their credits are slowed by TCP, not closed.
 	MaxInbound int
 	// MaxOutbound is the most bytes queued for writing to a connection
-	// (netio's queue plus gnet's); beyond it ERROR SLOW_CONSUMER closes it.
+	// (netio's queue plus gnet's, or netio's queue on TLS while the writer
+	// is blocked on the socket); beyond it ERROR SLOW_CONSUMER closes it.
 	MaxOutbound int
 	// Logger receives connection events at debug level and failures at
 	// error level; nil discards them.
@@ -87,12 +112,12 @@ type Options struct {
 	Hooks Hooks
 }
 
-// Hooks are optional callbacks a Server calls on its event loops. They must
-// not block.
+// Hooks are optional callbacks a Server calls on the goroutines serving its
+// connections (gnet event loops, TLS readers). They must not block.
 type Hooks struct {
 	// OnClose is called once for every connection that was accepted (not
 	// rejected by MaxConns or shutdown) when it closes, after it has stopped
-	// accepting Send.
+	// accepting Send, on either listener.
 	OnClose func(c *Conn)
 }
 
@@ -140,6 +165,7 @@ func (o *Options) Validate() error {
 	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
 		bad("addr %q: %v", o.Addr, err)
 	}
+	o.validateTLS(bad)
 	if len(o.NodeID) > math.MaxUint16 {
 		bad("node id is %d bytes, at most %d", len(o.NodeID), math.MaxUint16)
 	}
@@ -168,4 +194,25 @@ func (o *Options) Validate() error {
 		bad("max outbound %d is below max frame %d", o.MaxOutbound, o.MaxFrame)
 	}
 	return errors.Join(errs...)
+}
+
+// validateTLS checks TLS and PlainAddr.
+func (o *Options) validateTLS(bad func(format string, args ...any)) {
+	if o.TLS == nil {
+		if o.PlainAddr != "" {
+			bad("plain addr %q is set without tls: addr is the plaintext listener then", o.PlainAddr)
+		}
+		return
+	}
+	if o.TLS.MaxVersion != 0 && o.TLS.MaxVersion < tls.VersionTLS13 {
+		bad("tls max version %s is below TLS 1.3, the only version served", tls.VersionName(o.TLS.MaxVersion))
+	}
+	if len(o.TLS.Certificates) == 0 && o.TLS.GetCertificate == nil && o.TLS.GetConfigForClient == nil {
+		bad("tls config has no certificate")
+	}
+	if o.PlainAddr != "" {
+		if _, _, err := net.SplitHostPort(o.PlainAddr); err != nil {
+			bad("plain addr %q: %v", o.PlainAddr, err)
+		}
+	}
 }

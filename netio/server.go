@@ -2,6 +2,7 @@ package netio
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -67,16 +68,19 @@ const (
 	stateStopped
 )
 
-// Server accepts SwarmMQ connections with gnet, handles the
-// connection-level frames (HELLO, PING) itself, and hands every other whole
-// frame to the out ring as an Inbound. See the package documentation for
-// its goroutines, backpressure and shutdown.
+// Server accepts SwarmMQ connections — plaintext through gnet, TLS 1.3
+// through crypto/tls, or both — handles the connection-level frames (HELLO,
+// PING) itself, and hands every other whole frame to the out ring as an
+// Inbound. See the package documentation for its goroutines, backpressure
+// and shutdown.
 //
 // Server is safe for concurrent use.
 type Server struct {
 	opts    Options
 	out     *graph.Ring[Inbound]
 	h       *handler
+	tls     *tlsSide // nil without Options.TLS
+	plain   string   // the gnet listener's address; "" when there is none
 	metrics serverMetrics
 	inBufs  bytebufferpool.Pool // Inbound buffers
 	outBufs bytebufferpool.Pool // per-connection write queues
@@ -89,14 +93,16 @@ type Server struct {
 	booted  chan gnet.Engine // OnBoot hands over the engine
 	runDone chan struct{}    // closed when gnet.Run has returned
 	runErr  error            // gnet.Run's result, set before runDone closes
-	quit    chan struct{}    // closed to stop the housekeeper
+	quit    chan struct{}    // closed to stop the housekeeper and the accept loop
 
 	mu struct {
 		sync.Mutex
-		state  serverState
-		ran    bool // Start succeeded
-		engine gnet.Engine
-		addr   net.Addr
+		state     serverState
+		ran       bool // Start succeeded
+		gnet      bool // gnet runs (engine is valid)
+		engine    gnet.Engine
+		addr      net.Addr // the listener at Options.Addr
+		plainAddr net.Addr // the gnet listener at Options.PlainAddr, with TLS
 	}
 	// gnetMu guards calls into gnet from outside its event loops: once the
 	// engine starts shutting down it closes its pollers, and a late Wake or
@@ -107,8 +113,8 @@ type Server struct {
 	}
 	conns struct {
 		sync.Mutex
-		m     map[uint64]*Conn
-		empty chan struct{} // closed when m empties while draining
+		m     map[uint64]*Conn // every admitted connection, both transports
+		empty chan struct{}    // closed when m empties while draining
 	}
 	parked struct {
 		sync.Mutex
@@ -118,7 +124,8 @@ type Server struct {
 }
 
 // New checks opts and returns a Server that will push inbound frames to out.
-// It starts nothing.
+// It starts nothing. With opts.TLS set, the server uses a clone of it whose
+// MinVersion is TLS 1.3.
 func New(opts Options, out *graph.Ring[Inbound]) (*Server, error) {
 	if out == nil {
 		return nil, errors.New("swarmmq/netio: nil out ring")
@@ -135,11 +142,36 @@ func New(opts Options, out *graph.Ring[Inbound]) (*Server, error) {
 		quit:    make(chan struct{}),
 	}
 	s.h = &handler{s: s}
+	s.plain = opts.Addr
+	if opts.TLS != nil {
+		cfg := tls13Only(opts.TLS)
+		s.opts.TLS = cfg
+		s.tls = newTLSSide(s, cfg)
+		s.plain = opts.PlainAddr
+	}
 	s.tickEvery = tickInterval(opts.HandshakeTimeout, opts.IdleTimeout)
 	s.metrics = newServerMetrics(opts.Metrics, s)
 	s.conns.m = make(map[uint64]*Conn)
 	s.parked.m = make(map[*Conn]struct{})
 	return s, nil
+}
+
+// tls13Only returns a clone of cfg that negotiates nothing below TLS 1.3,
+// also through the configs its GetConfigForClient returns.
+func tls13Only(cfg *tls.Config) *tls.Config {
+	cfg = cfg.Clone()
+	cfg.MinVersion = tls.VersionTLS13
+	if get := cfg.GetConfigForClient; get != nil {
+		cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			c, err := get(hello)
+			if c != nil && c.MinVersion < tls.VersionTLS13 {
+				c = c.Clone()
+				c.MinVersion = tls.VersionTLS13
+			}
+			return c, err
+		}
+	}
+	return cfg
 }
 
 // tickInterval returns how often to check deadlines: a quarter of the
@@ -154,33 +186,66 @@ func tickInterval(timeouts ...time.Duration) time.Duration {
 	return max(every, 5*time.Millisecond)
 }
 
-// Start listens and runs gnet's event loops and netio's housekeeping
-// goroutine. It returns once the listener is bound, or the listen error.
+// Start listens — on Addr (TLS when Options.TLS is set, else gnet), and on
+// PlainAddr (gnet) when set — and runs the listeners' goroutines and
+// netio's housekeeping goroutine. It returns once every listener is bound,
+// or the first listen error (having closed what it opened).
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mu.state != stateNew {
 		return ErrServerState
 	}
+	if s.tls != nil {
+		ln, err := net.Listen("tcp", s.opts.Addr)
+		if err != nil {
+			s.mu.state = stateStopped
+			return fmt.Errorf("swarmmq/netio: cannot listen on %s: %w", s.opts.Addr, err)
+		}
+		s.tls.ln = ln
+		s.mu.addr = ln.Addr()
+	}
+	if s.plain != "" {
+		addr, err := s.startGnetLocked()
+		if err != nil {
+			if s.tls != nil {
+				_ = s.tls.ln.Close()
+			}
+			s.mu.state = stateStopped
+			return err
+		}
+		if s.tls != nil {
+			s.mu.plainAddr = addr
+		} else {
+			s.mu.addr = addr
+		}
+	}
+	s.mu.state = stateRunning
+	s.mu.ran = true
+	if s.tls != nil {
+		s.group.Go("netio", s.tls.acceptLoop)
+	}
+	s.group.Go("netio", s.housekeep)
+	s.opts.Logger.Info("netio: listening", "addr", s.mu.addr, "tls", s.tls != nil, "plain_addr", s.mu.plainAddr)
+	return nil
+}
+
+// startGnetLocked runs gnet on s.plain and returns the bound address.
+func (s *Server) startGnetLocked() (net.Addr, error) {
 	s.group.Go("netio", s.serve)
 	select {
 	case eng := <-s.booted:
 		s.mu.engine = eng
+		s.mu.gnet = true
 	case <-s.runDone:
-		s.mu.state = stateStopped
 		_ = s.group.Wait()
-		return fmt.Errorf("swarmmq/netio: cannot listen on %s: %w", s.opts.Addr, s.runErr)
+		return nil, fmt.Errorf("swarmmq/netio: cannot listen on %s: %w", s.plain, s.runErr)
 	}
 	addr, err := listenerAddr(s.mu.engine)
 	if err != nil {
 		s.opts.Logger.Warn("netio: cannot read listener address", "err", err)
 	}
-	s.mu.addr = addr
-	s.mu.state = stateRunning
-	s.mu.ran = true
-	s.group.Go("netio", s.housekeep)
-	s.opts.Logger.Info("netio: listening", "addr", addr)
-	return nil
+	return addr, nil
 }
 
 // serve runs gnet until the engine stops.
@@ -192,7 +257,7 @@ func (s *Server) serve() error {
 		gnet.WithReuseAddr(true),
 		gnet.WithLogger(gnetLogger{s.opts.Logger}),
 	}
-	s.runErr = gnet.Run(s.h, "tcp://"+s.opts.Addr, opts...)
+	s.runErr = gnet.Run(s.h, "tcp://"+s.plain, opts...)
 	return s.runErr
 }
 
@@ -217,11 +282,20 @@ func listenerAddr(eng gnet.Engine) (net.Addr, error) {
 	return nil, fmt.Errorf("unexpected listener address type %T", sa)
 }
 
-// Addr returns the address the server listens on, or nil before Start.
+// Addr returns the address of the main listener, at Options.Addr (TLS when
+// Options.TLS is set), or nil before Start.
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.mu.addr
+}
+
+// PlainAddr returns the address of the additional plaintext listener at
+// Options.PlainAddr, or nil when there is none or before Start.
+func (s *Server) PlainAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.plainAddr
 }
 
 // GetBuf returns an empty buffer from the pool Inbound buffers come from.
@@ -251,13 +325,14 @@ func (s *Server) StopReading() {
 
 // Stop shuts the server down: StopReading, then let every connection's
 // queued writes reach the socket (bounded by ctx), send ERROR SHUTTING_DOWN
-// and close it, stop gnet and wait for every goroutine. If ctx ends first,
-// the remaining connections are closed at once and Stop returns ctx.Err()
-// (after signalling everything to stop; call Stop again to wait). Stop is
-// idempotent; before Start, or after a failed Start, it does nothing.
+// and close it, stop gnet and the TLS listener and wait for every
+// goroutine. If ctx ends first, the remaining connections are closed at
+// once and Stop returns ctx.Err() (after signalling everything to stop;
+// call Stop again to wait). Stop is idempotent; before Start, or after a
+// failed Start, it does nothing.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
-	ran, eng := s.mu.ran, s.mu.engine
+	ran, hasGnet, eng := s.mu.ran, s.mu.gnet, s.mu.engine
 	s.mu.state = stateStopped
 	s.mu.Unlock()
 	if !ran {
@@ -266,21 +341,28 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.StopReading()
 	drainErr := s.drain(ctx)
 	s.stopOnce.Do(func() {
-		s.gnetMu.Lock()
-		s.gnetMu.down = true
-		s.gnetMu.Unlock()
-		// Engine.Stop signals the shutdown, then polls every 500ms until
-		// it is done. Give it a cancelled context so it only signals; we
-		// wait for gnet.Run to return instead.
-		signalOnly, cancel := context.WithCancel(context.Background())
-		cancel()
-		_ = eng.Stop(signalOnly)
+		if hasGnet {
+			s.gnetMu.Lock()
+			s.gnetMu.down = true
+			s.gnetMu.Unlock()
+			// Engine.Stop signals the shutdown, then polls every 500ms
+			// until it is done. Give it a cancelled context so it only
+			// signals; we wait for gnet.Run to return instead.
+			signalOnly, cancel := context.WithCancel(context.Background())
+			cancel()
+			_ = eng.Stop(signalOnly)
+		}
+		if s.tls != nil {
+			s.tls.stop()
+		}
 		close(s.quit)
 	})
-	select {
-	case <-s.runDone:
-	case <-ctx.Done():
-		return ctx.Err()
+	if hasGnet {
+		select {
+		case <-s.runDone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if err := s.group.Wait(); err != nil {
 		return fmt.Errorf("swarmmq/netio: %w", err)
@@ -299,7 +381,7 @@ func (s *Server) drain(ctx context.Context) error {
 			return nil
 		}
 		for _, c := range conns {
-			s.execute(c, c.drainTask)
+			c.tr.drain()
 		}
 		select {
 		case <-s.conns.empty:
@@ -321,27 +403,18 @@ func (s *Server) snapshotConns() []*Conn {
 	return conns
 }
 
-// execute runs task on c's event loop, unless gnet is shutting down.
-func (s *Server) execute(c *Conn, task gnet.Runnable) {
+// execute runs task on gc's event loop, unless gnet is shutting down.
+func (s *Server) execute(gc gnet.Conn, task gnet.Runnable) {
 	s.gnetMu.RLock()
 	defer s.gnetMu.RUnlock()
 	if s.gnetMu.down {
 		return
 	}
-	_ = c.gc.EventLoop().Execute(context.Background(), task)
+	_ = gc.EventLoop().Execute(context.Background(), task)
 }
 
-// wake makes gnet call OnTraffic for c again, unless gnet is shutting down.
-func (s *Server) wake(c *Conn) {
-	s.gnetMu.RLock()
-	defer s.gnetMu.RUnlock()
-	if s.gnetMu.down {
-		return
-	}
-	_ = c.gc.Wake(nil)
-}
-
-// Connections returns the number of open client connections.
+// Connections returns the number of open client connections, over every
+// listener.
 func (s *Server) Connections() int {
 	s.conns.Lock()
 	defer s.conns.Unlock()

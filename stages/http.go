@@ -34,6 +34,8 @@ type Health struct {
 	PartitionsLed []uint32 `json:"partitions_led"`
 	Peers         []string `json:"peers"`
 	Fsync         string   `json:"fsync"`
+	TLS           bool     `json:"tls"`
+	Sealed        bool     `json:"sealed"`
 	UptimeSeconds float64  `json:"uptime_seconds"`
 	Connections   int      `json:"connections"`
 	Error         string   `json:"error,omitempty"`
@@ -90,7 +92,7 @@ func (h *httpServer) health(w http.ResponseWriter, _ *http.Request) {
 	body := Health{
 		NodeID: n.opts.NodeID, Cluster: n.opts.ClusterName, Status: status,
 		Addr: n.server.Addr().String(), Partitions: n.opts.Partitions, PartitionsLed: led,
-		Peers: []string{}, Fsync: n.opts.Sync.String(),
+		Peers: []string{}, Fsync: n.opts.Sync.String(), TLS: n.opts.TLS != nil, Sealed: n.opts.Keyring != nil,
 		UptimeSeconds: time.Since(n.start).Seconds(), Connections: n.server.Connections(),
 		Error: errText,
 	}

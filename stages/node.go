@@ -60,6 +60,9 @@ func (n *Node) Metrics() *metrics.Set { return n.opts.Metrics }
 // Addr returns the client port's address once started.
 func (n *Node) Addr() net.Addr { return n.server.Addr() }
 
+// PlainAddr returns the extra plaintext listener's address, or nil.
+func (n *Node) PlainAddr() net.Addr { return n.server.PlainAddr() }
+
 // HTTPAddr returns the admin address once started, or nil if disabled.
 func (n *Node) HTTPAddr() net.Addr {
 	if n.http == nil {
@@ -98,6 +101,19 @@ func (n *Node) Start() error {
 		return err
 	}
 	n.ready.Store(true)
+	if n.opts.Keyring == nil {
+		n.opts.Logger.Warn("unsealed mode: no keyring configured (security.keyring); payloads are accepted and stored " +
+			"in clear, and sealed messages are refused with UNKNOWN_KEY")
+	} else {
+		n.opts.Logger.Info("sealed mode: every message must be sealed with a key of the keyring",
+			"keys", len(n.opts.Keyring.IDs()), "current", n.opts.Keyring.Current())
+	}
+	if n.opts.TLS != nil {
+		n.opts.Logger.Info("client port speaks TLS 1.3 only", "client_auth", n.opts.TLS.ClientAuth.String())
+		if a := n.server.PlainAddr(); a != nil {
+			n.opts.Logger.Warn("plaintext listener on, for trusted networks only", "plain_addr", a.String())
+		}
+	}
 	n.opts.Logger.Info("node started", "node", n.opts.NodeID, "addr", n.server.Addr().String(),
 		"partitions", n.opts.Partitions, "data", n.opts.DataDir, "fsync", n.opts.Sync.String())
 	return nil
@@ -173,7 +189,7 @@ func (n *Node) build() error {
 	}
 	cache := route.NewCache(o.Partitions, 0)
 	server, err := netio.New(netio.Options{
-		Addr: o.ClientAddr, NodeID: o.NodeID, Partitions: o.Partitions, Multicore: true,
+		Addr: o.ClientAddr, TLS: o.TLS, PlainAddr: o.PlainAddr, NodeID: o.NodeID, Partitions: o.Partitions, Multicore: true,
 		MaxConns: o.MaxConns, MaxFrame: o.MaxFrame, Credits: o.Credits,
 		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout,
 		Logger: o.Logger, Metrics: o.Metrics,
@@ -187,7 +203,7 @@ func (n *Node) build() error {
 	if err != nil {
 		return err
 	}
-	ver, _ := verify.New(verify.Options{MaxFrame: o.MaxFrame, Metrics: o.Metrics}, verify.Deps{In: toVerify, Out: toDedupe})
+	ver, _ := verify.New(verify.Options{MaxFrame: o.MaxFrame, Keyring: o.Keyring, Metrics: o.Metrics}, verify.Deps{In: toVerify, Out: toDedupe})
 	ded, _ := dedupe.New(dedupe.Options{Metrics: o.Metrics}, dedupe.Deps{In: toDedupe, Out: toRoute, Lookup: n.lookup})
 	rou, _ := router.New(router.Deps{In: toRoute, Persist: toPersist, Fanout: toFanout})
 	per, err := persist.New(persist.Options{Metrics: o.Metrics},

@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/netio"
 	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/seal"
 	"github.com/swarmmq/swarmmq/stages/decode"
 	"github.com/swarmmq/swarmmq/stages/fanout"
 	"github.com/swarmmq/swarmmq/wal"
@@ -30,6 +32,10 @@ type Options struct {
 	Partitions uint32
 	// ClientAddr is the client port's listen address ("127.0.0.1:0" in tests).
 	ClientAddr string
+	// TLS, when set, makes the client port speak TLS 1.3 only.
+	TLS *tls.Config
+	// PlainAddr, with TLS set, is an additional plaintext listener; "" = none.
+	PlainAddr string
 	// HTTPAddr serves /health, /ready, /metrics, /debug/pprof; "" or "off"
 	// disables it.
 	HTTPAddr string
@@ -44,6 +50,9 @@ type Options struct {
 	MaxFrame int
 	// FetchBatch is the FETCH size when a client asks for 0.
 	FetchBatch int
+	// Keyring authenticates sealed payloads (verify stage); nil runs the
+	// node in the explicit, logged unsealed mode.
+	Keyring *seal.Keyring
 	// Queue configures every partition's state machine.
 	Queue queue.Options
 	// MaxConns, Credits, HandshakeTimeout, IdleTimeout configure netio.

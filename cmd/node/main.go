@@ -19,6 +19,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/swarmmq/swarmmq/conf"
+	"github.com/swarmmq/swarmmq/seal/keyfile"
 	"github.com/swarmmq/swarmmq/stages"
 )
 
@@ -38,6 +39,13 @@ func main() {
 }
 
 func run(flags conf.NodeFlags) error {
+	if flags.GenKeyring != "" {
+		if err := keyfile.Generate(flags.GenKeyring); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "node: wrote a new keyring to %s (mode 0600); point security.keyring and the clients' --key-file at it\n", flags.GenKeyring)
+		return nil
+	}
 	cfg, err := conf.LoadNode(flags)
 	if err != nil {
 		return err
@@ -51,7 +59,10 @@ func run(flags conf.NodeFlags) error {
 		return err
 	}
 	logger := cfg.Logger(os.Stderr)
-	opts := cfg.NodeOptions(logger)
+	opts, err := cfg.NodeOptions(logger)
+	if err != nil {
+		return err
+	}
 	n, err := stages.New(opts)
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)

@@ -1,10 +1,14 @@
 // Package verify is the decrypt-verify stage: it checks every published
 // message before anything is stored.
 //
-// Today a message must carry a correct CRC-32C, fit in a MESSAGES frame
-// (else TOO_LARGE), and carry key id 0 (unsealed): the
-// node has no keyring yet, so a sealed message is answered UNKNOWN_KEY
-// rather than stored unverifiable. A message that fails is resolved in its
+// A message must carry a correct CRC-32C (else CHECKSUM) and fit in a
+// MESSAGES frame (else TOO_LARGE). With a keyring (Options.Keyring) it must
+// be sealed with one of its keys and authenticate against its header and
+// destination (AES-256-GCM, see package seal): else AUTH_FAILED or
+// UNKNOWN_KEY. The node stores the sealed bytes as they came, so data at
+// rest is ciphertext. Without a keyring (the logged "unsealed" mode) only
+// key id 0 is accepted: a sealed message is UNKNOWN_KEY, since the node
+// could not check it. A message that fails is resolved in its
 // Request with the error code and never reaches persist; the rest of its
 // batch goes on. One goroutine (work.Runner); requests other than PUBLISH
 // pass through untouched, in order.

@@ -2,11 +2,13 @@ package verify
 
 import (
 	"context"
+	"errors"
 
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/seal"
 	"github.com/swarmmq/swarmmq/stages/work"
 )
 
@@ -19,6 +21,11 @@ type Options struct {
 	// MaxFrame is the connection's largest frame: a message must also fit
 	// in a MESSAGES frame (32 bytes of framing) to be deliverable.
 	MaxFrame int
+	// Keyring authenticates sealed payloads. nil is the unsealed mode:
+	// only key id 0 is accepted and a sealed message is UNKNOWN_KEY (the
+	// node cannot check it). With a keyring every message must be sealed
+	// with one of its keys.
+	Keyring *seal.Keyring
 	// Metrics receives swarmmq_verify_* metrics; nil disables them.
 	Metrics *metrics.Set
 }
@@ -34,6 +41,8 @@ type Stage struct {
 	*work.Runner[*work.Request]
 	deps     Deps
 	maxMsg   int
+	keyring  *seal.Keyring
+	scratch  []byte // Verify's plaintext buffer, reused
 	checked  *metrics.Counter
 	rejected *metrics.Counter
 }
@@ -49,6 +58,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 	}
 	s := &Stage{
 		maxMsg:   opts.MaxFrame - deliveryOverhead,
+		keyring:  opts.Keyring,
 		deps:     deps,
 		checked:  set.NewCounter("swarmmq_verify_messages_total"),
 		rejected: set.NewCounter("swarmmq_verify_rejected_total"),
@@ -75,16 +85,42 @@ func (s *Stage) check(r *work.Request) {
 			break
 		}
 		s.checked.Inc()
+		code := frame.CodeOK
 		switch {
 		case !m.Verify():
-			r.Resolve(i, frame.AckEntry{Code: frame.CodeChecksum})
+			code = frame.CodeChecksum
 		case m.Size() > s.maxMsg:
-			r.Resolve(i, frame.AckEntry{Code: frame.CodeTooLarge})
-		case m.KeyID != 0:
-			r.Resolve(i, frame.AckEntry{Code: frame.CodeUnknownKey})
+			code = frame.CodeTooLarge
 		default:
-			continue
+			code = s.authenticate(r.Dest, &m)
 		}
-		s.rejected.Inc()
+		if code != frame.CodeOK {
+			r.Resolve(i, frame.AckEntry{Code: code})
+			s.rejected.Inc()
+		}
+	}
+}
+
+// authenticate checks m's seal against the keyring (see Options.Keyring).
+func (s *Stage) authenticate(dest []byte, m *frame.Message) frame.Code {
+	switch {
+	case s.keyring == nil && m.KeyID == 0:
+		return frame.CodeOK
+	case s.keyring == nil:
+		return frame.CodeUnknownKey
+	case m.KeyID == 0:
+		return frame.CodeAuthFailed // this node accepts sealed messages only
+	}
+	var err error
+	s.scratch, err = s.keyring.Verify(s.scratch, seal.Header{
+		ID: m.ID, Destination: dest, Producer: m.Producer, Timestamp: m.Timestamp, KeyID: m.KeyID,
+	}, m.Payload)
+	switch {
+	case err == nil:
+		return frame.CodeOK
+	case errors.Is(err, seal.ErrUnknownKey):
+		return frame.CodeUnknownKey
+	default:
+		return frame.CodeAuthFailed
 	}
 }

@@ -6,6 +6,7 @@ package nodetest
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -94,10 +95,29 @@ func Dial(t testing.TB, addr string) *Raw {
 	return &Raw{t: t, conn: c, br: bufio.NewReader(c)}
 }
 
+// DialTLS opens a raw TLS connection (handshake done) without sending a
+// frame, or returns the handshake error.
+func DialTLS(t testing.TB, addr string, cfg *tls.Config) (*Raw, error) {
+	t.Helper()
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: Timeout}, Config: cfg}
+	c, err := d.DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	r := &Raw{t: t, conn: c, br: bufio.NewReader(c)}
+	return r, nil
+}
+
 // Handshake dials and completes HELLO.
 func Handshake(t testing.TB, addr string) *Raw {
 	t.Helper()
-	r := Dial(t, addr)
+	return HandshakeOn(t, Dial(t, addr))
+}
+
+// HandshakeOn completes HELLO on an open raw connection.
+func HandshakeOn(t testing.TB, r *Raw) *Raw {
+	t.Helper()
 	r.Write(frame.AppendHello(nil, r.NextCorr(), frame.Hello{ClientID: []byte("raw-test")}))
 	f := r.Read()
 	if f.Type != frame.TypeHelloOK {
