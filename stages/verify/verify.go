@@ -85,7 +85,7 @@ func (s *Stage) check(r *work.Request) {
 			break
 		}
 		s.checked.Inc()
-		code := frame.CodeOK
+		var code frame.Code
 		switch {
 		case !m.Verify():
 			code = frame.CodeChecksum
