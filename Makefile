@@ -18,9 +18,11 @@ FUZZ_TARGETS := \
 	./frame:FuzzDecode \
 	./frame:FuzzDecodePublish \
 	./queue:FuzzDecodeRecord \
-	./queue:FuzzRestore
+	./queue:FuzzRestore \
+	./seal:FuzzParseKeyring \
+	./seal:FuzzOpen
 
-.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean tools
+.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean certs
 
 all: fmt vet lint build test
 
@@ -64,5 +66,9 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# Development certificates for TLS and mutual TLS (docs/tls.md).
+certs:
+	$(GO) run ./cmd/swarm-certs certs
+
 clean:
-	rm -rf $(BIN) data
+	rm -rf $(BIN) data certs
