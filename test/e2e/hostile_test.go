@@ -140,3 +140,43 @@ func TestConnectionLimit(t *testing.T) {
 		t.Fatalf("connection inside the limit: %+v", acks)
 	}
 }
+
+// TestManyIdleConnectionsAndNackFlood: a thousand idle connections and a
+// client flooding NACKs for seqs it never got leave a healthy client's
+// publish and consume working.
+func TestManyIdleConnectionsAndNackFlood(t *testing.T) {
+	n := nodetest.Start(t, func(o *stages.Options) { o.MaxConns = 1100 })
+	addr := n.AddrString()
+	healthy := nodetest.Handshake(t, addr)
+	for i := 0; i < 1000; i++ {
+		nodetest.Handshake(t, addr) // kept open, silent
+	}
+	flood := nodetest.Handshake(t, addr)
+	var b []byte
+	const nacks = 5000
+	for i := 0; i < nacks; i++ {
+		b = frame.AppendNack(b, uint64(i+1), []byte("healthy"), []byte("g"), 0, []uint64{uint64(i), uint64(i + 1000000)})
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- flood.Send(b) }() // replies are read below while it writes
+	for i := 1; i <= 20; i++ {
+		acks := publishRaw(t, healthy, "healthy", msg(i, fmt.Sprintf("h-%d", i)))
+		if acks[0].Code != frame.CodeOK || acks[0].Seq != uint64(i) {
+			t.Fatalf("healthy publish %d answered %+v", i, acks[0])
+		}
+	}
+	answered := 0
+	for answered < nacks {
+		f := flood.Read()
+		if f.Type != frame.TypeNackOK {
+			t.Fatalf("nack answered %s", f.Type)
+		}
+		answered++
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if got := fetchRaw(t, healthy, "healthy", "g", 100); len(got) != 20 {
+		t.Fatalf("healthy consumer got %d of 20", len(got))
+	}
+}

@@ -132,10 +132,17 @@ func (r *Raw) NextCorr() uint64 { r.corr++; return r.corr }
 // Write sends bytes as they are.
 func (r *Raw) Write(b []byte) {
 	r.t.Helper()
-	_ = r.conn.SetWriteDeadline(time.Now().Add(Timeout))
-	if _, err := r.conn.Write(b); err != nil {
+	if err := r.Send(b); err != nil {
 		r.t.Fatalf("write: %v", err)
 	}
+}
+
+// Send sends bytes as they are and returns the error; unlike Write it may
+// be called from any goroutine.
+func (r *Raw) Send(b []byte) error {
+	_ = r.conn.SetWriteDeadline(time.Now().Add(Timeout))
+	_, err := r.conn.Write(b)
+	return err
 }
 
 // Read reads one frame (body copied).
