@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/seal"
 )
 
 // Client is a connection to a SwarmMQ node that reconnects by itself. It
@@ -35,6 +36,7 @@ type Client struct {
 	g        group
 	idPrefix [8]byte
 	producer uint64
+	sealer   *seal.Sealer // nil without Options.Keyring
 	now      func() time.Time
 	rng      *mrand.Rand // used by the supervisor goroutine only
 
@@ -68,6 +70,13 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{opts: opts, log: opts.Logger, now: time.Now}
+	if opts.Keyring != nil {
+		s, err := seal.NewSealer(opts.Keyring, nil)
+		if err != nil {
+			return nil, wrapOp("dial "+opts.Addr, err)
+		}
+		c.sealer = s
+	}
 	var seed [24]byte
 	_, _ = rand.Read(seed[:]) // never fails (crypto/rand)
 	copy(c.idPrefix[:], seed[:8])
@@ -113,6 +122,15 @@ func (c *Client) Close() {
 // ProducerID returns the random producer id stamped on every message this
 // Client publishes.
 func (c *Client) ProducerID() uint64 { return c.producer }
+
+// KeyID returns the id of the key this Client seals with (the current key
+// of Options.Keyring), or 0 when it publishes unsealed payloads.
+func (c *Client) KeyID() uint32 {
+	if c.sealer == nil {
+		return 0
+	}
+	return c.sealer.KeyID()
+}
 
 // NodeID returns the id of the node the current (or last) connection
 // reached.

@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -70,8 +71,15 @@ func (cn *conn) signal() {
 func (c *Client) connect(ctx context.Context) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
 	defer cancel()
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", c.opts.Addr)
+	var nc net.Conn
+	var err error
+	if c.opts.TLS != nil {
+		d := tls.Dialer{Config: c.opts.TLS}
+		nc, err = d.DialContext(ctx, "tcp", c.opts.Addr) // includes the TLS handshake
+	} else {
+		var d net.Dialer
+		nc, err = d.DialContext(ctx, "tcp", c.opts.Addr)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +313,7 @@ func (c *Client) writeLoop(cn *conn) {
 }
 
 // nextWrites appends to out what cn's writer should write next: queued
-// requests while the server's credits allow, then sealed publisher batches
+// requests while the server's credits allow, then closed publisher batches
 // for the credits left. It marks them written. ok is false when cn is no
 // longer the current connection.
 func (c *Client) nextWrites(cn *conn, out []*call) (_ []*call, ok bool) {

@@ -60,6 +60,12 @@ func (o ConsumeOptions) Validate() error {
 // after a pause. Consume returns nil when ctx ends, or the first error it
 // cannot get past (the Client closed or gave up, an ack that failed).
 //
+// Deliveries with Err set (a sealed payload that does not open, see
+// Delivery.Err) are not handed to handle: each is logged at warning level
+// on Options.Logger and left unacknowledged, so the server delivers it
+// again after its ack timeout and, after max_deliver attempts, moves it to
+// the dead-letter destination.
+//
 // handle sees each message at least once; a message whose ack was
 // confirmed is never delivered to the group again, but one processed by
 // handle whose ack did not get through is (after the server's ack
@@ -87,7 +93,7 @@ func (c *Client) Consume(ctx context.Context, dest, group string, opts ConsumeOp
 			return err
 		}
 		pause = c.opts.ReconnectWait
-		if len(ds) == 0 {
+		if ds = c.withoutErr(ds); len(ds) == 0 {
 			continue
 		}
 		if err := c.settle(ctx, dest, group, opts.NackDelay, ds, handle(ctx, ds)); err != nil {
@@ -95,6 +101,21 @@ func (c *Client) Consume(ctx context.Context, dest, group string, opts ConsumeOp
 		}
 	}
 	return nil
+}
+
+// withoutErr logs the deliveries with Err and returns the others, in
+// place.
+func (c *Client) withoutErr(ds []Delivery) []Delivery {
+	ok := ds[:0]
+	for _, d := range ds {
+		if d.Err != nil {
+			c.log.Warn("swarmmq client: delivery withheld, not acknowledged", "dest", d.Destination,
+				"group", d.Group, "seq", d.Seq, "attempt", d.Attempt, "err", d.Err)
+			continue
+		}
+		ok = append(ok, d)
+	}
+	return ok
 }
 
 // settle acks or nacks a handled batch. It does so even when ctx has just

@@ -28,8 +28,8 @@
 // # Place in the system
 //
 // The client sits at the far end of a node's pipeline: its frames go to
-// netio → decode → … → ack, whose replies come back on the same
-// connection. It imports frame and the standard library only.
+// netio → decode → verify → … → ack, whose replies come back on the same
+// connection. It imports frame, seal and the standard library only.
 //
 // # Goroutines, stopping and concurrency
 //
@@ -66,6 +66,31 @@
 //	| header 16 | dest str | count u32 | message | message | … |
 //
 // and its PUBLISH_ACK one (code, duplicate flag, seq) per message, in order.
+//
+// # Sealed payloads
+//
+// With Options.Keyring set (load it with seal/keyfile.Read), the Client
+// seals every payload with the keyring's current key before it leaves
+// the process, using one seal.Sealer for its life (nonces are unique per
+// Sealer; see package seal), and stamps that key's id in the message:
+//
+//	message | id | timestamp | producer | key_id | crc | payload_len | nonce 12 | ciphertext | tag 16 |
+//	                                                                 \ sealed payload: plaintext + 28 /
+//
+// The seal binds the message's id, destination, producer, timestamp and
+// key id, exactly as sent, so the node's verify stage (which holds the
+// keyring too) rejects a payload moved to another message or destination
+// (AUTH_FAILED) or sealed with a key it lacks (UNKNOWN_KEY): those come
+// back in PublishResult.Err. A retry resends the same bytes, so the same
+// nonce under the same header: nothing new is revealed.
+//
+// On Fetch each delivery is authenticated and decrypted; one that fails,
+// names a key the keyring lacks, or is not sealed at all is returned with
+// Delivery.Err and no payload, never as garbage, and the rest of the batch
+// is unaffected. A message dead-lettered from q to q.dlq is still bound to
+// q and opens when fetched from q.dlq. Without a keyring the Client
+// publishes unsealed payloads (key id 0) and refuses sealed deliveries
+// the same way. docs/sealing.md has the details.
 //
 // # Reconnecting and retries
 //

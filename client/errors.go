@@ -23,6 +23,12 @@ var (
 	// ErrProtocol means the server sent something protocol v1 does not
 	// allow, such as a reply of the wrong type.
 	ErrProtocol = errors.New("swarmmq/client: protocol violation")
+	// ErrUnsealed is in the Delivery.Err of a message that is not sealed
+	// (key id 0) delivered to a Client with a keyring. A node that
+	// verifies with a keyring never stores such a message, so it came
+	// from a node running unsealed or from something that bypassed it;
+	// nothing vouches for its payload.
+	ErrUnsealed = errors.New("swarmmq/client: message is not sealed but the client requires sealing")
 )
 
 // IsRetryable reports whether the operation that failed with err may
@@ -67,7 +73,7 @@ func (e *opError) Unwrap() error { return e.err }
 
 // strip removes the package prefix of an error message.
 func strip(msg string) string {
-	for _, p := range []string{"swarmmq/client: ", "swarmmq: "} {
+	for _, p := range []string{"swarmmq/client: ", "swarmmq/seal: ", "swarmmq: "} {
 		if rest, ok := strings.CutPrefix(msg, p); ok {
 			return rest
 		}

@@ -7,11 +7,19 @@ import (
 	"time"
 
 	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/seal"
 )
 
 // Delivery is one message delivered to a consumer group. It owns its
-// Payload (copied out of the frame); a Delivery is a plain value, safe for
-// concurrent reads.
+// Payload (copied out of the frame, or decrypted into memory of its own);
+// a Delivery is a plain value, safe for concurrent reads.
+//
+// A delivery whose payload must not be used has Err set and a nil
+// Payload: see Err. The other fields are the message's header as
+// delivered, so such a delivery can still be reported, nacked or left
+// unacknowledged (it then comes back after the server's ack timeout and,
+// after the server's max_deliver attempts, moves to the dead-letter
+// destination). Acking it discards the message for the group.
 type Delivery struct {
 	// Destination is the destination the message was published to.
 	Destination string
@@ -29,8 +37,23 @@ type Delivery struct {
 	Timestamp time.Time
 	// Producer is the publishing client's producer id.
 	Producer uint64
-	// Payload is the message body.
+	// KeyID is the id of the key that sealed the payload; 0 means it was
+	// not sealed.
+	KeyID uint32
+	// Payload is the message body: decrypted and authenticated when the
+	// Client has a keyring. It is nil when Err is set.
 	Payload []byte
+	// Err, when not nil, says why the payload is withheld; it is never
+	// handed over as garbage. With Options.Keyring: the sealed payload
+	// failed authentication (errors.Is seal.ErrAuth: it was altered, or
+	// sealed for another message id, destination, producer or timestamp,
+	// or with other key material under the same id), its key id is not in
+	// the keyring (seal.ErrUnknownKey), or it is not sealed at all
+	// (ErrUnsealed). Without a keyring: the message is sealed
+	// (seal.ErrUnknownKey). A message read from a dead-letter destination
+	// "q.dlq" is opened as sealed for "q" when it was (see
+	// seal.Keyring.OpenDelivery).
+	Err error
 }
 
 // Fetch asks for up to max messages of dest for group (max <= 0 asks for
@@ -39,7 +62,9 @@ type Delivery struct {
 // poll) and Fetch returns an empty slice if nothing came.
 //
 // Each delivery must be acknowledged (Ack) or given back (Nack); one that
-// is not comes back after the server's ack timeout, with Attempt + 1. A
+// is not comes back after the server's ack timeout, with Attempt + 1.
+// A delivery with Err set has no payload (see Delivery.Err); the others
+// are authenticated and decrypted when the Client has a keyring. A
 // FETCH is not sent twice: if the connection is lost while it is
 // outstanding, Fetch fails with an error wrapping ErrConnectionLost and
 // may simply be called again (what the lost request delivered comes back
@@ -56,7 +81,7 @@ func (c *Client) Fetch(ctx context.Context, dest, group string, max int, wait ti
 		Max:    uint32(min(max0(max), math.MaxUint32)),
 		WaitMS: uint32(min(wait.Milliseconds(), math.MaxUint32)),
 	}
-	fc := &fetchCall{dest: dest, group: group}
+	fc := &fetchCall{dest: dest, group: group, open: opener{kr: c.opts.Keyring, dest: []byte(dest)}}
 	s := newSyncCall(frame.AppendFetch(nil, 0, f), frame.TypeMessages, false, fc.handle)
 	if err := c.roundTrip(ctx, c.opts.RequestTimeout+wait, s); err != nil {
 		return nil, wrapOp(op, err)
@@ -68,6 +93,7 @@ func (c *Client) Fetch(ctx context.Context, dest, group string, max int, wait ti
 // the waiter reads out after the call is done.
 type fetchCall struct {
 	dest, group string
+	open        opener
 	out         []Delivery
 }
 
@@ -81,7 +107,11 @@ func (fc *fetchCall) handle(f frame.Frame) error {
 		total += len(d.Message.Payload)
 	}
 	ms.Reset()
-	arena := make([]byte, total) // one allocation for every payload
+	if fc.open.kr != nil {
+		// Opening builds the additional data past the plaintext.
+		total += seal.AADSize + len(fc.open.dest)
+	}
+	arena := make([]byte, 0, total) // one allocation for every payload
 	out := make([]Delivery, 0, ms.Count)
 	for d, ok := ms.Next(); ok; d, ok = ms.Next() {
 		m := d.Message
@@ -89,13 +119,15 @@ func (fc *fetchCall) handle(f frame.Frame) error {
 			return &frame.Error{Code: frame.CodeChecksum,
 				Msg: fmt.Sprintf("message seq %d failed its CRC-32C check", d.Seq)}
 		}
-		n := copy(arena, m.Payload)
-		out = append(out, Delivery{
+		del := Delivery{
 			Destination: fc.dest, Group: fc.group, Seq: d.Seq, Attempt: d.Attempt,
-			ID: m.ID, Timestamp: time.Unix(0, m.Timestamp), Producer: m.Producer,
-			Payload: arena[:n:n],
-		})
-		arena = arena[n:]
+			ID: m.ID, Timestamp: time.Unix(0, m.Timestamp), Producer: m.Producer, KeyID: m.KeyID,
+		}
+		start := len(arena)
+		if arena, del.Err = fc.open.open(arena, d.Seq, m); del.Err == nil {
+			del.Payload = arena[start:len(arena):len(arena)]
+		}
+		out = append(out, del)
 	}
 	fc.out = out
 	return nil

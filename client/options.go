@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/seal"
 )
 
 // Defaults of Options.
@@ -67,6 +69,10 @@ type Options struct {
 	// then fail with ErrTimeout (checked every RequestTimeout/4, at most
 	// every second).
 	RequestTimeout time.Duration
+	// TLS, when set, dials the node over TLS with this config (the node
+	// speaks TLS 1.3 only; see netio/tlsconf.Client). An empty ServerName
+	// is taken from Addr's host.
+	TLS *tls.Config
 	// NoReconnect turns reconnecting off: the first lost connection fails
 	// every outstanding request and the client. By default the client
 	// reconnects and sends the outstanding requests again (see the package
@@ -90,6 +96,15 @@ type Options struct {
 	// Logger receives connection events (lost, reconnected, gave up);
 	// the default discards them.
 	Logger *slog.Logger
+	// Keyring, when set, turns sealing on: every published payload is
+	// sealed (AES-256-GCM, package seal) with the keyring's current key,
+	// bound to its message header, and every delivery is authenticated
+	// and decrypted; one that fails, is sealed with a key the keyring
+	// lacks, or is not sealed at all comes with Delivery.Err instead of
+	// a payload. nil (the default) publishes unsealed payloads (key id
+	// 0) and hands deliveries over as they are, refusing sealed ones.
+	// Load it with seal/keyfile.Read.
+	Keyring *seal.Keyring
 }
 
 // EnsureDefaults replaces every zero field but Addr by its default.

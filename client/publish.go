@@ -40,10 +40,15 @@ func maxMessage(dest string, maxFrame int) int {
 	return maxFrame - max(publishOverhead(dest), deliveryOverhead)
 }
 
-// errTooLarge builds the error of a message too large for the max frame.
-func errTooLarge(size, maxFrame int) error {
+// errTooLarge builds the error of a message too large for the max frame;
+// sealOverhead is what sealing added to its payload.
+func errTooLarge(size, maxFrame, sealOverhead int) error {
+	what := "payload and 44-byte header"
+	if sealOverhead > 0 {
+		what = fmt.Sprintf("payload, %d bytes of sealing and 44-byte header", sealOverhead)
+	}
 	return &frame.Error{Code: frame.CodeTooLarge,
-		Msg: fmt.Sprintf("message of %d bytes (payload and 44-byte header) does not fit in frames of at most %d bytes", size, maxFrame)}
+		Msg: fmt.Sprintf("message of %d bytes (%s) does not fit in frames of at most %d bytes", size, what, maxFrame)}
 }
 
 // pubCall is one PUBLISH frame of a synchronous Publish: which payloads it
@@ -73,7 +78,7 @@ func (pc *pubCall) handle(f frame.Frame) error {
 // Publish stores payloads in dest and waits until the server has
 // acknowledged each one, that is, stored it durably. The messages go in one
 // PUBLISH frame, or in as few as fit in the max frame. Payloads are copied
-// before Publish sends them.
+// (sealed first when the Client has a keyring) before Publish sends them.
 //
 // It returns one result per payload, in order, even when it fails; the
 // error is nil only if every message was stored (or found stored: see
@@ -132,17 +137,25 @@ func (c *Client) Publish(ctx context.Context, dest string, payloads ...[]byte) (
 func (c *Client) buildPublish(dest string, payloads [][]byte, results []PublishResult, op string) []*pubCall {
 	maxFrame := c.MaxFrame()
 	overhead := publishOverhead(dest)
+	extra := c.sealOverhead()
 	destb := []byte(dest)
 	var calls []*pubCall
 	var cur *pubCall
-	left := sizeOf(payloads) // wire size of the payloads not yet encoded
+	var sealed []byte
+	left := sizeOf(payloads, extra) // wire size of the messages not yet encoded
 	for i, p := range payloads {
 		id := c.newID()
 		results[i].ID = id
-		size := frame.MessageHeaderSize + len(p)
+		size := frame.MessageHeaderSize + extra + len(p)
 		left -= size
 		if size > maxMessage(dest, maxFrame) {
-			results[i].Err = wrapOp(op, errTooLarge(size, maxFrame))
+			results[i].Err = wrapOp(op, errTooLarge(size, maxFrame, extra))
+			continue
+		}
+		m := frame.Message{ID: id, Timestamp: c.now().UnixNano(), Producer: c.producer, Payload: p}
+		var err error
+		if sealed, err = c.sealMessage(sealed, destb, &m); err != nil {
+			results[i].Err = wrapOp(op, err)
 			continue
 		}
 		if cur != nil && len(cur.buf)+size > maxFrame {
@@ -155,7 +168,6 @@ func (c *Client) buildPublish(dest string, payloads [][]byte, results []PublishR
 			cur.buf = frame.StartPublish(make([]byte, 0, min(maxFrame, overhead+size+left)), 0, destb)
 			calls = append(calls, cur)
 		}
-		m := frame.Message{ID: id, Timestamp: c.now().UnixNano(), Producer: c.producer, Payload: p}
 		cur.buf = frame.AppendMessage(cur.buf, m)
 		cur.idx = append(cur.idx, i)
 	}
@@ -165,11 +177,12 @@ func (c *Client) buildPublish(dest string, payloads [][]byte, results []PublishR
 	return calls
 }
 
-// sizeOf returns the wire size of payloads as messages.
-func sizeOf(payloads [][]byte) int {
+// sizeOf returns the wire size of payloads as messages, each extra bytes
+// longer once sealed.
+func sizeOf(payloads [][]byte, extra int) int {
 	n := 0
 	for _, p := range payloads {
-		n += frame.MessageHeaderSize + len(p)
+		n += frame.MessageHeaderSize + extra + len(p)
 	}
 	return n
 }

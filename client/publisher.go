@@ -20,10 +20,12 @@ const (
 )
 
 // Bounds of a Publisher's recycled batches: the buffer bytes they may
-// keep in all, and the messages a new buffer is sized for.
+// keep in all, and the messages a new buffer is sized for; and the largest
+// sealing buffer it keeps between messages.
 const (
 	maxFreeBytes = 8 << 20
 	initialBatch = 64
+	maxSealBuf   = 64 << 10
 )
 
 // PublisherOptions configures a Publisher. Zero fields mean the defaults.
@@ -91,16 +93,17 @@ type Publisher struct {
 	mu struct {
 		sync.Mutex
 		cur    *pubBatch   // open batch, nil when none
-		ready  []*pubBatch // sealed, waiting for the writer
+		ready  []*pubBatch // closed, waiting for the writer
 		free   []*pubBatch // recycled
 		freeB  int         // buffer capacity held by free
 		window gate        // messages accepted and not resolved
 		err    error       // set when closed or failed: Publish returns it
+		sealed []byte      // the sealed payload being appended (with a keyring)
 	}
 }
 
 // pubBatch is one PUBLISH frame of a Publisher and the callbacks of its
-// messages. It is guarded by its Publisher's mutex until sealed; then it
+// messages. It is guarded by its Publisher's mutex until closed; then it
 // belongs to the Client as a pending call until its reply.
 type pubBatch struct {
 	call
@@ -135,10 +138,11 @@ func (c *Client) NewPublisher(dest string, opts PublisherOptions) *Publisher {
 
 // Publish adds payload to the open batch and returns; done, if not nil,
 // is called later with the message's result, and at the latest when the
-// Publisher or the Client closes. payload is copied before Publish
-// returns. Publish blocks only while Window messages are unacknowledged,
-// and fails if ctx ends meanwhile, if the message is larger than a frame
-// can carry (done is then not called), or when the Publisher is closed.
+// Publisher or the Client closes. payload is copied (sealed first when
+// the Client has a keyring) before Publish returns. Publish blocks only
+// while Window messages are unacknowledged, and fails if ctx ends
+// meanwhile, if the message is larger than a frame can carry (done is
+// then not called), or when the Publisher is closed.
 //
 // done runs on the Client's reader goroutine, in publish order per
 // Publisher: it must be quick and must not block. In particular it must
@@ -146,10 +150,11 @@ func (c *Client) NewPublisher(dest string, opts PublisherOptions) *Publisher {
 // Flush, Close, Fetch, …): only that goroutine can deliver what they wait
 // for.
 func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(PublishResult)) error {
-	size := frame.MessageHeaderSize + len(payload)
+	extra := p.c.sealOverhead()
+	size := frame.MessageHeaderSize + extra + len(payload)
 	maxFrame := p.c.MaxFrame()
 	if size > maxMessage(string(p.dest), maxFrame) {
-		return wrapOp(p.op, errTooLarge(size, maxFrame))
+		return wrapOp(p.op, errTooLarge(size, maxFrame, extra))
 	}
 	p.mu.Lock()
 	for {
@@ -169,20 +174,34 @@ func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(Publi
 		}
 		p.mu.Lock()
 	}
-	wake := p.appendLocked(payload, done, size, maxFrame)
+	wake, err := p.appendLocked(payload, done, size, maxFrame)
+	if err != nil {
+		p.mu.window.releaseLocked(1)
+	}
 	p.mu.Unlock()
 	if wake {
 		p.c.wakeWriter()
 	}
-	return nil
+	return wrapOp(p.op, err)
 }
 
-// appendLocked encodes one message into the open batch, sealing batches
-// that are full. It reports whether the writer must be woken.
-func (p *Publisher) appendLocked(payload []byte, done func(PublishResult), size, maxFrame int) bool {
+// appendLocked encodes one message into the open batch (sealing its
+// payload first when the Client has a keyring), closing batches that are
+// full. It reports whether the writer must be woken; on error nothing was
+// added.
+func (p *Publisher) appendLocked(payload []byte, done func(PublishResult), size, maxFrame int) (bool, error) {
+	id := p.c.newID()
+	m := frame.Message{ID: id, Timestamp: p.c.now().UnixNano(), Producer: p.c.producer, Payload: payload}
+	sealed, err := p.c.sealMessage(p.mu.sealed, p.dest, &m)
+	if cap(sealed) <= maxSealBuf {
+		p.mu.sealed = sealed
+	}
+	if err != nil {
+		return false, err
+	}
 	b := p.mu.cur
 	if b != nil && (len(b.ids) >= p.opts.MaxBatch || len(b.buf)+size > maxFrame) {
-		p.sealLocked()
+		p.closeBatchLocked()
 		b = nil
 	}
 	if b == nil {
@@ -192,19 +211,17 @@ func (p *Publisher) appendLocked(payload []byte, done func(PublishResult), size,
 			p.timer.Reset(p.opts.Linger)
 		}
 	}
-	id := p.c.newID()
-	m := frame.Message{ID: id, Timestamp: p.c.now().UnixNano(), Producer: p.c.producer, Payload: payload}
 	b.buf = frame.AppendMessage(b.buf, m)
 	b.ids = append(b.ids, id)
 	b.dones = append(b.dones, done)
 	full := len(b.ids) >= p.opts.MaxBatch
 	if full {
-		p.sealLocked()
+		p.closeBatchLocked()
 	}
 	if p.timer == nil || full || len(p.mu.ready) > 0 {
-		return !p.hint.Swap(true)
+		return !p.hint.Swap(true), nil
 	}
-	return false
+	return false, nil
 }
 
 // newBatchLocked returns an empty batch with its frame started, recycled
@@ -226,8 +243,8 @@ func (p *Publisher) newBatchLocked(size, maxFrame int) *pubBatch {
 	return b
 }
 
-// sealLocked finishes the open batch's frame and queues it for the writer.
-func (p *Publisher) sealLocked() {
+// closeBatchLocked finishes the open batch's frame and queues it for the writer.
+func (p *Publisher) closeBatchLocked() {
 	b := p.mu.cur
 	p.mu.cur = nil
 	frame.FinishPublish(b.buf, 0, uint32(len(b.ids)))
@@ -241,7 +258,7 @@ func (p *Publisher) takeLocked(out []*call, max int) []*call {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.timer == nil && p.mu.cur != nil {
-		p.sealLocked()
+		p.closeBatchLocked()
 	}
 	n := min(max, len(p.mu.ready))
 	for _, b := range p.mu.ready[:n] {
@@ -254,12 +271,12 @@ func (p *Publisher) takeLocked(out []*call, max int) []*call {
 	return out
 }
 
-// lingerFired seals the open batch when its Linger ran out.
+// lingerFired closes the open batch when its Linger ran out.
 func (p *Publisher) lingerFired() {
 	p.mu.Lock()
 	wake := false
 	if p.mu.cur != nil && p.mu.err == nil {
-		p.sealLocked()
+		p.closeBatchLocked()
 		wake = !p.hint.Swap(true)
 	}
 	p.mu.Unlock()
@@ -336,7 +353,7 @@ func (p *Publisher) Flush(ctx context.Context) error {
 	for {
 		wake := false
 		if p.mu.cur != nil && p.mu.err == nil {
-			p.sealLocked()
+			p.closeBatchLocked()
 			wake = !p.hint.Swap(true)
 		}
 		if p.mu.window.used == 0 {
@@ -383,7 +400,7 @@ func (p *Publisher) fail(err error) {
 	}
 	unsent := p.mu.ready
 	if p.mu.cur != nil {
-		p.sealLocked()
+		p.closeBatchLocked()
 		unsent = p.mu.ready
 	}
 	p.mu.ready = nil

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/swarmmq/swarmmq/client/clienttest"
+	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/seal"
 )
 
 // BenchmarkPublisher measures the asynchronous publish path end to end
@@ -16,20 +18,41 @@ func BenchmarkPublisher(b *testing.B) {
 	for _, size := range []int{128, 1024} {
 		for _, window := range []int{1000, 10000} {
 			b.Run(fmt.Sprintf("size=%dB/window=%d", size, window), func(b *testing.B) {
-				benchPublisher(b, size, window)
+				benchPublisher(b, size, window, nil)
 			})
 		}
 	}
 }
 
-func benchPublisher(b *testing.B, size, window int) {
+// BenchmarkPublisherSealed is BenchmarkPublisher with a keyring: every
+// payload is sealed (AES-256-GCM) on the publishing goroutine.
+func BenchmarkPublisherSealed(b *testing.B) {
+	kr := benchKeyring(b)
+	for _, size := range []int{128, 1024} {
+		for _, window := range []int{1000, 10000} {
+			b.Run(fmt.Sprintf("size=%dB/window=%d", size, window), func(b *testing.B) {
+				benchPublisher(b, size, window, kr)
+			})
+		}
+	}
+}
+
+func benchKeyring(b *testing.B) *seal.Keyring {
+	kr, err := seal.NewKeyring(1, seal.Key{ID: 1, Secret: [32]byte{1, 2, 3}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return kr
+}
+
+func benchPublisher(b *testing.B, size, window int, kr *seal.Keyring) {
 	s, err := clienttest.Start(clienttest.Options{Discard: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
 	ctx := context.Background()
-	c, err := Dial(ctx, Options{Addr: s.Addr()})
+	c, err := Dial(ctx, Options{Addr: s.Addr(), Keyring: kr})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,4 +108,59 @@ func BenchmarkPublishSync(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkFetchDecode measures turning a MESSAGES frame of 100 messages
+// into deliveries on the reader goroutine: CRC checks and copies, plus
+// authentication and decryption with a keyring. One op is one frame.
+func BenchmarkFetchDecode(b *testing.B) {
+	kr := benchKeyring(b)
+	for _, size := range []int{128, 1024} {
+		for _, sealed := range []bool{false, true} {
+			b.Run(fmt.Sprintf("size=%dB/sealed=%v", size, sealed), func(b *testing.B) {
+				var open opener
+				var sealer *seal.Sealer
+				if sealed {
+					open.kr = kr
+					sealer, _ = seal.NewSealer(kr, nil)
+				}
+				open.dest = []byte("bench")
+				f := benchMessages(b, sealer, size, 100)
+				b.ReportAllocs()
+				b.SetBytes(int64(size) * 100)
+				for b.Loop() {
+					fc := fetchCall{dest: "bench", group: "g", open: open}
+					if err := fc.handle(f); err != nil || fc.out[99].Err != nil {
+						b.Fatal(err, fc.out[99].Err)
+					}
+				}
+				b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "msgs/s")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/msg")
+			})
+		}
+	}
+}
+
+// benchMessages builds a MESSAGES frame of n messages of size bytes to
+// "bench", sealed when sealer is not nil.
+func benchMessages(b *testing.B, sealer *seal.Sealer, size, n int) frame.Frame {
+	buf := frame.StartMessages(nil, 1)
+	for i := range n {
+		m := frame.Message{ID: [16]byte{byte(i)}, Timestamp: int64(i), Producer: 7, Payload: make([]byte, size)}
+		if sealer != nil {
+			m.KeyID = sealer.KeyID()
+			h := seal.Header{ID: m.ID, Destination: []byte("bench"), Producer: 7, Timestamp: m.Timestamp, KeyID: m.KeyID}
+			var err error
+			if m.Payload, err = sealer.Seal(nil, h, m.Payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+		buf = frame.AppendDelivery(buf, uint64(i+1), 1, frame.AppendMessage(nil, m))
+	}
+	frame.FinishMessages(buf, 0, uint32(n))
+	f, _, err := frame.Decode(buf, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
 }

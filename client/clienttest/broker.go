@@ -309,6 +309,43 @@ func (b *broker) messages(dest string) []frame.Message {
 	return out
 }
 
+// update rewrites message seq of dest with fn and a fresh CRC.
+func (b *broker) update(dest string, seq uint64, fn func(*frame.Message)) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := b.mu.dests[dest]
+	if d == nil || seq < 1 || seq > uint64(len(d.msgs)) {
+		return false
+	}
+	m, _, err := frame.ParseMessage(d.msgs[seq-1])
+	if err != nil {
+		return false
+	}
+	m.Payload = append([]byte(nil), m.Payload...)
+	fn(&m)
+	d.msgs[seq-1] = frame.AppendMessage(nil, m)
+	return true
+}
+
+// deadLetter appends message seq of dest, bytes unchanged, to dest.dlq.
+func (b *broker) deadLetter(dest string, seq uint64) (uint64, bool) {
+	b.mu.Lock()
+	d := b.mu.dests[dest]
+	if d == nil || seq < 1 || seq > uint64(len(d.msgs)) {
+		b.mu.Unlock()
+		return 0, false
+	}
+	raw := d.msgs[seq-1]
+	dlq := b.destLocked(dest + ".dlq")
+	dlq.last++
+	dlq.msgs = append(dlq.msgs, raw)
+	dlq.ids[[16]byte(raw[:16])] = dlq.last
+	n := dlq.last
+	b.mu.Unlock()
+	b.wake(dest + ".dlq")
+	return n, true
+}
+
 // stopLocked stops the timer of a parked fetch being removed.
 func (b *broker) stopLocked(p *parked) {
 	if p.timer.Stop() {

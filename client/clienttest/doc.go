@@ -9,7 +9,10 @@
 // a cursor, the deliveries in flight with their attempt counts, and the
 // nacked seqs to deliver first. FETCH long-polls: it is parked until a
 // PUBLISH or NACK on its destination or until its wait runs out. It does
-// not simulate ack timeouts, nack delays, limits or dead letters.
+// not simulate ack timeouts, nack delays or limits; a test dead-letters a
+// message by hand (Server.DeadLetter) and alters a stored one with
+// Server.Update. With Options.Reject set to VerifySealed(keyring), it
+// checks sealed payloads as a node's verify stage does.
 //
 // # Goroutines and stopping
 //

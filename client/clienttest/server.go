@@ -112,6 +112,23 @@ func (s *Server) Messages(dest string) []frame.Message {
 	return s.b.messages(dest)
 }
 
+// Update rewrites message seq of dest: fn changes the decoded message
+// (its Payload is a copy it may modify), which is stored again with a
+// correct CRC, as a tampering node or disk that fixes up checksums would.
+// It reports whether the message exists.
+func (s *Server) Update(dest string, seq uint64, fn func(m *frame.Message)) bool {
+	return s.b.update(dest, seq, fn)
+}
+
+// DeadLetter copies message seq of dest, bytes unchanged, to the end of
+// the destination dest.dlq, as a node does after max_deliver attempts,
+// and returns its seq there. ok is false if the message does not exist.
+// The message stays in dest too (the fake keeps no per-group dead
+// letters).
+func (s *Server) DeadLetter(dest string, seq uint64) (dlqSeq uint64, ok bool) {
+	return s.b.deadLetter(dest, seq)
+}
+
 // DropConnections closes every open connection, as a crash would.
 func (s *Server) DropConnections() {
 	s.mu.Lock()

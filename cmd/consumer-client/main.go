@@ -4,11 +4,17 @@
 //	consumer-client --node localhost:9001 --destination test-queue            # until idle for 2s
 //	consumer-client -d test-queue --group billing --follow                    # until interrupted
 //	consumer-client -d test-queue --count 10 --json
+//	consumer-client -d test-queue --key-file keyring.yaml                     # sealed payloads
 //
 // Each fetched batch is printed (one payload per line, or one JSON object
 // per line with --json), stdout is flushed, and only then is the batch
-// acknowledged with a confirmed ack. It exits 0 on a normal stop (count
-// reached, idle timeout, SIGINT or SIGTERM), non-zero on an error.
+// acknowledged with a confirmed ack. With --key-file every payload is
+// authenticated and decrypted (docs/sealing.md); a delivery that does not
+// open (tampered, unknown key, unsealed) is reported on stderr with its
+// seq and reason and not acknowledged, so the node delivers it again and
+// eventually dead-letters it. It exits 0 on a normal stop (count reached,
+// idle timeout, SIGINT or SIGTERM), non-zero on an error or when any
+// delivery was withheld.
 package main
 
 import (

@@ -30,7 +30,8 @@ func newPrinter(w *bufio.Writer, asJSON bool) *printer {
 }
 
 // record is the JSON form of a delivery. A payload that is not valid UTF-8
-// is base64 (standard, padded) and PayloadBase64 says so.
+// is base64 (standard, padded) and PayloadBase64 says so. KeyID is the
+// key that sealed it (0: not sealed); the payload is the plaintext.
 type record struct {
 	Destination   string `json:"destination"`
 	Group         string `json:"group"`
@@ -39,6 +40,7 @@ type record struct {
 	ID            string `json:"id"`
 	Timestamp     string `json:"timestamp"`
 	Producer      string `json:"producer"`
+	KeyID         uint32 `json:"key_id"`
 	Payload       string `json:"payload"`
 	PayloadBase64 bool   `json:"payload_base64,omitempty"`
 }
@@ -49,6 +51,7 @@ func toRecord(d client.Delivery) record {
 		ID:        hex.EncodeToString(d.ID[:]),
 		Timestamp: d.Timestamp.UTC().Format(time.RFC3339Nano),
 		Producer:  strconv.FormatUint(d.Producer, 16),
+		KeyID:     d.KeyID,
 	}
 	if utf8.Valid(d.Payload) {
 		r.Payload = string(d.Payload)

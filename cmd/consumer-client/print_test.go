@@ -14,7 +14,7 @@ import (
 func TestPrint(t *testing.T) {
 	ds := []client.Delivery{
 		{Destination: "q", Group: "g", Seq: 1, Attempt: 1, ID: [16]byte{0xab, 15: 1},
-			Timestamp: time.Unix(1700000000, 123456789), Producer: 0xbeef, Payload: []byte("Hello <SwarmMQ>")},
+			Timestamp: time.Unix(1700000000, 123456789), Producer: 0xbeef, KeyID: 2, Payload: []byte("Hello <SwarmMQ>")},
 		{Destination: "q", Group: "g", Seq: 2, Attempt: 3, Timestamp: time.Unix(0, 0), Payload: []byte{0xff, 0x00}},
 	}
 	var buf bytes.Buffer
@@ -26,8 +26,8 @@ func TestPrint(t *testing.T) {
 	require.NoError(t, newPrinter(w, true).print(ds))
 	require.Equal(t,
 		`{"destination":"q","group":"g","seq":1,"attempt":1,"id":"ab000000000000000000000000000001",`+
-			`"timestamp":"2023-11-14T22:13:20.123456789Z","producer":"beef","payload":"Hello <SwarmMQ>"}`+"\n"+
+			`"timestamp":"2023-11-14T22:13:20.123456789Z","producer":"beef","key_id":2,"payload":"Hello <SwarmMQ>"}`+"\n"+
 			`{"destination":"q","group":"g","seq":2,"attempt":3,"id":"00000000000000000000000000000000",`+
-			`"timestamp":"1970-01-01T00:00:00Z","producer":"0","payload":"/wA=","payload_base64":true}`+"\n",
+			`"timestamp":"1970-01-01T00:00:00Z","producer":"0","key_id":0,"payload":"/wA=","payload_base64":true}`+"\n",
 		buf.String())
 }

@@ -26,21 +26,46 @@ func run(ctx context.Context, f clientconf.ConsumerFlags, out *bufio.Writer, std
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	c, err := client.Dial(ctx, f.ClientOptions(log))
+	opts := f.ClientOptions(log)
+	kr, warnings, err := clientconf.LoadKeyring(f.KeyFile)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "consumer-client: warning:", w)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "consumer-client:", err)
+		return 1
+	}
+	opts.Keyring = kr
+	if opts.TLS, err = f.TLS.Config(); err != nil {
+		fmt.Fprintln(stderr, "consumer-client:", err)
+		return 1
+	}
+	c, err := client.Dial(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "consumer-client:", err)
 		return 1
 	}
 	defer c.Close()
-	n, err := consume(ctx, c, f, newPrinter(out, f.JSON))
+	t, err := consume(ctx, c, f, newPrinter(out, f.JSON), stderr)
 	if f.Verbose {
-		fmt.Fprintf(stderr, "consumer-client: %d messages\n", n)
+		fmt.Fprintf(stderr, "consumer-client: %d messages\n", t.printed)
+	}
+	code := 0
+	if t.withheld > 0 {
+		fmt.Fprintf(stderr, "consumer-client: %d deliveries withheld (not acknowledged)\n", t.withheld)
+		code = 1
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "consumer-client:", err)
-		return 1
+		code = 1
 	}
-	return 0
+	return code
+}
+
+// tally counts what consume did.
+type tally struct {
+	printed  int // printed and acknowledged
+	withheld int // deliveries with Err: reported, not acknowledged
 }
 
 // broker is what consume needs of a client.
@@ -51,12 +76,14 @@ type broker interface {
 
 // consume fetches, prints and acks batches until --count messages were
 // printed, nothing arrived for the idle timeout, or ctx ends (a normal
-// stop: nil error). It returns how many messages it printed.
-func consume(ctx context.Context, b broker, f clientconf.ConsumerFlags, p *printer) (int, error) {
+// stop: nil error). A delivery with Err (a sealed payload that does not
+// open) is reported on stderr and not acknowledged: the node delivers it
+// again after its ack timeout and eventually dead-letters it.
+func consume(ctx context.Context, b broker, f clientconf.ConsumerFlags, p *printer, stderr io.Writer) (tally, error) {
 	idle := f.IdleTimeout()
 	last := time.Now()
-	n := 0
-	for f.Count == 0 || n < f.Count {
+	var t tally
+	for f.Count == 0 || t.printed < f.Count {
 		wait := maxPollWait
 		if idle > 0 {
 			left := idle - time.Since(last)
@@ -67,34 +94,53 @@ func consume(ctx context.Context, b broker, f clientconf.ConsumerFlags, p *print
 		}
 		max := f.Batch
 		if f.Count > 0 {
-			max = min(max, f.Count-n)
+			max = min(max, f.Count-t.printed)
 		}
 		ds, err := b.Fetch(ctx, f.Destination, f.Group, max, wait)
 		switch {
 		case ctx.Err() != nil:
-			return n, nil
+			return t, nil
 		case err != nil && client.IsRetryable(err):
 			// The client reconnects by itself; what the failed fetch
 			// delivered comes back after the server's ack timeout.
 			if !sleep(ctx, retryPause) {
-				return n, nil
+				return t, nil
 			}
 			continue
 		case err != nil:
-			return n, err
+			return t, err
 		case len(ds) == 0:
 			continue
 		}
-		if err := p.print(ds); err != nil {
-			return n, fmt.Errorf("writing messages: %w", err)
-		}
-		n += len(ds)
 		last = time.Now()
+		ds = withhold(ds, stderr, &t)
+		if len(ds) == 0 {
+			continue
+		}
+		if err := p.print(ds); err != nil {
+			return t, fmt.Errorf("writing messages: %w", err)
+		}
+		t.printed += len(ds)
 		if err := ack(ctx, b, f, ds); err != nil {
-			return n, err
+			return t, err
 		}
 	}
-	return n, nil
+	return t, nil
+}
+
+// withhold reports the deliveries with Err on stderr and returns the
+// others, in place.
+func withhold(ds []client.Delivery, stderr io.Writer, t *tally) []client.Delivery {
+	ok := ds[:0]
+	for _, d := range ds {
+		if d.Err == nil {
+			ok = append(ok, d)
+			continue
+		}
+		t.withheld++
+		fmt.Fprintf(stderr, "consumer-client: seq %d (attempt %d) withheld, not acknowledged: %v\n", d.Seq, d.Attempt, d.Err)
+	}
+	return ok
 }
 
 // ack confirms a printed batch, even when ctx has just ended: the batch

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,8 +68,9 @@ func TestArgsInvalid(t *testing.T) {
 func TestHelp(t *testing.T) {
 	_, help, err := parse(t, "--help")
 	require.NoError(t, err)
+	help = strings.Join(strings.Fields(help), " ") // kong wraps lines at its own width
 	for _, flag := range []string{"--node", "--destination", "--message", "--count", "--size", "--rate",
-		"--window", "--stdin", "--client-id", "--progress", "--timeout", "--batch"} {
+		"--window", "--stdin", "--client-id", "--progress", "--timeout", "--batch", "--key-file", "--tls", "--tls-ca"} {
 		require.Contains(t, help, flag)
 	}
 	require.Contains(t, help, "(default: 256)")

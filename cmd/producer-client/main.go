@@ -4,7 +4,10 @@
 //	producer-client -d test-queue --count 1000000 --size 128           # batched, window 1000
 //	producer-client -d test-queue --count 100 --window 1 --rate 10    # synchronous, paced
 //	producer-client -d test-queue --stdin < lines.txt
+//	producer-client -d test-queue -m secret --key-file keyring.yaml   # sealed (AES-256-GCM)
 //
+// With --key-file every payload is sealed with the keyring's current key
+// (docs/sealing.md); a keyring file readable by others gets a warning.
 // It prints a summary on stderr (sent, acked, duplicates, failed, msgs/s,
 // elapsed) and exits non-zero if any message was not acknowledged. SIGINT
 // or SIGTERM stops sending and waits (up to --timeout) for the acks of

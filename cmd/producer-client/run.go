@@ -31,7 +31,21 @@ func run(ctx context.Context, f clientconf.ProducerFlags, e env) int {
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	c, err := client.Dial(ctx, f.ClientOptions(log))
+	opts := f.ClientOptions(log)
+	kr, warnings, err := clientconf.LoadKeyring(f.KeyFile)
+	for _, w := range warnings {
+		fmt.Fprintln(e.stderr, "producer-client: warning:", w)
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "producer-client:", err)
+		return 1
+	}
+	opts.Keyring = kr
+	if opts.TLS, err = f.TLS.Config(); err != nil {
+		fmt.Fprintln(e.stderr, "producer-client:", err)
+		return 1
+	}
+	c, err := client.Dial(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "producer-client:", err)
 		return 1
@@ -92,7 +106,13 @@ func produce(ctx context.Context, c *client.Client, f clientconf.ProducerFlags, 
 	p := c.NewPublisher(f.Destination, client.PublisherOptions{Window: f.Window, MaxBatch: f.Batch})
 	err := sendAll(ctx, pace, src, st, func(payload []byte) error {
 		err := p.Publish(ctx, payload, st.result)
-		if err != nil {
+		switch {
+		case err == nil:
+		case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+			// Interrupted while waiting for room in the window: the
+			// message was never handed over, so it was not sent.
+			st.sent.Add(-1)
+		default:
 			st.fail(err)
 		}
 		return err

@@ -4,6 +4,7 @@
 package clientconf
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,9 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/swarmmq/swarmmq/client"
+	"github.com/swarmmq/swarmmq/netio/tlsconf"
+	"github.com/swarmmq/swarmmq/seal"
+	"github.com/swarmmq/swarmmq/seal/keyfile"
 )
 
 // Defaults of the client commands that no package owns.
@@ -56,6 +60,8 @@ type ProducerFlags struct {
 	Batch       int           `help:"Most messages per PUBLISH frame (default: ${default})." default:"${default_batch}" placeholder:"N"`
 	Timeout     time.Duration `help:"How long one request, and the final wait for outstanding acks, may take (default: ${default})." default:"${default_timeout}" placeholder:"DURATION"`
 	ClientID    string        `name:"client-id" help:"Client id sent in HELLO (default <hostname>-<pid>)." placeholder:"ID"`
+	KeyFile     string        `name:"key-file" help:"Keyring file (YAML, docs/sealing.md): seal every payload with its current key (AES-256-GCM). Without it payloads are published unsealed." placeholder:"FILE"`
+	TLS         TLSFlags      `embed:""`
 	Progress    bool          `help:"Show the progress bar on stderr even when it is not a terminal."`
 	Verbose     bool          `short:"v" help:"Log connection events (reconnects) on stderr."`
 }
@@ -91,7 +97,8 @@ func (f ProducerFlags) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ClientOptions returns the client options the flags ask for.
+// ClientOptions returns the client options the flags ask for, without
+// the keyring (see LoadKeyring).
 func (f ProducerFlags) ClientOptions(log *slog.Logger) client.Options {
 	return client.Options{Addr: f.Node, ClientID: f.ClientID, RequestTimeout: f.Timeout, Logger: log}
 }
@@ -106,8 +113,10 @@ type ConsumerFlags struct {
 	Follow      bool          `short:"f" help:"Keep waiting for new messages until interrupted (SIGINT or SIGTERM)."`
 	Timeout     time.Duration `help:"Stop when nothing arrives for this long (default: 2s when neither --follow nor --count is given; 0 = never)." placeholder:"DURATION"`
 	Batch       int           `help:"Most messages per fetch (default: ${default})." default:"${default_fetch}" placeholder:"N"`
-	JSON        bool          `name:"json" help:"Print one JSON object per message (destination, group, seq, attempt, id, timestamp, producer, payload) instead of the bare payload."`
+	JSON        bool          `name:"json" help:"Print one JSON object per message (destination, group, seq, attempt, id, timestamp, producer, key_id, payload) instead of the bare payload."`
 	ClientID    string        `name:"client-id" help:"Client id sent in HELLO (default <hostname>-<pid>)." placeholder:"ID"`
+	KeyFile     string        `name:"key-file" help:"Keyring file (YAML, docs/sealing.md): authenticate and decrypt every payload; one that fails is reported on stderr and not acknowledged. Without it only unsealed payloads are printed." placeholder:"FILE"`
+	TLS         TLSFlags      `embed:""`
 	Verbose     bool          `short:"v" help:"Log connection events (reconnects) on stderr."`
 }
 
@@ -140,7 +149,36 @@ func (f ConsumerFlags) IdleTimeout() time.Duration {
 	return DefaultIdleTimeout
 }
 
-// ClientOptions returns the client options the flags ask for.
+// ClientOptions returns the client options the flags ask for, without
+// the keyring (see LoadKeyring).
 func (f ConsumerFlags) ClientOptions(log *slog.Logger) client.Options {
 	return client.Options{Addr: f.Node, ClientID: f.ClientID, Logger: log}
+}
+
+// LoadKeyring reads the keyring of --key-file: nil (unsealed) when path
+// is empty. warnings (a file mode wider than 0600) are for stderr; they
+// come with a keyring, not instead of one.
+func LoadKeyring(path string) (kr *seal.Keyring, warnings []string, err error) {
+	if path == "" {
+		return nil, nil, nil
+	}
+	return keyfile.Read(path)
+}
+
+// TLSFlags are the TLS flags of the client commands. Any of them turns
+// TLS 1.3 on.
+type TLSFlags struct {
+	On         bool   `name:"tls" help:"Connect over TLS 1.3, checking the node's certificate against the system roots (or --tls-ca)."`
+	CA         string `name:"tls-ca" help:"PEM CA bundle to check the node's certificate against (turns TLS on)." placeholder:"FILE"`
+	Cert       string `name:"tls-cert" help:"PEM client certificate, for nodes that require one (mutual TLS; turns TLS on)." placeholder:"FILE"`
+	Key        string `name:"tls-key" help:"PEM private key of --tls-cert." placeholder:"FILE"`
+	ServerName string `name:"tls-server-name" help:"Name expected in the node's certificate (default: the host of --node)." placeholder:"NAME"`
+}
+
+// Config returns the TLS config the flags ask for, or nil for plaintext.
+func (t TLSFlags) Config() (*tls.Config, error) {
+	if !t.On && t.CA == "" && t.Cert == "" && t.Key == "" && t.ServerName == "" {
+		return nil, nil
+	}
+	return tlsconf.Client(t.CA, t.Cert, t.Key, t.ServerName)
 }

@@ -228,3 +228,41 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestQuickStartSecure runs the clients against a node process with TLS and
+// a keyring, as docs/tls.md and docs/sealing.md describe.
+func TestQuickStartSecure(t *testing.T) {
+	dir := t.TempDir()
+	p := newPKI(t)
+	if err := p.ca.WriteFiles(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca-key.pem")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.server.WriteFiles(filepath.Join(dir, "node.pem"), filepath.Join(dir, "node-key.pem")); err != nil {
+		t.Fatal(err)
+	}
+	keyring := filepath.Join(dir, "keyring.yaml")
+	if _, stderr, err := run(t, "", "node", "--gen-keyring", keyring); err != nil {
+		t.Fatalf("--gen-keyring: %v %s", err, stderr)
+	}
+	cfg := filepath.Join(dir, "node.yaml")
+	src := fmt.Sprintf("security:\n  keyring: %s\n  tls_cert: %s\n  tls_key: %s\n", keyring,
+		filepath.Join(dir, "node.pem"), filepath.Join(dir, "node-key.pem"))
+	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	node := startProc(t, data, "--config", cfg)
+	secure := []string{"--node", node.addr, "--tls-ca", filepath.Join(dir, "ca.pem"), "--key-file", keyring}
+	if _, stderr, err := run(t, "", "producer-client", append(secure, "--destination", "vault", "--message", "Hello sealed")...); err != nil {
+		t.Fatalf("producer-client: %v\n%s", err, stderr)
+	}
+	if _, _, err := run(t, "", "producer-client", "--node", node.addr, "--destination", "vault", "--message", "plain"); err == nil {
+		t.Fatal("a plaintext client was served by a TLS-only node")
+	}
+	out, stderr, err := run(t, "", "consumer-client", append(secure, "--destination", "vault", "--timeout", "500ms")...)
+	if err != nil || out != "Hello sealed\n" {
+		t.Fatalf("consumer-client printed %q: %v\n%s", out, err, stderr)
+	}
+	node.stop(t)
+	assertNotOnDisk(t, data, "Hello sealed")
+}
