@@ -87,7 +87,8 @@ type fatalError struct{ msg string }
 
 func (e *fatalError) Error() string { return "pebble fatal: " + e.msg }
 
-// pebbleLogger routes Pebble's log lines to slog: Infof at Info, Errorf at
+// pebbleLogger routes Pebble's log lines to slog: Infof at Debug (WAL
+// recovery and compaction chatter an operator rarely needs), Errorf at
 // Error. Pebble assumes Fatalf does not return (its default exits the
 // process), so Fatalf logs at Error and panics with a *fatalError. On the
 // goroutine of a write, the Log recovers it and fails (see Log.applyLocked);
@@ -95,7 +96,7 @@ func (e *fatalError) Error() string { return "pebble fatal: " + e.msg }
 // for concurrent use.
 type pebbleLogger struct{ lg *slog.Logger }
 
-func (p pebbleLogger) Infof(format string, args ...any) { p.log(slog.LevelInfo, format, args) }
+func (p pebbleLogger) Infof(format string, args ...any) { p.log(slog.LevelDebug, format, args) }
 
 func (p pebbleLogger) Errorf(format string, args ...any) { p.log(slog.LevelError, format, args) }
 
