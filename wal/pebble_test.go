@@ -13,10 +13,10 @@ import (
 
 func TestPebbleLogger(t *testing.T) {
 	var buf bytes.Buffer
-	lg := pebbleLogger{lg: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	lg := pebbleLogger{lg: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	lg.Infof("found %d WALs\n", 2)
 	lg.Errorf("background error: %s", "boom")
-	require.Contains(t, buf.String(), `level=INFO msg="found 2 WALs"`)
+	require.Contains(t, buf.String(), `level=DEBUG msg="found 2 WALs"`)
 	require.Contains(t, buf.String(), `level=ERROR msg="background error: boom"`)
 
 	defer func() {
