@@ -75,6 +75,6 @@ func Example() {
 	}
 	// Output:
 	// server got FETCH corr 2 from example
-	// client got HELLO_OK from node-1 credits 4
+	// client got HELLO_OK from node-1 credits 32
 	// client got ERROR BAD_GROUP just an example corr 2
 }

@@ -29,7 +29,7 @@ const (
 	// DefaultIdleTimeout is 0: idle connections are never closed.
 	DefaultIdleTimeout = 0
 	// DefaultInboundFrames is MaxInbound's default in units of MaxFrame.
-	DefaultInboundFrames = 4
+	DefaultInboundFrames = 32
 	// DefaultMaxOutbound is the most bytes queued for writing to one
 	// connection.
 	DefaultMaxOutbound = 64 << 20
