@@ -11,7 +11,10 @@ SMOKETIME ?= 100000x
 BENCHTIME ?= 1s
 GOLANGCI_VERSION  := v2.15.0
 
-CMDS := node producer-client consumer-client
+CMDS := node producer-client consumer-client swarmbench
+# The NATS peer of the benchmark lives in its own module, so the node never
+# links NATS.
+NATSPEER := perf/natspeer
 
 # Fuzz targets as package:Target.
 FUZZ_TARGETS := \
@@ -22,7 +25,7 @@ FUZZ_TARGETS := \
 	./seal:FuzzParseKeyring \
 	./seal:FuzzOpen
 
-.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean certs
+.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean certs natsbench bench-compare
 
 all: fmt vet lint build test
 
@@ -37,6 +40,7 @@ test: vet lint unit fuzz-smoke
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
+	cd $(NATSPEER) && $(GO) test -race -count=1 -timeout 10m ./...
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
@@ -59,9 +63,22 @@ $(TOOLS)/golangci-lint:
 
 lint: $(TOOLS)/golangci-lint
 	$(TOOLS)/golangci-lint run ./...
+	cd $(NATSPEER) && $(TOOLS)/golangci-lint run ./...
 
 vet:
 	$(GO) vet ./...
+	cd $(NATSPEER) && $(GO) vet ./...
+
+# bin/natsbench drives an embedded NATS JetStream with swarmbench's flags.
+natsbench:
+	@mkdir -p $(BIN)
+	cd $(NATSPEER) && $(GO) build -o ../../$(BIN)/ ./cmd/natsbench
+
+# SwarmMQ vs NATS JetStream at matched durability, 128-byte messages, about
+# 4 minutes on 2 cores; writes docs/perf/. ROUNDS, DURATION, STEPS,
+# CURVE_ROUNDS, CONSUME_MSGS override the defaults (see perf/compare.sh).
+bench-compare:
+	GO=$(GO) perf/compare.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -53,6 +53,9 @@ func (kr *Keyring) Verify(scratch []byte, h Header, sealed []byte) ([]byte, erro
 	if e == nil {
 		return scratch, ErrUnknownKey
 	}
+	if len(sealed) < Overhead || len(h.Destination) > MaxDestination {
+		return scratch, ErrAuth
+	}
 	if need := len(sealed) - Overhead + AADSize + len(h.Destination); need > cap(scratch) {
 		scratch = make([]byte, 0, need)
 	}

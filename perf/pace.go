@@ -1,0 +1,64 @@
+package perf
+
+import "runtime"
+
+// Pacer decides when the next message is sent and which send time it
+// carries. It belongs to one producer goroutine; it is not safe for
+// concurrent use.
+//
+// A closed-loop pacer sends at once and stamps the actual time. An
+// open-loop pacer follows a fixed schedule (start + i/rate) and stamps the
+// intended time, not the actual one: when the system under test stalls the
+// producer (a full window, a slow synchronous ack), the messages due in the
+// meantime go out late and their latency counts from when they should
+// have gone, so the stall is not hidden (no coordinated omission).
+type Pacer struct {
+	now      func() int64
+	start    int64
+	interval float64 // ns between messages; 0: closed loop
+	i        int64
+	sleep    func(ns int64)
+}
+
+// ClosedLoop returns a pacer that never waits.
+func ClosedLoop(c Clock) *Pacer { return &Pacer{now: c.Now} }
+
+// OpenLoop returns a pacer sending rate messages per second from start
+// (Clock time).
+func OpenLoop(c Clock, start int64, rate float64) *Pacer {
+	return newOpenLoop(c.Now, sleepNs, start, rate)
+}
+
+// newOpenLoop is OpenLoop with the clock and the sleep injected.
+func newOpenLoop(now func() int64, sleep func(int64), start int64, rate float64) *Pacer {
+	return &Pacer{now: now, start: start, interval: 1e9 / rate, sleep: sleep}
+}
+
+// Next waits until the next message is due and returns its send time, or
+// returns false without waiting if that time is not before end.
+func (p *Pacer) Next(end int64) (int64, bool) {
+	if p.interval == 0 {
+		now := p.now()
+		return now, now < end
+	}
+	t := p.start + int64(float64(p.i)*p.interval)
+	if t >= end {
+		return 0, false
+	}
+	p.i++
+	for {
+		d := t - p.now()
+		if d <= 0 {
+			return t, true
+		}
+		if d < spinBelow {
+			runtime.Gosched()
+			continue
+		}
+		p.sleep(d)
+	}
+}
+
+// spinBelow is the wait below which the pacer yields instead of sleeping:
+// a sleep overshoots by about this much anyway.
+const spinBelow = 20_000
