@@ -2,54 +2,90 @@ package queue
 
 import "sort"
 
-// ring is a growable FIFO over a power-of-two buffer, indexed from its
-// front. It backs the retained messages of a destination, the in-flight
-// deliveries of a group and the dedupe window, which all add at the back
-// and mostly remove at the front. It is not safe for concurrent use.
+// ring is a growable FIFO indexed from its front. It backs the retained
+// messages of a destination and the in-flight deliveries of a group, which
+// add at the back and mostly remove at the front. It is not safe for
+// concurrent use.
+//
+// Up to chunkSize elements it is one small buffer that doubles as needed;
+// beyond, it is a list of fixed chunks of chunkSize elements. Growing
+// never copies more than one chunk, so a destination holding millions of
+// messages does not stall its partition's worker for tens of milliseconds
+// (nor make the garbage collector scan a copy) the way doubling one huge
+// buffer would.
 type ring[T any] struct {
-	buf  []T
-	head int
-	n    int
+	chunks [][]T // chunks[0] holds the front at head; all but a lone first chunk have chunkSize elements
+	head   int
+	n      int
 }
+
+const (
+	chunkBits = 10
+	chunkSize = 1 << chunkBits
+	chunkMask = chunkSize - 1
+	// smallRing is the capacity a drained ring keeps rather than freeing.
+	smallRing = 64
+)
 
 // len returns the number of elements.
 func (r *ring[T]) len() int { return r.n }
 
 // at returns a pointer to element i (0 is the front); i must be < len.
-func (r *ring[T]) at(i int) *T { return &r.buf[(r.head+i)&(len(r.buf)-1)] }
+func (r *ring[T]) at(i int) *T {
+	j := r.head + i
+	return &r.chunks[j>>chunkBits][j&chunkMask]
+}
 
 // back returns a pointer to the last element; the ring must not be empty.
 func (r *ring[T]) back() *T { return r.at(r.n - 1) }
 
 // push appends v at the back.
 func (r *ring[T]) push(v T) {
-	if r.n == len(r.buf) {
-		r.resize(max(8, 2*len(r.buf)))
+	if len(r.chunks) == 0 {
+		r.chunks = append(r.chunks, make([]T, 8))
+		r.head = 0
 	}
-	r.buf[(r.head+r.n)&(len(r.buf)-1)] = v
+	j := r.head + r.n
+	if len(r.chunks) == 1 && j == len(r.chunks[0]) && len(r.chunks[0]) < chunkSize {
+		// The lone small buffer is full at the back: compact it, or
+		// double it if it is at least half full.
+		c := len(r.chunks[0])
+		if 2*r.n >= c {
+			c *= 2
+		}
+		nb := make([]T, c)
+		copy(nb, r.chunks[0][r.head:r.head+r.n])
+		r.chunks[0], r.head, j = nb, 0, r.n
+	}
+	if c := j >> chunkBits; c == len(r.chunks) {
+		r.chunks = append(r.chunks, make([]T, chunkSize))
+	}
+	r.chunks[j>>chunkBits][j&chunkMask] = v
 	r.n++
 }
 
-// popFront removes the front element. The buffer shrinks once it is mostly
-// empty so that a burst does not pin memory forever.
+// popFront removes the front element. A drained chunk is released at once,
+// and a drained ring keeps at most a small buffer.
 func (r *ring[T]) popFront() {
 	var zero T
 	*r.at(0) = zero
-	r.head = (r.head + 1) & (len(r.buf) - 1)
+	r.head++
 	r.n--
-	if len(r.buf) > 1024 && r.n <= len(r.buf)/8 {
-		r.resize(len(r.buf) / 4)
+	switch {
+	case r.n == 0:
+		if len(r.chunks) == 1 && len(r.chunks[0]) <= smallRing {
+			r.head = 0
+		} else {
+			r.chunks, r.head = nil, 0
+		}
+	case r.head == chunkSize:
+		// Only a full-size first chunk can be consumed to its end while
+		// elements remain: they are in the next chunk.
+		copy(r.chunks, r.chunks[1:])
+		r.chunks[len(r.chunks)-1] = nil
+		r.chunks = r.chunks[:len(r.chunks)-1]
+		r.head = 0
 	}
-}
-
-// resize moves the elements into a new buffer of size c (a power of two
-// >= len).
-func (r *ring[T]) resize(c int) {
-	nb := make([]T, c)
-	for i := 0; i < r.n; i++ {
-		nb[i] = *r.at(i)
-	}
-	r.buf, r.head = nb, 0
 }
 
 // seqer is an element kept in ascending, gap-allowed sequence order.

@@ -79,6 +79,7 @@ type Stage struct {
 	records  *metrics.Counter
 	failures *metrics.Counter
 	size     *metrics.Histogram
+	commit   *metrics.Histogram
 }
 
 // batch is one append on its way to the sync goroutine.
@@ -86,6 +87,7 @@ type batch struct {
 	reqs    []*work.Request
 	pending *wal.Pending
 	err     error
+	start   int64 // when the append began (Deps.Now)
 }
 
 // New builds the stage; it starts nothing.
@@ -107,6 +109,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		records:  set.NewCounter("swarmmq_persist_records_total"),
 		failures: set.NewCounter("swarmmq_persist_failures_total"),
 		size:     set.NewHistogram("swarmmq_persist_batch_requests"),
+		commit:   set.NewHistogram("swarmmq_persist_commit_seconds"),
 	}, nil
 }
 
@@ -155,7 +158,7 @@ func (s *Stage) append(reqs []*work.Request) {
 		}
 		logged = append(logged, r)
 	}
-	b := batch{reqs: owned}
+	b := batch{reqs: owned, start: t}
 	if len(s.entries) > 0 {
 		s.indexes = append(s.indexes, make([]uint64, len(s.entries))...)
 		b.pending, b.err = s.deps.Log.Append(s.entries, s.indexes)
@@ -225,6 +228,7 @@ func (s *Stage) forward(b batch) {
 	if err != nil {
 		s.failures.Inc()
 	}
+	s.commit.Update(float64(s.deps.Now()-b.start) / 1e9) // append to durable: the group commit's latency
 	ctx := context.Background()
 	for _, r := range b.reqs {
 		if r.Index != 0 || b.err != nil {
