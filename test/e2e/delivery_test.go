@@ -200,7 +200,9 @@ func TestDedupe(t *testing.T) {
 // the ack timeout, a delayed NACK, an immediate NACK, and dead-lettering.
 func TestRedeliveryNackDeadLetter(t *testing.T) {
 	n := nodetest.Start(t, func(o *stages.Options) {
-		o.Queue.AckTimeout = 300 * time.Millisecond
+		// Long enough that a loaded CI machine does not let the
+		// "not yet" checks below race the timers.
+		o.Queue.AckTimeout = time.Second
 		o.Queue.MaxDeliver = 3
 	})
 	c := dial(t, n)
@@ -229,7 +231,7 @@ func TestRedeliveryNackDeadLetter(t *testing.T) {
 		t.Fatalf("redelivery %+v", d2)
 	}
 	// NACK with a delay: not at once, then attempt 3.
-	if err := c.Nack(ctx, "jobs", "w", 200*time.Millisecond, d2[0].Seq); err != nil {
+	if err := c.Nack(ctx, "jobs", "w", time.Second, d2[0].Seq); err != nil {
 		t.Fatal(err)
 	}
 	if ds := fetch(0); len(ds) != 0 {
