@@ -184,6 +184,7 @@ func (c *Conn) closeLocked() {
 
 // slowConsumerLocked drops the queue and queues ERROR SLOW_CONSUMER instead.
 func (c *Conn) slowConsumerLocked() {
+	c.srv.metrics.slowConsumers.Inc()
 	out := c.outLocked()
 	out.B = frame.AppendError(out.B[:0], 0, frame.CodeSlowConsumer, "client does not read its replies")
 	c.closeLocked()

@@ -11,6 +11,7 @@ type serverMetrics struct {
 	framesIn           *metrics.Counter
 	protocolErrors     *metrics.Counter
 	tlsHandshakeErrors *metrics.Counter
+	slowConsumers      *metrics.Counter
 }
 
 func newServerMetrics(set *metrics.Set, s *Server) serverMetrics {
@@ -27,5 +28,6 @@ func newServerMetrics(set *metrics.Set, s *Server) serverMetrics {
 		framesIn:           set.NewCounter("swarmmq_netio_frames_in_total"),
 		protocolErrors:     set.NewCounter("swarmmq_netio_protocol_errors_total"),
 		tlsHandshakeErrors: set.NewCounter("swarmmq_netio_tls_handshake_errors_total"),
+		slowConsumers:      set.NewCounter("swarmmq_netio_slow_consumers_total"),
 	}
 }

@@ -190,7 +190,7 @@ func (n *Node) build() error {
 	cache := route.NewCache(o.Partitions, 0)
 	server, err := netio.New(netio.Options{
 		Addr: o.ClientAddr, TLS: o.TLS, PlainAddr: o.PlainAddr, NodeID: o.NodeID, Partitions: o.Partitions, Multicore: true,
-		MaxConns: o.MaxConns, MaxFrame: o.MaxFrame, Credits: o.Credits,
+		MaxConns: o.MaxConns, MaxFrame: o.MaxFrame, Credits: o.Credits, MaxOutbound: o.MaxOutbound,
 		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout,
 		Logger: o.Logger, Metrics: o.Metrics,
 	}, inbound)

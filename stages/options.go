@@ -55,7 +55,10 @@ type Options struct {
 	Keyring *seal.Keyring
 	// Queue configures every partition's state machine.
 	Queue queue.Options
-	// MaxConns, Credits, HandshakeTimeout, IdleTimeout configure netio.
+	// MaxConns, Credits, HandshakeTimeout, IdleTimeout, MaxOutbound
+	// configure netio (MaxOutbound: bytes queued for a client that does
+	// not read before it is closed with SLOW_CONSUMER; 0 = netio's default).
+	MaxOutbound      int
 	MaxConns         int
 	Credits          uint32
 	HandshakeTimeout time.Duration

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +180,51 @@ func TestManyIdleConnectionsAndNackFlood(t *testing.T) {
 	if got := fetchRaw(t, healthy, "healthy", "g", 100); len(got) != 20 {
 		t.Fatalf("healthy consumer got %d of 20", len(got))
 	}
+}
+
+// TestSlowReader: a client that asks for much and never reads its replies
+// is closed with SLOW_CONSUMER once its queued replies pass the bound; a
+// healthy client on the same node is served throughout.
+func TestSlowReader(t *testing.T) {
+	n := nodetest.Start(t, func(o *stages.Options) { o.MaxOutbound = 1 << 20 })
+	addr := n.AddrString()
+	healthy := nodetest.Handshake(t, addr)
+	big := string(make([]byte, 16<<10))
+	for i := 1; i <= 64; i++ {
+		publishRaw(t, healthy, "bulk", msg(i, big))
+	}
+	// Every group sees all 64 messages (1 MiB): each FETCH by a new group
+	// queues about 1 MiB of reply for a reader that never reads; 64 of them
+	// are far more than the kernel's socket buffers and the 1 MiB bound.
+	slow := nodetest.Handshake(t, addr)
+	var b []byte
+	for g := 0; g < 64; g++ {
+		b = frame.AppendFetch(b, uint64(g+1), frame.Fetch{Destination: []byte("bulk"),
+			Group: []byte(fmt.Sprintf("g%d", g)), Max: 64})
+	}
+	if err := slow.Send(b); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(nodetest.Timeout)
+	for !strings.Contains(metricsText(n), "swarmmq_netio_slow_consumers_total 1") {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow reader was never cut off")
+		}
+		healthy.Write(frame.AppendPing(nil, healthy.NextCorr())) // the node keeps answering meanwhile
+		if f := healthy.Read(); f.Type != frame.TypePong {
+			t.Fatalf("healthy client answered %s", f.Type)
+		}
+	}
+	if acks := publishRaw(t, healthy, "other", msg(1000, "still served")); acks[0].Code != frame.CodeOK {
+		t.Fatalf("healthy client answered %+v", acks[0])
+	}
+	if got := fetchRaw(t, healthy, "other", "h", 10); len(got) != 1 {
+		t.Fatalf("healthy consumer got %v", got)
+	}
+}
+
+func metricsText(n *nodetest.Node) string {
+	var sb strings.Builder
+	n.Metrics().WritePrometheus(&sb)
+	return sb.String()
 }
