@@ -92,7 +92,8 @@ type Performance struct {
 	MaxDeliver int `yaml:"max_deliver"`
 	// DedupeWindow is how long message ids are remembered.
 	DedupeWindow Duration `yaml:"dedupe_window"`
-	// DedupeMax bounds the remembered ids per partition.
+	// DedupeMax bounds the remembered ids per partition: at most this many,
+	// and at least the newest half, are remembered.
 	DedupeMax int `yaml:"dedupe_max"`
 	// Fsync is "always" (an ack means fsynced) or "interval".
 	Fsync string `yaml:"fsync"`

@@ -43,13 +43,12 @@ func (p *Partition) Snapshot(dst []byte) []byte {
 		dst = appendSnapDest(dst, d)
 	}
 	w := p.window
-	dst = binary.BigEndian.AppendUint32(dst, uint32(w.fifo.len()))
-	for i := 0; i < w.fifo.len(); i++ {
-		e := w.fifo.at(i)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(w.size()))
+	w.entries(func(e *winEntry) {
 		dst = append(dst, e.id[:]...)
 		dst = binary.BigEndian.AppendUint64(dst, e.seq)
 		dst = binary.BigEndian.AppendUint64(dst, uint64(e.time))
-	}
+	})
 	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
 
@@ -88,7 +87,7 @@ var errNotFresh = errors.New("swarmmq/queue: restore into a partition that alrea
 // impossible state returns an error wrapping ErrCorrupt and leaves p
 // unchanged. Snapshot after Restore(b) returns b again.
 func (p *Partition) Restore(b []byte) error {
-	if p.applied != 0 || len(p.order) != 0 || p.window.fifo.len() != 0 {
+	if p.applied != 0 || len(p.order) != 0 || p.window.size() != 0 {
 		return errNotFresh
 	}
 	if len(b) < len(snapMagic)+1+4 {
@@ -134,11 +133,12 @@ func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entri
 			p.ageFloor = min(p.ageFloor, d.slots.at(0).time)
 		}
 	}
+	// Adding the entries in order rebuilds the same generations the
+	// snapshot's partition had (a previous generation is always full).
 	w := p.window
 	w.mu.Lock()
-	w.mu.ids = ids
 	for _, e := range entries {
-		w.fifo.push(e)
+		w.addLocked(e.id, e.seq, e.time)
 	}
 	w.mu.Unlock()
 }
