@@ -112,19 +112,19 @@ func (p *Partition) Restore(b []byte) error {
 	if err != nil {
 		return err
 	}
-	entries, ids, err := restoreWindow(&rd)
+	entries, err := restoreWindow(&rd)
 	if err != nil {
 		return err
 	}
 	if len(rd.b) != 0 {
 		return corruptf("%d bytes after snapshot", len(rd.b))
 	}
-	p.install(applied, lastTime, dests, entries, ids)
+	p.install(applied, lastTime, dests, entries)
 	return nil
 }
 
 // install makes the decoded state p's.
-func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entries []winEntry, ids map[[16]byte]uint64) {
+func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entries []winEntry) {
 	p.applied, p.lastTime = applied, lastTime
 	p.ageFloor = math.MaxInt64
 	for _, d := range dests {
@@ -255,25 +255,25 @@ func restoreSpans(rd *reader, g *group, lastSeq uint64) error {
 	return nil
 }
 
-func restoreWindow(rd *reader) ([]winEntry, map[[16]byte]uint64, error) {
+func restoreWindow(rd *reader) ([]winEntry, error) {
 	n := rd.count(snapWinEntry, "window count")
 	if rd.err != nil {
-		return nil, nil, rd.err
+		return nil, rd.err
 	}
 	entries := make([]winEntry, n)
-	ids := make(map[[16]byte]uint64, n)
+	ids := make(map[[16]byte]struct{}, n) // a snapshot never holds an id twice
 	for i := range entries {
 		e := &entries[i]
 		id := rd.take(16, "window id")
 		e.seq, e.time = rd.u64("window seq"), int64(rd.u64("window time"))
 		if rd.err != nil {
-			return nil, nil, rd.err
+			return nil, rd.err
 		}
 		e.id = [16]byte(id)
 		if _, dup := ids[e.id]; dup {
-			return nil, nil, corruptf("window id %x twice", e.id)
+			return nil, corruptf("window id %x twice", e.id)
 		}
-		ids[e.id] = e.seq
+		ids[e.id] = struct{}{}
 	}
-	return entries, ids, nil
+	return entries, nil
 }
