@@ -17,6 +17,9 @@ const (
 	DefaultWindow = 1000
 	// DefaultMaxBatch is how many messages a Publisher puts in one frame.
 	DefaultMaxBatch = 256
+	// DefaultMaxInFlight is how many of a Publisher's frames may await
+	// their PUBLISH_ACK at once.
+	DefaultMaxInFlight = 4
 )
 
 // Bounds of a Publisher's recycled batches: the buffer bytes they may
@@ -42,10 +45,19 @@ type PublisherOptions struct {
 	// writer is idle: under load, messages published while a frame is
 	// being written accumulate in the next one.
 	Linger time.Duration
+	// MaxInFlight is the most frames written and not yet acknowledged
+	// (default DefaultMaxInFlight). While that many are out, new messages
+	// gather in the open batch: under moderate load this makes a few
+	// large frames instead of many tiny ones, each of which would cost
+	// the node a request (and often an fsync) of its own.
+	MaxInFlight int
 }
 
 // EnsureDefaults replaces zero fields by their defaults.
 func (o *PublisherOptions) EnsureDefaults() {
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
 	if o.Window == 0 {
 		o.Window = DefaultWindow
 	}
@@ -65,6 +77,9 @@ func (o PublisherOptions) Validate() error {
 	}
 	if o.Linger < 0 {
 		errs = append(errs, errors.New("client: publisher linger must not be negative"))
+	}
+	if o.MaxInFlight < 1 {
+		errs = append(errs, fmt.Errorf("client: publisher max in-flight frames %d must be at least 1", o.MaxInFlight))
 	}
 	return errors.Join(errs...)
 }
@@ -99,6 +114,7 @@ type Publisher struct {
 		window gate        // messages accepted and not resolved
 		err    error       // set when closed or failed: Publish returns it
 		sealed []byte      // the sealed payload being appended (with a keyring)
+		flying int         // batches taken by the writer and not yet resolved
 	}
 }
 
@@ -110,6 +126,7 @@ type pubBatch struct {
 	p     *Publisher
 	ids   [][16]byte
 	dones []func(PublishResult)
+	taken bool // counted in the Publisher's flying; guarded by its mutex
 }
 
 // NewPublisher returns a Publisher to dest. With an invalid dest or
@@ -257,17 +274,25 @@ func (p *Publisher) closeBatchLocked() {
 func (p *Publisher) takeLocked(out []*call, max int) []*call {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.timer == nil && p.mu.cur != nil {
+	room := p.opts.MaxInFlight - p.mu.flying
+	if room <= 0 {
+		// finish sets the hint again when a frame is acknowledged.
+		p.hint.Store(false)
+		return out
+	}
+	if p.timer == nil && p.mu.cur != nil && len(p.mu.ready) < room {
 		p.closeBatchLocked()
 	}
-	n := min(max, len(p.mu.ready))
+	n := min(max, room, len(p.mu.ready))
 	for _, b := range p.mu.ready[:n] {
+		b.taken = true
 		out = append(out, &b.call)
 	}
+	p.mu.flying += n
 	rest := copy(p.mu.ready, p.mu.ready[n:])
 	clear(p.mu.ready[rest:])
 	p.mu.ready = p.mu.ready[:rest]
-	p.hint.Store(rest > 0)
+	p.hint.Store(rest > 0 && n < room)
 	return out
 }
 
@@ -338,11 +363,22 @@ func (p *Publisher) finish(b *pubBatch, recycle bool) {
 	b.state, b.abandoned, b.corr, b.deadline = stateQueued, false, 0, 0
 	p.mu.Lock()
 	p.mu.window.releaseLocked(n)
+	wake := false
+	if b.taken {
+		b.taken = false
+		p.mu.flying--
+		if p.mu.cur != nil || len(p.mu.ready) > 0 {
+			wake = !p.hint.Swap(true)
+		}
+	}
 	if recycle && p.mu.freeB+cap(b.buf) <= maxFreeBytes {
 		p.mu.free = append(p.mu.free, b)
 		p.mu.freeB += cap(b.buf)
 	}
 	p.mu.Unlock()
+	if wake {
+		p.c.wakeWriter()
+	}
 }
 
 // Flush sends the open batch now and waits until every message published

@@ -34,12 +34,13 @@ func (c *collector) get() []PublishResult {
 func TestPublisherOptions(t *testing.T) {
 	o := PublisherOptions{}
 	o.EnsureDefaults()
-	require.Equal(t, PublisherOptions{Window: DefaultWindow, MaxBatch: DefaultMaxBatch}, o)
+	require.Equal(t, PublisherOptions{Window: DefaultWindow, MaxBatch: DefaultMaxBatch, MaxInFlight: DefaultMaxInFlight}, o)
 	require.NoError(t, o.Validate())
-	err := PublisherOptions{Window: -1, MaxBatch: -1, Linger: -1}.Validate()
+	err := PublisherOptions{Window: -1, MaxBatch: -1, Linger: -1, MaxInFlight: -1}.Validate()
 	require.ErrorContains(t, err, "window -1")
 	require.ErrorContains(t, err, "max batch -1")
 	require.ErrorContains(t, err, "linger")
+	require.ErrorContains(t, err, "in-flight frames -1")
 }
 
 func TestPublisher(t *testing.T) {
@@ -90,6 +91,33 @@ func TestPublisherCoalesces(t *testing.T) {
 	second.serve()
 	require.NoError(t, p.Flush(testCtx(t)))
 	require.Len(t, col.get(), n)
+}
+
+// TestPublisherMaxInFlight: with MaxInFlight frames unacknowledged, new
+// messages wait in one growing batch even though credits are free.
+func TestPublisherMaxInFlight(t *testing.T) {
+	h := newHolder(frame.TypePublish)
+	s := startServer(t, clienttest.Options{Credits: 64, Intercept: h.intercept})
+	c := dial(t, s, nil)
+	p := c.NewPublisher("q", PublisherOptions{MaxInFlight: 2})
+	var col collector
+	require.NoError(t, p.Publish(testCtx(t), []byte("a"), col.done))
+	first := h.next(t)
+	require.NoError(t, p.Publish(testCtx(t), []byte("b"), col.done))
+	second := h.next(t)
+	const n = 50
+	for range n {
+		require.NoError(t, p.Publish(testCtx(t), []byte("x"), col.done))
+	}
+	// Two frames are out: the 50 wait, together, for one to be acked.
+	first.serve()
+	third := h.next(t)
+	_, msgs := decodePublish(t, third.f)
+	require.Len(t, msgs, n, "the waiting messages share one frame")
+	second.serve()
+	third.serve()
+	require.NoError(t, p.Flush(testCtx(t)))
+	require.Len(t, col.get(), n+2)
 }
 
 func TestPublisherMaxBatch(t *testing.T) {

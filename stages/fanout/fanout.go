@@ -22,7 +22,7 @@ import (
 const (
 	DefaultWorkers          = 2
 	DefaultSnapshotEvery    = 4096
-	DefaultSnapshotMaxBytes = 8 << 20
+	DefaultSnapshotMaxBytes = 1 << 20
 	DefaultStatsInterval    = time.Second
 )
 
@@ -36,7 +36,9 @@ type Options struct {
 	// snapshot attempts (a snapshot lets the log prefix be trimmed).
 	SnapshotEvery uint64
 	// SnapshotMaxBytes skips a snapshot while the partition retains more
-	// payload bytes than this (the log keeps them instead).
+	// payload bytes than this (the log keeps them instead). A snapshot is
+	// encoded and written (one synced batch) on the worker goroutine, so
+	// this also bounds the pause it costs: at 8 MiB it was ~250 ms.
 	SnapshotMaxBytes int64
 	// StatsInterval is how often per-destination gauges are refreshed.
 	StatsInterval time.Duration
