@@ -25,9 +25,16 @@ func BenchmarkInbound(b *testing.B) {
 }
 
 func benchInbound(b *testing.B, size int) {
-	ring := graph.NewRing[Inbound](4096)
 	opts := testOptions()
 	opts.MaxInbound = 256 << 20 // the client below ignores credits
+	benchFrames(b, opts, size, func(addr string) (net.Conn, error) { return net.Dial("tcp", addr) })
+}
+
+// benchFrames starts a server with opts, dials it with dial, and measures
+// frames of size bytes from that one client into the ring. It is the body
+// of BenchmarkInbound and BenchmarkTLS.
+func benchFrames(b *testing.B, opts Options, size int, dial func(addr string) (net.Conn, error)) {
+	ring := graph.NewRing[Inbound](4096)
 	srv, err := New(opts, ring)
 	if err != nil {
 		b.Fatal(err)
@@ -40,7 +47,7 @@ func benchInbound(b *testing.B, size int) {
 		defer cancel()
 		_ = srv.Stop(ctx)
 	}()
-	nc, err := net.Dial("tcp", srv.Addr().String())
+	nc, err := dial(srv.Addr().String())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,15 +1,10 @@
 package netio
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
 	"testing"
-	"time"
-
-	"github.com/swarmmq/swarmmq/frame"
-	"github.com/swarmmq/swarmmq/graph"
 )
 
 // BenchmarkTLS is BenchmarkInbound over TLS 1.3: frames/s from one
@@ -26,68 +21,10 @@ func BenchmarkTLS(b *testing.B) {
 }
 
 func benchTLS(b *testing.B, p *testPKI, size int) {
-	ring := graph.NewRing[Inbound](4096)
 	opts := tlsOptions(p, false)
 	opts.MaxInbound = 256 << 20
-	srv, err := New(opts, ring)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		_ = srv.Stop(ctx)
-	}()
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: waitTimeout}, Config: p.clientConfig(nil)}
-	nc, err := d.Dial("tcp", srv.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = nc.Close() }()
-	if _, err := nc.Write(frame.AppendHello(nil, 1, frame.Hello{})); err != nil {
-		b.Fatal(err)
-	}
-	one := frame.AppendHeader(nil, frame.Header{Version: frame.Version, Type: frame.TypePublish, Corr: 1})
-	one = append(one, make([]byte, size-frame.HeaderSize)...)
-	frame.PatchLength(one, 0)
-	perWrite := max(1, (64<<10)/size)
-	var chunk []byte
-	for i := 0; i < perWrite; i++ {
-		chunk = append(chunk, one...)
-	}
-
-	b.ReportAllocs()
-	b.SetBytes(int64(size))
-	b.ResetTimer()
-	start := time.Now()
-	var g graph.Group
-	g.Go("bench-client", func() error {
-		for sent := 0; sent < b.N; sent += perWrite {
-			n := min(perWrite, b.N-sent)
-			if _, err := nc.Write(chunk[:n*size]); err != nil {
-				return err
-			}
-		}
-		return nil
+	benchFrames(b, opts, size, func(addr string) (net.Conn, error) {
+		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: waitTimeout}, Config: p.clientConfig(nil)}
+		return d.Dial("tcp", addr)
 	})
-	batch := make([]Inbound, 0, 256)
-	for got := 0; got < b.N; {
-		batch = ring.PopBatch(batch[:0], 256)
-		for _, in := range batch {
-			benchSink += len(in.Buf.B)
-			in.Release()
-		}
-		got += len(batch)
-		if len(batch) < 256 && got < b.N {
-			<-ring.C()
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "frames/s")
-	if err := g.Wait(); err != nil {
-		b.Fatal(err)
-	}
 }
