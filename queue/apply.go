@@ -1,17 +1,17 @@
 package queue
 
-// applyMessages stores the messages of r (already checked) in order:
-// duplicates get their original seq, messages over the destination limits
-// get CodeDestinationFull, the others the next seqs. The Raw section is
-// copied once, on the first message stored, and the stored messages are
-// views into that copy.
-func (p *Partition) applyMessages(r *Record, res []Result) []Result {
+// applyMessages stores the messages of r, entry index of the log (already
+// checked), in order: duplicates get their original seq, messages over the
+// destination limits get CodeDestinationFull, the others the next seqs. If
+// any is stored and the budget has room (see Budget), the Raw section is
+// copied into memory once.
+func (p *Partition) applyMessages(index uint64, r *Record, res []Result) []Result {
 	if r.Count == 0 {
 		return res
 	}
 	d := p.destOrCreate(r.Dest)
 	w := p.window
-	var chunk []byte
+	stored := 0
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for off := 0; off < len(r.Raw); {
@@ -23,17 +23,15 @@ func (p *Partition) applyMessages(r *Record, res []Result) []Result {
 		} else if p.full(d, m) {
 			res = append(res, Result{Code: CodeDestinationFull})
 		} else {
-			if chunk == nil {
-				chunk = make([]byte, len(r.Raw))
-				copy(chunk, r.Raw)
-			}
-			seq := d.store(chunk[off:off+n:off+n], r.Time)
+			stored++
+			seq := d.store(Loc{Index: index, Off: uint32(off), Len: uint32(n)}, r.Time)
 			w.addLocked(id, seq, r.Time)
 			res = append(res, Result{Seq: seq})
 		}
 		off += n
 	}
-	if chunk != nil {
+	if stored > 0 {
+		p.hot.keep(index, r.Raw, stored)
 		p.ageFloor = min(p.ageFloor, r.Time)
 	}
 	return res
@@ -94,9 +92,9 @@ func (p *Partition) applyGroupCreate(r *Record) {
 }
 
 // applyDeadLetter moves each seq of r the group is not done with to the
-// destination's ".dlq" destination: a copy of the message is stored there
-// under a new seq (no dedupe, no limits) and the seq becomes done for the
-// group. The copies share one allocation.
+// destination's ".dlq" destination: the message is stored there under a
+// new seq (no dedupe, no limits), pointing at the same bytes of the log,
+// and the seq becomes done for the group.
 func (p *Partition) applyDeadLetter(r *Record, res []Result) []Result {
 	d, g := p.destGroup(r)
 	if g == nil {
@@ -105,26 +103,18 @@ func (p *Partition) applyDeadLetter(r *Record, res []Result) []Result {
 		}
 		return res
 	}
-	size := 0
-	for _, seq := range r.Seqs {
-		if seq <= d.lastSeq && !g.has(seq) {
-			size += len(d.message(seq))
-		}
-	}
-	chunk := make([]byte, 0, size)
 	var q *dest
 	for _, seq := range r.Seqs {
 		if seq > d.lastSeq || g.has(seq) {
 			res = append(res, Result{Seq: seq})
 			continue
 		}
-		if m := d.message(seq); m != nil && len(chunk)+len(m) <= cap(chunk) {
+		if s := d.slot(seq); s != nil {
 			if q == nil {
 				q = p.destOrCreate(dlqName(d.name))
 			}
-			start := len(chunk)
-			chunk = append(chunk, m...)
-			q.store(chunk[start:len(chunk):len(chunk)], r.Time)
+			q.store(s.loc, r.Time)
+			p.hot.ref(s.loc.Index)
 			p.ageFloor = min(p.ageFloor, r.Time)
 		}
 		p.done(d, g, seq)

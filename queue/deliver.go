@@ -10,9 +10,13 @@ import (
 type Delivery struct {
 	Seq     uint64
 	Attempt uint32 // 1 on the first delivery to the group
-	// Msg is the raw wire message. The partition never writes to it again,
-	// so the view stays valid (and unchanged) after the message is dropped.
+	// Msg is the raw wire message if it is in memory, else nil: the caller
+	// reads it from the log at Loc (see Budget and MessageAt). The
+	// partition never writes to it again, so the view stays valid (and
+	// unchanged) after the message is dropped.
 	Msg []byte
+	// Loc is where the message lies in the log.
+	Loc Loc
 }
 
 // DeadSet is a batch of seqs of one group that exhausted MaxDeliver; the
@@ -83,14 +87,14 @@ func (p *Partition) redeliver(d *dest, g *group, max int, now int64, out []Deliv
 			p.markDead(d, g, e, deadline)
 			continue
 		}
-		m := d.message(e.seq)
-		if m == nil { // cannot happen: removal settles every group first
+		s := d.slot(e.seq)
+		if s == nil { // cannot happen: removal settles every group first
 			g.dropPend(e)
 			continue
 		}
 		e.attempt++
 		g.setDeadline(e, deadline)
-		out = append(out, Delivery{Seq: e.seq, Attempt: e.attempt, Msg: m})
+		out = append(out, Delivery{Seq: e.seq, Attempt: e.attempt, Msg: d.hot.view(s.loc), Loc: s.loc})
 		n++
 	}
 	if i == g.pend.len() {
@@ -170,7 +174,7 @@ func (p *Partition) deliverNew(d *dest, g *group, max int, now int64, out []Deli
 		g.pend.push(pending{seq: seq, attempt: 1, state: pendWait})
 		g.inflight++
 		g.setDeadline(g.pend.back(), deadline)
-		out = append(out, Delivery{Seq: seq, Attempt: 1, Msg: s.msg})
+		out = append(out, Delivery{Seq: seq, Attempt: 1, Msg: d.hot.view(s.loc), Loc: s.loc})
 		n++
 	}
 	return out
@@ -272,7 +276,7 @@ func (p *Partition) expireVolatile(d *dest, now int64) int {
 	n := 0
 	for i := d.firstLiveFrom(max(d.expiredTo, d.firstSeq())); i < d.slots.len(); i++ {
 		s := d.slots.at(i)
-		if s.msg == nil {
+		if !s.live() {
 			continue
 		}
 		if s.time >= limit {

@@ -5,16 +5,19 @@ import (
 	"strings"
 )
 
-// slot is one message of a destination. A slot whose msg is nil was
-// removed (every group is done with it) and waits to be compacted away
-// from the front of the ring.
+// slot is one message of a destination: where its bytes are in the
+// partition log. A slot whose loc.Len is 0 was removed (every group is done
+// with it) and waits to be compacted away from the front of the ring.
 type slot struct {
 	seq  uint64
-	time int64  // Time of the record that stored the message
-	msg  []byte // the raw wire message, a view into a record-sized chunk
+	time int64 // Time of the record that stored the message
+	loc  Loc
 }
 
 func (s slot) seqNum() uint64 { return s.seq }
+
+// live reports whether the message is still retained.
+func (s *slot) live() bool { return s.loc.Len != 0 }
 
 // dest is one destination: its retained messages in seq order and its
 // groups. Not safe for concurrent use (owned by the partition).
@@ -30,8 +33,9 @@ type dest struct {
 	slots   ring[slot]
 	msgs    int64 // live messages
 	bytes   int64 // their payload bytes (what MaxBytes limits)
-	wire    int64 // their wire bytes (what memory holds)
+	wire    int64 // their wire bytes
 	groups  map[string]*group
+	hot     *hotSet // the partition's in-memory records
 	order   []*group // groups sorted by name
 
 	// expiredTo is volatile: every seq below it was found older than
@@ -64,39 +68,46 @@ func (d *dest) firstSeq() uint64 {
 	return d.lastSeq + 1
 }
 
-// store appends message m (owned by the partition) under the next seq.
-func (d *dest) store(m []byte, t int64) uint64 {
+// store appends the message at l under the next seq. The caller counts
+// the reference to l's record (hotSet.keep or ref).
+func (d *dest) store(l Loc, t int64) uint64 {
 	d.lastSeq++
-	d.slots.push(slot{seq: d.lastSeq, time: t, msg: m})
-	d.account(m, 1)
+	d.slots.push(slot{seq: d.lastSeq, time: t, loc: l})
+	d.account(l, 1)
 	return d.lastSeq
 }
 
-// account adds (sign 1) or subtracts (sign -1) message m to the counters.
-func (d *dest) account(m []byte, sign int64) {
+// account adds (sign 1) or subtracts (sign -1) the message at l to the
+// counters.
+func (d *dest) account(l Loc, sign int64) {
 	d.msgs += sign
-	d.bytes += sign * int64(len(m)-msgHeaderSize)
-	d.wire += sign * int64(len(m))
+	d.bytes += sign * int64(int(l.Len)-msgHeaderSize)
+	d.wire += sign * int64(l.Len)
 }
 
-// message returns the live message seq, or nil.
-func (d *dest) message(seq uint64) []byte {
-	if i := seqFind(&d.slots, seq); i >= 0 {
-		return d.slots.at(i).msg
+// slot returns the live slot of seq, or nil.
+func (d *dest) slot(seq uint64) *slot {
+	if i := seqFind(&d.slots, seq); i >= 0 && d.slots.at(i).live() {
+		return d.slots.at(i)
 	}
 	return nil
 }
 
+// drop forgets the live message of s: counters, its record's reference.
+func (d *dest) drop(s *slot) {
+	d.account(s.loc, -1)
+	d.hot.unref(s.loc.Index)
+	s.loc = Loc{}
+}
+
 // remove drops message seq once every group is done with it.
 func (d *dest) remove(seq uint64) {
-	i := seqFind(&d.slots, seq)
-	if i < 0 || d.slots.at(i).msg == nil {
+	s := d.slot(seq)
+	if s == nil {
 		return
 	}
-	s := d.slots.at(i)
-	d.account(s.msg, -1)
-	s.msg = nil
-	for d.slots.len() > 0 && d.slots.at(0).msg == nil {
+	d.drop(s)
+	for d.slots.len() > 0 && !d.slots.at(0).live() {
 		d.slots.popFront()
 	}
 }
@@ -118,11 +129,11 @@ func (d *dest) expireFront(limit int64) bool {
 	dropped := false
 	for d.slots.len() > 0 {
 		s := d.slots.at(0)
-		if s.msg != nil {
+		if s.live() {
 			if s.time >= limit {
 				break
 			}
-			d.account(s.msg, -1)
+			d.drop(s)
 		}
 		d.slots.popFront()
 		dropped = true
@@ -139,7 +150,7 @@ func (d *dest) expireFront(limit int64) bool {
 // firstLiveFrom returns the index of the first live slot with seq >= seq.
 func (d *dest) firstLiveFrom(seq uint64) int {
 	i := seqIndex(&d.slots, seq)
-	for i < d.slots.len() && d.slots.at(i).msg == nil {
+	for i < d.slots.len() && !d.slots.at(i).live() {
 		i++
 	}
 	return i
@@ -155,7 +166,7 @@ func (d *dest) addGroup(name []byte) *group {
 	prev := g.floor - 1
 	for i := 0; i < d.slots.len(); i++ {
 		s := d.slots.at(i)
-		if s.msg == nil {
+		if !s.live() {
 			continue
 		}
 		if s.seq > prev+1 {

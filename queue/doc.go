@@ -79,6 +79,19 @@
 // each node did. An idle partition therefore holds expired bytes until
 // its next record; they are never delivered.
 //
+// # Messages in memory and in the log
+//
+// A retained message is held by its location in the log (Loc: the index of
+// the messages record that stored it, its offset and length there). The
+// record's message section is also kept in memory while Options.Memory (a
+// Budget, shareable by every partition of a node) has room; Deliver then
+// hands out a view of it in Delivery.Msg. Otherwise Msg is nil and the node
+// reads the message from the log at Delivery.Loc (MessageAt). Memory is
+// volatile: it never changes an Apply result, a seq or a Snapshot, and a
+// partition restored from a snapshot holds every message by location only.
+// The log entries a retained message points at must therefore outlive the
+// snapshot: KeepFrom is the lowest index still needed.
+//
 // # Record format
 //
 // One record per log entry (the entry frames it; all integers big-endian,
@@ -104,14 +117,18 @@
 //
 // # Snapshot format
 //
-//	"SMQS" | version u8 (=1) | partition u32 | applied index u64 | time i64 |
+//	"SMQS" | version u8 (=2) | partition u32 | applied index u64 | time i64 |
 //	dest count u32 | per destination, sorted by name:
 //	    name str16 | last seq u64 |
-//	    message count u32 | per retained message: seq u64 | time i64 | message |
+//	    message count u32 | per retained message: seq u64 | time i64 |
+//	        log index u64 | offset u32 | length u32 (its Loc) |
 //	    group count u32 | per group, sorted by name:
 //	        name str16 | floor u64 | range count u32 | per range: lo u64 | hi u64
 //	window count u32 | per id, oldest first: id [16] | seq u64 | time i64 |
 //	crc32c u32 (Castagnoli, of every byte before it)
+//
+// Version 1 (before Loc) held each message's bytes; it is refused by
+// Restore (no release ever wrote it).
 //
 // A snapshot holds the durable state only. Group "next" and in-flight
 // deliveries are volatile: after Restore every seq a group is not done

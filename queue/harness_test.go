@@ -21,6 +21,7 @@ type env struct {
 	opts  Options
 	p     *Partition
 	index uint64
+	log   testLog
 	now   int64
 	res   []Result
 	deliv []Delivery
@@ -49,7 +50,7 @@ var handlers = map[string]handler{
 
 func TestDataDriven(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
-		e := &env{t: t}
+		e := &env{t: t, log: testLog{}}
 		datadriven.RunTest(t, path, func(t *testing.T, td *datadriven.TestData) string {
 			e.t = t
 			h, ok := handlers[td.Cmd]
@@ -203,6 +204,7 @@ func fmtSeqs(seqs []uint64) string {
 // apply applies r at the next index.
 func (e *env) apply(r *Record) ([]Result, error) {
 	e.index++
+	e.log.add(e.index, r)
 	var err error
 	e.res, err = e.p.Apply(e.index, r, e.res[:0])
 	return e.res, err
@@ -218,11 +220,14 @@ func (e *env) cmdNew(td *datadriven.TestData) string {
 		MaxBytes:     e.intArg(td, "max-bytes", 0),
 		MaxAge:       time.Duration(secs(e.t, str(td, "max-age", "0"))),
 	}
+	if td.HasArg("memory") {
+		e.opts.Memory = NewBudget(e.intArg(td, "memory", 0))
+	}
 	p, err := New(uint32(e.intArg(td, "partition", 0)), e.opts)
 	if err != nil {
 		return "error: " + err.Error()
 	}
-	e.p, e.index, e.now = p, 0, 0
+	e.p, e.index, e.now, e.log = p, 0, 0, testLog{}
 	return "ok"
 }
 
@@ -269,9 +274,22 @@ func (e *env) cmdDeliver(td *datadriven.TestData) string {
 	if err != nil {
 		return "error: " + err.Error()
 	}
+	cold := make([]bool, len(e.deliv))
+	for i, d := range e.deliv {
+		cold[i] = d.Msg == nil
+	}
+	e.log.resolve(e.t, e.deliv)
 	var b strings.Builder
-	for _, d := range e.deliv {
-		fmt.Fprintf(&b, "seq=%d attempt=%d msg=%s\n", d.Seq, d.Attempt, idName(msgID(d.Msg)))
+	for i, d := range e.deliv {
+		fmt.Fprintf(&b, "seq=%d attempt=%d msg=%s", d.Seq, d.Attempt, idName(msgID(d.Msg)))
+		if e.opts.Memory != nil {
+			where := "memory"
+			if cold[i] {
+				where = fmt.Sprintf("log@%d", d.Loc.Index)
+			}
+			fmt.Fprintf(&b, " from=%s", where)
+		}
+		b.WriteByte('\n')
 	}
 	if b.Len() == 0 {
 		return "(none)"
@@ -354,6 +372,9 @@ func (e *env) cmdLookup(td *datadriven.TestData) string {
 
 func (e *env) cmdSnapshotRestore(td *datadriven.TestData) string {
 	snap := e.p.Snapshot(nil)
+	if m := e.opts.Memory; m != nil {
+		e.opts.Memory = NewBudget(m.Limit()) // the old partition is dropped, not freed
+	}
 	q, err := New(e.p.ID(), e.opts)
 	if err != nil {
 		e.t.Fatal(err)
@@ -371,6 +392,9 @@ func (e *env) cmdSnapshotRestore(td *datadriven.TestData) string {
 func (e *env) cmdStats(td *datadriven.TestData) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "retained-bytes=%d\n", e.p.RetainedBytes())
+	if m := e.opts.Memory; m != nil {
+		fmt.Fprintf(&b, "hot-bytes=%d budget-used=%d keep-from=%d\n", e.p.HotBytes(), m.Used(), e.p.KeepFrom())
+	}
 	e.p.Destinations(func(d DestStats) {
 		fmt.Fprintf(&b, "%s: msgs=%d bytes=%d seqs=%d..%d\n", d.Name, d.Msgs, d.Bytes, d.FirstSeq, d.LastSeq)
 		for _, g := range d.Groups {
@@ -387,7 +411,7 @@ func (e *env) cmdState(td *datadriven.TestData) string {
 	for _, d := range p.order {
 		var live []uint64
 		for i := 0; i < d.slots.len(); i++ {
-			if s := d.slots.at(i); s.msg != nil {
+			if s := d.slots.at(i); s.live() {
 				live = append(live, s.seq)
 			}
 		}

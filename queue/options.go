@@ -53,6 +53,12 @@ type Options struct {
 	// by record time, Deliver and ExpireAge stop delivering them by `now`
 	// (see doc.go). 0 means unlimited.
 	MaxAge time.Duration
+	// Memory bounds the bytes of messages kept in memory; the others are
+	// retained by location and read back from the log when delivered
+	// (Delivery.Loc). nil keeps every message in memory. One Budget may be
+	// shared by all the partitions of a node. It never changes the
+	// durable state (see Budget).
+	Memory *Budget
 }
 
 // EnsureDefaults replaces every zero field that has a default by that

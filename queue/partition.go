@@ -21,6 +21,7 @@ type Partition struct {
 	dests    map[string]*dest
 	order    []*dest // sorted by name
 	window   *Window
+	hot      *hotSet // records kept in memory
 	// ageFloor is a lower bound of the store time of every destination's
 	// oldest message, so Apply sweeps for MaxAge only when one may be due.
 	ageFloor int64
@@ -49,6 +50,7 @@ func New(partition uint32, opts Options) (*Partition, error) {
 		opts:     opts,
 		dests:    make(map[string]*dest),
 		window:   newWindow(int64(opts.DedupeWindow), opts.DedupeMax),
+		hot:      newHotSet(opts.Memory),
 		ageFloor: math.MaxInt64,
 	}, nil
 }
@@ -72,6 +74,43 @@ func (p *Partition) RetainedBytes() int64 {
 	return n
 }
 
+// RetainedMsgs returns the number of messages the partition retains.
+func (p *Partition) RetainedMsgs() int64 {
+	var n int64
+	for _, d := range p.order {
+		n += d.msgs
+	}
+	return n
+}
+
+// HotBytes returns the bytes of the records the partition keeps in memory
+// (see Budget).
+func (p *Partition) HotBytes() int64 { return p.hot.bytes() }
+
+// KeepFrom returns the lowest log index that a retained message points at,
+// or AppliedIndex+1 if none does: the log entries below it are not needed
+// by any message, and may be trimmed once a snapshot at AppliedIndex is
+// stored. It reads the front of each destination, plus every message of
+// ".dlq" destinations (whose copies point at older records).
+func (p *Partition) KeepFrom() uint64 {
+	from := p.applied + 1
+	for _, d := range p.order {
+		if d.slots.len() == 0 {
+			continue
+		}
+		if !d.dlq {
+			from = min(from, d.slots.at(0).loc.Index)
+			continue
+		}
+		for i := 0; i < d.slots.len(); i++ {
+			if s := d.slots.at(i); s.live() {
+				from = min(from, s.loc.Index)
+			}
+		}
+	}
+	return from
+}
+
 // Apply applies record r, which is entry index of the partition log, and
 // appends its results to res: one per message of a RecordMessages record,
 // one per seq of a RecordAck or RecordDeadLetter record, none for a
@@ -89,7 +128,7 @@ func (p *Partition) Apply(index uint64, r *Record, res []Result) ([]Result, erro
 	p.advanceTime(r.Time)
 	switch r.Type {
 	case RecordMessages:
-		res = p.applyMessages(r, res)
+		res = p.applyMessages(index, r, res)
 	case RecordAck:
 		res = p.applyAck(r, res)
 	case RecordGroupCreate:
@@ -163,6 +202,7 @@ func (p *Partition) destOrCreate(name []byte) *dest {
 // insertDest adds d to the map and the sorted order.
 func (p *Partition) insertDest(d *dest) {
 	p.dests[d.key] = d
+	d.hot = p.hot
 	i, _ := slices.BinarySearchFunc(p.order, d.key, func(x *dest, k string) int {
 		return strings.Compare(x.key, k)
 	})

@@ -78,6 +78,7 @@ type sim struct {
 	opts    Options
 	a, b, c *Partition
 	index   uint64
+	log     testLog
 	now     int64
 	groups  map[dgKey]*simGroup
 	ids     map[string]map[uint64][16]byte // dest → seq → id
@@ -88,7 +89,7 @@ var simDests = []string{"a", "b", "a.dlq"}
 
 func newSim(t testing.TB, seed uint64, o Options) *sim {
 	s := &sim{t: t, rng: rand.New(rand.NewPCG(seed, 2)), opts: o,
-		groups: map[dgKey]*simGroup{}, ids: map[string]map[uint64][16]byte{}}
+		groups: map[dgKey]*simGroup{}, ids: map[string]map[uint64][16]byte{}, log: testLog{}}
 	s.a, s.b, s.c = s.fresh(), s.fresh(), s.fresh()
 	return s
 }
@@ -97,7 +98,16 @@ func newSim(t testing.TB, seed uint64, o Options) *sim {
 const simPartition = 7
 
 func (s *sim) fresh() *Partition {
-	p, err := New(simPartition, s.opts)
+	o := s.opts
+	// A random memory budget: which messages stay in memory must never
+	// change results or snapshots.
+	switch s.rng.IntN(3) {
+	case 0:
+		o.Memory = NewBudget(0)
+	case 1:
+		o.Memory = NewBudget(int64(s.rng.IntN(2000)))
+	}
+	p, err := New(simPartition, o)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -116,6 +126,7 @@ func (s *sim) restored(p *Partition) *Partition {
 // apply applies r to all three partitions and checks they agree.
 func (s *sim) apply(r *Record) []Result {
 	s.index++
+	s.log.add(s.index, r)
 	ra, err := s.a.Apply(s.index, r, nil)
 	if err != nil {
 		s.t.Fatalf("apply %d: %v", s.index, err)
@@ -232,6 +243,7 @@ func (s *sim) deliver(k dgKey, max int) int {
 	if err != nil || len(ds) > max {
 		s.t.Fatalf("deliver %v: %d deliveries, %v", k, len(ds), err)
 	}
+	s.log.resolve(s.t, ds)
 	for _, d := range ds {
 		if g.done[d.Seq] {
 			s.t.Fatalf("%v: seq %d delivered after it was acknowledged", k, d.Seq)

@@ -152,3 +152,30 @@ func decodeSeqs(rd *reader, r *Record) {
 	}
 	r.Count = uint32(n)
 }
+
+// MessageAt returns the message at l in record, the bytes of log entry
+// l.Index: a view into record. It reads the record header and the one
+// message only. A record that is not a messages record, or a Loc that does
+// not frame a message of l.Len bytes in it, returns an error wrapping
+// ErrCorrupt.
+func MessageAt(record []byte, l Loc) ([]byte, error) {
+	rd := reader{b: record}
+	if v := rd.u8("version"); rd.err == nil && v != RecordVersion {
+		return nil, corruptf("record version %d, want %d", v, RecordVersion)
+	}
+	if t := RecordType(rd.u8("type")); rd.err == nil && t != RecordMessages {
+		return nil, corruptf("record %d is a %s record, want messages", l.Index, t)
+	}
+	rd.u64("time")
+	rd.str16("destination")
+	rd.u32("message count")
+	if rd.err != nil {
+		return nil, rd.err
+	}
+	raw := rd.b
+	if uint64(l.Off)+uint64(l.Len) > uint64(len(raw)) || msgLen(raw[l.Off:]) != int(l.Len) {
+		return nil, corruptf("no message of %d bytes at offset %d of record %d", l.Len, l.Off, l.Index)
+	}
+	end := l.Off + l.Len
+	return raw[l.Off:end:end], nil
+}

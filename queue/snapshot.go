@@ -13,7 +13,7 @@ import (
 const snapMagic = "SMQS"
 
 // SnapshotVersion is the snapshot format version.
-const SnapshotVersion = 1
+const SnapshotVersion = 2
 
 // castagnoli is the CRC-32C table (a lookup table, filled once).
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -21,7 +21,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Minimum encoded sizes, used to bound counts before allocating.
 const (
 	minSnapDest  = 2 + 1 + 8 + 4 + 4
-	minSnapMsg   = 8 + 8 + msgHeaderSize
+	snapMsg      = 8 + 8 + 8 + 4 + 4
 	minSnapGroup = 2 + 1 + 8 + 4
 	minSnapSpan  = 16
 	snapWinEntry = 16 + 8 + 8
@@ -58,12 +58,14 @@ func appendSnapDest(dst []byte, d *dest) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(d.msgs))
 	for i := 0; i < d.slots.len(); i++ {
 		s := d.slots.at(i)
-		if s.msg == nil {
+		if !s.live() {
 			continue
 		}
 		dst = binary.BigEndian.AppendUint64(dst, s.seq)
 		dst = binary.BigEndian.AppendUint64(dst, uint64(s.time))
-		dst = append(dst, s.msg...)
+		dst = binary.BigEndian.AppendUint64(dst, s.loc.Index)
+		dst = binary.BigEndian.AppendUint32(dst, s.loc.Off)
+		dst = binary.BigEndian.AppendUint32(dst, s.loc.Len)
 	}
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(d.order)))
 	for _, g := range d.order {
@@ -82,7 +84,8 @@ func appendSnapDest(dst []byte, d *dest) []byte {
 var errNotFresh = errors.New("swarmmq/queue: restore into a partition that already has state")
 
 // Restore loads snapshot b into p, which must be fresh (nothing applied).
-// Messages are copied out of b (one allocation per destination). A
+// The restored messages are cold: the caller reads them from the log at
+// their Loc when they are delivered. A
 // snapshot that does not decode, fails its checksum, or describes an
 // impossible state returns an error wrapping ErrCorrupt and leaves p
 // unchanged. Snapshot after Restore(b) returns b again.
@@ -108,7 +111,7 @@ func (p *Partition) Restore(b []byte) error {
 		return fmt.Errorf("%w: snapshot of partition %d, restoring %d", ErrCorrupt, id, p.id)
 	}
 	applied, lastTime := rd.u64("applied index"), int64(rd.u64("time"))
-	dests, err := restoreDests(&rd)
+	dests, err := restoreDests(&rd, applied)
 	if err != nil {
 		return err
 	}
@@ -143,11 +146,11 @@ func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entri
 	w.mu.Unlock()
 }
 
-func restoreDests(rd *reader) ([]*dest, error) {
+func restoreDests(rd *reader, applied uint64) ([]*dest, error) {
 	n := rd.count(minSnapDest, "destination count")
 	dests := make([]*dest, 0, n)
 	for i := 0; i < n && rd.err == nil; i++ {
-		d, err := restoreDest(rd)
+		d, err := restoreDest(rd, applied)
 		if err != nil {
 			return nil, err
 		}
@@ -159,10 +162,10 @@ func restoreDests(rd *reader) ([]*dest, error) {
 	return dests, rd.err
 }
 
-func restoreDest(rd *reader) (*dest, error) {
+func restoreDest(rd *reader, applied uint64) (*dest, error) {
 	name := rd.str16("destination")
 	lastSeq := rd.u64("last seq")
-	n := rd.count(minSnapMsg, "message count")
+	n := rd.count(snapMsg, "message count")
 	if rd.err != nil {
 		return nil, rd.err
 	}
@@ -171,19 +174,8 @@ func restoreDest(rd *reader) (*dest, error) {
 	}
 	d := newDest(name)
 	d.lastSeq = lastSeq
-	section, err := messageSection(rd, n, lastSeq)
-	if err != nil {
+	if err := restoreSlots(rd, d, n, applied); err != nil {
 		return nil, fmt.Errorf("destination %q: %w", name, err)
-	}
-	section = bytes.Clone(section)
-	for off := 0; off < len(section); {
-		seq := binary.BigEndian.Uint64(section[off:])
-		t := int64(binary.BigEndian.Uint64(section[off+8:]))
-		m := section[off+16:]
-		m = m[:msgLen(m):msgLen(m)]
-		d.slots.push(slot{seq: seq, time: t, msg: m})
-		d.account(m, 1)
-		off += 16 + len(m)
 	}
 	if err := restoreGroups(rd, d); err != nil {
 		return nil, fmt.Errorf("destination %q: %w", name, err)
@@ -191,26 +183,27 @@ func restoreDest(rd *reader) (*dest, error) {
 	return d, nil
 }
 
-// messageSection checks n encoded messages (seq | time | message) with
-// ascending seqs in 1..lastSeq and returns their bytes.
-func messageSection(rd *reader, n int, lastSeq uint64) ([]byte, error) {
-	all, off := rd.b, 0
+// restoreSlots reads n messages (seq | time | loc) with ascending seqs in
+// 1..lastSeq, each in a record at or below applied.
+func restoreSlots(rd *reader, d *dest, n int, applied uint64) error {
 	var prev uint64
 	for i := 0; i < n; i++ {
-		seq := rd.u64("message seq")
-		rd.u64("message time")
-		ml := msgLen(rd.b)
-		if rd.err != nil || ml < 0 {
-			return nil, corruptf("message %d of %d truncated", i, n)
+		s := slot{seq: rd.u64("message seq"), time: int64(rd.u64("message time"))}
+		s.loc = Loc{Index: rd.u64("message index"), Off: rd.u32("message offset"), Len: rd.u32("message length")}
+		if rd.err != nil {
+			return corruptf("message %d of %d truncated", i, n)
 		}
-		if seq <= prev || seq > lastSeq {
-			return nil, corruptf("message seq %d after %d (last %d)", seq, prev, lastSeq)
+		if s.seq <= prev || s.seq > d.lastSeq {
+			return corruptf("message seq %d after %d (last %d)", s.seq, prev, d.lastSeq)
 		}
-		prev = seq
-		rd.take(ml, "message")
-		off += 16 + ml
+		if s.loc.Index == 0 || s.loc.Index > applied || s.loc.Len < msgHeaderSize || s.loc.Off > math.MaxUint32-s.loc.Len {
+			return corruptf("message seq %d at %+v (applied %d)", s.seq, s.loc, applied)
+		}
+		prev = s.seq
+		d.slots.push(s)
+		d.account(s.loc, 1)
 	}
-	return all[:off], nil
+	return nil
 }
 
 func restoreGroups(rd *reader, d *dest) error {
