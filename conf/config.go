@@ -12,6 +12,7 @@ import (
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/netio"
 	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages"
 	"github.com/swarmmq/swarmmq/wal"
 )
 
@@ -107,6 +108,9 @@ type Performance struct {
 	HandshakeTimeout Duration `yaml:"handshake_timeout"`
 	// IdleTimeout closes silent connections; 0 disables it.
 	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MessageCache is the bytes of retained messages kept in memory, shared
+	// by every partition; the others are read from the log on delivery.
+	MessageCache Size `yaml:"message_cache"`
 }
 
 // Limits bound each destination.
@@ -163,6 +167,7 @@ func Default() Config {
 			MaxConnections:   netio.DefaultMaxConns,
 			Credits:          int(netio.DefaultCredits),
 			HandshakeTimeout: Duration(netio.DefaultHandshakeTimeout),
+			MessageCache:     Size(stages.DefaultMessageCache),
 		},
 		Limits: Limits{MaxBytes: Size(queue.DefaultMaxBytes)},
 		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
@@ -297,6 +302,9 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 	}
 	if p.MaxConnections < 1 {
 		bad("performance.max_connections", "must be at least 1")
+	}
+	if p.MessageCache < 0 {
+		bad("performance.message_cache", "%s is negative", p.MessageCache)
 	}
 	if p.Credits < 1 {
 		bad("performance.credits", "must be at least 1")

@@ -68,6 +68,7 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 			MaxBytes:     int64(c.Limits.MaxBytes),
 			MaxAge:       time.Duration(c.Limits.MaxAge),
 		},
+		MessageCache:     messageCache(p.MessageCache),
 		MaxConns:         p.MaxConnections,
 		Credits:          uint32(p.Credits),
 		HandshakeTimeout: time.Duration(p.HandshakeTimeout),
@@ -85,4 +86,13 @@ func (c *Config) Logger(w interface{ Write([]byte) (int, error) }) *slog.Logger 
 		return slog.New(slog.NewJSONHandler(w, ho))
 	}
 	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// messageCache maps the config's message_cache (0 = keep nothing in memory)
+// to stages.Options.MessageCache (0 = the default, negative = nothing).
+func messageCache(s Size) int64 {
+	if s == 0 {
+		return -1
+	}
+	return int64(s)
 }

@@ -15,6 +15,9 @@ const snapMagic = "SMQS"
 // SnapshotVersion is the snapshot format version.
 const SnapshotVersion = 2
 
+// SnapshotMsgBytes is what one retained message adds to a Snapshot.
+const SnapshotMsgBytes = snapMsg
+
 // castagnoli is the CRC-32C table (a lookup table, filled once).
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 

@@ -40,6 +40,7 @@ type Node struct {
 	log    *wal.Log
 	failed func() error // the log's sticky failure; set once at Start
 	parts  []*queue.Partition
+	cache  *queue.Budget // retained messages in memory; set once at Start
 	topo   *graph.Topology
 	server *netio.Server
 	http   *httpServer
@@ -133,8 +134,15 @@ func (n *Node) open() error {
 	n.failed = log.Err
 	begin := time.Now()
 	records := 0
+	qopts := n.opts.Queue
+	if qopts.Memory == nil {
+		qopts.Memory = queue.NewBudget(max(n.opts.MessageCache, 0))
+	}
+	n.cache = qopts.Memory
+	n.opts.Metrics.GetOrCreateGauge("swarmmq_message_cache_bytes", func() float64 { return float64(n.cache.Used()) })
+	n.opts.Metrics.GetOrCreateGauge("swarmmq_message_cache_limit_bytes", func() float64 { return float64(n.cache.Limit()) })
 	for p := uint32(0); p < n.opts.Partitions; p++ {
-		part, k, err := restore(log, p, n.opts.Queue)
+		part, k, err := restore(log, p, qopts)
 		if err != nil {
 			return err
 		}

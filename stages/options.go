@@ -22,6 +22,10 @@ import (
 // DefaultRingSize is the capacity of each ring between stages.
 const DefaultRingSize = 4096
 
+// DefaultMessageCache is the bytes of retained messages a node keeps in
+// memory by default.
+const DefaultMessageCache = 64 << 20
+
 // Options configures a node. Zero values take defaults.
 type Options struct {
 	// NodeID names the node (HELLO_OK, /health).
@@ -53,8 +57,14 @@ type Options struct {
 	// Keyring authenticates sealed payloads (verify stage); nil runs the
 	// node in the explicit, logged unsealed mode.
 	Keyring *seal.Keyring
-	// Queue configures every partition's state machine.
+	// Queue configures every partition's state machine. With Queue.Memory
+	// nil, each Start makes a budget of MessageCache bytes shared by every
+	// partition.
 	Queue queue.Options
+	// MessageCache is the bytes of retained messages kept in memory; the
+	// others are read back from the log when delivered (see queue.Budget).
+	// 0 = DefaultMessageCache, negative = none.
+	MessageCache int64
 	// MaxConns, Credits, HandshakeTimeout, IdleTimeout, MaxOutbound
 	// configure netio (MaxOutbound: bytes queued for a client that does
 	// not read before it is closed with SLOW_CONSUMER; 0 = netio's default).
@@ -115,6 +125,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.RingSize == 0 {
 		o.RingSize = DefaultRingSize
+	}
+	if o.MessageCache == 0 {
+		o.MessageCache = DefaultMessageCache
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"math"
 	"errors"
 	"log/slog"
 	"testing"
@@ -67,7 +68,7 @@ func TestOpenDetectsCorruptSnapshot(t *testing.T) {
 	fs := vfs.NewMem()
 	l, err := Open(memOptions(fs, 2))
 	require.NoError(t, err)
-	require.NoError(t, l.SaveSnapshot(1, 0, []byte("state")))
+	require.NoError(t, l.SaveSnapshot(1, 0, math.MaxUint64, []byte("state")))
 	v := snapshotValue(0, []byte("state"))
 	v[len(v)-1] ^= 1
 	require.NoError(t, l.db.Set(partKey(prefixSnapshot, 1), v, pebble.Sync))

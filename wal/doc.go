@@ -125,7 +125,9 @@
 //	      +-----------------+
 //
 // SaveSnapshot writes the 'S' key and range-deletes the 'L' keys of the
-// partition with an index ≤ the snapshot's, in one synced batch. Keys sort
+// partition below keepFrom (and at most the snapshot's index), in one
+// synced batch; the entries the snapshot's state still points at stay
+// readable with Read. Keys sort
 // by partition, then index, so Replay is a forward scan and Open finds each
 // partition's last index with one reverse seek.
 package wal

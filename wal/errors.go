@@ -17,6 +17,9 @@ var (
 	// call fails. The process should stop and reopen the log, which replays
 	// Pebble's WAL. Errors carrying ErrFailed also wrap the cause.
 	ErrFailed = errors.New("swarmmq/wal: log failed, reopen required")
+	// ErrNotFound is returned by Read for an entry that is not in the log
+	// (never appended, or trimmed by a snapshot).
+	ErrNotFound = errors.New("swarmmq/wal: no such entry")
 )
 
 // IsCorrupt reports whether err marks corrupt data.

@@ -55,19 +55,26 @@ func ExampleLog_SaveSnapshot() {
 			panic(err)
 		}
 	}
-	// The state after index 2 replaces entries 1 and 2.
-	if err := l.SaveSnapshot(0, 2, []byte("state: a, b")); err != nil {
+	// The state after index 2 replaces entries 1 and 2, but still points
+	// at entry 2: only entry 1 is trimmed.
+	if err := l.SaveSnapshot(0, 2, 2, []byte("state: a, b@2")); err != nil {
 		panic(err)
 	}
 	index, state, _, _ := l.LoadSnapshot(0)
 	fmt.Printf("snapshot at %d: %s\n", index, state)
 	_ = l.Replay(0, 0, func(index uint64, data []byte) error {
-		fmt.Printf("index %d: %s\n", index, data)
+		fmt.Printf("replay index %d: %s\n", index, data)
 		return nil
 	})
+	b, err := l.Read(0, 2, nil)
+	fmt.Printf("read index 2: %s %v\n", b, err)
+	_, err = l.Read(0, 1, nil)
+	fmt.Println(err)
 	// Output:
-	// snapshot at 2: state: a, b
-	// index 3: c
+	// snapshot at 2: state: a, b@2
+	// replay index 3: c
+	// read index 2: b <nil>
+	// swarmmq/wal: no such entry: partition 0, index 1
 }
 
 func ExampleParseSyncPolicy() {

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -61,7 +62,7 @@ func TestDiskFaultSyncAlways(t *testing.T) {
 
 			_, err = l.Append([]Entry{{Partition: 1, Data: []byte("refused")}}, make([]uint64, 1))
 			require.ErrorIs(t, err, ErrFailed, "a failed log refuses appends")
-			require.ErrorIs(t, l.SaveSnapshot(0, 1, nil), ErrFailed)
+			require.ErrorIs(t, l.SaveSnapshot(0, 1, math.MaxUint64, nil), ErrFailed)
 			require.ErrorIs(t, l.Replay(0, 0, nil), ErrFailed)
 			require.ErrorIs(t, l.Close(), errorfs.ErrInjected, "Pebble's WAL writer keeps the error")
 		})

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"math"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -113,7 +114,7 @@ func TestClose(t *testing.T) {
 			_, err = l.Append([]Entry{{Partition: 0}}, make([]uint64, 1))
 			require.ErrorIs(t, err, ErrClosed)
 			require.ErrorIs(t, l.Replay(0, 0, nil), ErrClosed)
-			require.ErrorIs(t, l.SaveSnapshot(0, 1, nil), ErrClosed)
+			require.ErrorIs(t, l.SaveSnapshot(0, 1, math.MaxUint64, nil), ErrClosed)
 			_, _, _, err = l.LoadSnapshot(0)
 			require.ErrorIs(t, err, ErrClosed)
 			require.Equal(t, uint64(1), l.LastIndex(0))

@@ -9,11 +9,13 @@ import (
 
 // SaveSnapshot stores data as the partition's snapshot at index and trims the
 // log: in one batch, synced before SaveSnapshot returns, it writes the
-// snapshot and range-deletes every entry with an index ≤ index. Replay then
-// starts after index. A snapshot ahead of LastIndex moves LastIndex to index,
-// so the next append continues after it. An index below the current
-// snapshot's is refused, since the entries in between are gone.
-func (l *Log) SaveSnapshot(partition uint32, index uint64, data []byte) error {
+// snapshot and range-deletes every entry with an index below keepFrom and
+// not above index. Entries from keepFrom on stay readable with Read (the
+// state at index still points at them); Replay starts after index either
+// way. A snapshot ahead of LastIndex moves LastIndex to index, so the next
+// append continues after it. An index below the current snapshot's is
+// refused.
+func (l *Log) SaveSnapshot(partition uint32, index, keepFrom uint64, data []byte) error {
 	if err := l.checkPartition(partition); err != nil {
 		return err
 	}
@@ -24,7 +26,9 @@ func (l *Log) SaveSnapshot(partition uint32, index uint64, data []byte) error {
 	}
 	b := l.db.NewBatch()
 	_ = b.Set(partKey(prefixSnapshot, partition), snapshotValue(index, data), nil)
-	_ = b.DeleteRange(partKey(prefixLog, partition), logEnd(partition, index), nil)
+	if end := min(index, keepFrom-1); keepFrom > 0 && end > 0 {
+		_ = b.DeleteRange(partKey(prefixLog, partition), logEnd(partition, end), nil)
+	}
 	if err := l.saveLocked(b, partition, index); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/queue"
 	"github.com/swarmmq/swarmmq/stages/work"
 )
 
@@ -138,16 +139,18 @@ func (w *worker) flushFeedback() {
 }
 
 // maybeSnapshot snapshots partitions that applied enough records while
-// retaining little, so the log prefix below can be trimmed.
+// retaining few messages, so the log prefix no retained message points at
+// can be trimmed.
 func (w *worker) maybeSnapshot() {
 	for _, id := range w.parts {
 		p := w.s.deps.Partitions[id]
 		applied := p.AppliedIndex()
-		if applied-w.lastSnap[id] < w.s.opts.SnapshotEvery || p.RetainedBytes() > w.s.opts.SnapshotMaxBytes {
+		if applied-w.lastSnap[id] < w.s.opts.SnapshotEvery ||
+			p.RetainedMsgs()*queue.SnapshotMsgBytes > w.s.opts.SnapshotMaxBytes {
 			continue
 		}
 		w.out = p.Snapshot(w.out[:0])
-		if err := w.s.deps.Log.SaveSnapshot(id, applied, w.out); err != nil {
+		if err := w.s.deps.Log.SaveSnapshot(id, applied, p.KeepFrom(), w.out); err != nil {
 			w.s.opts.Logger.Error("cannot save snapshot", "partition", id, "index", applied, "err", err)
 			continue
 		}

@@ -35,10 +35,11 @@ type Options struct {
 	// SnapshotEvery is the number of records applied to a partition between
 	// snapshot attempts (a snapshot lets the log prefix be trimmed).
 	SnapshotEvery uint64
-	// SnapshotMaxBytes skips a snapshot while the partition retains more
-	// payload bytes than this (the log keeps them instead). A snapshot is
-	// encoded and written (one synced batch) on the worker goroutine, so
-	// this also bounds the pause it costs: at 8 MiB it was ~250 ms.
+	// SnapshotMaxBytes skips a snapshot while the retained messages would
+	// take more than this in it (queue.SnapshotMsgBytes each; the log
+	// keeps serving them and replay rebuilds them). A snapshot is encoded
+	// and written (one synced batch) on the worker goroutine, so this also
+	// bounds the pause it costs.
 	SnapshotMaxBytes int64
 	// StatsInterval is how often per-destination gauges are refreshed.
 	StatsInterval time.Duration
@@ -114,6 +115,9 @@ type stageMetrics struct {
 	redeliver  *metrics.Counter
 	deadLetter *metrics.Counter
 	snapshots  *metrics.Counter
+	logReads   *metrics.Counter // log entries read for messages not in memory
+	fromLog    *metrics.Counter // messages delivered from the log
+	readErrors *metrics.Counter
 	e2e        *metrics.Histogram
 	waiting    *metrics.Counter
 	parked     atomic.Int64 // fetches parked right now, all workers
@@ -136,6 +140,9 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		redeliver:  set.NewCounter("swarmmq_redeliveries_total"),
 		deadLetter: set.NewCounter("swarmmq_dead_lettered_total"),
 		snapshots:  set.NewCounter("swarmmq_fanout_snapshots_total"),
+		logReads:   set.NewCounter("swarmmq_fanout_log_reads_total"),
+		fromLog:    set.NewCounter("swarmmq_fanout_messages_from_log_total"),
+		readErrors: set.NewCounter("swarmmq_fanout_log_read_errors_total"),
 		e2e:        set.NewHistogram("swarmmq_end_to_end_latency_seconds"),
 		waiting:    set.NewCounter("swarmmq_fanout_long_polls_total"),
 	}

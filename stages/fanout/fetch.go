@@ -39,24 +39,27 @@ func (w *worker) fetch(r *work.Request, now int64) {
 }
 
 // send writes the deliveries in w.deliv to r's connection, as many as fit
-// in one frame; the rest are handed back at once (NACK without delay).
+// in one frame; the rest are handed back at once (NACK without delay), as
+// are those whose message could not be read from the log.
 func (w *worker) send(r *work.Request, p *queue.Partition, now int64) {
 	budget := w.s.opts.MaxFrame - frame.HeaderSize - 4
 	n := 0
 	for _, d := range w.deliv {
-		size := 12 + len(d.Msg)
+		size := 12 + int(d.Loc.Len)
 		if n > 0 && size > budget {
 			break
 		}
 		budget -= size
 		n++
 	}
+	n = w.load(r.Partition, w.deliv[:n])
+	if n == 0 && len(w.deliv) > 0 {
+		p.Nack(r.Dest, r.Group, seqsOf(w.deliv), 0, now)
+		w.fail(r, frame.CodeStorage, errors.New("cannot read messages from the log"))
+		return
+	}
 	if rest := w.deliv[n:]; len(rest) > 0 {
-		seqs := make([]uint64, len(rest))
-		for i, d := range rest {
-			seqs[i] = d.Seq
-		}
-		p.Nack(r.Dest, r.Group, seqs, 0, now)
+		p.Nack(r.Dest, r.Group, seqsOf(rest), 0, now)
 	}
 	for _, d := range w.deliv[:n] {
 		if d.Attempt > 1 {
@@ -69,6 +72,55 @@ func (w *worker) send(r *work.Request, p *queue.Partition, now int64) {
 	}
 	w.s.m.delivered.Add(n)
 	w.replyMessages(r, w.deliv[:n])
+}
+
+// load reads the messages of ds that are not in memory from the log, one
+// entry read per record, and returns how many of ds, from the front, have
+// their message. A read that fails stops it there (and is logged).
+func (w *worker) load(partition uint32, ds []queue.Delivery) int {
+	var (
+		index uint64
+		rec   []byte
+	)
+	for i := range ds {
+		d := &ds[i]
+		if d.Msg != nil {
+			continue
+		}
+		if rec == nil || d.Loc.Index != index {
+			var err error
+			// A new buffer each time: the views stay in use until the
+			// reply is encoded.
+			rec, err = w.s.deps.Log.Read(partition, d.Loc.Index, nil)
+			if err != nil {
+				w.s.m.readErrors.Inc()
+				w.s.opts.Logger.Error("cannot read a message from the log", "partition", partition,
+					"index", d.Loc.Index, "seq", d.Seq, "err", err)
+				return i
+			}
+			index = d.Loc.Index
+			w.s.m.logReads.Inc()
+		}
+		m, err := queue.MessageAt(rec, d.Loc)
+		if err != nil {
+			w.s.m.readErrors.Inc()
+			w.s.opts.Logger.Error("BUG: a retained message is not where its record says", "partition", partition,
+				"index", d.Loc.Index, "seq", d.Seq, "err", err)
+			return i
+		}
+		d.Msg = m
+		w.s.m.fromLog.Inc()
+	}
+	return len(ds)
+}
+
+// seqsOf returns the seqs of ds.
+func seqsOf(ds []queue.Delivery) []uint64 {
+	seqs := make([]uint64, len(ds))
+	for i, d := range ds {
+		seqs[i] = d.Seq
+	}
+	return seqs
 }
 
 // replyMessages answers r with a MESSAGES frame and releases it.

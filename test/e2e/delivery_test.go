@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -255,36 +256,74 @@ func TestRedeliveryNackDeadLetter(t *testing.T) {
 }
 
 // TestRestartKeepsState: acked messages stay acked, the rest come back,
-// groups survive, also across snapshots and log trims.
+// groups survive, also across snapshots and log trims; with every message
+// in memory, and with none (each read back from the log). A snapshot holds
+// messages by location, so after the restart they are read from the log.
 func TestRestartKeepsState(t *testing.T) {
-	n := nodetest.Start(t, func(o *stages.Options) { o.SnapshotEvery = 8 })
-	c := dial(t, n)
-	publishN(t, c, "s", "p", 100)
-	ctx := ctxT(t)
-	ds, err := c.Fetch(ctx, "s", "g", 40, 0)
-	if err != nil || len(ds) != 40 {
-		t.Fatalf("fetch %d %v", len(ds), err)
+	for _, tc := range []struct {
+		name  string
+		cache int64
+	}{{"cache", 0}, {"no-cache", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := nodetest.Start(t, func(o *stages.Options) {
+				o.SnapshotEvery = 8
+				o.MessageCache = tc.cache
+			})
+			c := dial(t, n)
+			publishN(t, c, "s", "p", 100)
+			ctx := ctxT(t)
+			ds, err := c.Fetch(ctx, "s", "g", 40, 0)
+			if err != nil || len(ds) != 40 {
+				t.Fatalf("fetch %d %v", len(ds), err)
+			}
+			for i, d := range ds {
+				if want := fmt.Sprintf("p-%d", i+1); string(d.Payload) != want {
+					t.Fatalf("before restart: delivery %d is %q, want %q", i, d.Payload, want)
+				}
+			}
+			if fromLog := metricValue(t, n, "swarmmq_fanout_messages_from_log_total"); (fromLog == 40) != (tc.cache < 0) {
+				t.Fatalf("%v of 40 messages read from the log with message cache %d", fromLog, tc.cache)
+			}
+			for _, d := range ds[:30] {
+				if err := c.Ack(ctx, "s", "g", d.Seq); err != nil { // 30 records: several snapshots
+					t.Fatal(err)
+				}
+			}
+			if metricValue(t, n, "swarmmq_fanout_snapshots_total") == 0 {
+				t.Fatal("no snapshot taken")
+			}
+			n.Restart()
+			c = dial(t, n)
+			got := payloads(drain(t, c, "s", "g", true))
+			want := []string{}
+			for i := 31; i <= 100; i++ {
+				want = append(want, fmt.Sprintf("p-%d", i))
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("after restart got %d messages %v…, want p-31..p-100", len(got), got[:min(5, len(got))])
+			}
+			if fromLog := metricValue(t, n, "swarmmq_fanout_messages_from_log_total"); fromLog != 70 {
+				t.Fatalf("after restart %v of 70 messages read from the log, want all (restored by location)", fromLog)
+			}
+		})
 	}
-	for _, d := range ds[:30] {
-		if err := c.Ack(ctx, "s", "g", d.Seq); err != nil { // 30 records: several snapshots
-			t.Fatal(err)
-		}
-	}
-	n.Restart()
-	c = dial(t, n)
-	got := payloads(drain(t, c, "s", "g", true))
-	want := []string{}
-	for i := 31; i <= 100; i++ {
-		want = append(want, fmt.Sprintf("p-%d", i))
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("after restart got %d messages %v…, want p-31..p-100", len(got), got[:min(5, len(got))])
-	}
+}
+
+// metricValue returns the value of an unlabelled metric of n (0 if absent).
+func metricValue(t *testing.T, n *nodetest.Node, name string) float64 {
+	t.Helper()
 	var b strings.Builder
 	n.Metrics().WritePrometheus(&b)
-	if !strings.Contains(b.String(), "swarmmq_fanout_snapshots_total") {
-		t.Fatal("no snapshot metric")
+	for _, line := range strings.Split(b.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metric %s: %v", line, err)
+			}
+			return f
+		}
 	}
+	return 0
 }
 
 // TestLongPoll: a waiting FETCH is answered as soon as a message arrives.
