@@ -143,7 +143,11 @@ func TestPublisherWindow(t *testing.T) {
 	h := newHolder(frame.TypePublish)
 	s := startServer(t, clienttest.Options{Intercept: h.intercept})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("q", PublisherOptions{Window: 10})
+	// MaxInFlight as large as the window: the window alone must hold the
+	// eleventh back. With the default of 4 frames, a slow writer that
+	// sends the first messages one frame each would hold the rest back
+	// on the frame cap instead, and the loop below would wait for ever.
+	p := c.NewPublisher("q", PublisherOptions{Window: 10, MaxInFlight: 10})
 	for range 10 {
 		require.NoError(t, p.Publish(testCtx(t), []byte("x"), nil))
 	}
