@@ -130,9 +130,16 @@ func TestTLSHandshakeTimeoutBoundsTLS(t *testing.T) {
 	require.Zero(t, e.srv.Connections())
 
 	// A completed TLS handshake and no HELLO: HANDSHAKE_TIMEOUT as a frame.
+	// The TLS handshake has to finish within the same timeout, and on a
+	// loaded machine under -race it can take longer than 50ms (the dial
+	// then fails with EOF): a second server with room for it.
+	opts.HandshakeTimeout = time.Second
+	e = startEnv(t, opts, 16)
+	start = time.Now()
 	tc := e.dialTLS(p.clientConfig(nil))
 	tc.expectError(frame.CodeHandshakeTimeout)
 	tc.expectEOF()
+	requireNotEarly(t, start, opts.HandshakeTimeout)
 }
 
 func TestTLSPlaintextHelloRefused(t *testing.T) {
