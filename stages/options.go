@@ -24,7 +24,7 @@ const DefaultRingSize = 4096
 
 // DefaultMessageCache is the bytes of retained messages a node keeps in
 // memory by default.
-const DefaultMessageCache = 64 << 20
+const DefaultMessageCache = 32 << 20
 
 // Options configures a node. Zero values take defaults.
 type Options struct {
