@@ -18,6 +18,7 @@ type Pacer struct {
 	interval float64 // ns between messages; 0: closed loop
 	i        int64
 	sleep    func(ns int64)
+	release  func() // frees the sleep's resources; nil: nothing to free
 }
 
 // ClosedLoop returns a pacer that never waits.
@@ -26,7 +27,19 @@ func ClosedLoop(c Clock) *Pacer { return &Pacer{now: c.Now} }
 // OpenLoop returns a pacer sending rate messages per second from start
 // (Clock time).
 func OpenLoop(c Clock, start int64, rate float64) *Pacer {
-	return newOpenLoop(c.Now, sleepNs, start, rate)
+	s := newSleeper()
+	p := newOpenLoop(c.Now, s.sleep, start, rate)
+	p.release = s.close
+	return p
+}
+
+// Close releases what an open-loop pacer waits on (a timer, on Linux a
+// timerfd). The pacer must not be used afterwards.
+func (p *Pacer) Close() {
+	if p.release != nil {
+		p.release()
+		p.release = nil
+	}
 }
 
 // newOpenLoop is OpenLoop with the clock and the sleep injected.
@@ -60,5 +73,5 @@ func (p *Pacer) Next(end int64) (int64, bool) {
 }
 
 // spinBelow is the wait below which the pacer yields instead of sleeping:
-// a sleep overshoots by about this much anyway.
+// a sleep overshoots by about this much anyway (a timer's wake-up).
 const spinBelow = 20_000

@@ -158,7 +158,10 @@ func (s *session) phase(ctx context.Context, spec phaseSpec) (measurement, error
 		if spec.pace != nil {
 			pacer = spec.pace(i)
 		}
-		wg.Go(func() { errs[i] = s.send(ctx, p, pacer, &end, spec.quota, &counted, pub, spec.pace != nil) })
+		wg.Go(func() {
+			defer pacer.Close()
+			errs[i] = s.send(ctx, p, pacer, &end, spec.quota, &counted, pub, spec.pace != nil)
+		})
 	}
 	var err error
 	if spec.steady > 0 {
