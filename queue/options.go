@@ -19,6 +19,8 @@ const (
 	DefaultDedupeWindow = 2 * time.Minute
 	// DefaultDedupeMax is the most message ids a partition remembers.
 	DefaultDedupeMax = 65536
+	// MaxDedupeMax bounds DedupeMax.
+	MaxDedupeMax = 1 << 30
 	// DefaultMaxBytes is the payload bytes a destination may retain.
 	DefaultMaxBytes = 1 << 30
 )
@@ -94,8 +96,8 @@ func (o *Options) Validate() error {
 	if o.DedupeWindow <= 0 {
 		bad("DedupeWindow", o.DedupeWindow, "> 0")
 	}
-	if o.DedupeMax <= 0 {
-		bad("DedupeMax", o.DedupeMax, "> 0")
+	if o.DedupeMax <= 0 || o.DedupeMax > MaxDedupeMax {
+		bad("DedupeMax", o.DedupeMax, fmt.Sprintf("in 1..%d", MaxDedupeMax))
 	}
 	if o.MaxMsgs < 0 {
 		bad("MaxMsgs", o.MaxMsgs, ">= 0 (0 = unlimited)")

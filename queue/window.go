@@ -1,21 +1,24 @@
 package queue
 
-import "sync"
+import (
+	"hash/maphash"
+	"sync"
+)
 
 // Window is a partition's dedupe window: the ids of recently stored
 // messages and the seq each got.
 //
-// It keeps two generations, each an id map plus the entries in insertion
-// order. New ids go to the current generation; when it holds DedupeMax/2
-// ids it becomes the previous one and the old previous generation is
-// dropped whole. So the window remembers at least the DedupeMax/2 newest
-// ids (and at most DedupeMax), and eviction costs no per-id map delete: a
-// partition at its bound pays one map insert per stored message instead of
-// an insert and a delete. Time expiry drops a generation once its newest
-// entry is older than Options.DedupeWindow relative to the newest applied
-// record time, so an id is remembered for at least DedupeWindow unless the
-// count bound pushes it out first. Everything depends only on the records
-// applied, so replicas and replays agree.
+// It keeps two generations, each the entries in insertion order plus an
+// index over them (idTable). New ids go to the current generation; when it
+// holds DedupeMax/2 ids it becomes the previous one and the old previous
+// generation is dropped whole, its memory reused for the next. So the
+// window remembers at least the DedupeMax/2 newest ids (and at most
+// DedupeMax), and eviction costs no per-id delete. Time expiry drops a
+// generation once its newest entry is older than Options.DedupeWindow
+// relative to the newest applied record time, so an id is remembered for at
+// least DedupeWindow unless the count bound pushes it out first.
+// Everything observable depends only on the records applied, so replicas
+// and replays agree.
 //
 // Lookup is safe for concurrent use with the partition's owner goroutine
 // (the dedupe stage calls it); only Apply and Restore write, under mu.
@@ -23,14 +26,19 @@ import "sync"
 type Window struct {
 	mu struct {
 		sync.RWMutex
-		cur, prev map[[16]byte]uint64
+		cur, prev generation
 	}
-	// Written only by the owner goroutine (under mu when the maps change).
-	curList, prevList []winEntry // insertion order, for snapshots
-	curNewest         int64      // newest record time in each generation
-	prevNewest        int64
-	span              int64 // DedupeWindow in ns
-	gen               int   // ids per generation: max(1, DedupeMax/2)
+	span int64 // DedupeWindow in ns
+	gen  int   // ids per generation: max(1, DedupeMax/2)
+	seed maphash.Seed
+}
+
+// generation is one generation of the window: its entries in insertion
+// order (what snapshots encode) and a hash index over them.
+type generation struct {
+	list   []winEntry
+	table  idTable
+	newest int64 // newest record time of its entries
 }
 
 // winEntry is one remembered id with the time of the record that stored it.
@@ -41,16 +49,19 @@ type winEntry struct {
 }
 
 func newWindow(span int64, maxIDs int) *Window {
-	w := &Window{span: span, gen: max(1, maxIDs/2)}
-	w.mu.cur = make(map[[16]byte]uint64)
-	return w
+	return &Window{span: span, gen: max(1, maxIDs/2), seed: maphash.MakeSeed()}
 }
+
+// hash hashes id with the window's random seed, so ids chosen by a client
+// cannot be made to collide on purpose.
+func (w *Window) hash(id *[16]byte) uint64 { return maphash.Bytes(w.seed, id[:]) }
 
 // Lookup returns the seq stored for message id, if id is in the window.
 // It is safe for concurrent use with Apply.
 func (w *Window) Lookup(id [16]byte) (seq uint64, ok bool) {
+	h := w.hash(&id)
 	w.mu.RLock()
-	seq, ok = w.getLocked(id)
+	seq, ok = w.getHashed(&id, h)
 	w.mu.RUnlock()
 	return seq, ok
 }
@@ -60,63 +71,134 @@ func (w *Window) Lookup(id [16]byte) (seq uint64, ok bool) {
 func (w *Window) Len() int {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	return len(w.mu.cur) + len(w.mu.prev)
+	return w.size()
 }
 
 // getLocked returns the seq of id; the caller is the writer (owner
 // goroutine), which may read without the lock, or holds it.
 func (w *Window) getLocked(id [16]byte) (uint64, bool) {
-	if seq, ok := w.mu.cur[id]; ok {
-		return seq, true
+	return w.getHashed(&id, w.hash(&id))
+}
+
+func (w *Window) getHashed(id *[16]byte, h uint64) (uint64, bool) {
+	if i, ok := w.mu.cur.table.find(w.mu.cur.list, id, h); ok {
+		return w.mu.cur.list[i].seq, true
 	}
-	seq, ok := w.mu.prev[id]
-	return seq, ok
+	if i, ok := w.mu.prev.table.find(w.mu.prev.list, id, h); ok {
+		return w.mu.prev.list[i].seq, true
+	}
+	return 0, false
 }
 
 // addLocked remembers id (not in the window), turning a full current
 // generation into the previous one first. The caller holds w.mu for
 // writing.
 func (w *Window) addLocked(id [16]byte, seq uint64, t int64) {
-	if len(w.curList) >= w.gen {
-		w.mu.prev, w.prevList, w.prevNewest = w.mu.cur, w.curList, w.curNewest
-		w.mu.cur = make(map[[16]byte]uint64, w.gen)
-		w.curList, w.curNewest = make([]winEntry, 0, w.gen), 0
+	cur := &w.mu.cur
+	if len(cur.list) >= w.gen {
+		old := w.mu.prev
+		w.mu.prev = *cur
+		*cur = generation{list: old.list[:0], table: old.table}
+		cur.table.reset()
 	}
-	w.mu.cur[id] = seq
-	w.curList = append(w.curList, winEntry{id: id, seq: seq, time: t})
-	w.curNewest = max(w.curNewest, t)
+	cur.list = append(cur.list, winEntry{id: id, seq: seq, time: t})
+	cur.table.insert(cur.list, len(cur.list)-1, w.hash(&id), w)
+	cur.newest = max(cur.newest, t)
 }
 
 // entries calls fn for every entry, oldest generation first, each in
 // insertion order. Owner only.
 func (w *Window) entries(fn func(e *winEntry)) {
-	for i := range w.prevList {
-		fn(&w.prevList[i])
+	for i := range w.mu.prev.list {
+		fn(&w.mu.prev.list[i])
 	}
-	for i := range w.curList {
-		fn(&w.curList[i])
+	for i := range w.mu.cur.list {
+		fn(&w.mu.cur.list[i])
 	}
 }
 
-// size returns the number of entries. Owner only.
-func (w *Window) size() int { return len(w.prevList) + len(w.curList) }
+// size returns the number of entries. Owner only, or under mu.
+func (w *Window) size() int { return len(w.mu.prev.list) + len(w.mu.cur.list) }
 
 // expire drops the generations whose newest entry was stored before
-// newest-span. Called by the owner.
+// newest-span, freeing their memory (an expired window is an idle one).
+// Called by the owner.
 func (w *Window) expire(newest int64) {
 	limit := satSub(newest, w.span)
-	dropPrev := len(w.prevList) > 0 && w.prevNewest < limit
-	dropCur := len(w.curList) > 0 && w.curNewest < limit
+	dropPrev := len(w.mu.prev.list) > 0 && w.mu.prev.newest < limit
+	dropCur := len(w.mu.cur.list) > 0 && w.mu.cur.newest < limit
 	if !dropPrev && !dropCur {
 		return
 	}
 	w.mu.Lock()
-	if dropPrev || dropCur {
-		w.mu.prev, w.prevList, w.prevNewest = nil, nil, 0
-	}
+	w.mu.prev = generation{}
 	if dropCur {
-		w.mu.cur = make(map[[16]byte]uint64)
-		w.curList, w.curNewest = nil, 0
+		w.mu.cur = generation{}
 	}
 	w.mu.Unlock()
+}
+
+// idTable indexes the entries of one generation by id: open addressing,
+// linear probing, at most half full. A slot is 0 when empty, else the high
+// 32 bits of the id's hash (a tag, so most probes need not read the entry)
+// and the entry's index + 1. Lookups that miss, the common case for a new
+// message, mostly read one cache line.
+type idTable struct {
+	slots []uint64
+	n     int
+}
+
+const minIDTable = 64
+
+// find returns the index in list of the entry with id (hash h).
+func (t *idTable) find(list []winEntry, id *[16]byte, h uint64) (int, bool) {
+	if t.n == 0 {
+		return 0, false
+	}
+	mask := uint64(len(t.slots) - 1)
+	tag := h >> 32
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s == 0 {
+			return 0, false
+		}
+		if s>>32 == tag {
+			if j := int(uint32(s)) - 1; list[j].id == *id {
+				return j, true
+			}
+		}
+	}
+}
+
+// insert adds entry j of list (hash h, not in the table), growing the
+// table to keep it at most half full.
+func (t *idTable) insert(list []winEntry, j int, h uint64, w *Window) {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow(list[:j], w)
+	}
+	t.put(h, j)
+	t.n++
+}
+
+func (t *idTable) put(h uint64, j int) {
+	mask := uint64(len(t.slots) - 1)
+	i := h & mask
+	for t.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = h>>32<<32 | uint64(j+1)
+}
+
+// grow doubles the table and re-indexes list, the entries already in it.
+func (t *idTable) grow(list []winEntry, w *Window) {
+	t.slots = make([]uint64, max(minIDTable, 2*len(t.slots)))
+	for j := range list {
+		t.put(w.hash(&list[j].id), j)
+	}
+}
+
+// reset empties the table, keeping its memory.
+func (t *idTable) reset() {
+	clear(t.slots)
+	t.n = 0
 }

@@ -1,6 +1,8 @@
 package queue
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -79,4 +81,72 @@ func TestCycleAllocs(t *testing.T) {
 	require.Equal(t, 1.0, testing.AllocsPerRun(100, cycle))
 	require.Len(t, out, 50)
 	require.Equal(t, int64(0), p.RetainedBytes())
+}
+
+// BenchmarkWindow measures what the publish path asks of a full window
+// (DefaultDedupeMax) per new message: the dedupe stage's Lookup, the
+// apply's look-up, and the insert.
+func BenchmarkWindow(b *testing.B) {
+	w := newWindow(int64(DefaultDedupeWindow), DefaultDedupeMax)
+	ids := make([][16]byte, 1<<16)
+	for i := range ids {
+		binary.BigEndian.PutUint64(ids[i][:], rand.Uint64())
+		binary.BigEndian.PutUint64(ids[i][8:], rand.Uint64())
+	}
+	for i := range DefaultDedupeMax {
+		w.addLocked([16]byte{byte(i >> 16), byte(i >> 8), byte(i), 1}, uint64(i+1), 0)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		id := ids[i&(len(ids)-1)]
+		id[15] ^= byte(i >> 16)
+		id[14] ^= byte(i >> 24)
+		if _, ok := w.Lookup(id); ok {
+			b.Fatal("hit")
+		}
+		w.mu.Lock()
+		if _, ok := w.getLocked(id); !ok {
+			w.addLocked(id, uint64(i+1), 0)
+		}
+		w.mu.Unlock()
+		i++
+	}
+}
+
+// TestWindowManyIDs checks the index against a map: ids sharing a long
+// prefix, generations turning over, look-ups of present and absent ids.
+func TestWindowManyIDs(t *testing.T) {
+	w := newWindow(int64(DefaultDedupeWindow), 1000) // generations of 500
+	var ids [][16]byte
+	for i := range 5000 {
+		var id [16]byte
+		id[0] = 7 // a fixed prefix, as a producer id + counter scheme would give
+		binary.BigEndian.PutUint32(id[12:], uint32(i))
+		ids = append(ids, id)
+		w.mu.Lock()
+		if _, ok := w.getLocked(id); ok {
+			t.Fatalf("id %d found before it was added", i)
+		}
+		w.addLocked(id, uint64(i+1), 0)
+		w.mu.Unlock()
+		// The newest 500 are always there, with their seqs; nothing older
+		// than the previous generation is.
+		for _, j := range []int{i, i - 1, i - 250, i - 499} {
+			if j < 0 {
+				continue
+			}
+			if seq, ok := w.Lookup(ids[j]); !ok || seq != uint64(j+1) {
+				t.Fatalf("after %d: id %d → %d %v", i, j, seq, ok)
+			}
+		}
+		if j := i - 1000; j >= 0 {
+			if _, ok := w.Lookup(ids[j]); ok {
+				t.Fatalf("after %d: id %d still in the window", i, j)
+			}
+		}
+		if n := w.Len(); n < min(i+1, 500) || n > 1000 {
+			t.Fatalf("after %d: %d ids", i, n)
+		}
+	}
 }
