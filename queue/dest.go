@@ -35,7 +35,7 @@ type dest struct {
 	bytes   int64 // their payload bytes (what MaxBytes limits)
 	wire    int64 // their wire bytes
 	groups  map[string]*group
-	hot     *hotSet // the partition's in-memory records
+	hot     *hotSet  // the partition's in-memory records
 	order   []*group // groups sorted by name
 
 	// expiredTo is volatile: every seq below it was found older than
