@@ -46,6 +46,7 @@ const (
 	DefaultSize           = 128
 	DefaultWindow         = 1000
 	DefaultAckWindow      = 8
+	DefaultFetches        = 2
 	DefaultFetchBatch     = 100
 	DefaultDuration       = 2 * time.Second
 	DefaultWarmup         = 300 * time.Millisecond
@@ -77,6 +78,7 @@ type Config struct {
 	Batch     int           `help:"Messages per fetch (consume, e2e; default 100); most messages per PUBLISH frame (SwarmMQ publish; default: the client's, 256)."`
 	Window    int           `help:"Publish: messages unacknowledged per producer." default:"1000"`
 	AckWindow int           `help:"consume, e2e: ack requests not yet confirmed per consumer before a fetch waits." default:"8"`
+	Fetches   int           `help:"consume, e2e: fetches in flight per consumer (SwarmMQ: that many fetch loops share the connection; NATS: its Consume pipelines pulls itself, consume-confirmed runs that many fetch-ack loops)." default:"2"`
 	Producers int           `help:"Producers, each on its own connection." default:"1"`
 	Consumers int           `help:"Consumers (one group, competing), each on its own connection." default:"1"`
 	Duration  time.Duration `help:"How long to measure (0: until --msgs)." default:"2s"`
@@ -117,6 +119,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.AckWindow == 0 {
 		c.AckWindow = DefaultAckWindow
+	}
+	if c.Fetches == 0 {
+		c.Fetches = DefaultFetches
 	}
 	if c.Producers == 0 {
 		c.Producers = 1
@@ -178,7 +183,7 @@ func (c Config) Validate() error {
 	if c.Size < MinSize {
 		bad("size %d is below %d bytes (the payload carries its send time)", c.Size, MinSize)
 	}
-	for name, v := range map[string]int{"window": c.Window, "ack window": c.AckWindow, "producers": c.Producers, "consumers": c.Consumers} {
+	for name, v := range map[string]int{"window": c.Window, "ack window": c.AckWindow, "fetches": c.Fetches, "producers": c.Producers, "consumers": c.Consumers} {
 		if v < 1 {
 			bad("%s %d must be at least 1", name, v)
 		}

@@ -25,7 +25,7 @@ func (r *runner) consume(ctx context.Context) (Result, error) {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	opts := ConsumerOptions{
-		Batch: r.cfg.FetchBatch(), AckWindow: r.cfg.AckWindow, Confirmed: confirmed,
+		Batch: r.cfg.FetchBatch(), AckWindow: r.cfg.AckWindow, Fetches: r.cfg.Fetches, Confirmed: confirmed,
 		Received: func(int64) {
 			n := received.Add(1)
 			if n <= quota {

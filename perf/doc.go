@@ -12,6 +12,8 @@
 //	consume-confirmed  a pre-filled stream: fetch, ack, wait for the confirmation, fetch again
 //	e2e                publish and consume at once; latency from the send time in the payload to receipt
 //
+// A consumer keeps Fetches fetches in flight (default 2).
+//
 // Each runs closed loop (as fast as acks allow) or open loop (Config.Rate:
 // a fixed schedule), or as a curve (Config.Steps: open loop at percentages
 // of the closed-loop maximum).

@@ -42,6 +42,7 @@ type Result struct {
 	Batch     int     `json:"batch"`
 	Window    int     `json:"window"`
 	AckWindow int     `json:"ack_window"`
+	Fetches   int     `json:"fetches,omitempty"`
 	Producers int     `json:"producers"`
 	Consumers int     `json:"consumers"`
 	Offered   float64 `json:"offered,omitempty"` // msgs/s, open loop only

@@ -63,7 +63,7 @@ func (r *runner) result(kind string) Result {
 		batch = c.FetchBatch()
 	}
 	return Result{Workload: c.Workload, Kind: kind, Label: c.Label, Size: c.Size, Batch: batch, Window: c.Window,
-		AckWindow: c.AckWindow, Producers: c.Producers, Consumers: c.Consumers}
+		AckWindow: c.AckWindow, Fetches: c.Fetches, Producers: c.Producers, Consumers: c.Consumers}
 }
 
 // measuring tells the profiler that the measured part starts and lasts

@@ -54,7 +54,8 @@ func (r *runner) openSession(ctx context.Context) (*session, error) {
 	if r.cfg.Workload != WorkE2E {
 		return s, nil
 	}
-	copts := ConsumerOptions{Batch: r.cfg.FetchBatch(), AckWindow: r.cfg.AckWindow, Received: s.onReceive}
+	copts := ConsumerOptions{Batch: r.cfg.FetchBatch(), AckWindow: r.cfg.AckWindow, Fetches: r.cfg.Fetches,
+		Received: s.onReceive}
 	for range r.cfg.Consumers {
 		c, err := r.t.Consumer(ctx, s.stream, "bench", copts)
 		if err != nil {

@@ -84,6 +84,9 @@ type ConsumerOptions struct {
 	// AckWindow bounds the ack requests not yet confirmed when Confirmed
 	// is false.
 	AckWindow int
+	// Fetches is the fetches (pull requests) a consumer keeps in flight:
+	// that many fetch loops, or the broker client's own pipelining.
+	Fetches int
 	// Confirmed makes the consumer wait for each ack's confirmation (the
 	// broker has made the ack durable) before it fetches again.
 	Confirmed bool
@@ -91,7 +94,8 @@ type ConsumerOptions struct {
 	// payload carried. It may run on several goroutines at once.
 	Received func(sent int64)
 	// AckConfirmed is called, when Confirmed is set, with the time from
-	// sending the acks of a batch to their confirmation, once per batch.
+	// sending the acks of a batch to their confirmation, once per batch. It
+	// may run on several goroutines at once.
 	AckConfirmed func(d time.Duration)
 }
 

@@ -87,9 +87,28 @@ func (c *consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// runConfirmed fetches a batch, double-acks all of it at once and waits
-// for every confirmation before the next fetch.
+// runConfirmed runs opts.Fetches confirmed fetch loops (see confirmedLoop)
+// and returns the first error of any.
 func (c *consumer) runConfirmed(ctx context.Context) error {
+	n := max(1, c.opts.Fetches)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if errs[i] = c.confirmedLoop(ctx); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// confirmedLoop fetches a batch, double-acks all of it at once and waits
+// for every confirmation before the next fetch.
+func (c *consumer) confirmedLoop(ctx context.Context) error {
 	var msgs []jetstream.Msg
 	for ctx.Err() == nil {
 		mb, err := c.cons.Fetch(c.opts.Batch, jetstream.FetchMaxWait(fetchWait))

@@ -12,6 +12,10 @@
 //	consume-confirmed  Fetch(batch) → Ack(seqs), which returns on ACK_OK (the ack is durable) → fetch
 //	e2e                publish and consume as above, at once
 //
+// A consumer runs Fetches of these fetch loops at once on its connection,
+// so that many fetches are in flight (nats.go's Consume pipelines its pull
+// requests the same way).
+//
 // Every producer and consumer has its own Client, so its own connection.
 //
 // # Goroutines, stopping and concurrency
