@@ -138,9 +138,18 @@ func (w *worker) flushFeedback() {
 	w.feedback = append(w.feedback[:0], w.feedback[n:]...)
 }
 
+// snapshot is an encoded partition state on its way to the log.
+type snapshot struct {
+	partition       uint32
+	index, keepFrom uint64
+	data            []byte
+}
+
 // maybeSnapshot snapshots partitions that applied enough records while
 // retaining few messages, so the log prefix no retained message points at
-// can be trimmed.
+// can be trimmed. It encodes on the worker (the state is the worker's) and
+// hands the synced write to the snapshot writer; while the writer is busy
+// it waits for a later tick.
 func (w *worker) maybeSnapshot() {
 	for _, id := range w.parts {
 		p := w.s.deps.Partitions[id]
@@ -149,12 +158,25 @@ func (w *worker) maybeSnapshot() {
 			p.RetainedMsgs()*queue.SnapshotMsgBytes > w.s.opts.SnapshotMaxBytes {
 			continue
 		}
-		w.out = p.Snapshot(w.out[:0])
-		if err := w.s.deps.Log.SaveSnapshot(id, applied, p.KeepFrom(), w.out); err != nil {
-			w.s.opts.Logger.Error("cannot save snapshot", "partition", id, "index", applied, "err", err)
+		if len(w.snaps) == cap(w.snaps) {
+			return
+		}
+		w.snaps <- snapshot{partition: id, index: applied, keepFrom: p.KeepFrom(), data: p.Snapshot(nil)}
+		w.lastSnap[id] = applied
+	}
+}
+
+// writeSnapshots stores the snapshots of the worker's partitions, in the
+// order taken, until the worker closes snaps. A snapshot that fails is
+// logged; the next one (SnapshotEvery records later) tries again. Each
+// trims the log only below entries its state still points at, so a later
+// Read of a retained message never finds it gone.
+func (w *worker) writeSnapshots() {
+	for s := range w.snaps {
+		if err := w.s.deps.Log.SaveSnapshot(s.partition, s.index, s.keepFrom, s.data); err != nil {
+			w.s.opts.Logger.Error("cannot save snapshot", "partition", s.partition, "index", s.index, "err", err)
 			continue
 		}
-		w.lastSnap[id] = applied
 		w.s.m.snapshots.Inc()
 	}
 }

@@ -38,8 +38,8 @@ type Options struct {
 	// SnapshotMaxBytes skips a snapshot while the retained messages would
 	// take more than this in it (queue.SnapshotMsgBytes each; the log
 	// keeps serving them and replay rebuilds them). A snapshot is encoded
-	// and written (one synced batch) on the worker goroutine, so this also
-	// bounds the pause it costs.
+	// on the worker goroutine (this bounds that pause) and written, one
+	// synced batch, by the worker's snapshot writer goroutine.
 	SnapshotMaxBytes int64
 	// StatsInterval is how often per-destination gauges are refreshed.
 	StatsInterval time.Duration
@@ -158,10 +158,15 @@ func (s *Stage) Start() error {
 	s.started.Do(func() {
 		var wg sync.WaitGroup
 		for _, w := range s.workers {
-			wg.Add(1)
+			wg.Add(2)
 			s.g.Go(fmt.Sprintf("fanout-%d", w.id), func() error {
 				defer wg.Done()
 				w.run()
+				return nil
+			})
+			s.g.Go(fmt.Sprintf("fanout-%d-snapshots", w.id), func() error {
+				defer wg.Done()
+				w.writeSnapshots()
 				return nil
 			})
 		}

@@ -19,6 +19,9 @@ type worker struct {
 	// feedback holds records that did not fit into persist's ring yet.
 	feedback []*work.Request
 	lastSnap map[uint32]uint64
+	// snaps takes encoded snapshots to the worker's snapshot writer, so
+	// the synced write does not stall the partitions; at most one waits.
+	snaps chan snapshot
 
 	results   []queue.Result
 	deliv     []queue.Delivery
@@ -43,6 +46,7 @@ func newWorker(s *Stage, id int) *worker {
 		waiters:  map[waitKey][]*work.Request{},
 		creating: map[waitKey]bool{},
 		lastSnap: map[uint32]uint64{},
+		snaps:    make(chan snapshot, 1),
 	}
 	for p := range s.deps.Partitions {
 		if p%s.opts.Workers == id {
@@ -163,6 +167,7 @@ func (w *worker) shutdown() {
 		r.Release()
 	}
 	w.feedback = nil
+	close(w.snaps)
 }
 
 // reply hands r to the ack stage, which answers and releases it.

@@ -289,8 +289,13 @@ func TestRestartKeepsState(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if metricValue(t, n, "swarmmq_fanout_snapshots_total") == 0 {
-				t.Fatal("no snapshot taken")
+			// Snapshots are written off the partition's goroutine: wait for one.
+			deadline := time.Now().Add(nodetest.Timeout)
+			for metricValue(t, n, "swarmmq_fanout_snapshots_total") == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("no snapshot written")
+				}
+				time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising on time
 			}
 			n.Restart()
 			c = dial(t, n)
