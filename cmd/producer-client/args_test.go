@@ -34,7 +34,7 @@ func TestArgsDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, clientconf.ProducerFlags{
 		Node: "localhost:9001", Destination: "test-queue", Message: "Hello SwarmMQ",
-		Window: client.DefaultWindow, Batch: client.DefaultMaxBatch, Timeout: client.DefaultRequestTimeout,
+		Window: client.DefaultWindow, Batch: 0, Timeout: client.DefaultRequestTimeout,
 	}, f)
 	o := f.ClientOptions(nil)
 	require.Equal(t, "localhost:9001", o.Addr)
@@ -73,6 +73,6 @@ func TestHelp(t *testing.T) {
 		"--window", "--stdin", "--client-id", "--progress", "--timeout", "--batch", "--key-file", "--tls", "--tls-ca"} {
 		require.Contains(t, help, flag)
 	}
-	require.Contains(t, help, "(default: 256)")
+	require.Contains(t, help, "(default: 1000)")
 	require.Contains(t, help, "(default: localhost:9001)")
 }

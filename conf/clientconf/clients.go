@@ -38,7 +38,6 @@ func ClientVars() kong.Vars {
 	return kong.Vars{
 		"default_node":    DefaultNode,
 		"default_window":  strconv.Itoa(client.DefaultWindow),
-		"default_batch":   strconv.Itoa(client.DefaultMaxBatch),
 		"default_fetch":   strconv.Itoa(client.DefaultConsumeBatch),
 		"default_timeout": client.DefaultRequestTimeout.String(),
 		"default_group":   DefaultGroup,
@@ -57,7 +56,7 @@ type ProducerFlags struct {
 	Stdin       bool          `help:"Publish each line of standard input as one message."`
 	Rate        float64       `help:"At most this many messages per second; 0 = unlimited." default:"0" placeholder:"MSGS/S"`
 	Window      int           `help:"Messages in flight without an ack (asynchronous, batched); 1 = synchronous, one at a time (default: ${default})." default:"${default_window}" placeholder:"N"`
-	Batch       int           `help:"Most messages per PUBLISH frame (default: ${default})." default:"${default_batch}" placeholder:"N"`
+	Batch       int           `help:"Most messages per PUBLISH frame (default 0: the client library's, window/4 and at least 256)." placeholder:"N"`
 	Timeout     time.Duration `help:"How long one request, and the final wait for outstanding acks, may take (default: ${default})." default:"${default_timeout}" placeholder:"DURATION"`
 	ClientID    string        `name:"client-id" help:"Client id sent in HELLO (default <hostname>-<pid>)." placeholder:"ID"`
 	KeyFile     string        `name:"key-file" help:"Keyring file (YAML, docs/sealing.md): seal every payload with its current key (AES-256-GCM). Without it payloads are published unsealed." placeholder:"FILE"`
@@ -88,8 +87,8 @@ func (f ProducerFlags) Validate() error {
 	if f.Window < 1 {
 		bad("--window %d must be at least 1", f.Window)
 	}
-	if f.Batch < 1 {
-		bad("--batch %d must be at least 1", f.Batch)
+	if f.Batch < 0 {
+		bad("--batch %d must not be negative", f.Batch)
 	}
 	if f.Timeout <= 0 {
 		bad("--timeout %v must be positive", f.Timeout)
