@@ -200,14 +200,14 @@ func TestCreditsBoundOutstanding(t *testing.T) {
 func TestRequestTimeout(t *testing.T) {
 	h := newHolder(frame.TypeFetch)
 	s := startServer(t, clienttest.Options{Intercept: h.intercept})
-	c := dial(t, s, func(o *Options) { o.RequestTimeout = 20 * time.Millisecond })
+	c := dial(t, s, func(o *Options) { o.RequestTimeout = shortRequestTimeout })
 	_, err := c.Fetch(testCtx(t), "q", "g", 1, 0)
 	require.ErrorIs(t, err, ErrTimeout)
 	require.EqualError(t, err, "swarmmq: fetch from q for group g: request timed out")
 	require.True(t, IsRetryable(err))
 	// The abandoned request keeps its credit until its reply comes.
 	h.next(t).serve()
-	require.NoError(t, c.Ping(testCtx(t)))
+	barrier(t, c)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	require.Zero(t, c.mu.credits.used)

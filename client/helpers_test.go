@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -14,6 +15,13 @@ import (
 // testTimeout bounds every wait of a test, so that a bug fails instead of
 // hanging.
 const testTimeout = 10 * time.Second
+
+// shortRequestTimeout is the RequestTimeout of the tests whose requests
+// must time out. A request still queued when it runs out is dropped
+// unwritten, and these tests need it written first (they hold it at the
+// server and answer it late): on a loaded machine under -race, writing
+// can take longer than a few tens of milliseconds.
+const shortRequestTimeout = 500 * time.Millisecond
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -105,3 +113,19 @@ func (h *holder) next(t *testing.T) held {
 }
 
 func (x held) serve() { x.c.Serve(x.f) }
+
+// barrier returns once c has handled every reply the server sent before:
+// the server answers in order, so the PONG of a PING comes after them. A
+// ping that times out (a slow machine under shortRequestTimeout) is
+// retried; its late PONG is handled before the next one's.
+func barrier(t *testing.T, c *Client) {
+	t.Helper()
+	ctx := testCtx(t)
+	for {
+		err := c.Ping(ctx)
+		if !errors.Is(err, ErrTimeout) {
+			require.NoError(t, err)
+			return
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -254,7 +253,7 @@ func TestClientCloseFailsPublisher(t *testing.T) {
 func TestPublisherTimeout(t *testing.T) {
 	h := newHolder(frame.TypePublish)
 	s := startServer(t, clienttest.Options{Intercept: h.intercept})
-	c := dial(t, s, func(o *Options) { o.RequestTimeout = 20 * time.Millisecond })
+	c := dial(t, s, func(o *Options) { o.RequestTimeout = shortRequestTimeout })
 	p := c.NewPublisher("q", PublisherOptions{})
 	var col collector
 	require.NoError(t, p.Publish(testCtx(t), []byte("x"), col.done))
@@ -266,7 +265,7 @@ func TestPublisherTimeout(t *testing.T) {
 	require.EqualError(t, res[0].Err, "swarmmq: publish to q: request timed out")
 	// The late reply is dropped, and frees the credit the server counted.
 	x.serve()
-	require.NoError(t, c.Ping(testCtx(t)))
+	barrier(t, c)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	require.Empty(t, c.mu.pending)
