@@ -21,7 +21,10 @@ const hostileMaxFrame = 64 << 10
 func TestHostileInput(t *testing.T) {
 	n := nodetest.Start(t, func(o *stages.Options) {
 		o.MaxFrame = hostileMaxFrame
-		o.HandshakeTimeout = 300 * time.Millisecond
+		// Every connection below but the silent one must be dialled and
+		// say HELLO (or send its bad bytes) within this: 1s leaves room
+		// for a loaded machine under -race, where 300ms was tight.
+		o.HandshakeTimeout = time.Second
 		o.MaxConns = 8
 	})
 	addr := n.AddrString()
