@@ -79,6 +79,13 @@ func (p *Partition) done(d *dest, g *group, seq uint64) {
 	g.settle(seq)
 	if d.doneByAll(seq) {
 		d.remove(seq)
+		// The new front may be older than every front before (records
+		// can carry an older Time than the one before them): keep
+		// ageFloor a lower bound, or MaxAge would skip it here and not
+		// after a restore.
+		if d.slots.len() > 0 {
+			p.ageFloor = min(p.ageFloor, d.slots.at(0).time)
+		}
 	}
 }
 
