@@ -77,7 +77,7 @@ type Config struct {
 
 	Msgs      int64         `help:"Messages to measure in all (0: until --duration; consume workloads pre-fill this many, default 200000)."`
 	Size      int           `help:"Payload bytes per message (at least 8: the send time)." default:"128"`
-	Batch     int           `help:"Messages per fetch (consume, e2e; default 100); most messages per PUBLISH frame (SwarmMQ publish; default: the client's, 256)."`
+	Batch     int           `help:"Messages per fetch (consume, e2e; default 100); most messages per PUBLISH frame (SwarmMQ publish; default: the client's, window/4 and at least 256)."`
 	Window    int           `help:"Publish: messages unacknowledged per producer (default: nats.go's own, 4000)." default:"4000"`
 	AckWindow int           `help:"consume, e2e: ack requests not yet confirmed per consumer before a fetch waits." default:"8"`
 	Fetches   int           `help:"consume, e2e: fetches in flight per consumer (SwarmMQ: that many fetch loops share the connection; NATS: its Consume pipelines pulls itself, consume-confirmed runs that many fetch-ack loops)." default:"2"`
