@@ -110,11 +110,23 @@ func TestDiskFaultWedgesPebble(t *testing.T) {
 	require.NoError(t, err)
 	fault.on.Store(true)
 
+	// The first append's sync fails on Pebble's WAL goroutine. Wait for
+	// that (not for the append: the Log would then refuse the next ones
+	// itself) before appending more, and keep the entries small: should
+	// the memtable fill first, Pebble fails in rotateWAL instead, where
+	// its panic cannot be recovered (a flake under load with 10 KB
+	// entries and no wait).
+	p0, err := l.Append([]Entry{{Partition: 0, Data: []byte("first")}}, make([]uint64, 1))
+	require.NoError(t, err)
+	pending := []*Pending{p0}
+	for deadline := time.Now().Add(30 * time.Second); fault.hits.Load() == 0; {
+		require.True(t, time.Now().Before(deadline), "the WAL sync never failed")
+		time.Sleep(time.Millisecond) // polling a condition, not synchronising on time
+	}
 	// Appends without waiting (as a pipelining caller that has not yet seen
-	// the failure) fill the WAL's blocks until Pebble panics.
-	var pending []*Pending
+	// the failure) until Pebble panics.
 	for {
-		p, err := l.Append([]Entry{{Partition: 0, Data: make([]byte, 10000)}}, make([]uint64, 1))
+		p, err := l.Append([]Entry{{Partition: 0, Data: make([]byte, 100)}}, make([]uint64, 1))
 		if err != nil {
 			require.ErrorIs(t, err, ErrFailed)
 			require.ErrorContains(t, err, "pebble panicked")
