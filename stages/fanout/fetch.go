@@ -76,12 +76,13 @@ func (w *worker) send(r *work.Request, p *queue.Partition, now int64) {
 
 // load reads the messages of ds that are not in memory from the log, one
 // entry read per record, and returns how many of ds, from the front, have
-// their message. A read that fails stops it there (and is logged).
+// their message. A read that fails stops it there (and is logged). The
+// last record read of each partition is kept: consecutive fetches mostly
+// take their messages from the same record.
 func (w *worker) load(partition uint32, ds []queue.Delivery) int {
-	var (
-		index uint64
-		rec   []byte
-	)
+	last := w.lastRead[partition]
+	index, rec := last.index, last.rec
+	defer func() { w.lastRead[partition] = readRecord{index, rec} }()
 	for i := range ds {
 		d := &ds[i]
 		if d.Msg != nil {
@@ -89,10 +90,11 @@ func (w *worker) load(partition uint32, ds []queue.Delivery) int {
 		}
 		if rec == nil || d.Loc.Index != index {
 			var err error
-			// A new buffer each time: the views stay in use until the
-			// reply is encoded.
+			// A new buffer each time: the views of the previous one may
+			// still be in use (it is never written to again).
 			rec, err = w.s.deps.Log.Read(partition, d.Loc.Index, nil)
 			if err != nil {
+				rec = nil
 				w.s.m.readErrors.Inc()
 				w.s.opts.Logger.Error("cannot read a message from the log", "partition", partition,
 					"index", d.Loc.Index, "seq", d.Seq, "err", err)

@@ -22,6 +22,9 @@ type worker struct {
 	// snaps takes encoded snapshots to the worker's snapshot writer, so
 	// the synced write does not stall the partitions; at most one waits.
 	snaps chan snapshot
+	// lastRead is the last log record read per partition, for messages
+	// not in memory.
+	lastRead map[uint32]readRecord
 
 	results   []queue.Result
 	deliv     []queue.Delivery
@@ -35,6 +38,12 @@ type worker struct {
 // deliveries between timer wake-ups (which always sweep).
 const sweepInterval = 10 * time.Millisecond
 
+// readRecord is a log record read back, by index.
+type readRecord struct {
+	index uint64
+	rec   []byte
+}
+
 // waitKey names the long-polls of one group on one destination.
 type waitKey struct {
 	dest, group string
@@ -47,6 +56,7 @@ func newWorker(s *Stage, id int) *worker {
 		creating: map[waitKey]bool{},
 		lastSnap: map[uint32]uint64{},
 		snaps:    make(chan snapshot, 1),
+		lastRead: map[uint32]readRecord{},
 	}
 	for p := range s.deps.Partitions {
 		if p%s.opts.Workers == id {
