@@ -138,7 +138,7 @@ var notes = map[string]string{
 	perf.WorkPublish:          "JetStream PublishAsync (≤ window pending), one ack per message; no Nats-Msg-Id, so no dedupe",
 	perf.WorkPublishSync:      "JetStream Publish: one request/reply per message",
 	perf.WorkConsume:          "pull consumer Consume() with PullMaxMessages(batch) prefetch, Ack() per message (fire and forget), as `nats bench js consume`",
-	perf.WorkConsumeConfirmed: "Fetch(batch), then DoubleAck of every message of the batch at once (no batch ack), awaited before the next Fetch",
+	perf.WorkConsumeConfirmed: "--fetches loops: Fetch(batch), then DoubleAck of every message of the batch at once (no batch ack), awaited before the next Fetch",
 	perf.WorkE2E:              "publish as 'publish' and consume as 'consume' at once; latency from the payload's send time",
 }
 

@@ -164,8 +164,8 @@ func (t *Target) Info() perf.TargetInfo {
 var notes = map[string]string{
 	perf.WorkPublish:          "Publisher (window, adaptive batches up to --batch per PUBLISH frame); each message acked by PUBLISH_ACK",
 	perf.WorkPublishSync:      "Client.Publish of one message, waited for",
-	perf.WorkConsume:          "Fetch(batch), Ack(batch) sent on its own goroutine (≤ ack window unconfirmed), fetch again at once",
-	perf.WorkConsumeConfirmed: "Fetch(batch), Ack(batch) waits for ACK_OK (ack durable), then the next fetch",
+	perf.WorkConsume:          "--fetches loops on one connection: Fetch(batch), Ack(batch) sent on its own goroutine (≤ ack window unconfirmed), fetch again at once",
+	perf.WorkConsumeConfirmed: "--fetches loops on one connection: Fetch(batch), Ack(batch) waits for ACK_OK (ack durable), then the next fetch",
 	perf.WorkE2E:              "publish as 'publish' and consume as 'consume' at once; latency from the payload's send time",
 }
 
