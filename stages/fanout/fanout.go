@@ -119,6 +119,7 @@ type stageMetrics struct {
 	fromLog    *metrics.Counter // messages delivered from the log
 	readErrors *metrics.Counter
 	e2e        *metrics.Histogram
+	fetchLat   *metrics.Histogram // decode to MESSAGES written, fetches answered with messages
 	waiting    *metrics.Counter
 	parked     atomic.Int64 // fetches parked right now, all workers
 }
@@ -144,6 +145,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		fromLog:    set.NewCounter("swarmmq_fanout_messages_from_log_total"),
 		readErrors: set.NewCounter("swarmmq_fanout_log_read_errors_total"),
 		e2e:        set.NewHistogram("swarmmq_end_to_end_latency_seconds"),
+		fetchLat:   set.NewHistogram("swarmmq_fetch_latency_seconds"),
 		waiting:    set.NewCounter("swarmmq_fanout_long_polls_total"),
 	}
 	set.NewGauge("swarmmq_fanout_parked_fetches", func() float64 { return float64(s.m.parked.Load()) })

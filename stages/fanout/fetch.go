@@ -71,7 +71,11 @@ func (w *worker) send(r *work.Request, p *queue.Partition, now int64) {
 		}
 	}
 	w.s.m.delivered.Add(n)
+	parked, recv := r.Parked, r.RecvNanos // r is released by the reply
 	w.replyMessages(r, w.deliv[:n])
+	if !parked {
+		w.s.m.fetchLat.Update(time.Duration(w.s.deps.Now() - recv).Seconds())
+	}
 }
 
 // load reads the messages of ds that are not in memory from the log, one
