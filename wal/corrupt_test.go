@@ -1,9 +1,9 @@
 package wal
 
 import (
-	"math"
 	"errors"
 	"log/slog"
+	"math"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"

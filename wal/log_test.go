@@ -1,8 +1,8 @@
 package wal
 
 import (
-	"math"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
