@@ -3,6 +3,7 @@ package perf
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -107,4 +108,23 @@ type Consumer interface {
 	// Close waits for the acks still outstanding (bounded by ctx) and
 	// closes the connection.
 	Close(ctx context.Context) error
+}
+
+// RunLoops runs n copies of loop (at least one) until each returns; the
+// first error cancels the others' context. It returns their errors joined.
+// Consumers use it to keep ConsumerOptions.Fetches fetches in flight.
+func RunLoops(ctx context.Context, n int, loop func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, max(1, n))
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			if errs[i] = loop(ctx); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

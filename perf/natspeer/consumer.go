@@ -87,23 +87,9 @@ func (c *consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// runConfirmed runs opts.Fetches confirmed fetch loops (see confirmedLoop)
-// and returns the first error of any.
+// runConfirmed runs opts.Fetches confirmed fetch loops (see confirmedLoop).
 func (c *consumer) runConfirmed(ctx context.Context) error {
-	n := max(1, c.opts.Fetches)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			if errs[i] = c.confirmedLoop(ctx); errs[i] != nil {
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return perf.RunLoops(ctx, c.opts.Fetches, c.confirmedLoop)
 }
 
 // confirmedLoop fetches a batch, double-acks all of it at once and waits

@@ -46,23 +46,7 @@ func (t *Target) Consumer(ctx context.Context, stream, group string, opts perf.C
 // Run runs opts.Fetches fetch loops on the consumer's connection, so that
 // many fetches are in flight, and returns the first error of any.
 func (c *consumer) Run(ctx context.Context) error {
-	n := max(1, c.opts.Fetches)
-	if n == 1 {
-		return c.loop(ctx)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			if errs[i] = c.loop(ctx); errs[i] != nil {
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return perf.RunLoops(ctx, c.opts.Fetches, c.loop)
 }
 
 // loop fetches and acks until ctx ends.
