@@ -14,6 +14,15 @@ func FuzzDecodeRecord(f *testing.F) {
 		f.Add(b[:len(b)/2])
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// MessageAt reads what a log entry holds at a location: any
+		// bytes, any location, never a panic, only ErrCorrupt.
+		if m, err := MessageAt(b, Loc{Index: 1, Off: uint32(len(b) / 3), Len: uint32(len(b) / 2)}); err != nil {
+			if !IsCorrupt(err) {
+				t.Fatalf("MessageAt error does not wrap ErrCorrupt: %v", err)
+			}
+		} else if msgLen(m) != len(m) {
+			t.Fatalf("MessageAt returned %d bytes that are not one message", len(m))
+		}
 		var r Record
 		if err := DecodeRecord(b, &r); err != nil {
 			if !IsCorrupt(err) {
@@ -23,6 +32,16 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		if again := AppendRecord(nil, &r); !bytes.Equal(again, b) {
 			t.Fatalf("decode/encode is not the identity:\n%x\n%x", b, again)
+		}
+		// Every message of a messages record is found where its offset
+		// in Raw says.
+		for off := 0; r.Type == RecordMessages && off < len(r.Raw); {
+			n := msgLen(r.Raw[off:])
+			m, err := MessageAt(b, Loc{Index: 1, Off: uint32(off), Len: uint32(n)})
+			if err != nil || !bytes.Equal(m, r.Raw[off:off+n]) {
+				t.Fatalf("MessageAt(off %d, len %d) = %x, %v", off, n, m, err)
+			}
+			off += n
 		}
 		// A decoded record applies without panicking.
 		p, _ := New(0, Options{MaxDeliver: 1})
