@@ -175,3 +175,28 @@ func TestSecurityProblems(t *testing.T) {
 		t.Fatalf("plain_port without TLS: %v", err)
 	}
 }
+
+// TestMessageCache: performance.message_cache reaches the node, 0 meaning
+// nothing kept in memory, and a negative size is a listed problem.
+func TestMessageCache(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want int64
+	}{{"", 32 << 20}, {"performance:\n  message_cache: 8MB\n", 8 << 20}, {"performance:\n  message_cache: \"0\"\n", -1}} {
+		c, err := Parse([]byte(tc.src))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		o, err := c.NodeOptions(nil)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if o.MessageCache != tc.want {
+			t.Errorf("%q: MessageCache %d, want %d", tc.src, o.MessageCache, tc.want)
+		}
+	}
+	_, err := Parse([]byte("performance:\n  message_cache: -1\n"))
+	if err == nil || !strings.Contains(err.Error(), "performance.message_cache") {
+		t.Fatalf("negative message cache: %v", err)
+	}
+}
