@@ -372,6 +372,9 @@ func (e *env) cmdLookup(td *datadriven.TestData) string {
 
 func (e *env) cmdSnapshotRestore(td *datadriven.TestData) string {
 	snap := e.p.Snapshot(nil)
+	if n := e.p.SnapshotLen(); n != len(snap) {
+		e.t.Fatalf("SnapshotLen %d, snapshot of %d bytes", n, len(snap))
+	}
 	if m := e.opts.Memory; m != nil {
 		e.opts.Memory = NewBudget(m.Limit()) // the old partition is dropped, not freed
 	}

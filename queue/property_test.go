@@ -138,6 +138,9 @@ func (s *sim) apply(r *Record) []Result {
 		}
 	}
 	s.snap[0] = s.a.Snapshot(s.snap[0][:0])
+	if n := s.a.SnapshotLen(); n != len(s.snap[0]) {
+		s.t.Fatalf("apply %d: SnapshotLen %d, snapshot of %d bytes", s.index, n, len(s.snap[0]))
+	}
 	for _, p := range []*Partition{s.b, s.c} {
 		s.snap[1] = p.Snapshot(s.snap[1][:0])
 		if !bytes.Equal(s.snap[0], s.snap[1]) {

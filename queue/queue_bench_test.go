@@ -106,3 +106,58 @@ func BenchmarkDeliverAck(b *testing.B) {
 		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
 	})
 }
+
+// BenchmarkSnapshot measures encoding a partition whose dedupe window is
+// full (DefaultDedupeMax ids) and which retains none or all of them: the pause
+// the fanout worker takes for a snapshot, into a new buffer or a reused one.
+func BenchmarkSnapshot(b *testing.B) {
+	for _, msgs := range []int{0, DefaultDedupeMax} {
+		b.Run(fmt.Sprintf("window=%d,retained=%d", DefaultDedupeMax, msgs), func(b *testing.B) {
+			p, err := New(0, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			const batch = 256
+			raw, idOffs := benchRaw(batch, 128)
+			r := Record{Type: RecordMessages, Dest: []byte("bench"), Count: batch, Raw: raw}
+			idx := uint64(0)
+			for n := 0; n < DefaultDedupeMax; n += batch {
+				renumber(raw, idOffs, n)
+				idx++
+				if _, err := p.Apply(idx, &r, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if msgs == 0 {
+				// A group that acked everything: nothing retained.
+				gc := Record{Type: RecordGroupCreate, Dest: []byte("bench"), Group: []byte("g")}
+				idx++
+				if _, err := p.Apply(idx, &gc, nil); err != nil {
+					b.Fatal(err)
+				}
+				seqs := make([]uint64, 0, DefaultDedupeMax)
+				for s := uint64(1); s <= DefaultDedupeMax; s++ {
+					seqs = append(seqs, s)
+				}
+				ack := Record{Type: RecordAck, Dest: []byte("bench"), Group: []byte("g"), Seqs: seqs}
+				idx++
+				if _, err := p.Apply(idx, &ack, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for _, reuse := range []bool{false, true} {
+				b.Run(fmt.Sprintf("reuse=%v", reuse), func(b *testing.B) {
+					var buf []byte
+					b.ReportAllocs()
+					for i := 0; i < b.N; i++ {
+						if !reuse {
+							buf = nil
+						}
+						buf = p.Snapshot(buf[:0])
+					}
+					b.ReportMetric(float64(len(buf)), "bytes")
+				})
+			}
+		})
+	}
+}

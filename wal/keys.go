@@ -90,10 +90,16 @@ func entryRecord(v []byte, p uint32, index uint64) ([]byte, error) {
 // snapshotValue returns crc32c(index | data) | index | data.
 func snapshotValue(index uint64, data []byte) []byte {
 	v := make([]byte, snapHeaderLen+len(data))
+	putSnapshotValue(v, index, data)
+	return v
+}
+
+// putSnapshotValue writes snapshotValue(index, data) into v, which has
+// exactly its length.
+func putSnapshotValue(v []byte, index uint64, data []byte) {
 	binary.BigEndian.PutUint64(v[crcLen:], index)
 	copy(v[snapHeaderLen:], data)
 	binary.BigEndian.PutUint32(v, crc32.Checksum(v[crcLen:], castagnoli))
-	return v
 }
 
 // parseSnapshot checks a snapshot value and returns its index and a view of

@@ -25,7 +25,12 @@ func (l *Log) SaveSnapshot(partition uint32, index, keepFrom uint64, data []byte
 		return ErrClosed
 	}
 	b := l.db.NewBatch()
-	_ = b.Set(partKey(prefixSnapshot, partition), snapshotValue(index, data), nil)
+	// Encoded in place: a snapshot may be megabytes (the dedupe window).
+	key := partKey(prefixSnapshot, partition)
+	op := b.SetDeferred(len(key), snapHeaderLen+len(data))
+	copy(op.Key, key)
+	putSnapshotValue(op.Value, index, data)
+	_ = op.Finish()
 	if end := min(index, keepFrom-1); keepFrom > 0 && end > 0 {
 		_ = b.DeleteRange(partKey(prefixLog, partition), logEnd(partition, end), nil)
 	}

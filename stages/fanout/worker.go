@@ -22,6 +22,8 @@ type worker struct {
 	// snaps takes encoded snapshots to the worker's snapshot writer, so
 	// the synced write does not stall the partitions; at most one waits.
 	snaps chan snapshot
+	// spare takes snapshot buffers back from the writer for reuse.
+	spare chan []byte
 	// lastRead is the last log record read per partition, for messages
 	// not in memory.
 	lastRead map[uint32]readRecord
@@ -56,6 +58,7 @@ func newWorker(s *Stage, id int) *worker {
 		creating: map[waitKey]bool{},
 		lastSnap: map[uint32]uint64{},
 		snaps:    make(chan snapshot, 1),
+		spare:    make(chan []byte, 2),
 		lastRead: map[uint32]readRecord{},
 	}
 	for p := range s.deps.Partitions {
