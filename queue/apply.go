@@ -24,8 +24,9 @@ func (p *Partition) applyMessages(index uint64, r *Record, res []Result) []Resul
 			res = append(res, Result{Code: CodeDestinationFull})
 		} else {
 			stored++
-			seq := d.store(Loc{Index: index, Off: uint32(off), Len: uint32(n)}, r.Time)
-			w.addLocked(id, seq, r.Time)
+			loc := Loc{Index: index, Off: uint32(off), Len: uint32(n)}
+			seq := d.store(loc, r.Time)
+			w.addLocked(id, seq, loc, r.Time)
 			res = append(res, Result{Seq: seq})
 		}
 		off += n

@@ -90,7 +90,11 @@
 // volatile: it never changes an Apply result, a seq or a Snapshot, and a
 // partition restored from a snapshot holds every message by location only.
 // The log entries a retained message points at must therefore outlive the
-// snapshot: KeepFrom is the lowest index still needed.
+// snapshot: KeepFrom is the lowest index still needed. The same holds for
+// the dedupe window: a snapshot names the runs of messages whose ids it
+// remembers, not the ids, and Restore reads them back from the log (so a
+// snapshot stays small however many ids the window holds, and storing one
+// costs no multi-megabyte write).
 //
 // # Record format
 //
@@ -117,18 +121,23 @@
 //
 // # Snapshot format
 //
-//	"SMQS" | version u8 (=2) | partition u32 | applied index u64 | time i64 |
+//	"SMQS" | version u8 (=3) | partition u32 | applied index u64 | time i64 |
 //	dest count u32 | per destination, sorted by name:
 //	    name str16 | last seq u64 |
 //	    message count u32 | per retained message: seq u64 | time i64 |
 //	        log index u64 | offset u32 | length u32 (its Loc) |
 //	    group count u32 | per group, sorted by name:
 //	        name str16 | floor u64 | range count u32 | per range: lo u64 | hi u64
-//	window count u32 | per id, oldest first: id [16] | seq u64 | time i64 |
+//	run count u32 | per run of window ids, oldest first:
+//	    log index u64 | offset u32 | count u32 | first seq u64 |
 //	crc32c u32 (Castagnoli, of every byte before it)
 //
-// Version 1 (before Loc) held each message's bytes; it is refused by
-// Restore (no release ever wrote it).
+// A run is count consecutive messages of one messages record, from the
+// offset in its message section, that got consecutive seqs; the ids are
+// theirs (time: the record's). Runs are the longest possible, so Snapshot
+// after Restore gives the same bytes. Versions 1 (message bytes instead of
+// Loc) and 2 (every window id, 32 bytes each) are refused by Restore (no
+// release ever wrote them).
 //
 // A snapshot holds the durable state only. Group "next" and in-flight
 // deliveries are volatile: after Restore every seq a group is not done

@@ -51,36 +51,46 @@ func FuzzDecodeRecord(f *testing.F) {
 	})
 }
 
-// seedSnapshots returns snapshots of a few small partitions.
-func seedSnapshots(tb testing.TB) [][]byte {
-	var out [][]byte
+// seedSnap is a snapshot and the log it restores from.
+type seedSnap struct {
+	snap []byte
+	log  testLog
+}
+
+// seedSnapshots returns snapshots of a few small partitions, with their logs.
+func seedSnapshots(tb testing.TB) []seedSnap {
+	var out []seedSnap
 	for seed := uint64(1); seed <= 3; seed++ {
 		s := newSim(tb, seed, simOptions(seed))
 		for i := 0; i < 60; i++ {
 			s.step()
 		}
-		out = append(out, s.a.Snapshot(nil))
+		out = append(out, seedSnap{s.a.Snapshot(nil), s.log})
 	}
 	empty, _ := New(simPartition, Options{})
-	return append(out, empty.Snapshot(nil))
+	return append(out, seedSnap{empty.Snapshot(nil), testLog{}})
 }
 
+// FuzzRestore restores edited snapshots; the window's ids are read from
+// the log of the first seed (the others' runs name records it may lack).
 func FuzzRestore(f *testing.F) {
-	for _, s := range seedSnapshots(f) {
-		f.Add(s[:len(s)-4]) // the fuzzer edits the body; the target seals it
+	seeds := seedSnapshots(f)
+	for _, s := range seeds {
+		f.Add(s.snap[:len(s.snap)-4]) // the fuzzer edits the body; the target seals it
 	}
+	log := seeds[0].log
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fuzzRestore(t, body) // crc mismatch (almost always)
+		fuzzRestore(t, body, log) // crc mismatch (almost always)
 		sealed := binary.BigEndian.AppendUint32(bytes.Clone(body), crc32.Checksum(body, castagnoli))
-		fuzzRestore(t, sealed)
+		fuzzRestore(t, sealed, log)
 	})
 }
 
 // fuzzRestore restores b; if it is accepted, the snapshot must re-encode
 // to b and the partition must survive being used.
-func fuzzRestore(t *testing.T, b []byte) {
+func fuzzRestore(t *testing.T, b []byte, log testLog) {
 	p, _ := New(simPartition, Options{MaxDeliver: 1, MaxAge: 1e9})
-	if err := p.Restore(b); err != nil {
+	if err := p.Restore(b, log.read); err != nil {
 		if !IsCorrupt(err) {
 			t.Fatalf("error does not wrap ErrCorrupt: %v", err)
 		}
@@ -137,29 +147,48 @@ func exercise(t *testing.T, p *Partition) {
 
 func TestRestoreCorrupt(t *testing.T) {
 	snaps := seedSnapshots(t)
-	for _, s := range snaps {
+	for _, ss := range snaps {
+		s := ss.snap
 		for n := 0; n < len(s); n++ {
 			p, _ := New(simPartition, Options{})
-			if err := p.Restore(s[:n]); !IsCorrupt(err) {
+			if err := p.Restore(s[:n], ss.log.read); !IsCorrupt(err) {
 				t.Fatalf("prefix %d/%d: %v", n, len(s), err)
 			}
 		}
 		flipped := bytes.Clone(s)
 		flipped[len(s)/2] ^= 1
 		p, _ := New(simPartition, Options{})
-		if err := p.Restore(flipped); !IsCorrupt(err) {
+		if err := p.Restore(flipped, ss.log.read); !IsCorrupt(err) {
 			t.Fatalf("bit flip: %v", err)
 		}
 		other, _ := New(simPartition+1, Options{})
-		if err := other.Restore(s); err == nil {
+		if err := other.Restore(s, ss.log.read); err == nil {
 			t.Fatal("restored a snapshot into another partition")
+		}
+		// The window's ids come from the log: without it, a snapshot with
+		// a window cannot be restored.
+		if hasWindow(t, s, ss.log) {
+			q, _ := New(simPartition, Options{})
+			if err := q.Restore(s, testLog{}.read); !IsCorrupt(err) {
+				t.Fatalf("restore without the log: %v", err)
+			}
 		}
 	}
 	p, _ := New(simPartition, Options{})
-	if err := p.Restore(snaps[0]); err != nil {
+	if err := p.Restore(snaps[0].snap, snaps[0].log.read); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Restore(snaps[0]); err == nil || IsCorrupt(err) {
+	if err := p.Restore(snaps[0].snap, snaps[0].log.read); err == nil || IsCorrupt(err) {
 		t.Fatalf("restore into a partition with state: %v", err)
 	}
+}
+
+// hasWindow reports whether snapshot s restores (from log) to a partition
+// with a non-empty dedupe window.
+func hasWindow(t *testing.T, s []byte, log testLog) bool {
+	p, _ := New(simPartition, Options{})
+	if err := p.Restore(s, log.read); err != nil {
+		t.Fatal(err)
+	}
+	return p.Window().Len() > 0
 }

@@ -382,7 +382,8 @@ func (e *env) cmdSnapshotRestore(td *datadriven.TestData) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := q.Restore(snap); err != nil {
+	e.log.trim(e.p.KeepFrom())
+	if err := q.Restore(snap, e.log.read); err != nil {
 		return "error: " + err.Error()
 	}
 	if again := q.Snapshot(nil); !bytes.Equal(snap, again) {

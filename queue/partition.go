@@ -87,13 +87,17 @@ func (p *Partition) RetainedMsgs() int64 {
 // (see Budget).
 func (p *Partition) HotBytes() int64 { return p.hot.bytes() }
 
-// KeepFrom returns the lowest log index that a retained message points at,
-// or AppliedIndex+1 if none does: the log entries below it are not needed
-// by any message, and may be trimmed once a snapshot at AppliedIndex is
-// stored. It reads the front of each destination, plus every message of
+// KeepFrom returns the lowest log index that a retained message or an id
+// of the dedupe window points at, or AppliedIndex+1 if none does: the log
+// entries below it are not needed, and may be trimmed once a snapshot at
+// AppliedIndex is stored (Restore reads the window's ids back from the
+// log). It reads the front of each destination, plus every message of
 // ".dlq" destinations (whose copies point at older records).
 func (p *Partition) KeepFrom() uint64 {
 	from := p.applied + 1
+	if e, ok := p.window.oldest(); ok {
+		from = min(from, e.loc.Index)
+	}
 	for _, d := range p.order {
 		if d.slots.len() == 0 {
 			continue

@@ -117,7 +117,10 @@ func (s *sim) fresh() *Partition {
 // restored returns a new partition restored from p's snapshot.
 func (s *sim) restored(p *Partition) *Partition {
 	q := s.fresh()
-	if err := q.Restore(p.Snapshot(nil)); err != nil {
+	// The node trims the log below KeepFrom once the snapshot is stored:
+	// nothing the restored partition (or the others) reads may be there.
+	s.log.trim(p.KeepFrom())
+	if err := q.Restore(p.Snapshot(nil), s.log.read); err != nil {
 		s.t.Fatalf("restore: %v", err)
 	}
 	return q

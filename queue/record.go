@@ -153,26 +153,35 @@ func decodeSeqs(rd *reader, r *Record) {
 	r.Count = uint32(n)
 }
 
+// messagesOf returns the time and the message section of record, log
+// entry index, without checking the messages.
+func messagesOf(record []byte, index uint64) (int64, []byte, error) {
+	rd := reader{b: record}
+	if v := rd.u8("version"); rd.err == nil && v != RecordVersion {
+		return 0, nil, corruptf("record %d: version %d, want %d", index, v, RecordVersion)
+	}
+	if t := RecordType(rd.u8("type")); rd.err == nil && t != RecordMessages {
+		return 0, nil, corruptf("record %d is a %s record, want messages", index, t)
+	}
+	t := int64(rd.u64("time"))
+	rd.str16("destination")
+	rd.u32("message count")
+	if rd.err != nil {
+		return 0, nil, fmt.Errorf("record %d: %w", index, rd.err)
+	}
+	return t, rd.b, nil
+}
+
 // MessageAt returns the message at l in record, the bytes of log entry
 // l.Index: a view into record. It reads the record header and the one
 // message only. A record that is not a messages record, or a Loc that does
 // not frame a message of l.Len bytes in it, returns an error wrapping
 // ErrCorrupt.
 func MessageAt(record []byte, l Loc) ([]byte, error) {
-	rd := reader{b: record}
-	if v := rd.u8("version"); rd.err == nil && v != RecordVersion {
-		return nil, corruptf("record version %d, want %d", v, RecordVersion)
+	_, raw, err := messagesOf(record, l.Index)
+	if err != nil {
+		return nil, err
 	}
-	if t := RecordType(rd.u8("type")); rd.err == nil && t != RecordMessages {
-		return nil, corruptf("record %d is a %s record, want messages", l.Index, t)
-	}
-	rd.u64("time")
-	rd.str16("destination")
-	rd.u32("message count")
-	if rd.err != nil {
-		return nil, rd.err
-	}
-	raw := rd.b
 	if uint64(l.Off)+uint64(l.Len) > uint64(len(raw)) || msgLen(raw[l.Off:]) != int(l.Len) {
 		return nil, corruptf("no message of %d bytes at offset %d of record %d", l.Len, l.Off, l.Index)
 	}

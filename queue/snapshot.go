@@ -14,7 +14,7 @@ import (
 const snapMagic = "SMQS"
 
 // SnapshotVersion is the snapshot format version.
-const SnapshotVersion = 2
+const SnapshotVersion = 3
 
 // SnapshotMsgBytes is what one retained message adds to a Snapshot.
 const SnapshotMsgBytes = snapMsg
@@ -28,8 +28,12 @@ const (
 	snapMsg      = 8 + 8 + 8 + 4 + 4
 	minSnapGroup = 2 + 1 + 8 + 4
 	minSnapSpan  = 16
-	snapWinEntry = 16 + 8 + 8
+	snapWinRun   = 8 + 4 + 4 + 8
 )
+
+// RecordReader returns the encoded log record at index (the bytes Apply's
+// caller decoded), for Restore. The returned bytes are only read.
+type RecordReader func(index uint64) ([]byte, error)
 
 // Snapshot appends the durable state at AppliedIndex to dst and returns
 // it. The encoding depends only on the records applied (names sorted,
@@ -51,11 +55,12 @@ func (p *Partition) Snapshot(dst []byte) []byte {
 		dst = appendSnapDest(dst, d)
 	}
 	w := p.window
-	dst = binary.BigEndian.AppendUint32(dst, uint32(w.size()))
-	w.entries(func(e *winEntry) {
-		dst = append(dst, e.id[:]...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(w.runCount()))
+	w.runs(func(e *winEntry, n int) {
+		dst = binary.BigEndian.AppendUint64(dst, e.loc.Index)
+		dst = binary.BigEndian.AppendUint32(dst, e.loc.Off)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(n))
 		dst = binary.BigEndian.AppendUint64(dst, e.seq)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(e.time))
 	})
 	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
@@ -69,7 +74,7 @@ func (p *Partition) SnapshotLen() int {
 			n += 2 + len(g.name) + 8 + 4 + len(g.spans)*minSnapSpan
 		}
 	}
-	return n + 4 + p.window.size()*snapWinEntry + 4
+	return n + 4 + p.window.runCount()*snapWinRun + 4
 }
 
 func appendSnapDest(dst []byte, d *dest) []byte {
@@ -105,11 +110,14 @@ var errNotFresh = errors.New("swarmmq/queue: restore into a partition that alrea
 
 // Restore loads snapshot b into p, which must be fresh (nothing applied).
 // The restored messages are cold: the caller reads them from the log at
-// their Loc when they are delivered. A
-// snapshot that does not decode, fails its checksum, or describes an
-// impossible state returns an error wrapping ErrCorrupt and leaves p
-// unchanged. Snapshot after Restore(b) returns b again.
-func (p *Partition) Restore(b []byte) error {
+// their Loc when they are delivered. The ids of the dedupe window are read
+// from the log records the snapshot names, through log (every record from
+// the snapshot's KeepFrom to its applied index). A snapshot that does not
+// decode, fails its checksum, describes an impossible state, or names
+// records log cannot give (or that do not hold its messages) returns an
+// error wrapping ErrCorrupt and leaves p unchanged. Snapshot after
+// Restore(b) returns b again.
+func (p *Partition) Restore(b []byte, log RecordReader) error {
 	if p.applied != 0 || len(p.order) != 0 || p.window.size() != 0 {
 		return errNotFresh
 	}
@@ -135,7 +143,7 @@ func (p *Partition) Restore(b []byte) error {
 	if err != nil {
 		return err
 	}
-	entries, err := restoreWindow(&rd)
+	entries, err := restoreWindow(&rd, applied, log)
 	if err != nil {
 		return err
 	}
@@ -147,7 +155,7 @@ func (p *Partition) Restore(b []byte) error {
 }
 
 // install makes the decoded state p's.
-func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entries []winEntry) {
+func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entries []restoredEntry) {
 	p.applied, p.lastTime = applied, lastTime
 	p.ageFloor = math.MaxInt64
 	for _, d := range dests {
@@ -161,7 +169,7 @@ func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entri
 	w := p.window
 	w.mu.Lock()
 	for _, e := range entries {
-		w.addLocked(e.id, e.seq, e.time)
+		w.addLocked(e.id, e.seq, e.loc, e.time)
 	}
 	w.mu.Unlock()
 }
@@ -268,25 +276,67 @@ func restoreSpans(rd *reader, g *group, lastSeq uint64) error {
 	return nil
 }
 
-func restoreWindow(rd *reader) ([]winEntry, error) {
-	n := rd.count(snapWinEntry, "window count")
+// restoredEntry is a window entry read back from the log, with the time
+// of its record.
+type restoredEntry struct {
+	winEntry
+	time int64
+}
+
+// restoreWindow reads the window's runs and the ids they name from log.
+// Snapshot writes the longest runs; a run that continues the one before is
+// refused, so Snapshot after Restore gives the same bytes.
+func restoreWindow(rd *reader, applied uint64, log RecordReader) ([]restoredEntry, error) {
+	n := rd.count(snapWinRun, "window run count")
 	if rd.err != nil {
 		return nil, rd.err
 	}
-	entries := make([]winEntry, n)
-	ids := make(map[[16]byte]struct{}, n) // a snapshot never holds an id twice
-	for i := range entries {
-		e := &entries[i]
-		id := rd.take(16, "window id")
-		e.seq, e.time = rd.u64("window seq"), int64(rd.u64("window time"))
+	var entries []restoredEntry
+	ids := map[[16]byte]struct{}{} // a window never holds an id twice
+	var (
+		index   uint64
+		rec     []byte
+		recTime int64
+	)
+	for i := 0; i < n; i++ {
+		at, off := rd.u64("window run index"), rd.u32("window run offset")
+		count, seq := rd.u32("window run length"), rd.u64("window run seq")
 		if rd.err != nil {
 			return nil, rd.err
 		}
-		e.id = [16]byte(id)
-		if _, dup := ids[e.id]; dup {
-			return nil, corruptf("window id %x twice", e.id)
+		if at == 0 || at > applied || count == 0 || seq == 0 || seq+uint64(count) < seq {
+			return nil, corruptf("window run of %d at record %d offset %d, seq %d (applied %d)", count, at, off, seq, applied)
 		}
-		ids[e.id] = struct{}{}
+		if rec == nil || at != index {
+			b, err := log(at)
+			if err != nil {
+				return nil, fmt.Errorf("%w: window record %d: %w", ErrCorrupt, at, err)
+			}
+			if recTime, rec, err = messagesOf(b, at); err != nil {
+				return nil, err
+			}
+			index = at
+		}
+		for k := uint32(0); k < count; k++ {
+			m := -1
+			if uint64(off) < uint64(len(rec)) {
+				m = msgLen(rec[off:])
+			}
+			if m < 0 {
+				return nil, corruptf("window run: no message at offset %d of record %d", off, at)
+			}
+			e := restoredEntry{winEntry{id: msgID(rec[off:]), seq: seq + uint64(k),
+				loc: Loc{Index: at, Off: off, Len: uint32(m)}}, recTime}
+			if _, dup := ids[e.id]; dup {
+				return nil, corruptf("window id %x twice", e.id)
+			}
+			ids[e.id] = struct{}{}
+			if k == 0 && len(entries) > 0 && e.extends(&entries[len(entries)-1].winEntry) {
+				return nil, corruptf("window run at record %d offset %d continues the one before", at, off)
+			}
+			entries = append(entries, e)
+			off += uint32(m)
+		}
 	}
 	return entries, nil
 }

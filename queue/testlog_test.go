@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 )
 
@@ -26,5 +27,23 @@ func (l testLog) resolve(t testing.TB, ds []Delivery) {
 			t.Fatalf("seq %d: the message in memory differs from the log's", d.Seq)
 		}
 		d.Msg = m
+	}
+}
+
+// read is the log's RecordReader.
+func (l testLog) read(index uint64) ([]byte, error) {
+	b, ok := l[index]
+	if !ok {
+		return nil, fmt.Errorf("no log entry %d", index)
+	}
+	return b, nil
+}
+
+// trim drops the entries below from, as a stored snapshot does.
+func (l testLog) trim(from uint64) {
+	for i := range l {
+		if i < from {
+			delete(l, i)
+		}
 	}
 }

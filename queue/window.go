@@ -34,18 +34,28 @@ type Window struct {
 }
 
 // generation is one generation of the window: its entries in insertion
-// order (what snapshots encode) and a hash index over them.
+// order and a hash index over them.
 type generation struct {
 	list   []winEntry
 	table  idTable
 	newest int64 // newest record time of its entries
+	runs   int   // runs of list (see winEntry.extends)
 }
 
-// winEntry is one remembered id with the time of the record that stored it.
+// winEntry is one remembered id, the seq it got and where its message
+// lies in the log. Snapshots do not copy the ids: they name the runs of
+// messages in the log (Partition.KeepFrom keeps those records), and
+// Restore reads the ids back from there.
 type winEntry struct {
-	id   [16]byte
-	seq  uint64
-	time int64
+	id  [16]byte
+	seq uint64
+	loc Loc
+}
+
+// extends reports whether e is the message after prev in the same record,
+// with the seq after prev's: a snapshot encodes such a run as one item.
+func (e *winEntry) extends(prev *winEntry) bool {
+	return e.loc.Index == prev.loc.Index && e.loc.Off == prev.loc.Off+prev.loc.Len && e.seq == prev.seq+1
 }
 
 func newWindow(span int64, maxIDs int) *Window {
@@ -93,7 +103,7 @@ func (w *Window) getHashed(id *[16]byte, h uint64) (uint64, bool) {
 // addLocked remembers id (not in the window), turning a full current
 // generation into the previous one first. The caller holds w.mu for
 // writing.
-func (w *Window) addLocked(id [16]byte, seq uint64, t int64) {
+func (w *Window) addLocked(id [16]byte, seq uint64, loc Loc, t int64) {
 	cur := &w.mu.cur
 	if len(cur.list) >= w.gen {
 		old := w.mu.prev
@@ -101,20 +111,56 @@ func (w *Window) addLocked(id [16]byte, seq uint64, t int64) {
 		*cur = generation{list: old.list[:0], table: old.table}
 		cur.table.reset()
 	}
-	cur.list = append(cur.list, winEntry{id: id, seq: seq, time: t})
+	cur.list = append(cur.list, winEntry{id: id, seq: seq, loc: loc})
+	if n := len(cur.list); n == 1 || !cur.list[n-1].extends(&cur.list[n-2]) {
+		cur.runs++
+	}
 	cur.table.insert(cur.list, len(cur.list)-1, w.hash(&id), w)
 	cur.newest = max(cur.newest, t)
 }
 
-// entries calls fn for every entry, oldest generation first, each in
-// insertion order. Owner only.
-func (w *Window) entries(fn func(e *winEntry)) {
-	for i := range w.mu.prev.list {
-		fn(&w.mu.prev.list[i])
+// runs calls fn for every run of entries (consecutive messages of one
+// record with consecutive seqs, see winEntry.extends), oldest first.
+// Owner only.
+func (w *Window) runs(fn func(first *winEntry, count int)) {
+	var first, prev *winEntry
+	n := 0
+	for _, g := range [2]*generation{&w.mu.prev, &w.mu.cur} {
+		for i := range g.list {
+			e := &g.list[i]
+			if prev != nil && e.extends(prev) {
+				n++
+			} else {
+				if first != nil {
+					fn(first, n)
+				}
+				first, n = e, 1
+			}
+			prev = e
+		}
 	}
-	for i := range w.mu.cur.list {
-		fn(&w.mu.cur.list[i])
+	if first != nil {
+		fn(first, n)
 	}
+}
+
+// runCount returns the number of runs of w. Owner only.
+func (w *Window) runCount() int {
+	n := w.mu.prev.runs + w.mu.cur.runs
+	if p, c := w.mu.prev.list, w.mu.cur.list; len(p) > 0 && len(c) > 0 && c[0].extends(&p[len(p)-1]) {
+		n-- // a run goes on from one generation into the next
+	}
+	return n
+}
+
+// oldest returns the entry stored first, if any. Owner only.
+func (w *Window) oldest() (*winEntry, bool) {
+	for _, g := range [2]*generation{&w.mu.prev, &w.mu.cur} {
+		if len(g.list) > 0 {
+			return &g.list[0], true
+		}
+	}
+	return nil, false
 }
 
 // size returns the number of entries. Owner only, or under mu.

@@ -94,7 +94,7 @@ func BenchmarkWindow(b *testing.B) {
 		binary.BigEndian.PutUint64(ids[i][8:], rand.Uint64())
 	}
 	for i := range DefaultDedupeMax {
-		w.addLocked([16]byte{byte(i >> 16), byte(i >> 8), byte(i), 1}, uint64(i+1), 0)
+		w.addLocked([16]byte{byte(i >> 16), byte(i >> 8), byte(i), 1}, uint64(i+1), Loc{}, 0)
 	}
 	b.ReportAllocs()
 	i := 0
@@ -107,7 +107,7 @@ func BenchmarkWindow(b *testing.B) {
 		}
 		w.mu.Lock()
 		if _, ok := w.getLocked(id); !ok {
-			w.addLocked(id, uint64(i+1), 0)
+			w.addLocked(id, uint64(i+1), Loc{}, 0)
 		}
 		w.mu.Unlock()
 		i++
@@ -128,7 +128,7 @@ func TestWindowManyIDs(t *testing.T) {
 		if _, ok := w.getLocked(id); ok {
 			t.Fatalf("id %d found before it was added", i)
 		}
-		w.addLocked(id, uint64(i+1), 0)
+		w.addLocked(id, uint64(i+1), Loc{}, 0)
 		w.mu.Unlock()
 		// The newest 500 are always there, with their seqs; nothing older
 		// than the previous generation is.

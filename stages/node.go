@@ -164,7 +164,8 @@ func restore(log *wal.Log, p uint32, qopts queue.Options) (*queue.Partition, int
 		return nil, 0, fmt.Errorf("cannot load the snapshot of partition %d: %w", p, err)
 	}
 	if ok {
-		if err := part.Restore(snap); err != nil {
+		read := func(index uint64) ([]byte, error) { return log.Read(p, index, nil) }
+		if err := part.Restore(snap, read); err != nil {
 			return nil, 0, fmt.Errorf("cannot restore partition %d from its snapshot at %d: %w", p, at, err)
 		}
 	}

@@ -197,6 +197,45 @@ func TestDedupe(t *testing.T) {
 	}
 }
 
+// TestDedupeAfterSnapshot: retries are still recognised after a restart
+// from a snapshot, when every message was acked and the log trimmed (the
+// window's ids are read back from the records the snapshot keeps).
+func TestDedupeAfterSnapshot(t *testing.T) {
+	n := nodetest.Start(t, func(o *stages.Options) { o.SnapshotEvery = 4 })
+	r := nodetest.Handshake(t, n.AddrString())
+	for i := 1; i <= 20; i++ {
+		publishRaw(t, r, "w", msg(i, fmt.Sprint("m", i)))
+	}
+	c := dial(t, n)
+	if got := drain(t, c, "w", "g", true); len(got) != 20 {
+		t.Fatalf("drained %d messages, want 20", len(got))
+	}
+	// A snapshot taken after the acks: publish more records, wait for it.
+	before := metricValue(t, n, "swarmmq_fanout_snapshots_total")
+	for i := 21; i <= 28; i++ {
+		publishRaw(t, r, "w", msg(i, fmt.Sprint("m", i)))
+	}
+	deadline := time.Now().Add(nodetest.Timeout)
+	for metricValue(t, n, "swarmmq_fanout_snapshots_total") == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no snapshot written")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising on time
+	}
+	n.Restart()
+	r = nodetest.Handshake(t, n.AddrString())
+	got := publishRaw(t, r, "w", msg(1, "m1"), msg(20, "m20"), msg(28, "m28"), msg(29, "m29"))
+	want := []frame.AckEntry{{Seq: 1, Flags: frame.FlagDuplicate}, {Seq: 20, Flags: frame.FlagDuplicate},
+		{Seq: 28, Flags: frame.FlagDuplicate}, {Seq: 29}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("retries after restart answered %v, want %v", got, want)
+	}
+	c = dial(t, n)
+	if got := payloads(drain(t, c, "w", "g", true)); !slices.Equal(got, []string{"m21", "m22", "m23", "m24", "m25", "m26", "m27", "m28", "m29"}) {
+		t.Fatalf("after restart delivered %v, want m21..m29", got)
+	}
+}
+
 // TestRedeliveryNackDeadLetter walks one message through redelivery after
 // the ack timeout, a delayed NACK, an immediate NACK, and dead-lettering.
 func TestRedeliveryNackDeadLetter(t *testing.T) {
