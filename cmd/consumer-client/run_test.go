@@ -109,8 +109,9 @@ func TestRunErrors(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "consumer-client: swarmmq: fetch from bad name for group default: BAD_DESTINATION")
 
-	addr := s.Addr()
-	s.Close()
+	// Port 1: privileged, nothing listens there, and unlike a port just
+	// closed no other test can take it meanwhile.
+	const addr = "127.0.0.1:1"
 	f, _, err := parse(t, "--node", addr, "-d", "q")
 	require.NoError(t, err)
 	var stderrBuf bytes.Buffer
