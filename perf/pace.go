@@ -1,7 +1,5 @@
 package perf
 
-import "runtime"
-
 // Pacer decides when the next message is sent and which send time it
 // carries. It belongs to one producer goroutine; it is not safe for
 // concurrent use.
@@ -59,19 +57,24 @@ func (p *Pacer) Next(end int64) (int64, bool) {
 		return 0, false
 	}
 	p.i++
+	// Never spin: on 2 cores a generator yielding in a loop until the
+	// next message is due (it did below 20 µs, which at 100 k msg/s is
+	// always) burnt a whole core the node and the consumer needed. A sleep
+	// wakes ~50-80 µs late (BenchmarkSleeperOvershoot); the messages due
+	// by then go out back to back, each stamped with its own due time, so
+	// the lateness is counted in their latency, never hidden.
 	for {
 		d := t - p.now()
 		if d <= 0 {
 			return t, true
 		}
-		if d < spinBelow {
-			runtime.Gosched()
-			continue
-		}
-		p.sleep(d)
+		p.sleep(max(d, minSleep))
 	}
 }
 
-// spinBelow is the wait below which the pacer yields instead of sleeping:
-// a sleep overshoots by about this much anyway (a timer's wake-up).
-const spinBelow = 20_000
+// minSleep is the shortest sleep. Every wake-up costs the generator tens
+// of µs of CPU across the timer, the poller and the threads it wakes; at
+// 100 k msg/s a sleep per message or two took ~0.75 of a core in system
+// time. Sleeping at least this long sends the messages due meanwhile in
+// one burst (each still stamped with its own due time).
+const minSleep = 100_000
