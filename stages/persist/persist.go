@@ -65,6 +65,7 @@ type Stage struct {
 	opts    Options
 	deps    Deps
 	synced  chan batch
+	spare   chan []*work.Request // batch slices back from forward, for reuse
 	g       graph.Group
 	done    chan struct{}
 	started sync.Once
@@ -74,6 +75,7 @@ type Stage struct {
 	entries []wal.Entry
 	indexes []uint64
 	arena   []byte
+	logged  []*work.Request
 
 	batches  *metrics.Counter
 	records  *metrics.Counter
@@ -104,6 +106,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		opts:     opts,
 		deps:     deps,
 		synced:   make(chan batch, opts.InFlight),
+		spare:    make(chan []*work.Request, opts.InFlight+1),
 		done:     make(chan struct{}),
 		batches:  set.NewCounter("swarmmq_persist_batches_total"),
 		records:  set.NewCounter("swarmmq_persist_records_total"),
@@ -149,9 +152,13 @@ func (s *Stage) Stop(ctx context.Context) error {
 func (s *Stage) append(reqs []*work.Request) {
 	t := s.deps.Now()
 	s.entries, s.indexes, s.arena = s.entries[:0], s.indexes[:0], s.arena[:0]
-	owned := make([]*work.Request, len(reqs))
-	copy(owned, reqs)
-	var logged []*work.Request
+	var owned []*work.Request // Drain reuses reqs: the batch needs its own slice
+	select {
+	case owned = <-s.spare:
+	default:
+	}
+	owned = append(owned[:0], reqs...)
+	logged := s.logged[:0]
 	for _, r := range owned {
 		if !s.encode(r, t) {
 			continue
@@ -165,6 +172,8 @@ func (s *Stage) append(reqs []*work.Request) {
 		for i, r := range logged {
 			r.Index = s.indexes[i]
 		}
+		clear(logged)
+		s.logged = logged[:0]
 		s.batches.Inc()
 		s.records.Add(len(s.entries))
 	}
@@ -235,5 +244,10 @@ func (s *Stage) forward(b batch) {
 			r.Err = err
 		}
 		_ = s.deps.Fanout[int(r.Partition)%len(s.deps.Fanout)].Push(ctx, r)
+	}
+	clear(b.reqs)
+	select {
+	case s.spare <- b.reqs:
+	default:
 	}
 }
