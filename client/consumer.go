@@ -13,6 +13,9 @@ const (
 	DefaultConsumeBatch = 100
 	// DefaultConsumeWait is how long one fetch of Consume waits for messages.
 	DefaultConsumeWait = 5 * time.Second
+	// DefaultConsumeAckWindow is how many acks (or nacks) of handled
+	// batches Consume lets travel unconfirmed while it fetches on.
+	DefaultConsumeAckWindow = 4
 )
 
 // ConsumeOptions configures Consume. Zero fields mean the defaults. It is
@@ -26,6 +29,13 @@ type ConsumeOptions struct {
 	// NackDelay is how long a batch the handler failed waits before it is
 	// delivered again (default 0: at once).
 	NackDelay time.Duration
+	// AckWindow is how many handled batches may wait for their ack or
+	// nack to be confirmed; Consume fetches the next batch only while
+	// fewer do (default DefaultConsumeAckWindow). With 1 each batch is
+	// settled before the next fetch, so a nacked batch is fetched again
+	// before the ones after it. More lets the next fetches overlap the
+	// acks' fsync, which is most of a batch's time with fsync always.
+	AckWindow int
 }
 
 // EnsureDefaults replaces zero fields by their defaults.
@@ -35,6 +45,9 @@ func (o *ConsumeOptions) EnsureDefaults() {
 	}
 	if o.Wait == 0 {
 		o.Wait = DefaultConsumeWait
+	}
+	if o.AckWindow == 0 {
+		o.AckWindow = DefaultConsumeAckWindow
 	}
 }
 
@@ -50,15 +63,21 @@ func (o ConsumeOptions) Validate() error {
 	if o.NackDelay < 0 {
 		errs = append(errs, errors.New("client: consume nack delay must not be negative"))
 	}
+	if o.AckWindow < 1 {
+		errs = append(errs, fmt.Errorf("client: consume ack window %d must be at least 1", o.AckWindow))
+	}
 	return errors.Join(errs...)
 }
 
 // Consume runs the consumer loop on the calling goroutine: Fetch a batch
 // of dest for group, hand it to handle, then Ack the batch (a confirmed
 // ack) if handle returned nil, or Nack it after opts.NackDelay if it
-// returned an error. Retryable fetch errors (see IsRetryable) are retried
-// after a pause. Consume returns nil when ctx ends, or the first error it
-// cannot get past (the Client closed or gave up, an ack that failed).
+// returned an error. Up to opts.AckWindow of those acks and nacks travel
+// while Consume fetches and handles the next batches; before it returns,
+// every one of them is confirmed (or has failed). Retryable fetch errors
+// (see IsRetryable) are retried after a pause. Consume returns nil when
+// ctx ends, or the first error it cannot get past (the Client closed or
+// gave up, an ack that failed).
 //
 // Deliveries with Err set (a sealed payload that does not open, see
 // Delivery.Err) are not handed to handle: each is logged at warning level
@@ -76,31 +95,103 @@ func (c *Client) Consume(ctx context.Context, dest, group string, opts ConsumeOp
 	if err := opts.Validate(); err != nil {
 		return err
 	}
+	settles := newSettler(opts.AckWindow)
 	pause := c.opts.ReconnectWait
 	for ctx.Err() == nil {
+		if err := settles.room(); err != nil {
+			return settles.finish(err)
+		}
 		ds, err := c.Fetch(ctx, dest, group, opts.Batch, opts.Wait)
 		switch {
 		case ctx.Err() != nil:
-			return nil
+			return settles.wait()
 		case err != nil && IsRetryable(err):
 			c.log.Info("swarmmq client: fetch failed, retrying", "dest", dest, "group", group, "err", err)
 			if !sleepCtx(ctx, pause) {
-				return nil
+				return settles.wait()
 			}
 			pause = min(2*pause, c.opts.MaxReconnectWait)
 			continue
 		case err != nil:
-			return err
+			return settles.finish(err)
 		}
 		pause = c.opts.ReconnectWait
 		if ds = c.withoutErr(ds); len(ds) == 0 {
 			continue
 		}
-		if err := c.settle(ctx, dest, group, opts.NackDelay, ds, handle(ctx, ds)); err != nil {
-			return err
+		herr := handle(ctx, ds)
+		if err := settles.start(func() error { return c.settle(ctx, dest, group, opts.NackDelay, ds, herr) }); err != nil {
+			return settles.finish(err)
 		}
 	}
+	return settles.wait()
+}
+
+// settler runs the acks and nacks of Consume, at most window at a time,
+// each on its own goroutine, and keeps the first error. Used by Consume's
+// goroutine only (the settling goroutines report on done).
+type settler struct {
+	window int
+	done   chan error // each finished settle's result
+	n      int        // settles on their way
+	err    error      // the first that failed
+}
+
+func newSettler(window int) *settler {
+	return &settler{window: window, done: make(chan error, window+1)}
+}
+
+// start runs settle on its own goroutine; it returns the first error seen
+// so far instead of starting when one failed.
+func (s *settler) start(settle func() error) error {
+	if s.err != nil {
+		return s.err
+	}
+	s.n++
+	go func() { s.done <- settle() }()
 	return nil
+}
+
+// room collects the results that have arrived, waits until fewer than
+// window settles are on their way, and returns the first error.
+func (s *settler) room() error {
+	for s.err == nil {
+		select {
+		case err := <-s.done:
+			s.collect(err)
+			continue
+		default:
+		}
+		if s.n < s.window {
+			break
+		}
+		s.collect(<-s.done)
+	}
+	return s.err
+}
+
+// wait waits for every settle on its way and returns the first error.
+func (s *settler) wait() error {
+	for s.n > 0 {
+		s.collect(<-s.done)
+	}
+	return s.err
+}
+
+// finish waits for every settle on its way and returns err together with
+// the first settle error (either may be nil).
+func (s *settler) finish(err error) error {
+	if werr := s.wait(); werr != nil && !errors.Is(err, werr) {
+		return errors.Join(err, werr)
+	}
+	return err
+}
+
+func (s *settler) collect(err error) {
+	s.n--
+	if s.err == nil {
+		s.err = err
+	}
 }
 
 // withoutErr logs the deliveries with Err and returns the others, in

@@ -23,7 +23,8 @@
 //	… process ds …
 //	err = c.Ack(ctx, "test-queue", "default", seqs...)
 //
-// Consume wraps the fetch → process → ack loop.
+// Consume wraps the fetch → process → ack loop; it fetches on while up to
+// ConsumeOptions.AckWindow handled batches wait for their ack's fsync.
 //
 // # Place in the system
 //

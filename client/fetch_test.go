@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,7 +154,9 @@ func TestConsume(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	var seen []string
 	failed := false
-	err = c.Consume(ctx, "q", "g", ConsumeOptions{Batch: 2, Wait: time.Hour}, func(_ context.Context, ds []Delivery) error {
+	// AckWindow 1: each batch is settled before the next fetch, so the
+	// nacked batch comes back before the rest.
+	err = c.Consume(ctx, "q", "g", ConsumeOptions{Batch: 2, Wait: time.Hour, AckWindow: 1}, func(_ context.Context, ds []Delivery) error {
 		for _, d := range ds {
 			seen = append(seen, string(d.Payload))
 		}
@@ -170,4 +173,80 @@ func TestConsume(t *testing.T) {
 	require.Equal(t, []string{"a", "b", "a", "b", "c", "d"}, seen)
 	require.Len(t, framesOf(s, frame.TypeNack), 1)
 	require.Len(t, framesOf(s, frame.TypeAck), 2, "the last batch is acked although ctx ended")
+}
+
+// TestConsumeAckWindow: Consume fetches and handles on while up to
+// AckWindow acks are unconfirmed, and returns only once all are.
+func TestConsumeAckWindow(t *testing.T) {
+	h := newHolder(frame.TypeAck)
+	s := startServer(t, clienttest.Options{Intercept: h.intercept, Record: true})
+	c := dial(t, s, nil)
+	var payloads [][]byte
+	for i := range 8 {
+		payloads = append(payloads, []byte{'a' + byte(i)})
+	}
+	_, err := c.Publish(testCtx(t), "q", payloads...)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	handled := make(chan string, 8)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Consume(ctx, "q", "g", ConsumeOptions{Batch: 2, Wait: time.Hour, AckWindow: 3},
+			func(_ context.Context, ds []Delivery) error {
+				for _, d := range ds {
+					handled <- string(d.Payload)
+				}
+				return nil
+			})
+	}()
+	// Three acks held unanswered: the batches after the first were
+	// fetched and handled meanwhile, and the fourth waits for a slot.
+	acks := []held{h.next(t), h.next(t), h.next(t)}
+	for range 6 {
+		<-handled
+	}
+	select {
+	case p := <-handled:
+		t.Fatalf("%q handled with three acks unconfirmed", p)
+	default:
+	}
+	cancel()
+	select {
+	case err := <-done:
+		t.Fatalf("Consume returned (%v) with acks unconfirmed", err)
+	default:
+	}
+	for _, x := range acks {
+		x.serve()
+	}
+	require.NoError(t, <-done)
+	var acked []uint64
+	for _, f := range framesOf(s, frame.TypeAck) {
+		a, err := frame.DecodeAck(f.Body)
+		require.NoError(t, err)
+		for i := range a.Len() {
+			acked = append(acked, a.Seq(i))
+		}
+	}
+	slices.Sort(acked)
+	require.Equal(t, []uint64{1, 2, 3, 4, 5, 6}, acked, "ctx ended: the batches handled were acked, no more fetched")
+}
+
+// TestConsumeAckFails: an ack the server refuses ends Consume with that
+// error, after the acks on their way are settled.
+func TestConsumeAckFails(t *testing.T) {
+	refuse := func(c *clienttest.Conn, f clienttest.Frame) bool {
+		if f.Type != frame.TypeAck {
+			return false
+		}
+		_ = c.Send(frame.AppendError(nil, f.Corr, frame.CodeBadRequest, "no acks today"))
+		return true
+	}
+	s := startServer(t, clienttest.Options{Intercept: refuse})
+	c := dial(t, s, nil)
+	_, err := c.Publish(testCtx(t), "q", []byte("a"), []byte("b"), []byte("c"))
+	require.NoError(t, err)
+	err = c.Consume(testCtx(t), "q", "g", ConsumeOptions{Batch: 1, Wait: time.Hour},
+		func(context.Context, []Delivery) error { return nil })
+	require.ErrorContains(t, err, "no acks today")
 }
