@@ -95,20 +95,25 @@ func (c *Client) Consume(ctx context.Context, dest, group string, opts ConsumeOp
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	settles := newSettler(opts.AckWindow)
+	// A failed ack or nack ends the loop at once, also a long poll.
+	fctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	settles := newSettler(opts.AckWindow, stop)
 	pause := c.opts.ReconnectWait
 	for ctx.Err() == nil {
 		if err := settles.room(); err != nil {
 			return settles.finish(err)
 		}
-		ds, err := c.Fetch(ctx, dest, group, opts.Batch, opts.Wait)
+		ds, err := c.Fetch(fctx, dest, group, opts.Batch, opts.Wait)
 		switch {
 		case ctx.Err() != nil:
 			return settles.wait()
+		case fctx.Err() != nil: // a settle failed
+			return settles.finish(nil)
 		case err != nil && IsRetryable(err):
 			c.log.Info("swarmmq client: fetch failed, retrying", "dest", dest, "group", group, "err", err)
-			if !sleepCtx(ctx, pause) {
-				return settles.wait()
+			if !sleepCtx(fctx, pause) {
+				return settles.finish(nil)
 			}
 			pause = min(2*pause, c.opts.MaxReconnectWait)
 			continue
@@ -132,13 +137,14 @@ func (c *Client) Consume(ctx context.Context, dest, group string, opts ConsumeOp
 // goroutine only (the settling goroutines report on done).
 type settler struct {
 	window int
-	done   chan error // each finished settle's result
-	n      int        // settles on their way
-	err    error      // the first that failed
+	failed func(error) // called by a settle that fails, on its goroutine
+	done   chan error  // each finished settle's result
+	n      int         // settles on their way
+	err    error       // the first that failed
 }
 
-func newSettler(window int) *settler {
-	return &settler{window: window, done: make(chan error, window+1)}
+func newSettler(window int, failed func(error)) *settler {
+	return &settler{window: window, failed: failed, done: make(chan error, window+1)}
 }
 
 // start runs settle on its own goroutine; it returns the first error seen
@@ -148,7 +154,13 @@ func (s *settler) start(settle func() error) error {
 		return s.err
 	}
 	s.n++
-	go func() { s.done <- settle() }()
+	go func() {
+		err := settle()
+		if err != nil {
+			s.failed(err)
+		}
+		s.done <- err
+	}()
 	return nil
 }
 
@@ -181,10 +193,15 @@ func (s *settler) wait() error {
 // finish waits for every settle on its way and returns err together with
 // the first settle error (either may be nil).
 func (s *settler) finish(err error) error {
-	if werr := s.wait(); werr != nil && !errors.Is(err, werr) {
+	werr := s.wait()
+	switch {
+	case werr == nil || errors.Is(err, werr):
+		return err
+	case err == nil:
+		return werr
+	default:
 		return errors.Join(err, werr)
 	}
-	return err
 }
 
 func (s *settler) collect(err error) {

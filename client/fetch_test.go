@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,20 +234,48 @@ func TestConsumeAckWindow(t *testing.T) {
 }
 
 // TestConsumeAckFails: an ack the server refuses ends Consume with that
-// error, after the acks on their way are settled.
+// error, after the acks on their way are settled, also while Consume
+// long-polls: the server answers the acks only once the fourth FETCH (on
+// the emptied queue) is parked.
 func TestConsumeAckFails(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		fetches int
+		held    []clienttest.Frame
+	)
 	refuse := func(c *clienttest.Conn, f clienttest.Frame) bool {
-		if f.Type != frame.TypeAck {
+		mu.Lock()
+		defer mu.Unlock()
+		switch f.Type {
+		case frame.TypeFetch:
+			fetches++
+		case frame.TypeAck:
+			held = append(held, f)
+		default:
 			return false
 		}
-		_ = c.Send(frame.AppendError(nil, f.Corr, frame.CodeBadRequest, "no acks today"))
-		return true
+		if fetches >= 4 {
+			for _, a := range held {
+				_ = c.Send(frame.AppendError(nil, a.Corr, frame.CodeBadRequest, "no acks today"))
+			}
+			held = nil
+		}
+		return f.Type == frame.TypeAck
 	}
 	s := startServer(t, clienttest.Options{Intercept: refuse})
 	c := dial(t, s, nil)
 	_, err := c.Publish(testCtx(t), "q", []byte("a"), []byte("b"), []byte("c"))
 	require.NoError(t, err)
-	err = c.Consume(testCtx(t), "q", "g", ConsumeOptions{Batch: 1, Wait: time.Hour},
-		func(context.Context, []Delivery) error { return nil })
-	require.ErrorContains(t, err, "no acks today")
+	done := make(chan error, 1)
+	go func() {
+		// No deadline: the failed ack must end Consume's long poll.
+		done <- c.Consume(context.Background(), "q", "g", ConsumeOptions{Batch: 1, Wait: time.Hour},
+			func(context.Context, []Delivery) error { return nil })
+	}()
+	select {
+	case err := <-done:
+		require.ErrorContains(t, err, "no acks today")
+	case <-time.After(testTimeout):
+		t.Fatal("Consume still running after an ack failed")
+	}
 }
