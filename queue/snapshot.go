@@ -133,7 +133,7 @@ func (p *Partition) Restore(b []byte, log RecordReader) error {
 		return corruptf("snapshot magic")
 	}
 	if v := rd.u8("version"); v != SnapshotVersion {
-		return corruptf("snapshot version %d, want %d", v, SnapshotVersion)
+		return corruptf("snapshot version %d, want %d (a data directory of an older development build: no release wrote it; start on a new one)", v, SnapshotVersion)
 	}
 	if id := rd.u32("partition"); rd.err == nil && id != p.id {
 		return fmt.Errorf("%w: snapshot of partition %d, restoring %d", ErrCorrupt, id, p.id)
