@@ -87,15 +87,8 @@ func entryRecord(v []byte, p uint32, index uint64) ([]byte, error) {
 	return rec, nil
 }
 
-// snapshotValue returns crc32c(index | data) | index | data.
-func snapshotValue(index uint64, data []byte) []byte {
-	v := make([]byte, snapHeaderLen+len(data))
-	putSnapshotValue(v, index, data)
-	return v
-}
-
-// putSnapshotValue writes snapshotValue(index, data) into v, which has
-// exactly its length.
+// putSnapshotValue writes crc32c(index | data) | index | data into v,
+// which has exactly that length (snapHeaderLen+len(data)).
 func putSnapshotValue(v []byte, index uint64, data []byte) {
 	binary.BigEndian.PutUint64(v[crcLen:], index)
 	copy(v[snapHeaderLen:], data)

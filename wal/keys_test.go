@@ -58,3 +58,11 @@ func TestSnapshotValue(t *testing.T) {
 	_, _, err = parseSnapshot(v[:11], 3)
 	require.True(t, IsCorrupt(err))
 }
+
+// snapshotValue returns the stored form of a snapshot, as SaveSnapshot
+// writes it.
+func snapshotValue(index uint64, data []byte) []byte {
+	v := make([]byte, snapHeaderLen+len(data))
+	putSnapshotValue(v, index, data)
+	return v
+}

@@ -215,13 +215,7 @@ func TestDedupeAfterSnapshot(t *testing.T) {
 	for i := 21; i <= 28; i++ {
 		publishRaw(t, r, "w", msg(i, fmt.Sprint("m", i)))
 	}
-	deadline := time.Now().Add(nodetest.Timeout)
-	for metricValue(t, n, "swarmmq_fanout_snapshots_total") == before {
-		if time.Now().After(deadline) {
-			t.Fatal("no snapshot written")
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising on time
-	}
+	waitSnapshots(t, n, before)
 	n.Restart()
 	r = nodetest.Handshake(t, n.AddrString())
 	got := publishRaw(t, r, "w", msg(1, "m1"), msg(20, "m20"), msg(28, "m28"), msg(29, "m29"))
@@ -338,14 +332,7 @@ func TestRestartKeepsState(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// Snapshots are written off the partition's goroutine: wait for one.
-			deadline := time.Now().Add(nodetest.Timeout)
-			for metricValue(t, n, "swarmmq_fanout_snapshots_total") == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("no snapshot written")
-				}
-				time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising on time
-			}
+			waitSnapshots(t, n, 0)
 			n.Restart()
 			c = dial(t, n)
 			got := payloads(drain(t, c, "s", "g", true))
@@ -360,6 +347,21 @@ func TestRestartKeepsState(t *testing.T) {
 				t.Fatalf("after restart %v of 70 messages read from the log, want all (restored by location)", fromLog)
 			}
 		})
+	}
+}
+
+// waitSnapshots waits until n has written more than before snapshots.
+// Snapshots are written off the partition's goroutine, so the test polls
+// the counter (a condition, not a guess at timing), for at most
+// nodetest.Timeout.
+func waitSnapshots(t *testing.T, n *nodetest.Node, before float64) {
+	t.Helper()
+	deadline := time.Now().Add(nodetest.Timeout)
+	for metricValue(t, n, "swarmmq_fanout_snapshots_total") <= before {
+		if time.Now().After(deadline) {
+			t.Fatal("no snapshot written")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising on time
 	}
 }
 
