@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math"
 	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -34,16 +35,29 @@ type Client struct {
 	ctx      context.Context // cancelled by Close
 	cancel   context.CancelFunc
 	g        group
-	idPrefix [8]byte
-	producer uint64
-	sealer   *seal.Sealer // nil without Options.Keyring
+	producer atomic.Uint64 // the producer session's id, stamped on messages
+	sealer   *seal.Sealer  // nil without Options.Keyring
 	now      func() time.Time
 	rng      *mrand.Rand // used by the supervisor goroutine only
 
-	nextID   atomic.Uint64
 	nextCorr atomic.Uint64
 	maxFrame atomic.Int64         // negotiated largest frame
 	cur      atomic.Pointer[conn] // current connection, for waking its writer
+
+	// ids draws message ids: ChaCha8 (a CSPRNG) seeded from crypto/rand,
+	// so nobody can predict the next id from the ones they have seen.
+	ids struct {
+		sync.Mutex
+		rand *mrand.ChaCha8
+	}
+
+	// sess is the producer session (see session.go); inflight bounds the
+	// session's unacknowledged messages to the window the node granted.
+	sess     session
+	inflight struct {
+		sync.Mutex
+		gate
+	}
 
 	mu struct {
 		sync.Mutex
@@ -77,11 +91,11 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		}
 		c.sealer = s
 	}
-	var seed [24]byte
+	var seed [48]byte
 	_, _ = rand.Read(seed[:]) // never fails (crypto/rand)
-	copy(c.idPrefix[:], seed[:8])
-	c.producer = binary.BigEndian.Uint64(seed[8:])
-	c.rng = mrand.New(mrand.NewPCG(binary.BigEndian.Uint64(seed[16:]), c.producer))
+	c.ids.rand = mrand.NewChaCha8([32]byte(seed[:32]))
+	c.rng = mrand.New(mrand.NewPCG(binary.BigEndian.Uint64(seed[32:]), binary.BigEndian.Uint64(seed[40:])))
+	c.inflight.limit = math.MaxInt
 	c.mu.pending = make(map[uint64]*call)
 	c.mu.credits.limit = int(opts.Credits)
 	c.maxFrame.Store(int64(opts.MaxFrame))
@@ -119,9 +133,10 @@ func (c *Client) Close() {
 	c.failAll(ErrClosed)
 }
 
-// ProducerID returns the random producer id stamped on every message this
-// Client publishes.
-func (c *Client) ProducerID() uint64 { return c.producer }
+// ProducerID returns the producer id stamped on every message this Client
+// publishes: its producer session's, which the node issued (0 if the node
+// opened none).
+func (c *Client) ProducerID() uint64 { return c.producer.Load() }
 
 // KeyID returns the id of the key this Client seals with (the current key
 // of Options.Keyring), or 0 when it publishes unsealed payloads.
@@ -151,11 +166,13 @@ func (c *Client) Ping(ctx context.Context) error {
 	return wrapOp("ping", c.roundTrip(ctx, c.opts.RequestTimeout, s))
 }
 
-// newID returns a message id unique across clients and restarts without
-// coordination: the Client's 8 random bytes and a 64-bit counter.
+// newID returns a random message id: 128 bits of a CSPRNG, unique across
+// clients and restarts without coordination and unpredictable to anyone
+// who has seen other ids.
 func (c *Client) newID() (id [16]byte) {
-	copy(id[:8], c.idPrefix[:])
-	binary.BigEndian.PutUint64(id[8:], c.nextID.Add(1))
+	c.ids.Lock()
+	_, _ = c.ids.rand.Read(id[:]) // never fails
+	c.ids.Unlock()
 	return id
 }
 

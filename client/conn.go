@@ -99,11 +99,13 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 	return cn, nil
 }
 
-// hello sends HELLO on nc and reads the answer.
+// hello sends HELLO and PRODUCER on nc and reads the answers (see
+// session).
 func (c *Client) hello(nc net.Conn) (*conn, error) {
 	corr := c.nextCorr.Add(1)
 	h := frame.Hello{ClientID: []byte(c.opts.ClientID), Credits: c.opts.Credits, MaxFrame: uint32(c.opts.MaxFrame)}
-	if _, err := nc.Write(frame.AppendHello(nil, corr, h)); err != nil {
+	pcorr := c.nextCorr.Add(1)
+	if _, err := nc.Write(append(frame.AppendHello(nil, corr, h), c.producerRequest(pcorr)...)); err != nil {
 		return nil, err
 	}
 	f, buf, n, err := readFrame(nc, c.opts.MaxFrame)
@@ -136,7 +138,11 @@ func (c *Client) hello(nc net.Conn) (*conn, error) {
 	if cn.credits == 0 { // no limit of the server's own
 		cn.credits = int(c.opts.Credits)
 	}
-	cn.leftover = append([]byte(nil), buf[n:]...)
+	rest, err := c.openSession(nc, buf[n:], pcorr, cn.maxFrame)
+	if err != nil {
+		return nil, fmt.Errorf("producer session: %w", err)
+	}
+	cn.leftover = append([]byte(nil), rest...)
 	cn.lastWrite.Store(c.now().UnixNano())
 	return cn, nil
 }

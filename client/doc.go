@@ -48,21 +48,27 @@
 // wait for a reply). A Publisher's Window bounds its unacknowledged
 // messages on top.
 //
-// # Message ids and the wire
+// # Message ids, producer sessions and the wire
 //
-// Every message gets a 128-bit id that is unique across producers and
-// restarts without any coordination:
+// Every message gets a 128-bit id drawn from a CSPRNG (ChaCha8 seeded from
+// crypto/rand): unique across producers and restarts without any
+// coordination, and unpredictable, so nobody who has seen some ids can
+// guess the next. On its first connection the Client opens a producer
+// session (PRODUCER): the node issues a producer id and a token; the
+// Client stamps the id on its messages, marks its PUBLISH frames with
+// frame.FlagSession, and resumes the same session on every reconnect (also
+// after a node restart). The node deduplicates a session's messages
+// against that session's only, so no other client can make them look like
+// duplicates, and it remembers at least the session's newest Window
+// messages per partition (the Window the node grants, 8192 by default):
+// the Client keeps at most that many unacknowledged, over all its
+// Publishers and Publish calls, so every retry it makes is recognised
+// however much other traffic the node stored in between.
+// PublishWithID publishes under an application id instead, deduplicated
+// per destination within the node's dedupe window (docs/protocol.md §8).
 //
-//	0                        8                        16
-//	+------------------------+------------------------+
-//	| random prefix          | counter                |
-//	| 8 bytes of crypto/rand | u64 big-endian, from 1 |
-//	| drawn once per Client  | per Client             |
-//	+------------------------+------------------------+
-//
-// together with a random 64-bit producer id per Client and the publish
-// time in unix nanoseconds. The message and frame layouts are package
-// frame's: a PUBLISH frame carries a batch,
+// Each message also carries the producer id and the publish time in unix
+// nanoseconds. The message and frame layouts are package frame's: a PUBLISH frame carries a batch,
 //
 //	| header 16 | dest str | count u32 | message | message | … |
 //
@@ -100,9 +106,10 @@
 // at most Options.MaxReconnects times), sends a new HELLO, and sends the
 // outstanding requests again in their original order:
 //
-//   - PUBLISH frames byte for byte, so with the same message ids: the
-//     server's dedupe window answers a message it already stored with its
-//     original seq and PublishResult.Duplicate set, never storing it twice;
+//   - PUBLISH frames byte for byte, so with the same message ids in the
+//     same (resumed) producer session: the server answers a message it
+//     already stored with its original seq and PublishResult.Duplicate
+//     set, never storing it twice;
 //   - ACK and NACK frames, which are idempotent;
 //   - not FETCH: an outstanding Fetch fails with ErrConnectionLost, and the
 //     messages that request may have delivered come back after the
@@ -123,10 +130,11 @@
 //   - No acknowledged publish is lost: a PublishResult without Err means
 //     the message is stored durably (fsynced; on a quorum in a cluster).
 //   - No duplicate is stored from retries: the client's own retries reuse
-//     the message id, and the server deduplicates within its dedupe window
-//     (default 2 minutes). A message the application publishes again
-//     itself, after Publish failed or timed out, gets a new id and may be
-//     stored twice: only the application can know it is the same message.
+//     the message id in the same producer session, and the server
+//     recognises them (see above). A message the application publishes
+//     again itself, after Publish failed or timed out, gets a new id and
+//     may be stored twice: only the application can know it is the same
+//     message, and PublishWithID lets it say so.
 //   - No redelivery after a confirmed ack: once Ack returned nil, the group
 //     never sees those messages again.
 //

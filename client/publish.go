@@ -89,12 +89,45 @@ func (pc *pubCall) handle(f frame.Frame) error {
 // Options.RequestTimeout runs out; a message may then have been stored or
 // not.
 func (c *Client) Publish(ctx context.Context, dest string, payloads ...[]byte) ([]PublishResult, error) {
+	return c.publish(ctx, dest, payloads, nil)
+}
+
+// PublishWithID stores payload in dest under an id the application chose,
+// for example the hash of a business key, and waits for the server's
+// acknowledgement, like Publish. The id is an application id: the server
+// answers a message with the same id in the same destination, published
+// by any client within its dedupe window (2 minutes and dedupe_max ids per
+// partition by default; docs/protocol.md), with the original's seq and
+// PublishResult.Duplicate, and stores it once. Use it to deduplicate what
+// the application itself publishes again (after a crash, say); Publish's
+// own retries need no ids (see Client).
+func (c *Client) PublishWithID(ctx context.Context, dest string, id [16]byte, payload []byte) (PublishResult, error) {
+	res, err := c.publish(ctx, dest, [][]byte{payload}, [][16]byte{id})
+	if len(res) == 0 {
+		return PublishResult{ID: id, Err: err}, err
+	}
+	return res[0], err
+}
+
+// publish is Publish, with the application ids of the messages when ids
+// is not nil.
+func (c *Client) publish(ctx context.Context, dest string, payloads [][]byte, ids [][16]byte) ([]PublishResult, error) {
 	op := "publish to " + dest
 	if err := checkName(dest, frame.CodeBadDestination); err != nil {
 		return nil, wrapOp(op, err)
 	}
+	flags := uint16(0)
+	if ids == nil {
+		flags = c.publishFlags()
+	}
+	if flags&frame.FlagSession != 0 {
+		if err := c.takeInflight(ctx, len(payloads)); err != nil {
+			return nil, wrapOp(op, err)
+		}
+		defer c.releaseInflight(len(payloads))
+	}
 	results := make([]PublishResult, len(payloads))
-	calls := c.buildPublish(dest, payloads, results, op)
+	calls := c.buildPublish(dest, payloads, ids, flags, results, op)
 	syncs := make([]*syncCall, len(calls))
 	for i, pc := range calls {
 		syncs[i] = pc.syncCall
@@ -133,8 +166,9 @@ func (c *Client) Publish(ctx context.Context, dest string, payloads ...[]byte) (
 }
 
 // buildPublish encodes payloads into PUBLISH frames no larger than the max
-// frame. A payload no frame can carry gets its error in results at once.
-func (c *Client) buildPublish(dest string, payloads [][]byte, results []PublishResult, op string) []*pubCall {
+// frame, with header flags flags and the ids in ids (nil: new random ones).
+// A payload no frame can carry gets its error in results at once.
+func (c *Client) buildPublish(dest string, payloads [][]byte, ids [][16]byte, flags uint16, results []PublishResult, op string) []*pubCall {
 	maxFrame := c.MaxFrame()
 	overhead := publishOverhead(dest)
 	extra := c.sealOverhead()
@@ -144,7 +178,12 @@ func (c *Client) buildPublish(dest string, payloads [][]byte, results []PublishR
 	var sealed []byte
 	left := sizeOf(payloads, extra) // wire size of the messages not yet encoded
 	for i, p := range payloads {
-		id := c.newID()
+		var id [16]byte
+		if ids != nil {
+			id = ids[i]
+		} else {
+			id = c.newID()
+		}
 		results[i].ID = id
 		size := frame.MessageHeaderSize + extra + len(p)
 		left -= size
@@ -152,7 +191,7 @@ func (c *Client) buildPublish(dest string, payloads [][]byte, results []PublishR
 			results[i].Err = wrapOp(op, errTooLarge(size, maxFrame, extra))
 			continue
 		}
-		m := frame.Message{ID: id, Timestamp: c.now().UnixNano(), Producer: c.producer, Payload: p}
+		m := frame.Message{ID: id, Timestamp: c.now().UnixNano(), Producer: c.producer.Load(), Payload: p}
 		var err error
 		if sealed, err = c.sealMessage(sealed, destb, &m); err != nil {
 			results[i].Err = wrapOp(op, err)
@@ -166,6 +205,7 @@ func (c *Client) buildPublish(dest string, payloads [][]byte, results []PublishR
 			cur = &pubCall{}
 			cur.syncCall = newSyncCall(nil, frame.TypePublishAck, true, cur.handle)
 			cur.buf = frame.StartPublish(make([]byte, 0, min(maxFrame, overhead+size+left)), 0, destb)
+			frame.SetFlags(cur.buf, 0, flags)
 			calls = append(calls, cur)
 		}
 		cur.buf = frame.AppendMessage(cur.buf, m)

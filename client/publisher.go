@@ -198,9 +198,20 @@ func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(Publi
 		}
 		p.mu.Lock()
 	}
+	p.mu.Unlock()
+	// The Client's bound on the session's unacknowledged messages, over
+	// every Publisher and Publish (Client.inflight; its own mutex).
+	if err := p.c.takeInflight(ctx, 1); err != nil {
+		p.mu.Lock()
+		p.mu.window.releaseLocked(1)
+		p.mu.Unlock()
+		return wrapOp(p.op, err)
+	}
+	p.mu.Lock()
 	wake, err := p.appendLocked(payload, done, size, maxFrame)
 	if err != nil {
 		p.mu.window.releaseLocked(1)
+		p.c.releaseInflight(1)
 	}
 	p.mu.Unlock()
 	if wake {
@@ -215,7 +226,7 @@ func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(Publi
 // added.
 func (p *Publisher) appendLocked(payload []byte, done func(PublishResult), size, maxFrame int) (bool, error) {
 	id := p.c.newID()
-	m := frame.Message{ID: id, Timestamp: p.c.now().UnixNano(), Producer: p.c.producer, Payload: payload}
+	m := frame.Message{ID: id, Timestamp: p.c.now().UnixNano(), Producer: p.c.producer.Load(), Payload: payload}
 	sealed, err := p.c.sealMessage(p.mu.sealed, p.dest, &m)
 	if cap(sealed) <= maxSealBuf {
 		p.mu.sealed = sealed
@@ -264,6 +275,7 @@ func (p *Publisher) newBatchLocked(size, maxFrame int) *pubBatch {
 		b.buf = make([]byte, 0, min(maxFrame, p.overhead+min(p.opts.MaxBatch, initialBatch)*size))
 	}
 	b.buf = frame.StartPublish(b.buf[:0], 0, p.dest)
+	frame.SetFlags(b.buf, 0, p.c.publishFlags())
 	return b
 }
 
@@ -368,6 +380,7 @@ func (p *Publisher) finish(b *pubBatch, recycle bool) {
 	clear(b.dones)
 	b.ids, b.dones = b.ids[:0], b.dones[:0]
 	b.state, b.abandoned, b.corr, b.deadline = stateQueued, false, 0, 0
+	p.c.releaseInflight(n)
 	p.mu.Lock()
 	p.mu.window.releaseLocked(n)
 	wake := false

@@ -91,11 +91,24 @@ type Performance struct {
 	// MaxDeliver is the number of delivery attempts before a message moves
 	// to <destination>.dlq; -1 means unlimited.
 	MaxDeliver int `yaml:"max_deliver"`
-	// DedupeWindow is how long message ids are remembered.
+	// DedupeWindow is how long application message ids (published outside
+	// a producer session) are remembered.
 	DedupeWindow Duration `yaml:"dedupe_window"`
-	// DedupeMax bounds the remembered ids per partition: at most this many,
-	// and at least the newest half, are remembered.
+	// DedupeMax bounds the remembered application ids per partition: at
+	// most this many, and at least the newest half, are remembered.
 	DedupeMax int `yaml:"dedupe_max"`
+	// ProducerWindow is the most messages a producer session may have
+	// unacknowledged: the node remembers at least that many of each
+	// session's newest messages per partition.
+	ProducerWindow int `yaml:"producer_window"`
+	// ProducerIdle is how long a producer session's dedupe state stays in a
+	// partition after its last message there.
+	ProducerIdle Duration `yaml:"producer_idle"`
+	// MaxProducers bounds the producer sessions remembered per partition.
+	MaxProducers int `yaml:"max_producers"`
+	// MaxProducerKeys bounds the messages remembered per partition over all
+	// its producer sessions.
+	MaxProducerKeys int `yaml:"max_producer_keys"`
 	// Fsync is "always" (an ack means fsynced) or "interval".
 	Fsync string `yaml:"fsync"`
 	// FsyncInterval is the data-loss window of fsync: interval.
@@ -162,6 +175,10 @@ func Default() Config {
 			MaxDeliver:       queue.DefaultMaxDeliver,
 			DedupeWindow:     Duration(queue.DefaultDedupeWindow),
 			DedupeMax:        queue.DefaultDedupeMax,
+			ProducerWindow:   queue.DefaultProducerWindow,
+			ProducerIdle:     Duration(queue.DefaultProducerIdle),
+			MaxProducers:     queue.DefaultMaxProducers,
+			MaxProducerKeys:  queue.DefaultMaxProducerKeys,
 			Fsync:            "always",
 			FsyncInterval:    Duration(wal.DefaultSyncInterval),
 			MaxConnections:   netio.DefaultMaxConns,
@@ -293,6 +310,18 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 	}
 	if p.DedupeMax < 1 {
 		bad("performance.dedupe_max", "must be at least 1")
+	}
+	if p.ProducerWindow < 1 || p.ProducerWindow > queue.MaxDedupeMax {
+		bad("performance.producer_window", "%d: want 1 to %d", p.ProducerWindow, queue.MaxDedupeMax)
+	}
+	if p.ProducerIdle <= 0 {
+		bad("performance.producer_idle", "must be positive")
+	}
+	if p.MaxProducers < 1 {
+		bad("performance.max_producers", "must be at least 1")
+	}
+	if p.MaxProducerKeys < 2*p.ProducerWindow || p.MaxProducerKeys > queue.MaxDedupeMax {
+		bad("performance.max_producer_keys", "%d: want 2 × producer_window (%d) to %d", p.MaxProducerKeys, 2*p.ProducerWindow, queue.MaxDedupeMax)
 	}
 	if _, err := wal.ParseSyncPolicy(p.Fsync); err != nil {
 		bad("performance.fsync", "%q is not one of always, interval", p.Fsync)

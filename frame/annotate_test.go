@@ -144,6 +144,12 @@ func (d *dumper) body(typ Type) {
 	case TypeError:
 		d.field(2, "code="+Code(binary.BigEndian.Uint16(d.peek(2))).String())
 		d.str("message")
+	case TypeProducer, TypeProducerOK:
+		d.u64("id")
+		d.field(TokenSize, fmt.Sprintf("token=%x", d.peek(TokenSize)))
+		if typ == TypeProducerOK {
+			d.u32("window")
+		}
 	}
 }
 

@@ -58,6 +58,11 @@ const (
 	// CodeDiskFull means the server's disk is (nearly) full: it refuses
 	// new messages until space returns. Not fatal; retry later.
 	CodeDiskFull Code = 22
+	// CodeBadProducer means a producer session this connection does not
+	// hold: a PUBLISH with FlagSession before PRODUCER, a message whose
+	// producer is not the session's, or a PRODUCER resuming a session with
+	// a wrong token.
+	CodeBadProducer Code = 23
 )
 
 // codeNames is a lookup table indexed by Code.
@@ -85,6 +90,7 @@ var codeNames = [...]string{
 	CodeNotLeader:          "NOT_LEADER",
 	CodeSlowConsumer:       "SLOW_CONSUMER",
 	CodeDiskFull:           "DISK_FULL",
+	CodeBadProducer:        "BAD_PRODUCER",
 }
 
 // String returns the upper-case wire name of c, such as "DESTINATION_FULL",

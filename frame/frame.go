@@ -38,6 +38,8 @@ const (
 	TypeError      Type = 11 // either way: a request failed
 	TypePing       Type = 12 // either way: liveness probe
 	TypePong       Type = 13 // either way: answers PING
+	TypeProducer   Type = 14 // client → server: opens or resumes a producer session
+	TypeProducerOK Type = 15 // server → client: the session this connection holds
 )
 
 // typeNames is a lookup table indexed by Type.
@@ -55,6 +57,8 @@ var typeNames = [...]string{
 	TypeError:      "ERROR",
 	TypePing:       "PING",
 	TypePong:       "PONG",
+	TypeProducer:   "PRODUCER",
+	TypeProducerOK: "PRODUCER_OK",
 }
 
 // String returns the upper-case wire name of t, such as "PUBLISH_ACK", or
@@ -67,7 +71,7 @@ func (t Type) String() string {
 }
 
 func (t Type) valid() bool {
-	return t >= TypeHello && t <= TypePong
+	return t >= TypeHello && t <= TypeProducerOK
 }
 
 // Header is the fixed part of a frame after the length field. It is a plain
@@ -77,7 +81,9 @@ type Header struct {
 	Version uint8
 	// Type says how to read the body.
 	Type Type
-	// Flags are reserved: senders write 0, receivers ignore them.
+	// Flags are bits whose meaning depends on Type: PUBLISH has
+	// [FlagSession]; every other bit, and every bit of other types, is
+	// reserved: senders write 0, receivers ignore them.
 	Flags uint16
 	// Corr is the correlation id: a reply echoes its request's, and a frame
 	// the server sends on its own carries 0.

@@ -93,6 +93,10 @@ func encodeFrame(dst []byte, tf testFrame) []byte {
 		}
 	case errorBody:
 		dst = AppendError(dst, tf.Corr, b.Code, string(b.Msg))
+	case Producer:
+		dst = AppendProducer(dst, tf.Corr, b)
+	case ProducerOK:
+		dst = AppendProducerOK(dst, tf.Corr, b)
 	}
 	binary.BigEndian.PutUint16(dst[start+6:], tf.Flags)
 	return dst
@@ -159,6 +163,10 @@ func decodeFrame(t testing.TB, f Frame, maxCount int) (testFrame, error) {
 	case TypeError:
 		code, msg, e := DecodeError(f.Body)
 		tf.Body, err = errorBody{Code: code, Msg: own(msg)}, e
+	case TypeProducer:
+		tf.Body, err = DecodeProducer(f.Body)
+	case TypeProducerOK:
+		tf.Body, err = DecodeProducerOK(f.Body)
 	default:
 		t.Fatalf("Decode returned type %v", f.Type)
 	}

@@ -55,6 +55,10 @@ func formatFrame(tf testFrame, verify bool) string {
 		fmt.Fprintf(&sb, " count=%d", b.Count)
 	case errorBody:
 		fmt.Fprintf(&sb, " code=%s message=%q", b.Code, b.Msg)
+	case Producer:
+		fmt.Fprintf(&sb, " id=%d token=%x", b.ID, b.Token)
+	case ProducerOK:
+		fmt.Fprintf(&sb, " id=%d token=%x window=%d", b.ID, b.Token, b.Window)
 	}
 	return sb.String()
 }
@@ -123,6 +127,10 @@ func parseBody(typ Type, f *fields, items []string) (any, error) {
 		return countBody{Count: uint32(f.uint("count", 32))}, nil
 	case TypeError:
 		return errorBody{Code: f.code("code"), Msg: f.bytes("message")}, nil
+	case TypeProducer:
+		return Producer{ID: f.uint("id", 64), Token: f.token("token")}, nil
+	case TypeProducerOK:
+		return ProducerOK{ID: f.uint("id", 64), Token: f.token("token"), Window: uint32(f.uint("window", 32))}, nil
 	}
 	return nil, nil
 }
@@ -164,7 +172,7 @@ func parseItems(typ Type, f *fields, items []string) (any, error) {
 }
 
 func typeByName(s string) (Type, bool) {
-	for t := TypeHello; t <= TypePong; t++ {
+	for t := TypeHello; t <= TypeProducerOK; t++ {
 		if t.String() == s {
 			return t, true
 		}
@@ -274,6 +282,21 @@ func (f *fields) code(key string) Code {
 		f.fail(fmt.Errorf("%s: unknown code %q", key, v))
 	}
 	return Code(n)
+}
+
+// token reads a producer token as 32 hex digits (absent: zero).
+func (f *fields) token(key string) [TokenSize]byte {
+	var t [TokenSize]byte
+	v, ok := f.get(key)
+	if !ok {
+		return t
+	}
+	b, err := hex.DecodeString(v)
+	if err != nil || len(b) != TokenSize {
+		f.fail(fmt.Errorf("%s: want %d hex digits, got %q", key, 2*TokenSize, v))
+	}
+	copy(t[:], b)
+	return t
 }
 
 func (f *fields) seqs(key string) []uint64 {

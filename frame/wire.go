@@ -145,3 +145,22 @@ func names(dest, group []byte) error {
 func putCount(b []byte, off int, count uint32) {
 	binary.BigEndian.PutUint32(b[off:], count)
 }
+
+func (r *reader) u64() uint64 {
+	if !r.need(8) {
+		return 0
+	}
+	v := binary.BigEndian.Uint64(r.b[r.off:])
+	r.off += 8
+	return v
+}
+
+// take returns a view of the next n bytes, or nil after a failure.
+func (r *reader) take(n int) []byte {
+	if !r.need(n) {
+		return nil
+	}
+	s := r.b[r.off : r.off+n : r.off+n]
+	r.off += n
+	return s
+}

@@ -32,9 +32,10 @@ type Conn struct {
 	maxFrame   atomic.Int64  // negotiated by HELLO
 	credits    atomic.Uint32 // negotiated by HELLO
 	handshaken atomic.Bool
-	lastActive atomic.Int64 // unix ns of the last whole frame received
-	held       atomic.Bool  // a frame is held back by a full ring
-	closing    atomic.Bool  // mirrors mu.closing for Closed
+	producer   atomic.Uint64 // producer session, 0 until PRODUCER (see Producer)
+	lastActive atomic.Int64  // unix ns of the last whole frame received
+	held       atomic.Bool   // a frame is held back by a full ring
+	closing    atomic.Bool   // mirrors mu.closing for Closed
 
 	mu struct {
 		sync.Mutex

@@ -102,6 +102,15 @@ type Options struct {
 	// (netio's queue plus gnet's, or netio's queue on TLS while the writer
 	// is blocked on the socket); beyond it ERROR SLOW_CONSUMER closes it.
 	MaxOutbound int
+	// ProducerKey (ProducerKeySize random bytes, kept secret and stable
+	// across restarts) makes the server open producer sessions (PRODUCER):
+	// it derives each session's token from it. nil answers PRODUCER with
+	// BAD_REQUEST.
+	ProducerKey []byte
+	// ProducerWindow is what PRODUCER_OK tells a client: the most messages
+	// of its session it may have unacknowledged (the server recognises a
+	// retry of any of them).
+	ProducerWindow uint32
 	// Logger receives connection events at debug level and failures at
 	// error level; nil discards them.
 	Logger *slog.Logger
@@ -192,6 +201,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxOutbound < o.MaxFrame {
 		bad("max outbound %d is below max frame %d", o.MaxOutbound, o.MaxFrame)
+	}
+	if n := len(o.ProducerKey); n != 0 && n != ProducerKeySize {
+		bad("producer key of %d bytes, want %d", n, ProducerKeySize)
 	}
 	return errors.Join(errs...)
 }

@@ -105,6 +105,8 @@ func (c *Conn) handle(in inbuf, f frame.Frame, raw []byte) (closeNow, done bool)
 		}
 		c.reply(func(dst []byte) []byte { return frame.AppendPong(dst, f.Corr) }, false)
 		return false, true
+	case f.Type == frame.TypeProducer:
+		return c.producerSession(in, f), true
 	}
 	return false, c.push(raw)
 }

@@ -2,23 +2,37 @@ package queue
 
 // applyMessages stores the messages of r, entry index of the log (already
 // checked), in order: duplicates get their original seq, messages over the
-// destination limits get CodeDestinationFull, the others the next seqs. If
-// any is stored and the budget has room (see Budget), the Raw section is
-// copied into memory once.
+// destination limits get CodeDestinationFull, the others the next seqs.
+// The dedupe key is (destination, id), looked up in the window of
+// application ids for RecordMessages and in the window of the message's
+// producer session for RecordSessionMessages. If any is stored and the
+// budget has room (see Budget), the Raw section is copied into memory
+// once.
 func (p *Partition) applyMessages(index uint64, r *Record, res []Result) []Result {
 	if r.Count == 0 {
 		return res
 	}
 	d := p.destOrCreate(r.Dest)
-	w := p.window
 	stored := 0
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	var (
+		ss *session // the session of the message before, if any
+		w  = p.window
+	)
+	if r.Type == RecordMessages {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+	}
 	for off := 0; off < len(r.Raw); {
 		n := msgLen(r.Raw[off:])
 		m := r.Raw[off : off+n]
 		id := msgID(m)
-		if seq, ok := w.getLocked(id); ok {
+		if r.Type == RecordSessionMessages {
+			if pr := msgProducer(m); ss == nil || ss.producer != pr {
+				ss = p.sessions.get(pr, p.lastTime)
+			}
+			w = ss.w
+		}
+		if seq, ok := w.getLocked(d, id); ok {
 			res = append(res, Result{Seq: seq, Duplicate: true})
 		} else if p.full(d, m) {
 			res = append(res, Result{Code: CodeDestinationFull})
@@ -26,10 +40,18 @@ func (p *Partition) applyMessages(index uint64, r *Record, res []Result) []Resul
 			stored++
 			loc := Loc{Index: index, Off: uint32(off), Len: uint32(n)}
 			seq := d.store(loc, r.Time)
-			w.addLocked(id, seq, loc, r.Time)
+			e := winEntry{id: id, d: d, seq: seq, time: r.Time, loc: loc}
+			if ss != nil {
+				p.sessions.add(ss, e)
+			} else {
+				w.addLocked(e)
+			}
 			res = append(res, Result{Seq: seq})
 		}
 		off += n
+	}
+	if ss != nil {
+		p.sessions.bound(ss)
 	}
 	if stored > 0 {
 		p.hot.keep(index, r.Raw, stored)

@@ -8,7 +8,7 @@
 // The fanout stage owns one *Partition per partition and applies each
 // committed record with Apply, in log order; it serves FETCH with Deliver,
 // NACK with Nack, and arms one timer per worker from NextDeadline. The
-// dedupe stage reads the partition's Window concurrently to answer retried
+// dedupe stage calls the partition's Lookup concurrently to answer retried
 // publishes before they are written. persist encodes records with
 // AppendRecord / AppendMessagesRecord; recovery decodes them with
 // DecodeRecord and replays them, starting from a Snapshot.
@@ -19,9 +19,9 @@
 // there is nothing to stop. Time comes in as arguments, in unix ns: the
 // Time of each record (the proposer's clock) for Apply, and `now` for the
 // queries. A Partition is owned by one goroutine and is not safe for
-// concurrent use; the only exception is its Window, whose Lookup and Len
-// may be called from any goroutine while the owner applies records (Apply
-// is the only writer, under the window's RWMutex).
+// concurrent use; the only exception is Lookup (and its Window's Lookup
+// and Len), which may be called from any goroutine while the owner applies
+// records (Apply is the only writer, under the windows' RWMutexes).
 //
 // # Model
 //
@@ -31,12 +31,17 @@
 //   - A destination is created by its first message (or by a group or a
 //     dead letter). Its messages get seqs 1, 2, 3… in apply order and are
 //     retained with the Time of the record that stored them.
-//   - The dedupe window maps recent message ids to their seq. A message
-//     whose id is in the window is not stored again: its Result carries
-//     the original seq and Duplicate. Ids leave the window in insertion
-//     order once older than DedupeWindow relative to the newest record
-//     Time, or beyond DedupeMax. The window is per partition: an id is
-//     unique across the partition's destinations.
+//   - Dedupe windows map recent keys — (destination, message id) — to
+//     their seq. A message whose key is remembered is not stored again:
+//     its Result carries the original seq and Duplicate. The messages of
+//     a RecordMessages record (application ids) use the partition's window,
+//     whose keys leave in insertion order once older than DedupeWindow
+//     relative to the newest record Time, or beyond DedupeMax. Each
+//     message of a RecordSessionMessages record uses the window of its
+//     producer field's session, which remembers at least that session's
+//     ProducerWindow newest keys; a session is forgotten once it stored
+//     nothing for ProducerIdle, or beyond MaxProducers sessions or
+//     MaxProducerKeys keys, least recently used first (session.go).
 //   - A message that would take its destination over MaxMsgs or MaxBytes
 //     (payload bytes) is refused with CodeDestinationFull; nothing is
 //     evicted to make room.
@@ -111,6 +116,8 @@
 //	type 2 ack:          dest str16 | group str16 | count u32 | count × seq u64
 //	type 3 group-create: dest str16 | group str16
 //	type 4 dead-letter:  dest str16 | group str16 | count u32 | count × seq u64
+//	type 5 session messages: as type 1 (the body of a PUBLISH with
+//	                     frame.FlagSession); each message's producer names its session
 //
 // The body of a messages record is byte for byte the body of a PUBLISH
 // frame, so persist copies it from the frame. A message is the wire
@@ -128,16 +135,20 @@
 //	        log index u64 | offset u32 | length u32 (its Loc) |
 //	    group count u32 | per group, sorted by name:
 //	        name str16 | floor u64 | range count u32 | per range: lo u64 | hi u64
-//	run count u32 | per run of window ids, oldest first:
-//	    log index u64 | offset u32 | count u32 | first seq u64 |
+//	window: the application ids' runs (below) |
+//	session count u32 | per session, least recently used first:
+//	    producer u64 | last use i64 (partition record time) | window |
 //	crc32c u32 (Castagnoli, of every byte before it)
 //
+//	window = run count u32 | per run of window keys, oldest first:
+//	    log index u64 | offset u32 | count u32 | first seq u64
+//
 // A run is count consecutive messages of one messages record, from the
-// offset in its message section, that got consecutive seqs; the ids are
-// theirs (time: the record's). Runs are the longest possible, so Snapshot
+// offset in its message section, that got consecutive seqs; the keys are
+// theirs (destination and time: the record's). Runs are the longest possible, so Snapshot
 // after Restore gives the same bytes. Versions 1 (message bytes instead of
-// Loc) and 2 (every window id, 32 bytes each) are refused by Restore (no
-// release ever wrote them).
+// Loc), 2 (every window id, 32 bytes each) and 3 (no producer sessions)
+// are refused by Restore (no release ever wrote them).
 //
 // A snapshot holds the durable state only. Group "next" and in-flight
 // deliveries are volatile: after Restore every seq a group is not done

@@ -48,7 +48,7 @@ func Example() {
 		panic(err)
 	}
 	fmt.Println("retained bytes after the ack:", p.RetainedBytes())
-	seq, dup := p.Window().Lookup([16]byte{15: 2})
+	seq, dup := p.Lookup([]byte("greetings"), false, 0, [16]byte{15: 2})
 	fmt.Println("window:", seq, dup)
 	// Output:
 	// publish: [{0 1 false} {0 2 false} {0 1 true}]

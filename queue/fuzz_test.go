@@ -136,6 +136,8 @@ func exercise(t *testing.T, p *Partition) {
 			p.Nack(x.d, x.g, []uint64{1, 2, 3}, 0, now)
 			apply(&Record{Type: RecordMessages, Time: now, Dest: x.d, Count: 1,
 				Raw: appendTestMsg(nil, testID("fz"), now, []byte("p"))})
+			apply(&Record{Type: RecordSessionMessages, Time: now, Dest: x.d, Count: 1,
+				Raw: appendProducerMsg(nil, testID("fz"), now, 9+uint64(round), []byte("s"))})
 		}
 		p.ExpireAge(now)
 		p.NextDeadline()

@@ -75,12 +75,19 @@ func testID(name string) [16]byte {
 // idName is the inverse of testID.
 func idName(id [16]byte) string { return string(bytes.TrimRight(id[:], "\x00")) }
 
-// appendTestMsg appends a wire message whose payload is payload.
+// appendTestMsg appends a wire message of producer 1 whose payload is
+// payload.
 func appendTestMsg(dst []byte, id [16]byte, ts int64, payload []byte) []byte {
+	return appendProducerMsg(dst, id, ts, 1, payload)
+}
+
+// appendProducerMsg appends a wire message of producer whose payload is
+// payload.
+func appendProducerMsg(dst []byte, id [16]byte, ts int64, producer uint64, payload []byte) []byte {
 	start := len(dst)
 	dst = append(dst, id[:]...)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(ts))
-	dst = binary.BigEndian.AppendUint64(dst, 1) // producer
+	dst = binary.BigEndian.AppendUint64(dst, producer)
 	dst = binary.BigEndian.AppendUint32(dst, 0) // key id: unsealed
 	dst = binary.BigEndian.AppendUint32(dst, 0) // crc, patched below
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
@@ -219,6 +226,11 @@ func (e *env) cmdNew(td *datadriven.TestData) string {
 		MaxMsgs:      e.intArg(td, "max-msgs", 0),
 		MaxBytes:     e.intArg(td, "max-bytes", 0),
 		MaxAge:       time.Duration(secs(e.t, str(td, "max-age", "0"))),
+
+		ProducerIdle:    time.Duration(secs(e.t, str(td, "producer-idle", "0"))),
+		ProducerWindow:  int(e.intArg(td, "producer-window", 0)),
+		MaxProducers:    int(e.intArg(td, "max-producers", 0)),
+		MaxProducerKeys: int(e.intArg(td, "max-producer-keys", 0)),
 	}
 	if td.HasArg("memory") {
 		e.opts.Memory = NewBudget(e.intArg(td, "memory", 0))
@@ -235,10 +247,14 @@ func (e *env) cmdPublish(td *datadriven.TestData) string {
 	t := e.timeArg(td, "t")
 	var raw []byte
 	names := list(e.t, str(td, "ids", ""))
-	for _, n := range names {
-		raw = appendTestMsg(raw, testID(n), t, []byte(n))
+	typ, producer := RecordMessages, uint64(1)
+	if td.HasArg("producer") { // published in that producer's session
+		typ, producer = RecordSessionMessages, uint64(e.intArg(td, "producer", 0))
 	}
-	r := Record{Type: RecordMessages, Time: t, Dest: []byte(str(td, "dest", "q")),
+	for _, n := range names {
+		raw = appendProducerMsg(raw, testID(n), t, producer, []byte(n))
+	}
+	r := Record{Type: typ, Time: t, Dest: []byte(str(td, "dest", "q")),
 		Count: uint32(len(names)), Raw: raw}
 	res, err := e.apply(&r)
 	if err != nil {
@@ -360,8 +376,10 @@ func (e *env) cmdNextDeadline(td *datadriven.TestData) string {
 
 func (e *env) cmdLookup(td *datadriven.TestData) string {
 	var b strings.Builder
+	dest := []byte(str(td, "dest", "q"))
+	producer := uint64(e.intArg(td, "producer", 0))
 	for _, n := range list(e.t, str(td, "ids", "")) {
-		if seq, ok := e.p.Window().Lookup(testID(n)); ok {
+		if seq, ok := e.p.Lookup(dest, td.HasArg("producer"), producer, testID(n)); ok {
 			fmt.Fprintf(&b, "%s: seq=%d\n", n, seq)
 		} else {
 			fmt.Fprintf(&b, "%s: absent\n", n)
@@ -412,6 +430,13 @@ func (e *env) cmdState(td *datadriven.TestData) string {
 	p := e.p
 	var b strings.Builder
 	fmt.Fprintf(&b, "applied=%d time=%s window=%d\n", p.applied, fmtSecs(p.lastTime), p.window.Len())
+	if st := p.DedupeStats(); st.Producers > 0 || st.ProducersEvicted > 0 || st.IDsEvicted > 0 {
+		fmt.Fprintf(&b, "ids-evicted=%d producers-evicted=%d sessions (least recently used first):", st.IDsEvicted, st.ProducersEvicted)
+		for ss := p.sessions.tail; ss != nil; ss = ss.prev {
+			fmt.Fprintf(&b, " %d(keys=%d used=%s)", ss.producer, ss.w.Len(), fmtSecs(ss.last))
+		}
+		b.WriteByte('\n')
+	}
 	for _, d := range p.order {
 		var live []uint64
 		for i := 0; i < d.slots.len(); i++ {

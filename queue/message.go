@@ -47,3 +47,9 @@ func checkMessages(raw []byte, count uint32) error {
 	}
 	return nil
 }
+
+// msgProducerOff is the offset of the producer field.
+const msgProducerOff = 24
+
+// msgProducer returns the producer of message m (len(m) >= msgHeaderSize).
+func msgProducer(m []byte) uint64 { return binary.BigEndian.Uint64(m[msgProducerOff:]) }

@@ -23,6 +23,19 @@ const (
 	MaxDedupeMax = 1 << 30
 	// DefaultMaxBytes is the payload bytes a destination may retain.
 	DefaultMaxBytes = 1 << 30
+	// DefaultProducerIdle is how long a producer session's dedupe state
+	// outlives its last message to the partition, in record time.
+	DefaultProducerIdle = 10 * time.Minute
+	// DefaultProducerWindow is the fewest recent keys a producer session
+	// remembers per partition: the most messages a client may have in
+	// flight in one session.
+	DefaultProducerWindow = 8192
+	// DefaultMaxProducers is the most producer sessions a partition
+	// remembers.
+	DefaultMaxProducers = 1024
+	// DefaultMaxProducerKeys is the most keys a partition remembers over
+	// all its producer sessions.
+	DefaultMaxProducerKeys = 1 << 18
 )
 
 // Options configures a Partition. The zero value of a field means "use the
@@ -41,9 +54,27 @@ type Options struct {
 	// relative to the newest applied record time. Default
 	// DefaultDedupeWindow.
 	DedupeWindow time.Duration
-	// DedupeMax bounds the dedupe window of the partition: beyond it the
+	// DedupeMax bounds the dedupe window of the partition's application
+	// ids (messages published outside a producer session): beyond it the
 	// oldest ids are forgotten first. Default DefaultDedupeMax.
 	DedupeMax int
+	// ProducerIdle is how long, in record time, a producer session's
+	// dedupe state stays after its last message to the partition.
+	// Default DefaultProducerIdle.
+	ProducerIdle time.Duration
+	// ProducerWindow is the fewest recent keys each producer session
+	// remembers in the partition (it remembers up to twice as many).
+	// Default DefaultProducerWindow.
+	ProducerWindow int
+	// MaxProducers bounds the producer sessions a partition remembers;
+	// beyond it the least recently used is forgotten first. Default
+	// DefaultMaxProducers.
+	MaxProducers int
+	// MaxProducerKeys bounds the keys of all the producer sessions of the
+	// partition together; beyond it the least recently used sessions are
+	// forgotten first. At least 2*ProducerWindow. Default
+	// DefaultMaxProducerKeys.
+	MaxProducerKeys int
 	// MaxMsgs is the most messages a destination retains; a publish beyond
 	// it is answered with CodeDestinationFull. 0 means unlimited.
 	MaxMsgs int64
@@ -81,6 +112,18 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxBytes == 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
+	if o.ProducerIdle == 0 {
+		o.ProducerIdle = DefaultProducerIdle
+	}
+	if o.ProducerWindow == 0 {
+		o.ProducerWindow = DefaultProducerWindow
+	}
+	if o.MaxProducers == 0 {
+		o.MaxProducers = DefaultMaxProducers
+	}
+	if o.MaxProducerKeys == 0 {
+		o.MaxProducerKeys = max(DefaultMaxProducerKeys, 2*o.ProducerWindow)
+	}
 }
 
 // Validate reports every invalid field at once (errors.Join). It expects
@@ -107,6 +150,18 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxAge < 0 {
 		bad("MaxAge", o.MaxAge, ">= 0 (0 = unlimited)")
+	}
+	if o.ProducerIdle <= 0 {
+		bad("ProducerIdle", o.ProducerIdle, "> 0")
+	}
+	if o.ProducerWindow <= 0 || o.ProducerWindow > MaxDedupeMax {
+		bad("ProducerWindow", o.ProducerWindow, fmt.Sprintf("in 1..%d", MaxDedupeMax))
+	}
+	if o.MaxProducers <= 0 {
+		bad("MaxProducers", o.MaxProducers, "> 0")
+	}
+	if o.MaxProducerKeys < 2*o.ProducerWindow || o.MaxProducerKeys > MaxDedupeMax {
+		bad("MaxProducerKeys", o.MaxProducerKeys, fmt.Sprintf("in 2*ProducerWindow (%d)..%d", 2*o.ProducerWindow, MaxDedupeMax))
 	}
 	return errors.Join(errs...)
 }

@@ -12,16 +12,18 @@ import (
 // the records applied so far, plus the volatile delivery state.
 //
 // A Partition is not safe for concurrent use: one goroutine owns it. The
-// one exception is its Window, whose Lookup may run on other goroutines.
+// exceptions are Lookup and its Window's Lookup, which may run on other
+// goroutines.
 type Partition struct {
 	id       uint32
 	opts     Options
 	applied  uint64 // index of the last applied record
 	lastTime int64  // newest applied record Time
 	dests    map[string]*dest
-	order    []*dest // sorted by name
-	window   *Window
-	hot      *hotSet // records kept in memory
+	order    []*dest   // sorted by name
+	window   *Window   // application ids (RecordMessages)
+	sessions *sessions // producer sessions (RecordSessionMessages)
+	hot      *hotSet   // records kept in memory
 	// ageFloor is a lower bound of the store time of every destination's
 	// oldest message, so Apply sweeps for MaxAge only when one may be due.
 	ageFloor int64
@@ -50,6 +52,7 @@ func New(partition uint32, opts Options) (*Partition, error) {
 		opts:     opts,
 		dests:    make(map[string]*dest),
 		window:   newWindow(int64(opts.DedupeWindow), opts.DedupeMax),
+		sessions: newSessions(&opts),
 		hot:      newHotSet(opts.Memory),
 		ageFloor: math.MaxInt64,
 	}, nil
@@ -58,8 +61,41 @@ func New(partition uint32, opts Options) (*Partition, error) {
 // ID returns the partition number given to New.
 func (p *Partition) ID() uint32 { return p.id }
 
-// Window returns the partition's dedupe window.
+// Window returns the partition's dedupe window of application ids.
 func (p *Partition) Window() *Window { return p.window }
+
+// Lookup returns the seq stored for message id in destination dest, if it
+// is remembered: in producer's session when session is true, else among
+// the application ids. It is safe for concurrent use with Apply (the
+// dedupe stage answers retries with it before they are written).
+func (p *Partition) Lookup(dest []byte, session bool, producer uint64, id [16]byte) (uint64, bool) {
+	if session {
+		return p.sessions.lookup(producer, dest, id)
+	}
+	return p.window.Lookup(dest, id)
+}
+
+// DedupeStats describes the partition's dedupe state. A plain value.
+type DedupeStats struct {
+	IDs          int    // application ids remembered
+	IDsEvicted   uint64 // application ids the count bound dropped before DedupeWindow
+	Producers    int    // producer sessions remembered
+	ProducerKeys int    // their keys
+	// ProducersEvicted counts sessions dropped by MaxProducers or
+	// MaxProducerKeys before ProducerIdle.
+	ProducersEvicted uint64
+}
+
+// DedupeStats returns the partition's dedupe counters. Owner only.
+func (p *Partition) DedupeStats() DedupeStats {
+	return DedupeStats{
+		IDs:              p.window.size(),
+		IDsEvicted:       p.window.evicted,
+		Producers:        p.sessions.count(),
+		ProducerKeys:     p.sessions.keys,
+		ProducersEvicted: p.sessions.evicted,
+	}
+}
 
 // AppliedIndex returns the index of the last applied record (0 if none).
 func (p *Partition) AppliedIndex() uint64 { return p.applied }
@@ -87,8 +123,8 @@ func (p *Partition) RetainedMsgs() int64 {
 // (see Budget).
 func (p *Partition) HotBytes() int64 { return p.hot.bytes() }
 
-// KeepFrom returns the lowest log index that a retained message or an id
-// of the dedupe window points at, or AppliedIndex+1 if none does: the log
+// KeepFrom returns the lowest log index that a retained message or a key
+// of a dedupe window (application ids or a producer session) points at, or AppliedIndex+1 if none does: the log
 // entries below it are not needed, and may be trimmed once a snapshot at
 // AppliedIndex is stored (Restore reads the window's ids back from the
 // log). It reads the front of each destination, plus every message of
@@ -98,6 +134,7 @@ func (p *Partition) KeepFrom() uint64 {
 	if e, ok := p.window.oldest(); ok {
 		from = min(from, e.loc.Index)
 	}
+	from = p.sessions.oldestIndex(from)
 	for _, d := range p.order {
 		if d.slots.len() == 0 {
 			continue
@@ -131,7 +168,7 @@ func (p *Partition) Apply(index uint64, r *Record, res []Result) ([]Result, erro
 	}
 	p.advanceTime(r.Time)
 	switch r.Type {
-	case RecordMessages:
+	case RecordMessages, RecordSessionMessages:
 		res = p.applyMessages(index, r, res)
 	case RecordAck:
 		res = p.applyAck(r, res)
@@ -150,7 +187,7 @@ func (p *Partition) check(r *Record) error {
 		return corruptf("%s record: bad destination or group length", r.Type)
 	}
 	switch r.Type {
-	case RecordMessages:
+	case RecordMessages, RecordSessionMessages:
 		return checkMessages(r.Raw, r.Count)
 	case RecordAck, RecordGroupCreate:
 	case RecordDeadLetter:
@@ -174,6 +211,7 @@ func (p *Partition) advanceTime(t int64) {
 		p.lastTime = t
 	}
 	p.window.expire(p.lastTime)
+	p.sessions.expire(p.lastTime)
 	if p.opts.MaxAge <= 0 {
 		return
 	}

@@ -56,6 +56,9 @@ func simOptions(seed uint64) Options {
 	if r.IntN(2) == 0 {
 		o.DedupeMax, o.DedupeWindow = 30, 20*time.Second
 	}
+	if r.IntN(2) == 0 {
+		o.ProducerWindow, o.MaxProducers, o.MaxProducerKeys, o.ProducerIdle = 4, 2, 12, 30*time.Second
+	}
 	return o
 }
 
@@ -190,11 +193,15 @@ func (s *sim) publish() {
 	n := 1 + s.rng.IntN(5)
 	var raw []byte
 	ids := make([][16]byte, n)
+	typ, producer := RecordMessages, uint64(1)
+	if s.rng.IntN(2) == 0 { // in one of a few producer sessions
+		typ, producer = RecordSessionMessages, uint64(1+s.rng.IntN(3))
+	}
 	for i := range ids {
 		ids[i] = testID(fmt.Sprintf("m%d", s.rng.IntN(300)))
-		raw = appendTestMsg(raw, ids[i], s.now, []byte(dest))
+		raw = appendProducerMsg(raw, ids[i], s.now, producer, []byte(dest))
 	}
-	res := s.apply(&Record{Type: RecordMessages, Time: s.recTime(), Dest: []byte(dest), Count: uint32(n), Raw: raw})
+	res := s.apply(&Record{Type: typ, Time: s.recTime(), Dest: []byte(dest), Count: uint32(n), Raw: raw})
 	for i, r := range res {
 		if r.Code == CodeOK && !r.Duplicate {
 			if s.ids[dest] == nil {

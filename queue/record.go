@@ -19,6 +19,11 @@ const (
 	// RecordDeadLetter moves messages of a group to Dest+".dlq" (Dest,
 	// Group, Seqs).
 	RecordDeadLetter RecordType = 4
+	// RecordSessionMessages stores a batch of messages published in a
+	// producer session (Dest, Count, Raw): each message's dedupe key is
+	// scoped to the session its producer field names, not to the
+	// partition's window of application ids.
+	RecordSessionMessages RecordType = 5
 )
 
 // RecordVersion is the first byte of every encoded record.
@@ -38,6 +43,8 @@ func (t RecordType) String() string {
 		return "group-create"
 	case RecordDeadLetter:
 		return "dead-letter"
+	case RecordSessionMessages:
+		return "session-messages"
 	}
 	return fmt.Sprintf("RecordType(%d)", uint8(t))
 }
@@ -67,8 +74,11 @@ type Record struct {
 // the rest.
 func AppendRecord(dst []byte, r *Record) []byte {
 	switch r.Type {
-	case RecordMessages:
-		return AppendMessagesRecord(dst, r.Time, r.Dest, r.Count, r.Raw)
+	case RecordMessages, RecordSessionMessages:
+		dst = appendRecordHeader(dst, r.Type, r.Time)
+		dst = appendStr16(dst, r.Dest)
+		dst = binary.BigEndian.AppendUint32(dst, r.Count)
+		return append(dst, r.Raw...)
 	case RecordGroupCreate:
 		dst = appendRecordHeader(dst, r.Type, r.Time)
 		dst = appendStr16(dst, r.Dest)
@@ -117,7 +127,7 @@ func DecodeRecord(b []byte, r *Record) error {
 		return rd.err
 	}
 	switch r.Type {
-	case RecordMessages:
+	case RecordMessages, RecordSessionMessages:
 		r.Count = rd.u32("message count")
 		r.Raw = rd.b
 		if rd.err != nil {
@@ -153,23 +163,37 @@ func decodeSeqs(rd *reader, r *Record) {
 	r.Count = uint32(n)
 }
 
-// messagesOf returns the time and the message section of record, log
-// entry index, without checking the messages.
-func messagesOf(record []byte, index uint64) (int64, []byte, error) {
+// IsMessages reports whether t stores messages.
+func (t RecordType) IsMessages() bool { return t == RecordMessages || t == RecordSessionMessages }
+
+// msgRecord is the part of a messages record that Restore and MessageAt
+// read: views into the record.
+type msgRecord struct {
+	typ  RecordType
+	time int64
+	dest []byte
+	raw  []byte // the message section
+}
+
+// messagesOf decodes the header of record, log entry index, which must be
+// a messages record, without checking the messages.
+func messagesOf(record []byte, index uint64) (msgRecord, error) {
 	rd := reader{b: record}
 	if v := rd.u8("version"); rd.err == nil && v != RecordVersion {
-		return 0, nil, corruptf("record %d: version %d, want %d", index, v, RecordVersion)
+		return msgRecord{}, corruptf("record %d: version %d, want %d", index, v, RecordVersion)
 	}
-	if t := RecordType(rd.u8("type")); rd.err == nil && t != RecordMessages {
-		return 0, nil, corruptf("record %d is a %s record, want messages", index, t)
+	m := msgRecord{typ: RecordType(rd.u8("type"))}
+	if rd.err == nil && !m.typ.IsMessages() {
+		return msgRecord{}, corruptf("record %d is a %s record, want messages", index, m.typ)
 	}
-	t := int64(rd.u64("time"))
-	rd.str16("destination")
+	m.time = int64(rd.u64("time"))
+	m.dest = rd.str16("destination")
 	rd.u32("message count")
 	if rd.err != nil {
-		return 0, nil, fmt.Errorf("record %d: %w", index, rd.err)
+		return msgRecord{}, fmt.Errorf("record %d: %w", index, rd.err)
 	}
-	return t, rd.b, nil
+	m.raw = rd.b
+	return m, nil
 }
 
 // MessageAt returns the message at l in record, the bytes of log entry
@@ -178,10 +202,11 @@ func messagesOf(record []byte, index uint64) (int64, []byte, error) {
 // not frame a message of l.Len bytes in it, returns an error wrapping
 // ErrCorrupt.
 func MessageAt(record []byte, l Loc) ([]byte, error) {
-	_, raw, err := messagesOf(record, l.Index)
+	rec, err := messagesOf(record, l.Index)
 	if err != nil {
 		return nil, err
 	}
+	raw := rec.raw
 	if uint64(l.Off)+uint64(l.Len) > uint64(len(raw)) || msgLen(raw[l.Off:]) != int(l.Len) {
 		return nil, corruptf("no message of %d bytes at offset %d of record %d", l.Len, l.Off, l.Index)
 	}

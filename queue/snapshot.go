@@ -14,7 +14,7 @@ import (
 const snapMagic = "SMQS"
 
 // SnapshotVersion is the snapshot format version.
-const SnapshotVersion = 3
+const SnapshotVersion = 4
 
 // SnapshotMsgBytes is what one retained message adds to a Snapshot.
 const SnapshotMsgBytes = snapMsg
@@ -29,6 +29,7 @@ const (
 	minSnapGroup = 2 + 1 + 8 + 4
 	minSnapSpan  = 16
 	snapWinRun   = 8 + 4 + 4 + 8
+	minSnapSess  = 8 + 8 + 4
 )
 
 // RecordReader returns the encoded log record at index (the bytes Apply's
@@ -54,7 +55,18 @@ func (p *Partition) Snapshot(dst []byte) []byte {
 	for _, d := range p.order {
 		dst = appendSnapDest(dst, d)
 	}
-	w := p.window
+	dst = appendSnapWindow(dst, p.window)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(p.sessions.count()))
+	for ss := p.sessions.tail; ss != nil; ss = ss.prev {
+		dst = binary.BigEndian.AppendUint64(dst, ss.producer)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(ss.last))
+		dst = appendSnapWindow(dst, ss.w)
+	}
+	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
+}
+
+// appendSnapWindow appends w's runs, oldest first.
+func appendSnapWindow(dst []byte, w *Window) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(w.runCount()))
 	w.runs(func(e *winEntry, n int) {
 		dst = binary.BigEndian.AppendUint64(dst, e.loc.Index)
@@ -62,7 +74,7 @@ func (p *Partition) Snapshot(dst []byte) []byte {
 		dst = binary.BigEndian.AppendUint32(dst, uint32(n))
 		dst = binary.BigEndian.AppendUint64(dst, e.seq)
 	})
-	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
+	return dst
 }
 
 // SnapshotLen returns the length of the partition's Snapshot now.
@@ -74,7 +86,11 @@ func (p *Partition) SnapshotLen() int {
 			n += 2 + len(g.name) + 8 + 4 + len(g.spans)*minSnapSpan
 		}
 	}
-	return n + 4 + p.window.runCount()*snapWinRun + 4
+	n += 4 + p.window.runCount()*snapWinRun + 4
+	for ss := p.sessions.head; ss != nil; ss = ss.next {
+		n += minSnapSess + ss.w.runCount()*snapWinRun
+	}
+	return n + 4
 }
 
 func appendSnapDest(dst []byte, d *dest) []byte {
@@ -118,7 +134,7 @@ var errNotFresh = errors.New("swarmmq/queue: restore into a partition that alrea
 // error wrapping ErrCorrupt and leaves p unchanged. Snapshot after
 // Restore(b) returns b again.
 func (p *Partition) Restore(b []byte, log RecordReader) error {
-	if p.applied != 0 || len(p.order) != 0 || p.window.size() != 0 {
+	if p.applied != 0 || len(p.order) != 0 || p.window.size() != 0 || p.sessions.count() != 0 {
 		return errNotFresh
 	}
 	if len(b) < len(snapMagic)+1+4 {
@@ -143,19 +159,27 @@ func (p *Partition) Restore(b []byte, log RecordReader) error {
 	if err != nil {
 		return err
 	}
-	entries, err := restoreWindow(&rd, applied, log)
+	rs := restorer{rd: &rd, applied: applied, log: log, dests: make(map[string]*dest, len(dests))}
+	for _, d := range dests {
+		rs.dests[d.key] = d
+	}
+	entries, err := rs.window(false, 0)
+	if err != nil {
+		return err
+	}
+	sess, err := rs.sessions(lastTime)
 	if err != nil {
 		return err
 	}
 	if len(rd.b) != 0 {
 		return corruptf("%d bytes after snapshot", len(rd.b))
 	}
-	p.install(applied, lastTime, dests, entries)
+	p.install(applied, lastTime, dests, entries, sess)
 	return nil
 }
 
 // install makes the decoded state p's.
-func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entries []restoredEntry) {
+func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entries []winEntry, sess []restoredSession) {
 	p.applied, p.lastTime = applied, lastTime
 	p.ageFloor = math.MaxInt64
 	for _, d := range dests {
@@ -169,9 +193,15 @@ func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entri
 	w := p.window
 	w.mu.Lock()
 	for _, e := range entries {
-		w.addLocked(e.id, e.seq, e.loc, e.time)
+		w.addLocked(e)
 	}
 	w.mu.Unlock()
+	for _, rs := range sess { // least recently used first
+		ss := p.sessions.get(rs.producer, rs.last)
+		for _, e := range rs.entries {
+			p.sessions.add(ss, e)
+		}
+	}
 }
 
 func restoreDests(rd *reader, applied uint64) ([]*dest, error) {
@@ -276,67 +306,127 @@ func restoreSpans(rd *reader, g *group, lastSeq uint64) error {
 	return nil
 }
 
-// restoredEntry is a window entry read back from the log, with the time
-// of its record.
-type restoredEntry struct {
-	winEntry
-	time int64
+// restorer reads the dedupe windows of a snapshot: runs of messages, whose
+// ids it reads back from the log.
+type restorer struct {
+	rd      *reader
+	applied uint64
+	log     RecordReader
+	dests   map[string]*dest
+	keys    map[winKey]struct{} // of the window being read, to refuse a key twice
+
+	index uint64 // the record in rec
+	rec   msgRecord
 }
 
-// restoreWindow reads the window's runs and the ids they name from log.
-// Snapshot writes the longest runs; a run that continues the one before is
-// refused, so Snapshot after Restore gives the same bytes.
-func restoreWindow(rd *reader, applied uint64, log RecordReader) ([]restoredEntry, error) {
-	n := rd.count(snapWinRun, "window run count")
-	if rd.err != nil {
-		return nil, rd.err
+// winKey is a window's key, for Restore's checks.
+type winKey struct {
+	id [16]byte
+	d  *dest
+}
+
+// restoredSession is a producer session read from a snapshot.
+type restoredSession struct {
+	producer uint64
+	last     int64
+	entries  []winEntry
+}
+
+// sessions reads the producer sessions, least recently used first: each
+// used at or before lastTime and no earlier than the one before.
+func (rs *restorer) sessions(lastTime int64) ([]restoredSession, error) {
+	n := rs.rd.count(minSnapSess, "session count")
+	out := make([]restoredSession, 0, n)
+	seen := make(map[uint64]bool, n)
+	for i := 0; i < n && rs.rd.err == nil; i++ {
+		s := restoredSession{producer: rs.rd.u64("producer"), last: int64(rs.rd.u64("session time"))}
+		if rs.rd.err != nil {
+			break
+		}
+		if seen[s.producer] || s.last > lastTime || (i > 0 && s.last < out[i-1].last) {
+			return nil, corruptf("session of producer %d used at %d (after %d sessions, time %d)", s.producer, s.last, i, lastTime)
+		}
+		seen[s.producer] = true
+		var err error
+		if s.entries, err = rs.window(true, s.producer); err != nil {
+			return nil, fmt.Errorf("session of producer %d: %w", s.producer, err)
+		}
+		out = append(out, s)
 	}
-	var entries []restoredEntry
-	ids := map[[16]byte]struct{}{} // a window never holds an id twice
-	var (
-		index   uint64
-		rec     []byte
-		recTime int64
-	)
+	return out, rs.rd.err
+}
+
+// window reads one window's runs and the keys they name from the log.
+// Snapshot writes the longest runs; a run that continues the one before is
+// refused, so Snapshot after Restore gives the same bytes. A session's
+// runs must name session records of its producer, the application
+// window's plain messages records.
+func (rs *restorer) window(session bool, producer uint64) ([]winEntry, error) {
+	n := rs.rd.count(snapWinRun, "window run count")
+	if rs.rd.err != nil {
+		return nil, rs.rd.err
+	}
+	var entries []winEntry
+	rs.keys = map[winKey]struct{}{}
 	for i := 0; i < n; i++ {
-		at, off := rd.u64("window run index"), rd.u32("window run offset")
-		count, seq := rd.u32("window run length"), rd.u64("window run seq")
-		if rd.err != nil {
-			return nil, rd.err
+		at, off := rs.rd.u64("window run index"), rs.rd.u32("window run offset")
+		count, seq := rs.rd.u32("window run length"), rs.rd.u64("window run seq")
+		if rs.rd.err != nil {
+			return nil, rs.rd.err
 		}
-		if at == 0 || at > applied || count == 0 || seq == 0 || seq+uint64(count) < seq {
-			return nil, corruptf("window run of %d at record %d offset %d, seq %d (applied %d)", count, at, off, seq, applied)
+		if at == 0 || at > rs.applied || count == 0 || seq == 0 || seq+uint64(count) < seq {
+			return nil, corruptf("window run of %d at record %d offset %d, seq %d (applied %d)", count, at, off, seq, rs.applied)
 		}
-		if rec == nil || at != index {
-			b, err := log(at)
-			if err != nil {
-				return nil, fmt.Errorf("%w: window record %d: %w", ErrCorrupt, at, err)
-			}
-			if recTime, rec, err = messagesOf(b, at); err != nil {
-				return nil, err
-			}
-			index = at
+		var err error
+		if entries, err = rs.run(entries, at, off, count, seq, session, producer); err != nil {
+			return nil, err
 		}
-		for k := uint32(0); k < count; k++ {
-			m := -1
-			if uint64(off) < uint64(len(rec)) {
-				m = msgLen(rec[off:])
-			}
-			if m < 0 {
-				return nil, corruptf("window run: no message at offset %d of record %d", off, at)
-			}
-			e := restoredEntry{winEntry{id: msgID(rec[off:]), seq: seq + uint64(k),
-				loc: Loc{Index: at, Off: off, Len: uint32(m)}}, recTime}
-			if _, dup := ids[e.id]; dup {
-				return nil, corruptf("window id %x twice", e.id)
-			}
-			ids[e.id] = struct{}{}
-			if k == 0 && len(entries) > 0 && e.extends(&entries[len(entries)-1].winEntry) {
-				return nil, corruptf("window run at record %d offset %d continues the one before", at, off)
-			}
-			entries = append(entries, e)
-			off += uint32(m)
+	}
+	return entries, nil
+}
+
+// run appends the count entries of one run to entries.
+func (rs *restorer) run(entries []winEntry, at uint64, off, count uint32, seq uint64, session bool, producer uint64) ([]winEntry, error) {
+	if rs.rec.raw == nil || at != rs.index {
+		b, err := rs.log(at)
+		if err != nil {
+			return nil, fmt.Errorf("%w: window record %d: %w", ErrCorrupt, at, err)
 		}
+		if rs.rec, err = messagesOf(b, at); err != nil {
+			return nil, err
+		}
+		rs.index = at
+	}
+	if (rs.rec.typ == RecordSessionMessages) != session {
+		return nil, corruptf("window run names a %s record %d", rs.rec.typ, at)
+	}
+	d := rs.dests[string(rs.rec.dest)]
+	if d == nil {
+		return nil, corruptf("window run names record %d of unknown destination %q", at, rs.rec.dest)
+	}
+	rec := rs.rec.raw
+	for k := uint32(0); k < count; k++ {
+		m := -1
+		if uint64(off) < uint64(len(rec)) {
+			m = msgLen(rec[off:])
+		}
+		if m < 0 {
+			return nil, corruptf("window run: no message at offset %d of record %d", off, at)
+		}
+		if p := msgProducer(rec[off:]); session && p != producer {
+			return nil, corruptf("window run: message of producer %d at offset %d of record %d", p, off, at)
+		}
+		e := winEntry{id: msgID(rec[off:]), d: d, seq: seq + uint64(k), time: rs.rec.time,
+			loc: Loc{Index: at, Off: off, Len: uint32(m)}}
+		if _, dup := rs.keys[winKey{e.id, d}]; dup {
+			return nil, corruptf("window key %q %x twice", d.name, e.id)
+		}
+		rs.keys[winKey{e.id, d}] = struct{}{}
+		if k == 0 && len(entries) > 0 && e.extends(&entries[len(entries)-1]) {
+			return nil, corruptf("window run at record %d offset %d continues the one before", at, off)
+		}
+		entries = append(entries, e)
+		off += uint32(m)
 	}
 	return entries, nil
 }

@@ -5,8 +5,14 @@ import (
 	"sync"
 )
 
-// Window is a partition's dedupe window: the ids of recently stored
-// messages and the seq each got.
+// Window is a dedupe window: the (destination, id) keys of recently stored
+// messages and the seq each got. A partition has one for application ids
+// (messages published without a producer session, see Partition) and one
+// per producer session (see sessions).
+//
+// A key is the destination and the 16-byte id together: the same id in
+// two destinations is two keys, so a duplicate is only ever reported for
+// the destination that stored the original.
 //
 // It keeps two generations, each the entries in insertion order plus an
 // index over them (idTable). New ids go to the current generation; when it
@@ -16,7 +22,8 @@ import (
 // DedupeMax), and eviction costs no per-id delete. Time expiry drops a
 // generation once its newest entry is older than Options.DedupeWindow
 // relative to the newest applied record time, so an id is remembered for at
-// least DedupeWindow unless the count bound pushes it out first.
+// least DedupeWindow unless the count bound pushes it out first; evicted
+// counts the ids the count bound pushed out while younger than that.
 // Everything observable depends only on the records applied, so replicas
 // and replays agree.
 //
@@ -31,6 +38,10 @@ type Window struct {
 	span int64 // DedupeWindow in ns
 	gen  int   // ids per generation: max(1, DedupeMax/2)
 	seed maphash.Seed
+
+	// evicted counts ids dropped by the count bound while younger than
+	// span (relative to the newest time added). Owner only.
+	evicted uint64
 }
 
 // generation is one generation of the window: its entries in insertion
@@ -42,14 +53,16 @@ type generation struct {
 	runs   int   // runs of list (see winEntry.extends)
 }
 
-// winEntry is one remembered id, the seq it got and where its message
-// lies in the log. Snapshots do not copy the ids: they name the runs of
+// winEntry is one remembered key (destination and id), the seq it got,
+// the time of its record and where its message lies in the log. Snapshots do not copy the ids: they name the runs of
 // messages in the log (Partition.KeepFrom keeps those records), and
 // Restore reads the ids back from there.
 type winEntry struct {
-	id  [16]byte
-	seq uint64
-	loc Loc
+	id   [16]byte
+	d    *dest // never removed from its partition, name immutable
+	seq  uint64
+	time int64
+	loc  Loc
 }
 
 // extends reports whether e is the message after prev in the same record,
@@ -62,16 +75,23 @@ func newWindow(span int64, maxIDs int) *Window {
 	return &Window{span: span, gen: max(1, maxIDs/2), seed: maphash.MakeSeed()}
 }
 
-// hash hashes id with the window's random seed, so ids chosen by a client
-// cannot be made to collide on purpose.
-func (w *Window) hash(id *[16]byte) uint64 { return maphash.Bytes(w.seed, id[:]) }
+// hash hashes a key with the window's random seed, so keys chosen by a
+// client cannot be made to collide on purpose.
+// A destination longer than a wire name (255 bytes) is hashed by its
+// prefix; the look-up compares it whole.
+func (w *Window) hash(dest []byte, id *[16]byte) uint64 {
+	var b [16 + 255]byte
+	copy(b[:16], id[:])
+	n := 16 + copy(b[16:], dest)
+	return maphash.Bytes(w.seed, b[:n])
+}
 
-// Lookup returns the seq stored for message id, if id is in the window.
-// It is safe for concurrent use with Apply.
-func (w *Window) Lookup(id [16]byte) (seq uint64, ok bool) {
-	h := w.hash(&id)
+// Lookup returns the seq stored for message id in destination dest, if
+// that key is in the window. It is safe for concurrent use with Apply.
+func (w *Window) Lookup(dest []byte, id [16]byte) (seq uint64, ok bool) {
+	h := w.hash(dest, &id)
 	w.mu.RLock()
-	seq, ok = w.getHashed(&id, h)
+	seq, ok = w.getHashed(dest, &id, h)
 	w.mu.RUnlock()
 	return seq, ok
 }
@@ -84,40 +104,59 @@ func (w *Window) Len() int {
 	return w.size()
 }
 
-// getLocked returns the seq of id; the caller is the writer (owner
-// goroutine), which may read without the lock, or holds it.
-func (w *Window) getLocked(id [16]byte) (uint64, bool) {
-	return w.getHashed(&id, w.hash(&id))
+// getLocked returns the seq of key (d, id); the caller is the writer
+// (owner goroutine), which may read without the lock, or holds it.
+func (w *Window) getLocked(d *dest, id [16]byte) (uint64, bool) {
+	return w.getHashed(d.name, &id, w.hash(d.name, &id))
 }
 
-func (w *Window) getHashed(id *[16]byte, h uint64) (uint64, bool) {
-	if i, ok := w.mu.cur.table.find(w.mu.cur.list, id, h); ok {
+func (w *Window) getHashed(dest []byte, id *[16]byte, h uint64) (uint64, bool) {
+	if i, ok := w.mu.cur.table.find(w.mu.cur.list, dest, id, h); ok {
 		return w.mu.cur.list[i].seq, true
 	}
-	if i, ok := w.mu.prev.table.find(w.mu.prev.list, id, h); ok {
+	if i, ok := w.mu.prev.table.find(w.mu.prev.list, dest, id, h); ok {
 		return w.mu.prev.list[i].seq, true
 	}
 	return 0, false
 }
 
-// addLocked remembers id (not in the window), turning a full current
-// generation into the previous one first. The caller holds w.mu for
-// writing.
-func (w *Window) addLocked(id [16]byte, seq uint64, loc Loc, t int64) {
+// addLocked remembers e (its key not in the window), turning a full
+// current generation into the previous one first. It returns the change
+// of the window's size. The caller holds w.mu for writing.
+func (w *Window) addLocked(e winEntry) (grown int) {
 	cur := &w.mu.cur
+	grown = 1
 	if len(cur.list) >= w.gen {
 		old := w.mu.prev
+		w.countEvicted(old.list, max(cur.newest, e.time))
+		grown -= len(old.list)
 		w.mu.prev = *cur
 		*cur = generation{list: old.list[:0], table: old.table}
 		cur.table.reset()
 	}
-	cur.list = append(cur.list, winEntry{id: id, seq: seq, loc: loc})
+	cur.list = append(cur.list, e)
 	if n := len(cur.list); n == 1 || !cur.list[n-1].extends(&cur.list[n-2]) {
 		cur.runs++
 	}
-	cur.table.insert(cur.list, len(cur.list)-1, w.hash(&id), w)
-	cur.newest = max(cur.newest, t)
+	cur.table.insert(cur.list, len(cur.list)-1, w.hash(e.d.name, &e.id), w)
+	cur.newest = max(cur.newest, e.time)
+	return grown
 }
+
+// countEvicted adds to w.evicted the entries of list, a generation the
+// count bound drops, that are younger than span at time newest.
+func (w *Window) countEvicted(list []winEntry, newest int64) {
+	limit := satSub(newest, w.span)
+	for i := range list {
+		if list[i].time >= limit {
+			w.evicted++
+		}
+	}
+}
+
+// Evicted returns the number of keys the count bound dropped while younger
+// than the window's time span. Owner only.
+func (w *Window) Evicted() uint64 { return w.evicted }
 
 // runs calls fn for every run of entries (consecutive messages of one
 // record with consecutive seqs, see winEntry.extends), oldest first.
@@ -167,21 +206,23 @@ func (w *Window) oldest() (*winEntry, bool) {
 func (w *Window) size() int { return len(w.mu.prev.list) + len(w.mu.cur.list) }
 
 // expire drops the generations whose newest entry was stored before
-// newest-span, freeing their memory (an expired window is an idle one).
-// Called by the owner.
-func (w *Window) expire(newest int64) {
+// newest-span, freeing their memory (an expired window is an idle one),
+// and returns the change of the window's size. Called by the owner.
+func (w *Window) expire(newest int64) (grown int) {
 	limit := satSub(newest, w.span)
 	dropPrev := len(w.mu.prev.list) > 0 && w.mu.prev.newest < limit
 	dropCur := len(w.mu.cur.list) > 0 && w.mu.cur.newest < limit
 	if !dropPrev && !dropCur {
-		return
+		return 0
 	}
+	before := w.size()
 	w.mu.Lock()
 	w.mu.prev = generation{}
 	if dropCur {
 		w.mu.cur = generation{}
 	}
 	w.mu.Unlock()
+	return w.size() - before
 }
 
 // idTable indexes the entries of one generation by id: open addressing,
@@ -196,8 +237,8 @@ type idTable struct {
 
 const minIDTable = 64
 
-// find returns the index in list of the entry with id (hash h).
-func (t *idTable) find(list []winEntry, id *[16]byte, h uint64) (int, bool) {
+// find returns the index in list of the entry with key (dest, id), hash h.
+func (t *idTable) find(list []winEntry, dest []byte, id *[16]byte, h uint64) (int, bool) {
 	if t.n == 0 {
 		return 0, false
 	}
@@ -209,7 +250,7 @@ func (t *idTable) find(list []winEntry, id *[16]byte, h uint64) (int, bool) {
 			return 0, false
 		}
 		if s>>32 == tag {
-			if j := int(uint32(s)) - 1; list[j].id == *id {
+			if j := int(uint32(s)) - 1; list[j].id == *id && string(list[j].d.name) == string(dest) {
 				return j, true
 			}
 		}
@@ -239,7 +280,7 @@ func (t *idTable) put(h uint64, j int) {
 func (t *idTable) grow(list []winEntry, w *Window) {
 	t.slots = make([]uint64, max(minIDTable, 2*len(t.slots)))
 	for j := range list {
-		t.put(w.hash(&list[j].id), j)
+		t.put(w.hash(list[j].d.name, &list[j].id), j)
 	}
 }
 

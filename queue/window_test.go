@@ -16,13 +16,14 @@ func TestWindowConcurrentLookup(t *testing.T) {
 	p, err := New(0, Options{DedupeMax: 64})
 	require.NoError(t, err)
 	w := p.Window()
+	q := []byte("q")
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for i := 0; i < 2; i++ {
 		wg.Go(func() {
 			for !stop.Load() {
 				for j := 0; j < 100; j++ {
-					if seq, ok := w.Lookup(testID(string(rune('a' + j%26)))); ok && seq == 0 {
+					if seq, ok := w.Lookup(q, testID(string(rune('a'+j%26)))); ok && seq == 0 {
 						t.Error("seq 0 in the window")
 					}
 				}
@@ -42,7 +43,7 @@ func TestWindowConcurrentLookup(t *testing.T) {
 	require.GreaterOrEqual(t, w.Len(), 32)
 	require.LessOrEqual(t, w.Len(), 64)
 	for i := 300 - 31; i <= 300; i++ {
-		_, ok := w.Lookup(testID(string(rune('a'+i%26)) + string(rune('a'+i/26))))
+		_, ok := w.Lookup(q, testID(string(rune('a'+i%26))+string(rune('a'+i/26))))
 		require.True(t, ok, "id %d of the newest 32 is missing", i)
 	}
 }
@@ -93,8 +94,9 @@ func BenchmarkWindow(b *testing.B) {
 		binary.BigEndian.PutUint64(ids[i][:], rand.Uint64())
 		binary.BigEndian.PutUint64(ids[i][8:], rand.Uint64())
 	}
+	d := newDest([]byte("bench"))
 	for i := range DefaultDedupeMax {
-		w.addLocked([16]byte{byte(i >> 16), byte(i >> 8), byte(i), 1}, uint64(i+1), Loc{}, 0)
+		w.addLocked(winEntry{id: [16]byte{byte(i >> 16), byte(i >> 8), byte(i), 1}, d: d, seq: uint64(i + 1)})
 	}
 	b.ReportAllocs()
 	i := 0
@@ -102,12 +104,12 @@ func BenchmarkWindow(b *testing.B) {
 		id := ids[i&(len(ids)-1)]
 		id[15] ^= byte(i >> 16)
 		id[14] ^= byte(i >> 24)
-		if _, ok := w.Lookup(id); ok {
+		if _, ok := w.Lookup(d.name, id); ok {
 			b.Fatal("hit")
 		}
 		w.mu.Lock()
-		if _, ok := w.getLocked(id); !ok {
-			w.addLocked(id, uint64(i+1), Loc{}, 0)
+		if _, ok := w.getLocked(d, id); !ok {
+			w.addLocked(winEntry{id: id, d: d, seq: uint64(i + 1)})
 		}
 		w.mu.Unlock()
 		i++
@@ -118,6 +120,7 @@ func BenchmarkWindow(b *testing.B) {
 // prefix, generations turning over, look-ups of present and absent ids.
 func TestWindowManyIDs(t *testing.T) {
 	w := newWindow(int64(DefaultDedupeWindow), 1000) // generations of 500
+	d := newDest([]byte("q"))
 	var ids [][16]byte
 	for i := range 5000 {
 		var id [16]byte
@@ -125,10 +128,10 @@ func TestWindowManyIDs(t *testing.T) {
 		binary.BigEndian.PutUint32(id[12:], uint32(i))
 		ids = append(ids, id)
 		w.mu.Lock()
-		if _, ok := w.getLocked(id); ok {
+		if _, ok := w.getLocked(d, id); ok {
 			t.Fatalf("id %d found before it was added", i)
 		}
-		w.addLocked(id, uint64(i+1), Loc{}, 0)
+		w.addLocked(winEntry{id: id, d: d, seq: uint64(i + 1)})
 		w.mu.Unlock()
 		// The newest 500 are always there, with their seqs; nothing older
 		// than the previous generation is.
@@ -136,12 +139,12 @@ func TestWindowManyIDs(t *testing.T) {
 			if j < 0 {
 				continue
 			}
-			if seq, ok := w.Lookup(ids[j]); !ok || seq != uint64(j+1) {
+			if seq, ok := w.Lookup(d.name, ids[j]); !ok || seq != uint64(j+1) {
 				t.Fatalf("after %d: id %d → %d %v", i, j, seq, ok)
 			}
 		}
 		if j := i - 1000; j >= 0 {
-			if _, ok := w.Lookup(ids[j]); ok {
+			if _, ok := w.Lookup(d.name, ids[j]); ok {
 				t.Fatalf("after %d: id %d still in the window", i, j)
 			}
 		}

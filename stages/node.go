@@ -37,13 +37,14 @@ type Node struct {
 		sync.Mutex
 		started, stopped bool
 	}
-	log    *wal.Log
-	failed func() error // the log's sticky failure; set once at Start
-	parts  []*queue.Partition
-	cache  *queue.Budget // retained messages in memory; set once at Start
-	topo   *graph.Topology
-	server *netio.Server
-	http   *httpServer
+	log         *wal.Log
+	failed      func() error // the log's sticky failure; set once at Start
+	producerKey []byte       // keys the tokens of producer sessions (netio.Options.ProducerKey)
+	parts       []*queue.Partition
+	cache       *queue.Budget // retained messages in memory; set once at Start
+	topo        *graph.Topology
+	server      *netio.Server
+	http        *httpServer
 }
 
 // New checks opts and returns a node; it opens and starts nothing.
@@ -132,6 +133,9 @@ func (n *Node) open() error {
 	}
 	n.log = log
 	n.failed = log.Err
+	if n.producerKey, err = log.Secret("producer", netio.ProducerKeySize); err != nil {
+		return err
+	}
 	begin := time.Now()
 	records := 0
 	qopts := n.opts.Queue
@@ -201,6 +205,7 @@ func (n *Node) build() error {
 		Addr: o.ClientAddr, TLS: o.TLS, PlainAddr: o.PlainAddr, NodeID: o.NodeID, Partitions: o.Partitions, Multicore: true,
 		MaxConns: o.MaxConns, MaxFrame: o.MaxFrame, Credits: o.Credits, MaxOutbound: o.MaxOutbound,
 		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout,
+		ProducerKey: n.producerKey, ProducerWindow: uint32(producerWindow(o.Queue)),
 		Logger: o.Logger, Metrics: o.Metrics,
 	}, inbound)
 	if err != nil {
@@ -264,9 +269,15 @@ func (n *Node) build() error {
 	return nil
 }
 
-// lookup answers the dedupe stage from the partition's window.
-func (n *Node) lookup(p uint32, id [16]byte) (uint64, bool) {
-	return n.parts[p].Window().Lookup(id)
+// producerWindow is the ProducerWindow the partitions of o run with.
+func producerWindow(o queue.Options) int {
+	o.EnsureDefaults()
+	return o.ProducerWindow
+}
+
+// lookup answers the dedupe stage from the partition's dedupe state.
+func (n *Node) lookup(p uint32, dest []byte, session bool, producer uint64, id [16]byte) (uint64, bool) {
+	return n.parts[p].Lookup(dest, session, producer, id)
 }
 
 // Stop stops serving (netio first, so nothing new arrives), drains every

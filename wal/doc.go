@@ -124,6 +124,13 @@
 //	      | partitions u32  |
 //	      +-----------------+
 //
+// The node's secrets (Secret), random bytes drawn once:
+//
+//	key   +-----+-----------+------+
+//	      | 'M' | "secret/" | name |
+//	      +-----+-----------+------+
+//	value the secret's bytes
+//
 // SaveSnapshot writes the 'S' key and range-deletes the 'L' keys of the
 // partition below keepFrom (and at most the snapshot's index), in one
 // synced batch; the entries the snapshot's state still points at stay

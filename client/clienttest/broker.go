@@ -1,6 +1,7 @@
 package clienttest
 
 import (
+	"encoding/binary"
 	"slices"
 	"sync"
 	"time"
@@ -19,9 +20,10 @@ type broker struct {
 
 	mu struct {
 		sync.Mutex
-		dests  map[string]*destination
-		parked []*parked
-		closed bool
+		dests     map[string]*destination
+		parked    []*parked
+		closed    bool
+		producers uint64 // sessions opened
 	}
 }
 
@@ -93,6 +95,8 @@ func (b *broker) handle(c *Conn, f frame.Frame) {
 		err = b.nack(c, f)
 	case frame.TypePing:
 		_ = c.Send(frame.AppendPong(nil, f.Corr))
+	case frame.TypeProducer:
+		err = b.producer(c, f)
 	case frame.TypePong:
 	default:
 		err = &frame.Error{Code: frame.CodeUnknownType, Msg: f.Type.String() + " is not a request"}
@@ -104,6 +108,26 @@ func (b *broker) handle(c *Conn, f frame.Frame) {
 			_ = c.Close()
 		}
 	}
+}
+
+// producer opens or resumes a producer session: the fake's token is the
+// id, so resuming any id the fake issued works.
+func (b *broker) producer(c *Conn, f frame.Frame) error {
+	p, err := frame.DecodeProducer(f.Body)
+	if err != nil {
+		return err
+	}
+	if p.ID == 0 {
+		b.mu.Lock()
+		b.mu.producers++
+		p.ID = b.mu.producers<<32 | 0x5e55
+		b.mu.Unlock()
+	} else if binary.BigEndian.Uint64(p.Token[:]) != p.ID {
+		return &frame.Error{Code: frame.CodeBadProducer, Msg: "wrong token"}
+	}
+	binary.BigEndian.PutUint64(p.Token[:], p.ID)
+	_ = c.Send(frame.AppendProducerOK(nil, f.Corr, frame.ProducerOK{ID: p.ID, Token: p.Token, Window: 8192}))
+	return nil
 }
 
 func (b *broker) publish(c *Conn, f frame.Frame) error {

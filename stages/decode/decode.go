@@ -159,8 +159,16 @@ func (s *Stage) publish(in netio.Inbound, f frame.Frame, now int64) (*work.Reque
 	if err != nil {
 		return nil, err
 	}
+	var producer uint64
+	if f.Flags&frame.FlagSession != 0 {
+		if producer = in.Conn.Producer(); producer == 0 {
+			return nil, &frame.Error{Code: frame.CodeBadProducer,
+				Msg: "PUBLISH in a producer session, but this connection holds none: send PRODUCER first"}
+		}
+	}
 	r := s.newRequest(work.KindPublish, in, f, p.Destination, now)
 	r.Pub = p
+	r.Session, r.Producer = producer != 0, producer
 	n := int(p.Count)
 	if cap(r.Results) < n {
 		r.Results = make([]frame.AckEntry, n)

@@ -17,11 +17,12 @@ type Options struct {
 }
 
 // Deps are the stage's neighbours. Lookup must be safe to call
-// concurrently with the fanout workers that fill the windows.
+// concurrently with the fanout workers that fill the windows; it answers
+// queue.Partition.Lookup of the partition.
 type Deps struct {
 	In     *graph.Ring[*work.Request]
 	Out    *graph.Ring[*work.Request]
-	Lookup func(partition uint32, id [16]byte) (seq uint64, ok bool)
+	Lookup func(partition uint32, dest []byte, session bool, producer uint64, id [16]byte) (seq uint64, ok bool)
 }
 
 // Stage is the dedupe stage. Start, Stop: see work.Runner.
@@ -61,7 +62,7 @@ func (s *Stage) check(r *work.Request) {
 		if r.Resolved(i) {
 			continue
 		}
-		if seq, ok := s.deps.Lookup(r.Partition, m.ID); ok {
+		if seq, ok := s.deps.Lookup(r.Partition, r.Dest, r.Session, r.Producer, m.ID); ok {
 			r.Resolve(i, frame.AckEntry{Flags: frame.FlagDuplicate, Seq: seq})
 			s.hits.Inc()
 		}

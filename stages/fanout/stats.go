@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/swarmmq/swarmmq/queue"
 )
 
@@ -17,6 +19,7 @@ func (w *worker) stats() {
 	set := w.s.opts.Metrics
 	n := 0
 	for _, id := range w.parts {
+		dedupeStats(set, id, w.s.deps.Partitions[id].DedupeStats())
 		w.s.deps.Partitions[id].Destinations(func(d queue.DestStats) {
 			if n >= maxStatsDestinations {
 				return
@@ -32,4 +35,14 @@ func (w *worker) stats() {
 			}
 		})
 	}
+}
+
+// dedupeStats exports partition id's dedupe state (docs/metrics.md).
+func dedupeStats(set *metrics.Set, id uint32, st queue.DedupeStats) {
+	l := fmt.Sprintf(`{partition="%d"}`, id)
+	set.GetOrCreateGauge("swarmmq_dedupe_ids"+l, nil).Set(float64(st.IDs))
+	set.GetOrCreateCounter("swarmmq_dedupe_ids_evicted_total" + l).Set(st.IDsEvicted)
+	set.GetOrCreateGauge("swarmmq_dedupe_producers"+l, nil).Set(float64(st.Producers))
+	set.GetOrCreateGauge("swarmmq_dedupe_producer_keys"+l, nil).Set(float64(st.ProducerKeys))
+	set.GetOrCreateCounter("swarmmq_dedupe_producers_evicted_total" + l).Set(st.ProducersEvicted)
 }

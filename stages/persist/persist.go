@@ -191,6 +191,9 @@ func (s *Stage) encode(r *work.Request, t int64) bool {
 			return false
 		}
 		*rec = queue.Record{Type: queue.RecordMessages, Time: t, Dest: r.Dest}
+		if r.Session {
+			rec.Type = queue.RecordSessionMessages
+		}
 		rec.Count, rec.Raw = openMessages(r)
 	case work.KindAck:
 		*rec = queue.Record{Type: queue.RecordAck, Time: t, Dest: r.Dest, Group: r.Group, Seqs: r.Seqs}

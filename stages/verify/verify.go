@@ -91,6 +91,8 @@ func (s *Stage) check(r *work.Request) {
 			code = frame.CodeChecksum
 		case m.Size() > s.maxMsg:
 			code = frame.CodeTooLarge
+		case r.Session && m.Producer != r.Producer:
+			code = frame.CodeBadProducer // not the connection's session
 		default:
 			code = s.authenticate(r.Dest, &m)
 		}

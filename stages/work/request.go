@@ -53,6 +53,11 @@ type Request struct {
 	Pub     frame.Publish
 	Results []frame.AckEntry
 	Open    int
+	// Session: the PUBLISH carries frame.FlagSession, so its messages are
+	// published in producer session Producer (the connection's) and
+	// deduplicated against that session's messages only.
+	Session  bool
+	Producer uint64
 
 	// FETCH
 	Max    int

@@ -1,0 +1,151 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"sync"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// session is the Client's producer session (PRODUCER in docs/protocol.md):
+// the node issues a producer id and a token on the first connection, the
+// Client resumes the same session on every reconnect, stamps the id on its
+// messages and marks its PUBLISH frames with frame.FlagSession. The node
+// then deduplicates them against this session's messages only: no other
+// client can make them look like duplicates, and the node recognises a
+// retry of any of the session's last Window messages however much other
+// traffic it stored in between. The Client keeps at most Window of them
+// unacknowledged (Client.inflight), so every retry it makes is recognised.
+type session struct {
+	mu     sync.Mutex
+	id     uint64 // 0: none (the node opened none)
+	token  [frame.TokenSize]byte
+	window int
+}
+
+// producerRequest returns the PRODUCER frame that opens the session, or
+// resumes it once there is one.
+func (c *Client) producerRequest(corr uint64) []byte {
+	c.sess.mu.Lock()
+	defer c.sess.mu.Unlock()
+	return frame.AppendProducer(nil, corr, frame.Producer{ID: c.sess.id, Token: c.sess.token})
+}
+
+// openSession reads the answer to PRODUCER (corr) from rest and nc. A
+// session the node refuses to resume (its key changed: BAD_PRODUCER) is
+// replaced by a new one; messages stamped with the old id are then refused
+// with BAD_PRODUCER, and the Client reports them as failed. It returns the
+// bytes read past the answer.
+func (c *Client) openSession(nc net.Conn, rest []byte, corr uint64, maxFrame int) ([]byte, error) {
+	f, rest, err := readNext(nc, rest, maxFrame)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case f.Corr != corr:
+		return nil, fmt.Errorf("%w: PRODUCER answered by %s (corr %d)", ErrProtocol, f.Type, f.Corr)
+	case f.Type == frame.TypeError:
+		code, msg, err := frame.DecodeError(f.Body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bad ERROR frame: %w", ErrProtocol, err)
+		}
+		if code != frame.CodeBadProducer {
+			return nil, serverError(code, msg)
+		}
+		c.log.Warn("swarmmq client: the node did not resume the producer session; opening a new one "+
+			"(unacknowledged messages of the old session will be refused BAD_PRODUCER)", "producer", c.ProducerID(), "reason", msg)
+		c.sess.mu.Lock()
+		c.sess.id, c.sess.token = 0, [frame.TokenSize]byte{}
+		c.sess.mu.Unlock()
+		corr = c.nextCorr.Add(1)
+		if _, err := nc.Write(c.producerRequest(corr)); err != nil {
+			return nil, err
+		}
+		return c.openSession(nc, rest, corr, maxFrame)
+	case f.Type != frame.TypeProducerOK:
+		return nil, fmt.Errorf("%w: PRODUCER answered by %s", ErrProtocol, f.Type)
+	}
+	ok, err := frame.DecodeProducerOK(f.Body)
+	if err != nil || ok.ID == 0 || ok.Window == 0 {
+		return nil, fmt.Errorf("%w: bad PRODUCER_OK (%+v): %w", ErrProtocol, ok, err)
+	}
+	c.sess.mu.Lock()
+	c.sess.id, c.sess.token, c.sess.window = ok.ID, ok.Token, int(min(ok.Window, math.MaxInt32))
+	c.sess.mu.Unlock()
+	c.producer.Store(ok.ID)
+	c.inflight.Lock()
+	c.inflight.limit = int(min(ok.Window, math.MaxInt32))
+	c.inflight.wakeLocked()
+	c.inflight.Unlock()
+	return rest, nil
+}
+
+// readNext returns the first whole frame of buf and what nc sends next,
+// and the bytes after it.
+func readNext(nc net.Conn, buf []byte, maxFrame int) (frame.Frame, []byte, error) {
+	for {
+		f, n, err := frame.Decode(buf, maxFrame)
+		if err != nil {
+			return f, nil, err
+		}
+		if n > 0 {
+			return f, buf[n:], nil
+		}
+		more := make([]byte, frameLen(buf, 512))
+		k, err := nc.Read(more[len(buf):])
+		if err != nil {
+			return frame.Frame{}, nil, err
+		}
+		copy(more, buf)
+		buf = more[:len(buf)+k]
+	}
+}
+
+// errWindow is returned for a synchronous publish of more messages than
+// the session's window.
+var errWindow = errors.New("more messages than the producer session may have unacknowledged")
+
+// takeInflight waits until n more messages of the session may be
+// unacknowledged, and counts them. Release them with releaseInflight once
+// each is resolved.
+func (c *Client) takeInflight(ctx context.Context, n int) error {
+	c.inflight.Lock()
+	for {
+		if n > c.inflight.limit {
+			c.inflight.Unlock()
+			return fmt.Errorf("%w (%d > %d): publish fewer at once", errWindow, n, c.inflight.limit)
+		}
+		if c.inflight.used+n <= c.inflight.limit {
+			c.inflight.used += n
+			c.inflight.Unlock()
+			return nil
+		}
+		ch := c.inflight.waitLocked()
+		c.inflight.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		c.inflight.Lock()
+	}
+}
+
+// releaseInflight gives back n messages taken by takeInflight.
+func (c *Client) releaseInflight(n int) {
+	c.inflight.Lock()
+	c.inflight.releaseLocked(n)
+	c.inflight.Unlock()
+}
+
+// publishFlags returns the header flags of the Client's PUBLISH frames.
+func (c *Client) publishFlags() uint16 {
+	if c.producer.Load() != 0 {
+		return frame.FlagSession
+	}
+	return 0
+}
