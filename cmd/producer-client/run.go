@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -92,6 +93,15 @@ func startProgress(f clientconf.ProducerFlags, e env, st *stats, total int, star
 // Outcomes go to st; the error is why sending stopped early, if not ctx.
 func produce(ctx context.Context, c *client.Client, f clientconf.ProducerFlags, src source, st *stats) error {
 	pace := pacer{rate: f.Rate, start: time.Now()}
+	if f.ID != "" {
+		i := 0
+		return sendAll(ctx, pace, src, st, func(payload []byte) error {
+			i++
+			res, err := c.PublishWithID(ctx, f.Destination, appID(f.ID, i, f.Count), payload)
+			st.result(res)
+			return err
+		})
+	}
 	if f.Window == 1 {
 		return sendAll(ctx, pace, src, st, func(payload []byte) error {
 			res, err := c.Publish(ctx, f.Destination, payload)
@@ -164,4 +174,14 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// appID returns the application id of message i (from 1) of count under
+// key: SHA-256(key-i)[:16], or SHA-256(key)[:16] for a single message.
+func appID(key string, i, count int) [16]byte {
+	if count > 1 {
+		key = fmt.Sprintf("%s-%d", key, i)
+	}
+	sum := sha256.Sum256([]byte(key))
+	return [16]byte(sum[:16])
 }

@@ -127,3 +127,17 @@ func TestRunInterrupted(t *testing.T) {
 	require.Less(t, sent, 1000000)
 	require.Len(t, s.Messages("q"), sent)
 }
+
+// TestRunApplicationIDs: the same command run twice with --id stores each
+// message once; the second run reports them as duplicates.
+func TestRunApplicationIDs(t *testing.T) {
+	s := startServer(t, clienttest.Options{})
+	code, stderr := runArgs(t, s, "", "-d", "q", "-m", "order", "--count", "3", "--id", "batch-7")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "sent 3, acked 3, duplicates 0, failed 0")
+	code, stderr = runArgs(t, s, "", "-d", "q", "-m", "order", "--count", "3", "--id", "batch-7")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "sent 3, acked 3, duplicates 3, failed 0")
+	require.Equal(t, []string{"order-1", "order-2", "order-3"}, payloads(s, "q"))
+	require.Equal(t, appID("batch-7", 2, 3), s.Messages("q")[1].ID)
+}

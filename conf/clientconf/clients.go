@@ -55,6 +55,7 @@ type ProducerFlags struct {
 	Size        int           `help:"Payload size in bytes when there is no --message (default: ${default_size})." placeholder:"BYTES"`
 	Stdin       bool          `help:"Publish each line of standard input as one message."`
 	Rate        float64       `help:"At most this many messages per second; 0 = unlimited." default:"0" placeholder:"MSGS/S"`
+	ID          string        `name:"id" help:"Publish under application ids derived from KEY, one message at a time: message i's id is SHA-256(KEY-i)[:16] (SHA-256(KEY)[:16] for a single message), so running the same command again within the node's dedupe_window stores nothing twice (docs/protocol.md §8)." placeholder:"KEY"`
 	Window      int           `help:"Messages in flight without an ack (asynchronous, batched); 1 = synchronous, one at a time (default: ${default})." default:"${default_window}" placeholder:"N"`
 	Batch       int           `help:"Most messages per PUBLISH frame (default 0: the client library's, window/4 and at least 256)." placeholder:"N"`
 	Timeout     time.Duration `help:"How long one request, and the final wait for outstanding acks, may take (default: ${default})." default:"${default_timeout}" placeholder:"DURATION"`
