@@ -31,8 +31,15 @@ const (
 	// DefaultInboundFrames is MaxInbound's default in units of MaxFrame.
 	DefaultInboundFrames = 32
 	// DefaultMaxOutbound is the most bytes queued for writing to one
-	// connection.
-	DefaultMaxOutbound = 64 << 20
+	// connection (at least two max frames: EnsureDefaults takes the larger).
+	// 8 MiB × 32 connections fill DefaultMaxBuffered.
+	DefaultMaxOutbound = 8 << 20
+	// DefaultMaxBuffered is the node-wide budget of bytes held for clients
+	// (requests handed on and not yet done, replies not yet written).
+	DefaultMaxBuffered = 256 << 20
+	// DefaultWriteStallTimeout is how long queued replies may make no write
+	// progress before the connection is closed with SLOW_CONSUMER.
+	DefaultWriteStallTimeout = 10 * time.Second
 )
 
 // MinMaxFrame is the smallest max frame a server or a client may set: a
@@ -101,7 +108,19 @@ type Options struct {
 	// MaxOutbound is the most bytes queued for writing to a connection
 	// (netio's queue plus gnet's, or netio's queue on TLS while the writer
 	// is blocked on the socket); beyond it ERROR SLOW_CONSUMER closes it.
+	// From half of it on, netio hands on none of the connection's requests
+	// until its replies drain (see the package documentation, Memory).
+	// Default: the larger of DefaultMaxOutbound and two MaxFrame.
 	MaxOutbound int
+	// MaxBuffered is the node-wide budget of bytes netio holds for clients:
+	// requests handed on and not yet released by the stages, plus replies
+	// not yet written to the socket. While it is spent, netio hands on no
+	// request of a connection that already has bytes held (backpressure);
+	// see the package documentation, Memory.
+	MaxBuffered int64
+	// WriteStallTimeout closes a connection with ERROR SLOW_CONSUMER when
+	// its queued replies make no write progress for this long.
+	WriteStallTimeout time.Duration
 	// Logger receives connection events at debug level and failures at
 	// error level; nil discards them.
 	Logger *slog.Logger
@@ -142,7 +161,13 @@ func (o *Options) EnsureDefaults() *Options {
 		o.MaxInbound = DefaultInboundFrames * o.MaxFrame
 	}
 	if o.MaxOutbound == 0 {
-		o.MaxOutbound = DefaultMaxOutbound
+		o.MaxOutbound = max(DefaultMaxOutbound, 2*o.MaxFrame)
+	}
+	if o.MaxBuffered == 0 {
+		o.MaxBuffered = DefaultMaxBuffered
+	}
+	if o.WriteStallTimeout == 0 {
+		o.WriteStallTimeout = DefaultWriteStallTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -192,6 +217,12 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxOutbound < o.MaxFrame {
 		bad("max outbound %d is below max frame %d", o.MaxOutbound, o.MaxFrame)
+	}
+	if o.MaxBuffered < int64(o.MaxFrame) {
+		bad("max buffered %d is below max frame %d", o.MaxBuffered, o.MaxFrame)
+	}
+	if o.WriteStallTimeout < 0 {
+		bad("write stall timeout %v is negative", o.WriteStallTimeout)
 	}
 	return errors.Join(errs...)
 }

@@ -23,6 +23,7 @@ func (c *Conn) consume(in inbuf) (closeNow bool) {
 			c.loop.blocked = false
 			c.held.Store(false)
 		}
+		c.stopWaitingForBytes()
 		return false
 	}
 	c.loop.consumed = false
@@ -32,7 +33,7 @@ func (c *Conn) consume(in inbuf) (closeNow bool) {
 	if c.loop.consumed && s.opts.IdleTimeout > 0 {
 		c.lastActive.Store(time.Now().UnixNano())
 	}
-	if n := in.InboundBuffered(); n > s.opts.MaxInbound {
+	if n := in.InboundBuffered(); n > c.inboundLimit() {
 		return c.fail(in, 0, frame.CodeFlowControl, "more unanswered requests than credits granted")
 	}
 	return false
@@ -105,22 +106,37 @@ func (c *Conn) handle(in inbuf, f frame.Frame, raw []byte) (closeNow, done bool)
 		}
 		c.reply(func(dst []byte) []byte { return frame.AppendPong(dst, f.Corr) }, false)
 		return false, true
+	case c.overCredits():
+		c.srv.metrics.flowControl.Inc()
+		return c.fail(in, f.Corr, frame.CodeFlowControl, "request exceeds the credits granted"), true
 	}
 	return false, c.push(raw)
 }
 
 // push copies raw into a pooled buffer and offers it to the ring. On a full
-// ring the connection parks, and push reports false.
+// ring, or while c may not hand on for want of bytes (budget.go), the
+// connection parks, and push reports false.
 func (c *Conn) push(raw []byte) bool {
 	s := c.srv
+	if !c.mayHandOn() && !c.waitForBytes() {
+		c.loop.blocked = true
+		c.held.Store(true)
+		return false
+	}
+	c.stopWaitingForBytes()
 	buf := s.inBufs.Get()
 	buf.B = append(buf.B[:0], raw...)
-	in := Inbound{Conn: c, Buf: buf}
+	in := Inbound{Conn: c, Buf: buf, size: int32(len(raw))}
+	// Counted before the push: the stages may answer and release it at once.
+	c.outstanding.Add(1)
+	c.handedOn(len(raw))
 	if !s.out.TryPush(in) {
 		s.park(c)
 		// A pop between the failed push and park would have fired SpaceC
 		// with nobody parked; trying again closes that gap.
 		if !s.out.TryPush(in) {
+			c.outstanding.Add(-1)
+			c.releasedFrame(int64(len(raw)))
 			s.inBufs.Put(buf)
 			c.loop.blocked = true
 			c.held.Store(true)
