@@ -16,9 +16,6 @@ const (
 	// "written" event), checks write stalls, and retries connections held
 	// back for bytes.
 	probeEvery = 100 * time.Millisecond
-	// heldSlack is what a held-back connection may have buffered beyond its
-	// free credits × max frame: room for PINGs, which take no credit.
-	heldSlack = 64 << 10
 	// tlsWriteChunk is the most bytes a TLS writer hands tls.Conn at once,
 	// so that write progress is seen within a large queue.
 	tlsWriteChunk = 256 << 10
@@ -71,30 +68,18 @@ func (c *Conn) overCredits() bool {
 	return c.outstanding.Load() >= int64(c.credits.Load())
 }
 
-// inboundLimit is the most bytes c may have received and not handed on:
-// MaxInbound, and while a frame is held back no more than the frames its
-// free credits allow (plus heldSlack for PINGs), so a client that ignores
-// its credits is stopped by the count, not by the bytes it managed to send.
-func (c *Conn) inboundLimit() int {
-	limit := c.srv.opts.MaxInbound
-	if !c.loop.blocked || !c.handshaken.Load() {
-		return limit
-	}
-	free := max(int64(c.credits.Load())-c.outstanding.Load(), 1)
-	return int(min(int64(limit), free*int64(c.loop.maxFrame)+heldSlack))
-}
-
 // mayHandOn reports whether c may hand a request on: not while its own
-// replies waiting to be written reach half of MaxOutbound, and, while the
-// server's budget is spent, only if c holds no bytes at all (so every
-// connection can make progress, one request at a time).
+// replies waiting to be written reach half of MaxOutbound, nor while its
+// requests in the pipeline reach MaxPipeline (unless it has none there),
+// and, while the server's budget is spent, only if c holds no bytes at all
+// (so every connection can make progress, one request at a time).
 func (c *Conn) mayHandOn() bool {
 	s := c.srv
-	out := c.outBytes.Load()
-	if out >= int64(s.opts.MaxOutbound/2) {
+	out, pipe := c.outBytes.Load(), c.pipeBytes.Load()
+	if out >= int64(s.opts.MaxOutbound/2) || pipe >= int64(s.opts.MaxPipeline) && pipe > 0 {
 		return false
 	}
-	return out+c.pipeBytes.Load() == 0 || !s.budget.spent()
+	return out+pipe == 0 || !s.budget.spent()
 }
 
 // waitForBytes holds c back until bytes are freed: it parks c and reports
@@ -125,9 +110,10 @@ func (c *Conn) stopWaitingForBytes() {
 	}
 }
 
-// setInbound records that c has n bytes received and not handed on; only
-// the goroutine reading c calls it.
+// setInbound records that c's transport buffers n bytes received and not
+// yet decoded (its backlog is added); only the goroutine reading c calls it.
 func (c *Conn) setInbound(n int) {
+	n += c.loop.backlogBytes
 	if d := int64(n) - c.loop.inbound; d != 0 {
 		c.loop.inbound = int64(n)
 		c.srv.budget.inbound.Add(d)
@@ -143,18 +129,15 @@ func (c *Conn) handedOn(n int) {
 	c.srv.budget.pipeline.Add(int64(n))
 }
 
-// releasedFrame accounts a frame of n bytes the stages are done with. Once
-// c is gone the server no longer counts its bytes.
+// releasedFrame accounts a frame of n bytes the stages are done with (the
+// server counts it until then, also after c is gone).
 func (c *Conn) releasedFrame(n int64) {
 	c.mu.Lock()
 	c.mu.pipe -= n
 	c.pipeBytes.Store(c.mu.pipe)
-	gone := c.mu.gone
 	c.mu.Unlock()
-	if !gone {
-		c.srv.budget.pipeline.Add(-n)
-		c.srv.budget.freedSome(c)
-	}
+	c.srv.budget.pipeline.Add(-n)
+	c.srv.budget.freedSome(c)
 }
 
 // accountOutLocked re-counts c's outbound bytes (its queue plus what the
@@ -195,12 +178,12 @@ func (c *Conn) wrote(held int64) {
 	}
 }
 
-// forgetBytesLocked takes a connection that is gone out of the server's
-// accounts.
+// forgetBytesLocked takes the replies of a connection that is gone out of
+// the server's accounts (its requests in the pipeline stay counted until
+// the stages release them).
 func (c *Conn) forgetBytesLocked() {
 	c.mu.gone = true
 	b := &c.srv.budget
-	b.pipeline.Add(-c.mu.pipe)
 	b.outbound.Add(-c.mu.acct)
 	c.mu.acct, c.mu.trHeld = 0, 0
 	c.outBytes.Store(0)

@@ -96,8 +96,9 @@ func TestRepliesReturnCredits(t *testing.T) {
 	c.expectError(frame.CodeFlowControl)
 }
 
-// TestHeldBackBoundedByCredits: while the ring is full, what a connection
-// may buffer is bounded by its free credits × max frame, not by MaxInbound.
+// TestHeldBackBoundedByCredits: while the ring is full, the requests a
+// connection sends still count against its credits, one by one: what it
+// may have buffered is bounded by them, not by MaxInbound.
 func TestHeldBackBoundedByCredits(t *testing.T) {
 	opts := testOptions()
 	opts.MaxFrame = 4096
@@ -214,4 +215,21 @@ func TestWriteStallClosesConnection(t *testing.T) {
 	require.EqualValues(t, 1, e.srv.metrics.writeStalls.Get())
 	require.EqualValues(t, 1, e.srv.metrics.slowConsumers.Get())
 	require.Zero(t, e.srv.budget.outbound.Load(), "a closed connection's bytes leave the budget")
+}
+
+// TestPipelineBoundHoldsBack: a connection whose requests in the pipeline
+// reach MaxPipeline hands no more on until the stages release some; its
+// first request goes on whatever its size.
+func TestPipelineBoundHoldsBack(t *testing.T) {
+	opts := testOptions()
+	opts.MaxPipeline = 4000
+	e := startEnv(t, opts, 64)
+	c := e.dial()
+	c.hello(16, 0)
+	c.write(append(publishFrame(1, 5000), publishFrame(2, 100)...))
+	first := e.pop(1)[0]
+	eventually(t, func() bool { return connHeld(e.srv) }, "the connection to be held back")
+	require.Zero(t, e.ring.Len())
+	first.Release()
+	require.EqualValues(t, 2, frameCorr(t, e.pop(1)[0]))
 }

@@ -66,6 +66,11 @@ type Conn struct {
 		consumed  bool  // this pass handled at least one frame
 		inbound   int64 // bytes counted in the budget's inbound
 		waitBytes bool  // held back for bytes (counted in budget.waiting)
+		// backlog holds requests received, counted against the credits and
+		// not yet handed on (the ring was full, or bytes ran short); blocked
+		// is set while it is not empty.
+		backlog      []Inbound
+		backlogBytes int
 	}
 }
 
@@ -288,6 +293,7 @@ func (c *Conn) reply(appendFrame func(dst []byte) []byte, fatal bool) {
 func (c *Conn) released() {
 	c.loop.closed = true
 	c.stopWaitingForBytes()
+	c.dropBacklog()
 	c.setInbound(0)
 	c.mu.Lock()
 	defer c.mu.Unlock()

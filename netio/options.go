@@ -32,11 +32,15 @@ const (
 	DefaultInboundFrames = 32
 	// DefaultMaxOutbound is the most bytes queued for writing to one
 	// connection (at least two max frames: EnsureDefaults takes the larger).
-	// 8 MiB × 32 connections fill DefaultMaxBuffered.
 	DefaultMaxOutbound = 8 << 20
 	// DefaultMaxBuffered is the node-wide budget of bytes held for clients
-	// (requests handed on and not yet done, replies not yet written).
-	DefaultMaxBuffered = 256 << 20
+	// (requests handed on and not yet done, replies not yet written). The
+	// stages copy a request on its way (the log record, the Pebble batch),
+	// so what it bounds costs about three times as much memory.
+	DefaultMaxBuffered = 64 << 20
+	// DefaultMaxPipeline is the most bytes of one connection's requests
+	// handed on and not yet done.
+	DefaultMaxPipeline = 256 << 10
 	// DefaultWriteStallTimeout is how long queued replies may make no write
 	// progress before the connection is closed with SLOW_CONSUMER.
 	DefaultWriteStallTimeout = 10 * time.Second
@@ -112,6 +116,13 @@ type Options struct {
 	// until its replies drain (see the package documentation, Memory).
 	// Default: the larger of DefaultMaxOutbound and two MaxFrame.
 	MaxOutbound int
+	// MaxPipeline is the most bytes of one connection's requests handed on
+	// and not yet released by the stages; while it is reached, the
+	// connection's further requests wait (counted against its credits). A
+	// connection with none in the pipeline may always hand one on, however
+	// large. It keeps a few connections from filling the stages' queues
+	// ahead of everyone else's requests.
+	MaxPipeline int
 	// MaxBuffered is the node-wide budget of bytes netio holds for clients:
 	// requests handed on and not yet released by the stages, plus replies
 	// not yet written to the socket. While it is spent, netio hands on no
@@ -162,6 +173,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.MaxOutbound == 0 {
 		o.MaxOutbound = max(DefaultMaxOutbound, 2*o.MaxFrame)
+	}
+	if o.MaxPipeline == 0 {
+		o.MaxPipeline = DefaultMaxPipeline
 	}
 	if o.MaxBuffered == 0 {
 		o.MaxBuffered = DefaultMaxBuffered
@@ -217,6 +231,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxOutbound < o.MaxFrame {
 		bad("max outbound %d is below max frame %d", o.MaxOutbound, o.MaxFrame)
+	}
+	if o.MaxPipeline < 0 {
+		bad("max pipeline %d is negative", o.MaxPipeline)
 	}
 	if o.MaxBuffered < int64(o.MaxFrame) {
 		bad("max buffered %d is below max frame %d", o.MaxBuffered, o.MaxFrame)

@@ -52,6 +52,7 @@ func TestTLSPublishFramesReachRing(t *testing.T) {
 	opts := tlsOptions(p, false)
 	opts.MaxFrame = 64 << 10
 	opts.MaxInbound = 128 * opts.MaxFrame // credits for all 120 requests
+	opts.MaxPipeline = 16 << 20           // all of them in the ring at once
 	e := startEnv(t, opts, 1024)
 	c := e.dialTLS(p.clientConfig(nil))
 	require.EqualValues(t, 128, c.hello(1000, 0).Credits)
