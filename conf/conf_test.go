@@ -204,7 +204,7 @@ func TestMessageCache(t *testing.T) {
 // TestMemoryKeys: the memory bounds reach the node, and bad ones are all
 // listed.
 func TestMemoryKeys(t *testing.T) {
-	c, err := Parse([]byte("performance:\n  max_outbound: 16MB\n  max_buffered: 1GB\n  write_stall_timeout: 3s\n  memory_limit: 0\n"))
+	c, err := Parse([]byte("performance:\n  max_outbound: 16MB\n  max_buffered: 1GB\n  max_pipeline: 1MB\n  write_stall_timeout: 3s\n  memory_limit: 0\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestMemoryKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opts.MaxOutbound != 16<<20 || opts.MaxBuffered != 1<<30 || opts.WriteStallTimeout != 3*time.Second || c.Performance.MemoryLimit != 0 {
+	if opts.MaxOutbound != 16<<20 || opts.MaxBuffered != 1<<30 || opts.MaxPipeline != 1<<20 || opts.WriteStallTimeout != 3*time.Second || c.Performance.MemoryLimit != 0 {
 		t.Fatalf("options %+v, memory limit %v", opts, c.Performance.MemoryLimit)
 	}
 	c, err = Parse([]byte("performance:\n  max_outbound: 512KB\n  max_buffered: 4KB\n  write_stall_timeout: 0s\n"))

@@ -115,6 +115,9 @@ type Performance struct {
 	// the connection is closed with SLOW_CONSUMER, and from half of it on
 	// its requests wait. At least max_message_size.
 	MaxOutbound Size `yaml:"max_outbound"`
+	// MaxPipeline bounds the bytes of one connection's requests being
+	// processed; from it on, its further requests wait (one always goes).
+	MaxPipeline Size `yaml:"max_pipeline"`
 	// MaxBuffered is the node-wide budget of bytes held for clients
 	// (requests in the pipeline, replies not yet written); once spent,
 	// connections that hold bytes wait.
@@ -184,6 +187,7 @@ func Default() Config {
 			HandshakeTimeout:  Duration(netio.DefaultHandshakeTimeout),
 			MessageCache:      Size(stages.DefaultMessageCache),
 			MaxOutbound:       Size(netio.DefaultMaxOutbound),
+			MaxPipeline:       Size(netio.DefaultMaxPipeline),
 			MaxBuffered:       Size(netio.DefaultMaxBuffered),
 			WriteStallTimeout: Duration(netio.DefaultWriteStallTimeout),
 			MemoryLimit:       DefaultMemoryLimit,
@@ -335,7 +339,7 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 }
 
 // DefaultMemoryLimit is performance.memory_limit's default: with the
-// default budgets (max_buffered 256MB, message_cache 32MB) it leaves room
+// default budgets (max_buffered 64MB, message_cache 32MB) it leaves room
 // under the 512 MB RSS target for what the Go runtime does not manage
 // (Pebble's block cache and memtables, thread stacks).
 const DefaultMemoryLimit = Size(384 << 20)
@@ -347,6 +351,9 @@ func (c *Config) validateMemory(bad func(string, string, ...any)) {
 	}
 	if p.MaxBuffered < p.MaxMessageSize {
 		bad("performance.max_buffered", "%s is below max_message_size %s", p.MaxBuffered, p.MaxMessageSize)
+	}
+	if p.MaxPipeline < 1 {
+		bad("performance.max_pipeline", "must be at least 1")
 	}
 	if p.WriteStallTimeout <= 0 {
 		bad("performance.write_stall_timeout", "must be positive")

@@ -75,6 +75,7 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 		IdleTimeout:       time.Duration(p.IdleTimeout),
 		MaxOutbound:       int(p.MaxOutbound),
 		MaxBuffered:       int64(p.MaxBuffered),
+		MaxPipeline:       int(p.MaxPipeline),
 		WriteStallTimeout: time.Duration(p.WriteStallTimeout),
 		Logger:            logger,
 	}, nil
