@@ -70,7 +70,9 @@ func hello(ctx context.Context, addr string) (net.Conn, uint32, error) {
 func runPublishers(ctx context.Context, wg *sync.WaitGroup, addr string, st *hostileStats) {
 	for range hostileConns {
 		wg.Go(func() {
-			payload := make([]byte, publishSize)
+			m := frame.Message{Payload: make([]byte, publishSize)}
+			_, _ = rand.Read(m.ID[:8]) // the rest of the id counts
+			var buf []byte
 			for ctx.Err() == nil {
 				nc, _, err := hello(ctx, addr)
 				if err != nil {
@@ -79,10 +81,9 @@ func runPublishers(ctx context.Context, wg *sync.WaitGroup, addr string, st *hos
 				st.conns.Add(1)
 				stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
 				for corr := uint64(2); ctx.Err() == nil; corr++ {
-					var m frame.Message
-					_, _ = rand.Read(m.ID[:])
-					m.Payload = payload
-					if _, err := nc.Write(frame.AppendPublish(nil, corr, []byte(destA), []frame.Message{m})); err != nil {
+					binary.BigEndian.PutUint64(m.ID[8:], binary.BigEndian.Uint64(m.ID[8:])+1)
+					buf = frame.AppendPublish(buf[:0], corr, []byte(destA), []frame.Message{m})
+					if _, err := nc.Write(buf); err != nil {
 						break
 					}
 					st.requests.Add(1)

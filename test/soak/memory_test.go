@@ -2,7 +2,10 @@ package soak
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +21,8 @@ const (
 	envDuration = "SWARMMQ_SOAK_DURATION" // per hostile pattern, default 60s
 	envBase     = "SWARMMQ_SOAK_BASE"     // the pair alone, default 15s
 	envPatterns = "SWARMMQ_SOAK_PATTERNS" // default "A,B,A+B"
+	envProfile  = "SWARMMQ_SOAK_PROFILE"  // a directory: /metrics and a heap profile of each phase go there
+	envHostile  = "SWARMMQ_SOAK_HOSTILE"  // set by the soak in its hostile child process: "pattern addr duration"
 	cooldown    = 5 * time.Second
 	goodSize    = 128
 )
@@ -49,12 +54,7 @@ func TestSoakMemory(t *testing.T) {
 	alone := phase(t, p, &pr, "alone", base, nil)
 	for _, pat := range patterns {
 		got := phase(t, p, &pr, pat, dur, func(ctx context.Context, wg *sync.WaitGroup, st *hostileStats) {
-			if strings.Contains(pat, "A") {
-				runPublishers(ctx, wg, p.addr, st)
-			}
-			if strings.Contains(pat, "B") {
-				runFetchers(ctx, wg, p.addr, st)
-			}
+			runHostileChild(t, wg, pat, p.addr, dur, st)
 		})
 		t.Logf("RESULT pattern=%s rss_peak_mib=%.0f pair_ratio=%.2f health_p99_ms=%.1f",
 			pat, got.rssMiB, got.rate/alone.rate, got.p99ms)
@@ -63,6 +63,56 @@ func TestSoakMemory(t *testing.T) {
 		after, _, _ := rss(pid)
 		t.Logf("RESULT pattern=%s rss_end_mib=%.0f rss_after_cooldown_mib=%.0f", pat, mib(cur), mib(after))
 	}
+}
+
+// TestSoakHostile is the soak's hostile child process (see
+// runHostileChild): it runs a pattern against a node for a duration and
+// prints what it did.
+func TestSoakHostile(t *testing.T) {
+	spec := strings.Fields(os.Getenv(envHostile))
+	if len(spec) != 3 {
+		t.Skip(envHostile + " is not set: only TestSoakMemory runs this")
+	}
+	d, err := time.ParseDuration(spec[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	var st hostileStats
+	if strings.Contains(spec[0], "A") {
+		runPublishers(ctx, &wg, spec[1], &st)
+	}
+	if strings.Contains(spec[0], "B") {
+		runFetchers(ctx, &wg, spec[1], &st)
+	}
+	wg.Wait()
+	fmt.Printf("HOSTILE conns=%d requests=%d\n", st.conns.Load(), st.requests.Load()) //nolint:forbidigo // read by the parent
+}
+
+// runHostileChild runs the hostile clients of pattern in a child process
+// (this test binary, TestSoakHostile) limited to one CPU (GOMAXPROCS=1),
+// as clients on other machines would not run on the node's: on a 2-core
+// box, clients in the soak's own process starved the node, the pair and
+// the /health prober alike.
+func runHostileChild(t *testing.T, wg *sync.WaitGroup, pattern, addr string, d time.Duration, st *hostileStats) {
+	// The child stops by itself after d; the phase waits for it.
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSoakHostile$", "-test.v=false")
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", envHostile+"="+pattern+" "+addr+" "+d.String())
+	wg.Go(func() {
+		out, err := cmd.Output()
+		var conns, reqs int64
+		for _, line := range strings.Split(string(out), "\n") {
+			if _, serr := fmt.Sscanf(line, "HOSTILE conns=%d requests=%d", &conns, &reqs); serr == nil {
+				st.conns.Store(conns)
+				st.requests.Store(reqs)
+			}
+		}
+		if err != nil {
+			t.Errorf("hostile child: %v\n%s", err, out)
+		}
+	})
 }
 
 // phaseResult is what one phase measured.
@@ -85,6 +135,9 @@ func phase(t *testing.T, p *proc, pr *pair, name string, d time.Duration,
 	start := time.Now()
 	if hostile != nil {
 		hostile(ctx, &wg, &st)
+	}
+	if dir := os.Getenv(envProfile); dir != "" {
+		snapshot(ctx, &wg, p.httpAddr, filepath.Join(dir, strings.ReplaceAll(name, " ", "-")), d*4/5)
 	}
 	<-ctx.Done()
 	wg.Wait()

@@ -2,7 +2,9 @@ package soak
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -85,6 +87,28 @@ func healthLatencies(ctx context.Context, wg *sync.WaitGroup, httpAddr string) f
 		defer mu.Unlock()
 		return slices.Clone(lat)
 	}
+}
+
+// snapshot saves the node's /metrics and a heap profile to prefix.* once
+// after has passed, unless ctx ends first.
+func snapshot(ctx context.Context, wg *sync.WaitGroup, httpAddr, prefix string, after time.Duration) {
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(after):
+		}
+		for suffix, path := range map[string]string{".metrics": "/metrics", ".heap": "/debug/pprof/heap",
+			".cpu": "/debug/pprof/profile?seconds=2"} {
+			resp, err := http.Get("http://" + httpAddr + path)
+			if err != nil {
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			_ = os.WriteFile(prefix+suffix, b, 0o644)
+		}
+	})
 }
 
 // quantile returns the q-quantile of ds (nearest rank), 0 for none.
