@@ -340,9 +340,11 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 
 // DefaultMemoryLimit is performance.memory_limit's default: with the
 // default budgets (max_buffered 64MB, message_cache 32MB) it leaves room
-// under the 512 MB RSS target for what the Go runtime does not manage
-// (Pebble's block cache and memtables, thread stacks).
-const DefaultMemoryLimit = Size(384 << 20)
+// under the 512 MB RSS target for what the Go runtime does not manage:
+// Pebble's memtables (16 MiB, up to 4 queued) and block cache, allocated
+// outside the Go heap, took about 200 MB of RSS in the memory soak
+// (docs/perf.md).
+const DefaultMemoryLimit = Size(256 << 20)
 
 func (c *Config) validateMemory(bad func(string, string, ...any)) {
 	p := c.Performance
