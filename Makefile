@@ -25,7 +25,7 @@ FUZZ_TARGETS := \
 	./seal:FuzzParseKeyring \
 	./seal:FuzzOpen
 
-.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean certs natsbench bench-compare
+.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean certs natsbench bench-compare soak-memory
 
 all: fmt vet lint build test
 
@@ -89,3 +89,13 @@ certs:
 
 clean:
 	rm -rf $(BIN) data certs
+
+# The memory soak of docs/perf.md: bin/node under hostile clients (20
+# publishers past their credits, 20 fetchers that never read, then both),
+# SOAK_DURATION per pattern; prints RSS peak, the well-behaved pair's
+# throughput ratio and /health p99 (lines starting RESULT).
+SOAK_DURATION ?= 60s
+SOAK_BASE     ?= 15s
+soak-memory: build
+	SWARMMQ_SOAK_NODE=$(CURDIR)/$(BIN)/node SWARMMQ_SOAK_DURATION=$(SOAK_DURATION) SWARMMQ_SOAK_BASE=$(SOAK_BASE) \
+		$(GO) test -run '^TestSoakMemory$$' -count=1 -v -timeout 30m ./test/soak/

@@ -200,3 +200,30 @@ func TestMessageCache(t *testing.T) {
 		t.Fatalf("negative message cache: %v", err)
 	}
 }
+
+// TestMemoryKeys: the memory bounds reach the node, and bad ones are all
+// listed.
+func TestMemoryKeys(t *testing.T) {
+	c, err := Parse([]byte("performance:\n  max_outbound: 16MB\n  max_buffered: 1GB\n  max_pipeline: 1MB\n  write_stall_timeout: 3s\n  memory_limit: 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := c.NodeOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.MaxOutbound != 16<<20 || opts.MaxBuffered != 1<<30 || opts.MaxPipeline != 1<<20 || opts.WriteStallTimeout != 3*time.Second || c.Performance.MemoryLimit != 0 {
+		t.Fatalf("options %+v, memory limit %v", opts, c.Performance.MemoryLimit)
+	}
+	c, err = Parse([]byte("performance:\n  max_outbound: 512KB\n  max_buffered: 4KB\n  write_stall_timeout: 0s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	for _, want := range []string{"performance.max_outbound: 512KB is below max_message_size 1MB",
+		"performance.max_buffered: 4KB is below max_message_size 1MB", "performance.write_stall_timeout: must be positive"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing problem %q in %v", want, err)
+		}
+	}
+}

@@ -124,6 +124,24 @@ type Performance struct {
 	// MessageCache is the bytes of retained messages kept in memory, shared
 	// by every partition; the others are read from the log on delivery.
 	MessageCache Size `yaml:"message_cache"`
+	// MaxOutbound bounds the replies queued for one connection: beyond it
+	// the connection is closed with SLOW_CONSUMER, and from half of it on
+	// its requests wait. At least max_message_size.
+	MaxOutbound Size `yaml:"max_outbound"`
+	// MaxPipeline bounds the bytes of one connection's requests being
+	// processed; from it on, its further requests wait (one always goes).
+	MaxPipeline Size `yaml:"max_pipeline"`
+	// MaxBuffered is the node-wide budget of bytes held for clients
+	// (requests in the pipeline, replies not yet written); once spent,
+	// connections that hold bytes wait.
+	MaxBuffered Size `yaml:"max_buffered"`
+	// WriteStallTimeout closes with SLOW_CONSUMER a connection whose
+	// queued replies make no write progress for this long.
+	WriteStallTimeout Duration `yaml:"write_stall_timeout"`
+	// MemoryLimit is the Go runtime's soft memory limit
+	// (runtime/debug.SetMemoryLimit), so the heap is returned after
+	// bursts; 0 = none. A GOMEMLIMIT environment variable wins over it.
+	MemoryLimit Size `yaml:"memory_limit"`
 }
 
 // Limits bound each destination.
@@ -169,22 +187,27 @@ func Default() Config {
 		Node: Node{ID: DefaultNodeID, Bind: DefaultBind, Port: DefaultPort,
 			DataDir: DefaultDataDir, HTTPAddr: DefaultHTTPAddr},
 		Performance: Performance{
-			MaxMessageSize:   Size(frame.DefaultMaxFrame),
-			BatchSize:        DefaultBatchSize,
-			AckTimeout:       Duration(queue.DefaultAckTimeout),
-			MaxDeliver:       queue.DefaultMaxDeliver,
-			DedupeWindow:     Duration(queue.DefaultDedupeWindow),
-			DedupeMax:        queue.DefaultDedupeMax,
-			ProducerWindow:   queue.DefaultProducerWindow,
-			ProducerIdle:     Duration(queue.DefaultProducerIdle),
-			MaxProducers:     queue.DefaultMaxProducers,
-			MaxProducerKeys:  queue.DefaultMaxProducerKeys,
-			Fsync:            "always",
-			FsyncInterval:    Duration(wal.DefaultSyncInterval),
-			MaxConnections:   netio.DefaultMaxConns,
-			Credits:          int(netio.DefaultCredits),
-			HandshakeTimeout: Duration(netio.DefaultHandshakeTimeout),
-			MessageCache:     Size(stages.DefaultMessageCache),
+			MaxMessageSize:    Size(frame.DefaultMaxFrame),
+			BatchSize:         DefaultBatchSize,
+			AckTimeout:        Duration(queue.DefaultAckTimeout),
+			MaxDeliver:        queue.DefaultMaxDeliver,
+			DedupeWindow:      Duration(queue.DefaultDedupeWindow),
+			DedupeMax:         queue.DefaultDedupeMax,
+			ProducerWindow:    queue.DefaultProducerWindow,
+			ProducerIdle:      Duration(queue.DefaultProducerIdle),
+			MaxProducers:      queue.DefaultMaxProducers,
+			MaxProducerKeys:   queue.DefaultMaxProducerKeys,
+			Fsync:             "always",
+			FsyncInterval:     Duration(wal.DefaultSyncInterval),
+			MaxConnections:    netio.DefaultMaxConns,
+			Credits:           int(netio.DefaultCredits),
+			HandshakeTimeout:  Duration(netio.DefaultHandshakeTimeout),
+			MessageCache:      Size(stages.DefaultMessageCache),
+			MaxOutbound:       Size(netio.DefaultMaxOutbound),
+			MaxPipeline:       Size(netio.DefaultMaxPipeline),
+			MaxBuffered:       Size(netio.DefaultMaxBuffered),
+			WriteStallTimeout: Duration(netio.DefaultWriteStallTimeout),
+			MemoryLimit:       DefaultMemoryLimit,
 		},
 		Limits: Limits{MaxBytes: Size(queue.DefaultMaxBytes)},
 		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
@@ -340,6 +363,34 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 	}
 	if p.HandshakeTimeout <= 0 {
 		bad("performance.handshake_timeout", "must be positive")
+	}
+	c.validateMemory(bad)
+}
+
+// DefaultMemoryLimit is performance.memory_limit's default: with the
+// default budgets (max_buffered 64MB, message_cache 32MB) it leaves room
+// under the 512 MB RSS target for what the Go runtime does not manage:
+// Pebble's memtables (16 MiB, up to 4 queued) and block cache, allocated
+// outside the Go heap, took about 200 MB of RSS in the memory soak
+// (docs/perf.md).
+const DefaultMemoryLimit = Size(256 << 20)
+
+func (c *Config) validateMemory(bad func(string, string, ...any)) {
+	p := c.Performance
+	if p.MaxOutbound < p.MaxMessageSize {
+		bad("performance.max_outbound", "%s is below max_message_size %s", p.MaxOutbound, p.MaxMessageSize)
+	}
+	if p.MaxBuffered < p.MaxMessageSize {
+		bad("performance.max_buffered", "%s is below max_message_size %s", p.MaxBuffered, p.MaxMessageSize)
+	}
+	if p.MaxPipeline < 1 {
+		bad("performance.max_pipeline", "must be at least 1")
+	}
+	if p.WriteStallTimeout <= 0 {
+		bad("performance.write_stall_timeout", "must be positive")
+	}
+	if p.MemoryLimit < 0 {
+		bad("performance.memory_limit", "%s is negative", p.MemoryLimit)
 	}
 }
 

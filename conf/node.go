@@ -73,12 +73,16 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 			MaxBytes:        int64(c.Limits.MaxBytes),
 			MaxAge:          time.Duration(c.Limits.MaxAge),
 		},
-		MessageCache:     messageCache(p.MessageCache),
-		MaxConns:         p.MaxConnections,
-		Credits:          uint32(p.Credits),
-		HandshakeTimeout: time.Duration(p.HandshakeTimeout),
-		IdleTimeout:      time.Duration(p.IdleTimeout),
-		Logger:           logger,
+		MessageCache:      messageCache(p.MessageCache),
+		MaxConns:          p.MaxConnections,
+		Credits:           uint32(p.Credits),
+		HandshakeTimeout:  time.Duration(p.HandshakeTimeout),
+		IdleTimeout:       time.Duration(p.IdleTimeout),
+		MaxOutbound:       int(p.MaxOutbound),
+		MaxBuffered:       int64(p.MaxBuffered),
+		MaxPipeline:       int(p.MaxPipeline),
+		WriteStallTimeout: time.Duration(p.WriteStallTimeout),
+		Logger:            logger,
 	}, nil
 }
 

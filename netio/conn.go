@@ -37,23 +37,41 @@ type Conn struct {
 	held       atomic.Bool   // a frame is held back by a full ring
 	closing    atomic.Bool   // mirrors mu.closing for Closed
 
+	// Flow control and memory (budget.go).
+	outstanding atomic.Int64 // requests handed on and not yet answered
+	pipeBytes   atomic.Int64 // mirrors mu.pipe
+	outBytes    atomic.Int64 // mirrors mu.acct
+	progressAt  atomic.Int64 // unix ns of the last write progress, or when replies started waiting
+	waitBytes   atomic.Bool  // mirrors loop.waitBytes
+
 	mu struct {
 		sync.Mutex
 		out        *bytebufferpool.ByteBuffer // queued writes, nil when empty
 		scheduled  bool                       // a flush is requested from the transport
 		closing    bool                       // no more Send; close after flush
 		closeAfter bool                       // close once out is written
+		pipe       int64                      // bytes of frames handed on and not released
+		trHeld     int64                      // bytes the transport holds unwritten
+		acct       int64                      // outbound bytes counted in the budget: out + trHeld
+		gone       bool                       // released: the budget no longer counts c
 	}
 
 	// loop is state only the goroutine reading the connection touches:
 	// its gnet event loop, or its TLS reader.
 	loop struct {
-		closed   bool // the connection is gone (released ran)
-		blocked  bool // a frame is held back by a full ring
-		need     int  // length of the partial frame at the head, once known
-		maxFrame int  // inbound limit: MaxFrame, then the negotiated value
-		buffered int  // gnet: InboundBuffered when OnTraffic last returned
-		consumed bool // this pass handled at least one frame
+		closed    bool  // the connection is gone (released ran)
+		blocked   bool  // a frame is held back by a full ring
+		need      int   // length of the partial frame at the head, once known
+		maxFrame  int   // inbound limit: MaxFrame, then the negotiated value
+		buffered  int   // gnet: InboundBuffered when OnTraffic last returned
+		consumed  bool  // this pass handled at least one frame
+		inbound   int64 // bytes counted in the budget's inbound
+		waitBytes bool  // held back for bytes (counted in budget.waiting)
+		// backlog holds requests received, counted against the credits and
+		// not yet handed on (the ring was full, or bytes ran short); blocked
+		// is set while it is not empty.
+		backlog      []Inbound
+		backlogBytes int
 	}
 }
 
@@ -125,8 +143,8 @@ func (c *Conn) Send(b []byte) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if c.mu.out != nil && len(c.mu.out.B)+len(b) > c.srv.opts.MaxOutbound ||
-		len(b) > c.srv.opts.MaxOutbound {
+	c.outstanding.Add(-replies(b))
+	if c.mu.acct+int64(len(b)) > int64(c.srv.opts.MaxOutbound) {
 		c.slowConsumerLocked()
 		kick := c.scheduleLocked()
 		c.mu.Unlock()
@@ -135,6 +153,7 @@ func (c *Conn) Send(b []byte) error {
 	}
 	out := c.outLocked()
 	out.B = append(out.B, b...)
+	c.accountOutLocked()
 	kick := c.scheduleLocked()
 	c.mu.Unlock()
 	c.kick(kick)
@@ -151,8 +170,10 @@ func (c *Conn) SendError(corr uint64, code frame.Code, msg string) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
+	c.outstanding.Add(-1)
 	out := c.outLocked()
 	out.B = frame.AppendError(out.B, corr, code, msg)
+	c.accountOutLocked()
 	if code.Fatal() {
 		c.closeLocked()
 	}
@@ -188,6 +209,7 @@ func (c *Conn) slowConsumerLocked() {
 	c.srv.metrics.slowConsumers.Inc()
 	out := c.outLocked()
 	out.B = frame.AppendError(out.B[:0], 0, frame.CodeSlowConsumer, "client does not read its replies")
+	c.accountOutLocked()
 	c.closeLocked()
 }
 
@@ -238,6 +260,12 @@ func (c *Conn) takeOut(outbound int) (out *bytebufferpool.ByteBuffer, closeNow b
 		c.slowConsumerLocked()
 		out, c.mu.out = c.mu.out, nil
 	}
+	// The transport now holds out as well as outbound.
+	c.mu.trHeld = int64(outbound)
+	if out != nil {
+		c.mu.trHeld += int64(len(out.B))
+	}
+	c.accountOutLocked()
 	return out, c.mu.closeAfter
 }
 
@@ -255,6 +283,7 @@ func (c *Conn) reply(appendFrame func(dst []byte) []byte, fatal bool) {
 	defer c.mu.Unlock()
 	out := c.outLocked()
 	out.B = appendFrame(out.B)
+	c.accountOutLocked()
 	if fatal {
 		c.closeLocked()
 	}
@@ -264,6 +293,9 @@ func (c *Conn) reply(appendFrame func(dst []byte) []byte, fatal bool) {
 // it: no more writes, and the queue goes back.
 func (c *Conn) released() {
 	c.loop.closed = true
+	c.stopWaitingForBytes()
+	c.dropBacklog()
+	c.setInbound(0)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mu.closing = true
@@ -272,4 +304,5 @@ func (c *Conn) released() {
 		c.srv.outBufs.Put(c.mu.out)
 		c.mu.out = nil
 	}
+	c.forgetBytesLocked()
 }

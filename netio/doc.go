@@ -80,34 +80,58 @@
 // its pollers. The OnClose hook runs on the connection's event loop or TLS
 // reader goroutine.
 //
-// # Backpressure
+// # Credits, backpressure and memory
 //
-// When the ring is full, Conn.consume leaves the frame and everything after
-// it in the connection's inbound buffer, parks the connection and returns;
-// the first pop that makes room fires the ring's SpaceC, and the
-// housekeeper wakes every parked connection, which retries in order —
-// nothing is lost or reordered.
+// Credits are counted exactly. A request (every frame but HELLO and PING)
+// takes a credit when netio decodes it; it gives it back when a frame that
+// answers a request — PUBLISH_ACK, MESSAGES, ACK_OK, NACK_OK or ERROR — is
+// queued for the connection by Send or SendError (budget.go: replies). A
+// FETCH held in a long poll keeps its credit until answered. The request
+// that would take a connection above the credits HELLO_OK granted gets
+// ERROR FLOW_CONTROL, naming its correlation id, and the connection is
+// closed: at that request, however few bytes it has sent. The server
+// decrements when it queues a reply, before the client can see it, so a
+// client that counts a request outstanding until its reply arrives never
+// meets FLOW_CONTROL.
 //
-// gnet reads a readable socket on every event-loop turn, up to 64 KiB, and
-// calls OnTraffic; bytes OnTraffic does not Discard are appended to the
-// connection's inbound buffer and presented again, before newer bytes, on
-// the next OnTraffic: after the next read, or after Conn.Wake. gnet has no
-// way to pause reading one connection, so the inbound buffer of a
-// connection that is held back keeps growing while the client sends. If a
-// connection's unconsumed bytes exceed MaxInbound, it gets ERROR
-// FLOW_CONTROL and is closed. Because a client may have at most its granted
-// credits of requests outstanding, each at most max_frame bytes, and the
-// grant keeps credits × max_frame ≤ MaxInbound, a client that respects its
-// credits (counting every request, PING included, until it is answered)
-// never meets FLOW_CONTROL.
+// A request is handed on (TryPush to the ring) unless the connection must
+// wait; then it joins the connection's backlog, in order, and the
+// connection parks until woken. It waits when
+//   - the ring is full (woken by the ring's SpaceC);
+//   - its requests in the pipeline — handed on and not yet released by the
+//     stages (Inbound.Release) — reach MaxPipeline bytes, unless it has
+//     none there (one request always goes, however large);
+//   - its replies not yet written (netio's queue plus what the transport
+//     holds) reach half of MaxOutbound;
+//   - the server's budget is spent — requests in the pipeline plus replies
+//     not yet written, over every connection, reach MaxBuffered — and the
+//     connection holds any such bytes itself (so a connection holding
+//     none may always send one request: no one is locked out).
 //
-// A TLS reader, held back, does not read at all until it is woken: the
-// kernel's receive buffer fills, TCP's window closes and the client's writes
-// block. It reads only while less than one whole frame is buffered, at most
-// 16 KiB beyond it and never past MaxInbound, so on TLS the same
-// FLOW_CONTROL check never trips: a client that ignores its credits is
-// slowed by TCP instead of closed. (The flip side: a held-back TLS
-// connection notices that its peer went away only once it reads again.)
+// Bytes freed (a release, a write) wake the waiting connections through the
+// housekeeper, which also retries them every probeEvery. Requests of a
+// closed connection stay counted until the stages release them.
+//
+// gnet reads a readable socket on every event-loop turn and has no way to
+// pause one connection, so on the plaintext listener a connection that
+// waits keeps receiving: its whole frames go to the backlog, still counted
+// against its credits one by one, so what it holds is bounded by its
+// credits × its frames (and a partial frame by MaxInbound: beyond it ERROR
+// FLOW_CONTROL). The backlog is counted in the budget's inbound bytes but
+// does not spend the budget: only bytes that drain by themselves do, so
+// the budget cannot deadlock. A TLS reader, while its connection waits,
+// does not read at all: the kernel's receive buffer fills, TCP's window
+// closes and the client's writes block. It reads only while less than one
+// whole frame is buffered, at most 16 KiB beyond it and never past
+// MaxInbound. (The flip side: a waiting TLS connection notices that its
+// peer went away only once it reads again.)
+//
+// Replies: if the bytes held for a connection would exceed MaxOutbound, the
+// client is not reading: ERROR SLOW_CONSUMER (below). If replies are queued
+// and make no write progress for WriteStallTimeout — the housekeeper checks
+// every probeEvery, re-reading what gnet holds unwritten, as gnet reports no
+// "written" event; a TLS writer reports after each 256 KiB — the
+// connection gets ERROR SLOW_CONSUMER too and is closed.
 //
 // # Writes
 //
@@ -150,5 +174,10 @@
 // _bytes_in_total and _bytes_out_total count bytes on the socket for gnet
 // and plaintext bytes (inside TLS) for TLS connections;
 // _tls_handshake_errors_total counts TLS handshakes that failed (wrong
-// version, refused or missing client certificate, timeout, not TLS at all).
+// version, refused or missing client certificate, timeout, not TLS at all);
+// _buffered_bytes{kind="inbound|pipeline|outbound"} and
+// _buffered_limit_bytes show the budget; _flow_control_total,
+// _write_stalls_total (also counted in _slow_consumers_total) and
+// _byte_waits_total (a connection made to wait for bytes) count its
+// interventions.
 package netio

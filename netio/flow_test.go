@@ -14,9 +14,12 @@ import (
 // connection's later frames are held in gnet's buffer, then all delivered,
 // in order, as the ring is drained one frame at a time.
 func TestBackpressure(t *testing.T) {
-	e := startEnv(t, testOptions(), 1)
+	opts := testOptions()
+	opts.MaxFrame = 4096
+	opts.MaxInbound = 1 << 20
+	e := startEnv(t, opts, 1)
 	c := e.dial()
-	c.hello(64, 0)
+	require.EqualValues(t, 64, c.hello(64, 0).Credits)
 	const n = 50
 	var want [][]byte
 	var stream []byte

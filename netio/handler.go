@@ -60,6 +60,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	closeNow := c.consume(gc)
 	c.loop.buffered = gc.InboundBuffered()
+	c.setInbound(c.loop.buffered)
 	if g.flush() || closeNow {
 		return gnet.Close
 	}
@@ -74,6 +75,7 @@ type gnetConn struct {
 	gc        gnet.Conn     // only its concurrency-safe methods are used off the loop
 	flushTask gnet.Runnable // runFlush, bound once
 	drainTask gnet.Runnable // runDrain, bound once
+	probeTask gnet.Runnable // runProbe, bound once
 }
 
 var _ transport = (*gnetConn)(nil)
@@ -82,12 +84,24 @@ func newGnetConn(c *Conn, gc gnet.Conn) *gnetConn {
 	g := &gnetConn{c: c, gc: gc}
 	g.flushTask = gnet.RunnableFunc(g.runFlush)
 	g.drainTask = gnet.RunnableFunc(g.runDrain)
+	g.probeTask = gnet.RunnableFunc(g.runProbe)
 	return g
 }
 
 func (g *gnetConn) kick()    { g.c.srv.execute(g.gc, g.flushTask) }
 func (g *gnetConn) drain()   { g.c.srv.execute(g.gc, g.drainTask) }
 func (g *gnetConn) closing() {}
+func (g *gnetConn) probe()   { g.c.srv.execute(g.gc, g.probeTask) }
+
+// runProbe runs on the event loop: gnet writes its buffer when the socket
+// is writable without telling anyone, so the bytes it still holds are read
+// here.
+func (g *gnetConn) runProbe(context.Context) error {
+	if !g.c.loop.closed {
+		g.c.wrote(int64(g.gc.OutboundBuffered()))
+	}
+	return nil
+}
 
 // wake makes gnet call OnTraffic for the connection again.
 func (g *gnetConn) wake() {
@@ -141,5 +155,6 @@ func (g *gnetConn) flush() (closeNow bool) {
 		c.srv.metrics.bytesOut.Add(n)
 	}
 	c.srv.outBufs.Put(out)
+	c.wrote(int64(g.gc.OutboundBuffered()))
 	return closeNow
 }

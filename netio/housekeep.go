@@ -12,10 +12,16 @@ import (
 func (s *Server) housekeep() error {
 	tick := time.NewTicker(s.tickEvery)
 	defer tick.Stop()
+	probe := time.NewTicker(probeEvery)
+	defer probe.Stop()
 	for {
 		select {
 		case <-s.out.SpaceC():
 			s.wakeParked()
+		case <-s.budget.freed:
+			s.wakeParked()
+		case now := <-probe.C:
+			s.checkWrites(now.UnixNano())
 		case now := <-tick.C:
 			for _, e := range s.expired(now.UnixNano()) {
 				_ = e.c.SendError(0, e.code, e.msg)

@@ -31,8 +31,19 @@ const (
 	// DefaultInboundFrames is MaxInbound's default in units of MaxFrame.
 	DefaultInboundFrames = 32
 	// DefaultMaxOutbound is the most bytes queued for writing to one
-	// connection.
-	DefaultMaxOutbound = 64 << 20
+	// connection (at least two max frames: EnsureDefaults takes the larger).
+	DefaultMaxOutbound = 8 << 20
+	// DefaultMaxBuffered is the node-wide budget of bytes held for clients
+	// (requests handed on and not yet done, replies not yet written). The
+	// stages copy a request on its way (the log record, the Pebble batch),
+	// so what it bounds costs about three times as much memory.
+	DefaultMaxBuffered = 64 << 20
+	// DefaultMaxPipeline is the most bytes of one connection's requests
+	// handed on and not yet done.
+	DefaultMaxPipeline = 256 << 10
+	// DefaultWriteStallTimeout is how long queued replies may make no write
+	// progress before the connection is closed with SLOW_CONSUMER.
+	DefaultWriteStallTimeout = 10 * time.Second
 )
 
 // MinMaxFrame is the smallest max frame a server or a client may set: a
@@ -101,6 +112,9 @@ type Options struct {
 	// MaxOutbound is the most bytes queued for writing to a connection
 	// (netio's queue plus gnet's, or netio's queue on TLS while the writer
 	// is blocked on the socket); beyond it ERROR SLOW_CONSUMER closes it.
+	// From half of it on, netio hands on none of the connection's requests
+	// until its replies drain (see the package documentation, Memory).
+	// Default: the larger of DefaultMaxOutbound and two MaxFrame.
 	MaxOutbound int
 	// ProducerKey (ProducerKeySize random bytes, kept secret and stable
 	// across restarts) makes the server open producer sessions (PRODUCER):
@@ -111,6 +125,22 @@ type Options struct {
 	// of its session it may have unacknowledged (the server recognises a
 	// retry of any of them).
 	ProducerWindow uint32
+	// MaxPipeline is the most bytes of one connection's requests handed on
+	// and not yet released by the stages; while it is reached, the
+	// connection's further requests wait (counted against its credits). A
+	// connection with none in the pipeline may always hand one on, however
+	// large. It keeps a few connections from filling the stages' queues
+	// ahead of everyone else's requests.
+	MaxPipeline int
+	// MaxBuffered is the node-wide budget of bytes netio holds for clients:
+	// requests handed on and not yet released by the stages, plus replies
+	// not yet written to the socket. While it is spent, netio hands on no
+	// request of a connection that already has bytes held (backpressure);
+	// see the package documentation, Memory.
+	MaxBuffered int64
+	// WriteStallTimeout closes a connection with ERROR SLOW_CONSUMER when
+	// its queued replies make no write progress for this long.
+	WriteStallTimeout time.Duration
 	// Logger receives connection events at debug level and failures at
 	// error level; nil discards them.
 	Logger *slog.Logger
@@ -151,7 +181,16 @@ func (o *Options) EnsureDefaults() *Options {
 		o.MaxInbound = DefaultInboundFrames * o.MaxFrame
 	}
 	if o.MaxOutbound == 0 {
-		o.MaxOutbound = DefaultMaxOutbound
+		o.MaxOutbound = max(DefaultMaxOutbound, 2*o.MaxFrame)
+	}
+	if o.MaxPipeline == 0 {
+		o.MaxPipeline = DefaultMaxPipeline
+	}
+	if o.MaxBuffered == 0 {
+		o.MaxBuffered = DefaultMaxBuffered
+	}
+	if o.WriteStallTimeout == 0 {
+		o.WriteStallTimeout = DefaultWriteStallTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -204,6 +243,15 @@ func (o *Options) Validate() error {
 	}
 	if n := len(o.ProducerKey); n != 0 && n != ProducerKeySize {
 		bad("producer key of %d bytes, want %d", n, ProducerKeySize)
+	}
+	if o.MaxPipeline < 0 {
+		bad("max pipeline %d is negative", o.MaxPipeline)
+	}
+	if o.MaxBuffered < int64(o.MaxFrame) {
+		bad("max buffered %d is below max frame %d", o.MaxBuffered, o.MaxFrame)
+	}
+	if o.WriteStallTimeout < 0 {
+		bad("write stall timeout %v is negative", o.WriteStallTimeout)
 	}
 	return errors.Join(errs...)
 }

@@ -19,13 +19,12 @@ func (c *Conn) consume(in inbuf) (closeNow bool) {
 	if s.draining.Load() || c.Closed() {
 		// Stopping, or closing after an error: what arrives is dropped.
 		_, _ = in.Discard(-1)
-		if c.loop.blocked {
-			c.loop.blocked = false
-			c.held.Store(false)
-		}
+		c.dropBacklog()
+		c.stopWaitingForBytes()
 		return false
 	}
 	c.loop.consumed = false
+	c.drainBacklog()
 	if c.readFrames(in) {
 		return true
 	}
@@ -67,9 +66,8 @@ func (c *Conn) readFrames(in inbuf) (closeNow bool) {
 			continue
 		}
 		c.loop.need = 0
-		closeNow, done := c.handle(in, f, b[:size])
-		if closeNow || !done {
-			return closeNow
+		if c.handle(in, f, b[:size]) {
+			return true
 		}
 		_, _ = in.Discard(size)
 		c.loop.consumed = true
@@ -84,57 +82,109 @@ func frameLen(b []byte) int {
 	return int(binary.BigEndian.Uint32(b)) + 4
 }
 
-// handle acts on one whole frame, raw. done == false means the ring is full
-// and the frame must stay in the inbound buffer.
-func (c *Conn) handle(in inbuf, f frame.Frame, raw []byte) (closeNow, done bool) {
+// handle acts on one whole frame, raw, and reports whether the connection
+// must be closed.
+func (c *Conn) handle(in inbuf, f frame.Frame, raw []byte) (closeNow bool) {
 	switch {
 	case !c.handshaken.Load():
 		if f.Type != frame.TypeHello {
-			return c.fail(in, f.Corr, frame.CodeHandshakeRequired, "the first frame must be HELLO"), true
+			return c.fail(in, f.Corr, frame.CodeHandshakeRequired, "the first frame must be HELLO")
 		}
-		return c.hello(in, f), true
+		return c.hello(in, f)
 	case f.Type == frame.TypeHello:
 		c.srv.metrics.protocolErrors.Inc()
 		c.reply(func(dst []byte) []byte {
 			return frame.AppendError(dst, f.Corr, frame.CodeBadRequest, "HELLO was already received")
 		}, frame.CodeBadRequest.Fatal())
-		return false, true
+		return false
 	case f.Type == frame.TypePing:
 		if err := frame.DecodeEmpty(f.Body); err != nil {
-			return c.fail(in, f.Corr, frame.CodeOf(err), err.Error()), true
+			return c.fail(in, f.Corr, frame.CodeOf(err), err.Error())
 		}
 		c.reply(func(dst []byte) []byte { return frame.AppendPong(dst, f.Corr) }, false)
-		return false, true
+		return false
 	case f.Type == frame.TypeProducer:
-		return c.producerSession(in, f), true
+		return c.producerSession(in, f)
+	case c.overCredits():
+		c.srv.metrics.flowControl.Inc()
+		return c.fail(in, f.Corr, frame.CodeFlowControl, "request exceeds the credits granted")
 	}
-	return false, c.push(raw)
+	c.push(raw)
+	return false
 }
 
-// push copies raw into a pooled buffer and offers it to the ring. On a full
-// ring the connection parks, and push reports false.
-func (c *Conn) push(raw []byte) bool {
+// push copies the request raw into a pooled buffer, counts it against the
+// credits and hands it on, or, while earlier ones wait, the ring is full or
+// c may not hand on for want of bytes (budget.go), appends it to c's
+// backlog: the connection is then held back (parked) until woken.
+func (c *Conn) push(raw []byte) {
 	s := c.srv
 	buf := s.inBufs.Get()
 	buf.B = append(buf.B[:0], raw...)
-	in := Inbound{Conn: c, Buf: buf}
-	if !s.out.TryPush(in) {
-		s.park(c)
-		// A pop between the failed push and park would have fired SpaceC
-		// with nobody parked; trying again closes that gap.
-		if !s.out.TryPush(in) {
-			s.inBufs.Put(buf)
-			c.loop.blocked = true
-			c.held.Store(true)
-			return false
-		}
+	in := Inbound{Conn: c, Buf: buf, size: int32(len(raw))}
+	// Counted before the push: the stages may answer it at once.
+	c.outstanding.Add(1)
+	if len(c.loop.backlog) == 0 && c.handOn(in) {
+		return
+	}
+	c.loop.backlog = append(c.loop.backlog, in)
+	c.loop.backlogBytes += len(raw)
+	c.setHeld(true)
+}
+
+// handOn offers in to the ring. It reports false, with c parked, when c
+// may not hand on for want of bytes or the ring is full.
+func (c *Conn) handOn(in Inbound) bool {
+	s := c.srv
+	if !c.mayHandOn() && !c.waitForBytes() {
+		return false
+	}
+	c.stopWaitingForBytes()
+	c.handedOn(int(in.size))
+	if s.out.TryPush(in) {
+		return true
+	}
+	s.park(c)
+	// A pop between the failed push and park would have fired SpaceC with
+	// nobody parked; trying again closes that gap.
+	if s.out.TryPush(in) {
 		s.unpark(c)
+		return true
 	}
-	if c.loop.blocked {
-		c.loop.blocked = false
-		c.held.Store(false)
+	c.releasedFrame(int64(in.size))
+	return false
+}
+
+// drainBacklog hands on the backlog, in order, as far as it can.
+func (c *Conn) drainBacklog() {
+	for len(c.loop.backlog) > 0 {
+		in := c.loop.backlog[0]
+		if !c.handOn(in) {
+			return
+		}
+		c.loop.backlog[0] = Inbound{}
+		c.loop.backlog = c.loop.backlog[1:]
+		c.loop.backlogBytes -= int(in.size)
 	}
-	return true
+	c.loop.backlog = nil
+	c.setHeld(false)
+}
+
+// dropBacklog discards the backlog: the connection is stopping or closed.
+func (c *Conn) dropBacklog() {
+	for _, in := range c.loop.backlog {
+		c.srv.inBufs.Put(in.Buf)
+	}
+	c.loop.backlog, c.loop.backlogBytes = nil, 0
+	c.setHeld(false)
+}
+
+// setHeld records whether c has requests held back.
+func (c *Conn) setHeld(held bool) {
+	if c.loop.blocked != held {
+		c.loop.blocked = held
+		c.held.Store(held)
+	}
 }
 
 // hello negotiates the connection's limits and answers HELLO_OK.

@@ -57,9 +57,12 @@ func TestHelloMaxFrameTooSmall(t *testing.T) {
 }
 
 func TestFramesDeliveredInOrder(t *testing.T) {
-	e := startEnv(t, testOptions(), 1024)
+	opts := testOptions()
+	opts.MaxFrame = 4096
+	opts.MaxInbound = 1 << 20 // credits for all 200 requests
+	e := startEnv(t, opts, 1024)
 	c := e.dial()
-	c.hello(1000, 0)
+	require.EqualValues(t, 256, c.hello(1000, 0).Credits)
 	var want [][]byte
 	var stream []byte
 	for i := 0; i < 200; i++ {

@@ -42,6 +42,8 @@ type Inbound struct {
 	Conn *Conn
 	// Buf holds exactly one whole frame, header included.
 	Buf *bytebufferpool.ByteBuffer
+
+	size int32 // bytes counted against Conn's and the server's budget until Release
 }
 
 // Frame decodes the frame in in.Buf; Body is a view into in.Buf, valid until
@@ -52,8 +54,12 @@ func (in Inbound) Frame() (frame.Frame, error) {
 	return f, err
 }
 
-// Release returns in.Buf to the pool of the Server that received it.
+// Release returns in.Buf to the pool of the Server that received it, and
+// its bytes to the connection's and the server's budget.
 func (in Inbound) Release() {
+	if in.size > 0 {
+		in.Conn.releasedFrame(int64(in.size))
+	}
 	in.Conn.srv.ReleaseBuf(in.Buf)
 }
 
@@ -82,6 +88,7 @@ type Server struct {
 	tls     *tlsSide // nil without Options.TLS
 	plain   string   // the gnet listener's address; "" when there is none
 	metrics serverMetrics
+	budget  budget              // bytes held for clients (budget.go)
 	inBufs  bytebufferpool.Pool // Inbound buffers
 	outBufs bytebufferpool.Pool // per-connection write queues
 
@@ -150,6 +157,8 @@ func New(opts Options, out *graph.Ring[Inbound]) (*Server, error) {
 		s.plain = opts.PlainAddr
 	}
 	s.tickEvery = tickInterval(opts.HandshakeTimeout, opts.IdleTimeout)
+	s.budget.limit = opts.MaxBuffered
+	s.budget.freed = make(chan struct{}, 1)
 	s.metrics = newServerMetrics(opts.Metrics, s)
 	s.conns.m = make(map[uint64]*Conn)
 	s.parked.m = make(map[*Conn]struct{})

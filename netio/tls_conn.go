@@ -68,8 +68,9 @@ func newTLSConn(c *Conn, raw net.Conn, cfg *tls.Config) *tlsConn {
 	}
 }
 
-func (t *tlsConn) kick() { notify(t.kickC) }
-func (t *tlsConn) wake() { notify(t.wakeC) }
+func (t *tlsConn) kick()  { notify(t.kickC) }
+func (t *tlsConn) probe() {} // the writer reports its progress itself
+func (t *tlsConn) wake()  { notify(t.wakeC) }
 
 // drain asks the writer to finish; a connection still in its TLS handshake
 // has nobody to tell and is closed at once.
@@ -167,6 +168,7 @@ func (t *tlsConn) readLoop() error {
 		// writer writes it and shuts the socket, which ends the next read;
 		// until then what arrives is dropped.
 		_ = c.consume(&t.in)
+		c.setInbound(t.in.InboundBuffered())
 		c.flushSoon()
 		if readErr != nil {
 			return readErr // bytes came with the error (data, then close_notify)
@@ -199,7 +201,7 @@ func (t *tlsConn) writeQueued() (open bool) {
 		_ = t.raw.SetWriteDeadline(time.Now().Add(closeLinger))
 	}
 	if out != nil {
-		err := t.write(out.B)
+		err := t.writeOut(out.B)
 		c.srv.outBufs.Put(out)
 		if err != nil {
 			return false
@@ -215,6 +217,21 @@ func (t *tlsConn) writeQueued() (open bool) {
 		return false
 	}
 	return true
+}
+
+// writeOut writes the queue taken out, in pieces of tlsWriteChunk, and
+// reports the progress after each (Conn.wrote).
+func (t *tlsConn) writeOut(b []byte) error {
+	for len(b) > 0 {
+		n := min(len(b), tlsWriteChunk)
+		if err := t.write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+		t.c.wrote(int64(len(b)))
+	}
+	t.c.wrote(0)
+	return nil
 }
 
 func (t *tlsConn) write(b []byte) error {

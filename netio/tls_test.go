@@ -49,9 +49,13 @@ func TestTLSHandshakeRequired(t *testing.T) {
 // written in uneven pieces, and checks each reaches the ring byte for byte.
 func TestTLSPublishFramesReachRing(t *testing.T) {
 	p := newTestPKI(t)
-	e := startEnv(t, tlsOptions(p, false), 1024)
+	opts := tlsOptions(p, false)
+	opts.MaxFrame = 64 << 10
+	opts.MaxInbound = 128 * opts.MaxFrame // credits for all 120 requests
+	opts.MaxPipeline = 16 << 20           // all of them in the ring at once
+	e := startEnv(t, opts, 1024)
 	c := e.dialTLS(p.clientConfig(nil))
-	c.hello(1000, 0)
+	require.EqualValues(t, 128, c.hello(1000, 0).Credits)
 	var want [][]byte
 	var stream []byte
 	for i := 0; i < 120; i++ {
@@ -226,9 +230,15 @@ func TestTLSBackpressure(t *testing.T) {
 			"frame %d: the reader read on while held back", i)
 		in := e.pop(1)[0]
 		require.Equal(t, want[i], in.Buf.B, "frame %d", i)
+		// Answered, so the client, which writes all at once, stays within
+		// its credits: the ring alone holds it back.
+		require.NoError(t, in.Conn.Send(frame.AppendAckOK(nil, uint64(i), 0)))
 		in.Release()
 	}
 	require.NoError(t, writer.Wait())
+	for i := 0; i < n; i++ {
+		require.Equal(t, frame.TypeAckOK, c.read().Type)
+	}
 	c.ping(77)
 	require.Zero(t, e.ring.Len())
 }

@@ -28,6 +28,9 @@ type transport interface {
 	// closing is called, with Conn.mu held, when the connection stops
 	// accepting Send; it must take no netio lock.
 	closing()
+	// probe asks for Conn.wrote to be called with the bytes the transport
+	// holds unwritten, when it cannot report them itself (gnet).
+	probe()
 }
 
 // inbuf is the inbound half of a transport: bytes received on a connection

@@ -206,6 +206,7 @@ func (n *Node) build() error {
 		MaxConns: o.MaxConns, MaxFrame: o.MaxFrame, Credits: o.Credits, MaxOutbound: o.MaxOutbound,
 		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout,
 		ProducerKey: n.producerKey, ProducerWindow: uint32(producerWindow(o.Queue)),
+		MaxBuffered: o.MaxBuffered, WriteStallTimeout: o.WriteStallTimeout, MaxPipeline: o.MaxPipeline,
 		Logger: o.Logger, Metrics: o.Metrics,
 	}, inbound)
 	if err != nil {

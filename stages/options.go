@@ -73,6 +73,14 @@ type Options struct {
 	Credits          uint32
 	HandshakeTimeout time.Duration
 	IdleTimeout      time.Duration
+	// MaxBuffered and WriteStallTimeout configure netio's memory bounds:
+	// the node-wide budget of bytes held for clients, and how long queued
+	// replies may make no write progress (0 = netio's defaults).
+	MaxBuffered       int64
+	WriteStallTimeout time.Duration
+	// MaxPipeline bounds the bytes of one connection's requests in the
+	// pipeline (0 = netio's default).
+	MaxPipeline int
 	// Workers is the number of fanout workers (partition owners).
 	Workers int
 	// SnapshotEvery is the number of records a partition applies between

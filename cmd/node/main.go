@@ -11,8 +11,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -38,6 +40,21 @@ func main() {
 	}
 }
 
+// applyMemoryLimit sets the Go runtime's soft memory limit from
+// performance.memory_limit (0 = none), so the heap is given back after a
+// burst. A GOMEMLIMIT environment variable, which the runtime has already
+// applied, wins.
+func applyMemoryLimit(limit int64, logger *slog.Logger) {
+	if env := os.Getenv("GOMEMLIMIT"); env != "" {
+		logger.Info("memory limit from GOMEMLIMIT; performance.memory_limit ignored", "GOMEMLIMIT", env)
+		return
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+		logger.Info("memory limit", "bytes", limit)
+	}
+}
+
 func run(flags conf.NodeFlags) error {
 	if flags.GenKeyring != "" {
 		if err := keyfile.Generate(flags.GenKeyring); err != nil {
@@ -59,6 +76,7 @@ func run(flags conf.NodeFlags) error {
 		return err
 	}
 	logger := cfg.Logger(os.Stderr)
+	applyMemoryLimit(int64(cfg.Performance.MemoryLimit), logger)
 	opts, err := cfg.NodeOptions(logger)
 	if err != nil {
 		return err

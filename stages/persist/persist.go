@@ -77,11 +77,12 @@ type Stage struct {
 	arena   []byte
 	logged  []*work.Request
 
-	batches  *metrics.Counter
-	records  *metrics.Counter
-	failures *metrics.Counter
-	size     *metrics.Histogram
-	commit   *metrics.Histogram
+	batches   *metrics.Counter
+	records   *metrics.Counter
+	failures  *metrics.Counter
+	abandoned *metrics.Counter
+	size      *metrics.Histogram
+	commit    *metrics.Histogram
 }
 
 // batch is one append on its way to the sync goroutine.
@@ -103,16 +104,17 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		set = metrics.NewSet()
 	}
 	return &Stage{
-		opts:     opts,
-		deps:     deps,
-		synced:   make(chan batch, opts.InFlight),
-		spare:    make(chan []*work.Request, opts.InFlight+1),
-		done:     make(chan struct{}),
-		batches:  set.NewCounter("swarmmq_persist_batches_total"),
-		records:  set.NewCounter("swarmmq_persist_records_total"),
-		failures: set.NewCounter("swarmmq_persist_failures_total"),
-		size:     set.NewHistogram("swarmmq_persist_batch_requests"),
-		commit:   set.NewHistogram("swarmmq_persist_commit_seconds"),
+		opts:      opts,
+		deps:      deps,
+		synced:    make(chan batch, opts.InFlight),
+		spare:     make(chan []*work.Request, opts.InFlight+1),
+		done:      make(chan struct{}),
+		batches:   set.NewCounter("swarmmq_persist_batches_total"),
+		records:   set.NewCounter("swarmmq_persist_records_total"),
+		failures:  set.NewCounter("swarmmq_persist_failures_total"),
+		abandoned: set.NewCounter("swarmmq_persist_abandoned_total"),
+		size:      set.NewHistogram("swarmmq_persist_batch_requests"),
+		commit:    set.NewHistogram("swarmmq_persist_commit_seconds"),
 	}, nil
 }
 
@@ -188,6 +190,16 @@ func (s *Stage) encode(r *work.Request, t int64) bool {
 	switch r.Kind {
 	case work.KindPublish:
 		if r.Open == 0 {
+			return false
+		}
+		if r.Conn != nil && r.Conn.Closed() {
+			// Its client is gone and was never answered, so nothing was
+			// promised: not writing it keeps a client that reconnects after
+			// each FLOW_CONTROL or SLOW_CONSUMER from filling the log (and
+			// the queue ahead of everyone else) with requests nobody waits
+			// for. Without a Conn, nobody is answered or counted.
+			s.abandoned.Inc()
+			r.Conn = nil
 			return false
 		}
 		*rec = queue.Record{Type: queue.RecordMessages, Time: t, Dest: r.Dest}

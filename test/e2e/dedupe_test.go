@@ -138,7 +138,7 @@ func TestProducerSessionRetries(t *testing.T) {
 		}
 	}
 	retry(nodetest.Handshake(t, n.AddrString()))
-	waitMetric(t, n, "swarmmq_dedupe_ids_evicted_total", func(v float64) bool { return v > 0 })
+	waitMetricSum(t, n, "swarmmq_dedupe_ids_evicted_total", func(v float64) bool { return v > 0 })
 	n.Restart()
 	retry(nodetest.Handshake(t, n.AddrString()))
 	got := fetchRaw(t, nodetest.Handshake(t, n.AddrString()), "orders", "g", 5)
@@ -257,9 +257,9 @@ func TestClientRetryAcrossReconnectIsSessionScoped(t *testing.T) {
 	}
 }
 
-// waitMetric polls the sum of metric name over its labels until ok holds,
+// waitMetricSum polls the sum of metric name over its labels until ok holds,
 // for at most nodetest.Timeout.
-func waitMetric(t *testing.T, n *nodetest.Node, name string, ok func(float64) bool) {
+func waitMetricSum(t *testing.T, n *nodetest.Node, name string, ok func(float64) bool) {
 	t.Helper()
 	deadline := time.Now().Add(nodetest.Timeout)
 	for {

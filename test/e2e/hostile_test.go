@@ -156,26 +156,14 @@ func TestManyIdleConnectionsAndNackFlood(t *testing.T) {
 		nodetest.Handshake(t, addr) // kept open, silent
 	}
 	flood := nodetest.Handshake(t, addr)
-	var b []byte
-	const nacks = 5000
-	for i := 0; i < nacks; i++ {
-		b = frame.AppendNack(b, uint64(i+1), []byte("healthy"), []byte("g"), 0, []uint64{uint64(i), uint64(i + 1000000)})
-	}
+	const nacks, window = 5000, 32 // window: the credits granted
 	sent := make(chan error, 1)
-	go func() { sent <- flood.Send(b) }() // replies are read below while it writes
+	go func() { sent <- nackFlood(flood, nacks, window) }()
 	for i := 1; i <= 20; i++ {
 		acks := publishRaw(t, healthy, "healthy", msg(i, fmt.Sprintf("h-%d", i)))
 		if acks[0].Code != frame.CodeOK || acks[0].Seq != uint64(i) {
 			t.Fatalf("healthy publish %d answered %+v", i, acks[0])
 		}
-	}
-	answered := 0
-	for answered < nacks {
-		f := flood.Read()
-		if f.Type != frame.TypeNackOK {
-			t.Fatalf("nack answered %s", f.Type)
-		}
-		answered++
 	}
 	if err := <-sent; err != nil {
 		t.Fatal(err)
@@ -183,6 +171,30 @@ func TestManyIdleConnectionsAndNackFlood(t *testing.T) {
 	if got := fetchRaw(t, healthy, "healthy", "g", 100); len(got) != 20 {
 		t.Fatalf("healthy consumer got %d of 20", len(got))
 	}
+}
+
+// nackFlood sends n NACKs as fast as its credits allow: window of them
+// at once, then their replies, and so on.
+func nackFlood(r *nodetest.Raw, n, window int) error {
+	for i := 0; i < n; i += window {
+		var b []byte
+		for k := i; k < min(i+window, n); k++ {
+			b = frame.AppendNack(b, uint64(k+1), []byte("healthy"), []byte("g"), 0, []uint64{uint64(k), uint64(k + 1000000)})
+		}
+		if err := r.Send(b); err != nil {
+			return err
+		}
+		for k := i; k < min(i+window, n); k++ {
+			f, err := r.TryRead()
+			if err != nil {
+				return err
+			}
+			if f.Type != frame.TypeNackOK {
+				return fmt.Errorf("nack answered %s", f.Type)
+			}
+		}
+	}
+	return nil
 }
 
 // TestSlowReader: a client that asks for much and never reads its replies
@@ -197,11 +209,12 @@ func TestSlowReader(t *testing.T) {
 		publishRaw(t, healthy, "bulk", msg(i, big))
 	}
 	// Every group sees all 64 messages (1 MiB): each FETCH by a new group
-	// queues about 1 MiB of reply for a reader that never reads; 64 of them
-	// are far more than the kernel's socket buffers and the 1 MiB bound.
+	// queues about 1 MiB of reply for a reader that never reads; 32 of them
+	// (the credits granted) are far more than the kernel's socket buffers
+	// and the 1 MiB bound.
 	slow := nodetest.Handshake(t, addr)
 	var b []byte
-	for g := 0; g < 64; g++ {
+	for g := 0; g < 32; g++ {
 		b = frame.AppendFetch(b, uint64(g+1), frame.Fetch{Destination: []byte("bulk"),
 			Group: []byte(fmt.Sprintf("g%d", g)), Max: 64})
 	}

@@ -92,8 +92,17 @@ var (
 // logs its addresses.
 func startProc(t *testing.T, dataDir string, extra ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, nil, dataDir, extra...)
+}
+
+// startProcEnv is startProc with env added to the node's environment.
+func startProcEnv(t *testing.T, env []string, dataDir string, extra ...string) *proc {
+	t.Helper()
 	args := append([]string{"--data-dir", dataDir, "--port", "0", "--http-addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(filepath.Join(binDir, "node"), args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	p := &proc{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
