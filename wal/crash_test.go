@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
 )
@@ -117,4 +118,33 @@ func TestCrashWithoutIntervalSync(t *testing.T) {
 	l = mustOpen(t, memOptions(crashed, 2))
 	require.Empty(t, replayAll(t, l, 0, 0))
 	require.Equal(t, uint64(0), l.LastIndex(0))
+}
+
+// TestIntervalSyncsCounted checks swarmmq_wal_interval_syncs_total: it
+// counts the interval syncs that ran and succeeded, not the idle ticks.
+func TestIntervalSyncsCounted(t *testing.T) {
+	set := metrics.NewSet()
+	tick := make(chan time.Time)
+	synced := make(chan error)
+	opts := memOptions(vfs.NewMem(), 1)
+	opts.Sync, opts.Metrics = SyncInterval, set
+	l, err := open(opts, hooks{tick: tick, synced: func(err error) { synced <- err }})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, l.Close()) }()
+	count := set.GetOrCreateCounter("swarmmq_wal_interval_syncs_total")
+
+	step := func() {
+		tick <- time.Time{}
+		require.NoError(t, <-synced)
+	}
+	step()
+	require.Equal(t, uint64(0), count.Get(), "nothing appended: no sync")
+	appendWait(t, l, []Entry{{Partition: 0, Data: []byte("a")}})
+	step()
+	require.Equal(t, uint64(1), count.Get())
+	step()
+	require.Equal(t, uint64(1), count.Get(), "nothing appended since: no sync")
+	appendWait(t, l, []Entry{{Partition: 0, Data: []byte("b")}})
+	step()
+	require.Equal(t, uint64(2), count.Get())
 }

@@ -80,6 +80,13 @@
 //   - swarmmq_wal_errors_total: failed applies and syncs, and corruption
 //     found by Replay or LoadSnapshot (not refusals after a failure or
 //     Close, nor invalid arguments).
+//   - swarmmq_wal_interval_syncs_total: syncs of the interval syncer that
+//     completed (SyncInterval only). Each makes durable every batch applied
+//     before it began, and they run one after another, so an Append whose
+//     Wait returned while the counter read c is durable once it reads c+2:
+//     sync c+1 may have begun before the batch was applied, sync c+2 began
+//     after c+1 completed. So a power failure while it reads n can lose
+//     only appends acknowledged after it reached n-1: about one interval.
 //
 // # Concurrency
 //

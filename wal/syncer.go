@@ -34,7 +34,9 @@ func (l *Log) syncLoop(tick <-chan time.Time) {
 		}
 		var err error
 		if l.dirty.Swap(false) {
-			err = l.syncWAL()
+			if err = l.syncWAL(); err == nil {
+				l.m.intervalSyncs.Inc()
+			}
 		}
 		if l.hooks.synced != nil {
 			l.hooks.synced(err)
