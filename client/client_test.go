@@ -105,6 +105,20 @@ func TestPublishPerMessageErrors(t *testing.T) {
 	require.EqualError(t, err, "swarmmq: publish to test-queue: DESTINATION_FULL")
 }
 
+// TestPublishDiskFull: a node whose disk is full refuses messages with
+// DISK_FULL entries; the caller sees a retryable error (nothing stored,
+// try again later) and the connection carries on.
+func TestPublishDiskFull(t *testing.T) {
+	s := startServer(t, clienttest.Options{Reject: func(string, frame.Message) frame.Code { return frame.CodeDiskFull }})
+	c := dial(t, s, nil)
+	res, err := c.Publish(testCtx(t), "test-queue", []byte("a"))
+	require.EqualError(t, err, "swarmmq: publish to test-queue: DISK_FULL")
+	require.Equal(t, frame.CodeDiskFull, frame.CodeOf(res[0].Err))
+	require.True(t, IsRetryable(err))
+	require.True(t, IsRetryable(res[0].Err))
+	require.NoError(t, c.Ping(testCtx(t)))
+}
+
 func TestPublishSplitsFrames(t *testing.T) {
 	s := startServer(t, clienttest.Options{Record: true})
 	c := dial(t, s, func(o *Options) { o.MaxFrame = 4096 })

@@ -34,8 +34,8 @@ var (
 // IsRetryable reports whether the operation that failed with err may
 // succeed when tried again on the same Client: a lost connection (unless
 // the Client gave up: then it is closed), a timeout, or a server code
-// saying "not now" (SHUTTING_DOWN, NOT_LEADER, STORAGE, FLOW_CONTROL,
-// TOO_MANY_CONNECTIONS, SLOW_CONSUMER, IDLE_TIMEOUT). Retrying a publish
+// saying "not now" (SHUTTING_DOWN, NOT_LEADER, STORAGE, DISK_FULL,
+// FLOW_CONTROL, TOO_MANY_CONNECTIONS, SLOW_CONSUMER, IDLE_TIMEOUT). Retrying a publish
 // that timed out may store it twice unless it reuses the same message id;
 // the Client's own retries always do.
 func IsRetryable(err error) bool {
@@ -50,7 +50,7 @@ func IsRetryable(err error) bool {
 		return false
 	}
 	switch fe.Code {
-	case frame.CodeShuttingDown, frame.CodeNotLeader, frame.CodeStorage, frame.CodeFlowControl,
+	case frame.CodeShuttingDown, frame.CodeNotLeader, frame.CodeStorage, frame.CodeDiskFull, frame.CodeFlowControl,
 		frame.CodeTooManyConnections, frame.CodeSlowConsumer, frame.CodeIdleTimeout:
 		return true
 	}

@@ -55,6 +55,9 @@ const (
 	CodeNotLeader Code = 20
 	// CodeSlowConsumer means the client did not read its replies in time.
 	CodeSlowConsumer Code = 21
+	// CodeDiskFull means the server's disk is (nearly) full: it refuses
+	// new messages until space returns. Not fatal; retry later.
+	CodeDiskFull Code = 22
 )
 
 // codeNames is a lookup table indexed by Code.
@@ -81,6 +84,7 @@ var codeNames = [...]string{
 	CodeUnknownKey:         "UNKNOWN_KEY",
 	CodeNotLeader:          "NOT_LEADER",
 	CodeSlowConsumer:       "SLOW_CONSUMER",
+	CodeDiskFull:           "DISK_FULL",
 }
 
 // String returns the upper-case wire name of c, such as "DESTINATION_FULL",

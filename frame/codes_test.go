@@ -46,6 +46,7 @@ func TestCodesGolden(t *testing.T) {
 func TestCodeString(t *testing.T) {
 	require.Equal(t, "DESTINATION_FULL", CodeDestinationFull.String())
 	require.Equal(t, "SLOW_CONSUMER", CodeSlowConsumer.String())
+	require.Equal(t, "DISK_FULL", CodeDiskFull.String())
 	require.Equal(t, "CODE(999)", Code(999).String())
 	for c := range Code(len(codeNames)) {
 		require.NotEmpty(t, c.String(), "code %d has no name", c)
