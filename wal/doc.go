@@ -86,12 +86,14 @@
 //     is full, so Pebble's flush retries cost no CPU; its error lines (and
 //     the Log's own storage warnings) are rate-limited: one line per kind
 //     per 10 s, with the count of the lines left out.
-//   - Open estimates what Pebble's own open will write: it flushes every
-//     WAL file left in Dir before returning, and retries a failing flush
-//     forever. When the free space is below the WAL's size plus MinFree/2,
-//     Open opens Pebble read-only instead: reads, Replay and LoadSnapshot
-//     work, Append and SaveSnapshot return ErrDiskFull (acks included), and
-//     the checking goroutine reopens Pebble read-write once the flush fits.
+//   - pebble.Open flushes the WAL it replays before it returns, and
+//     retries a failing flush forever: on a nearly full disk it would never
+//     return. When the free space is below the WAL files in Dir plus
+//     MinFree/2, Open opens Pebble read-only first, which tells the live
+//     part of the WAL; if its flush does not fit either, the Log stays
+//     read-only: reads, Replay and LoadSnapshot work, Append and
+//     SaveSnapshot return ErrDiskFull (acks included), and the checking
+//     goroutine reopens Pebble read-write once the flush fits.
 //   - Every change of Health (ok, disk_full, failed) is logged at ERROR
 //     with its cause; while the disk stays full a WARN reminder follows at
 //     most once a minute.

@@ -28,11 +28,11 @@ const (
 // HealthFailed) and, unless ok, the error that explains it. Safe for
 // concurrent use; it reads two atomics when the Log is ok.
 func (l *Log) Health() (string, error) {
-	switch st := l.state(); st {
-	case HealthFailed:
-		return st, l.failure()
-	case HealthDiskFull:
-		return st, l.sp.err()
+	if l.failed.Load() {
+		return HealthFailed, l.failure()
+	}
+	if err := l.sp.err(); err != nil {
+		return HealthDiskFull, err
 	}
 	return HealthOK, nil
 }
@@ -172,8 +172,11 @@ func (l *Log) remindFull() {
 // compactions that follow) find room, and marks the disk full at once.
 func (l *Log) onNoSpace() {
 	s := l.sp
-	s.noSpace.Store(s.now().UnixNano())
 	s.noSpaceC.Inc()
+	if s.min == 0 {
+		return // no reserve: nothing watches the space, so nothing would clear the state
+	}
+	s.noSpace.Store(s.now().UnixNano())
 	note := "no ballast file to release"
 	if s.releaseBallast() {
 		note = fmt.Sprintf("released the %s ballast file", bytesText(uint64(s.ballast)))
@@ -183,23 +186,34 @@ func (l *Log) onNoSpace() {
 	s.poke()
 }
 
-// openMode decides, before Pebble opens, whether the log must open
-// read-only: when the data already holds a WAL whose flush (which
-// pebble.Open performs, retrying forever while it fails) would not leave
-// half the reserve free. It returns the free space that a read-write
-// open needs.
-func (l *Log) openMode() (readOnly bool, need uint64) {
+// openPebble opens Pebble, read-only when the flush of the WAL it would
+// replay does not fit. pebble.Open flushes that WAL before it returns and
+// retries a failing flush forever, so on a nearly full disk it would
+// never return. When the WAL files in Dir (live or kept for recycling)
+// would not leave half the reserve free, Pebble opens read-only first: it
+// then knows the live part of the WAL, and if its flush fits after all,
+// Pebble is reopened read-write at once. need is the free space a
+// read-write open needs.
+func (l *Log) openPebble() (db *pebble.DB, readOnly bool, need uint64, err error) {
 	s := l.sp
-	if s.min == 0 {
-		return false, 0
-	}
 	wal := l.walBytes()
-	free, known, err := s.measure()
-	if err != nil || !known || wal == 0 {
-		return false, 0
+	free, known, merr := s.measure()
+	if s.min == 0 || merr != nil || !known || wal == 0 || free >= wal+s.min/2 {
+		db, err = pebble.Open(s.dir, l.pebbleOpts(false))
+		return db, false, 0, err
 	}
-	need = wal + s.min/2
-	return free < need, need
+	if db, err = pebble.Open(s.dir, l.pebbleOpts(true)); err != nil {
+		return nil, false, 0, err
+	}
+	need = db.Metrics().WAL.Size + s.min/2
+	if free < need {
+		return db, true, need, nil
+	}
+	if err := db.Close(); err != nil {
+		return nil, false, 0, err
+	}
+	db, err = pebble.Open(s.dir, l.pebbleOpts(false))
+	return db, false, 0, err
 }
 
 // walBytes is the size of the WAL files in the log's directory.

@@ -118,8 +118,7 @@ func open(opts Options, h hooks) (*Log, error) {
 		lim: newLimiter(logEvery, h.now), remind: newLimiter(remindEvery, h.now)}
 	l.rep.state = HealthOK
 	l.fs = &syncTimingFS{FS: vfs.OnDiskFull(opts.FS, l.onNoSpace), hist: l.m.syncSeconds, sp: l.sp, quit: l.quit}
-	ro, need := l.openMode()
-	db, err := pebble.Open(opts.Dir, l.pebbleOpts(ro))
+	db, ro, need, err := l.openPebble()
 	if err != nil {
 		return nil, fmt.Errorf("swarmmq/wal: cannot open pebble in %q: %w", opts.Dir, err)
 	}

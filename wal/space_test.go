@@ -163,13 +163,18 @@ func TestDiskFullENOSPC(t *testing.T) {
 // inside pebble.Open): reads work, writes are refused with ErrDiskFull (not
 // a failure); once space returns it reopens for writes by itself.
 func TestOpenReadOnlyOnFullDisk(t *testing.T) {
-	fs := vfs.NewMem()
-	setFree(fs, 10<<20)
+	mem := vfs.NewMem()
+	setFree(mem, 10<<20)
+	full := &sstNoSpace{}
+	fs := errorfs.Wrap(mem, full)
 	l := spaceLog(t, fs, metrics.NewSet(), &syncBuf{})
 	appendWait(t, l, []Entry{{Partition: 0, Data: []byte("kept")}, {Partition: 1, Data: make([]byte, 64<<10)}})
 	require.NoError(t, l.Close())
 
-	setFree(fs, testMinFree/4)
+	// No sstable can be written: a read-write open would retry the flush
+	// of the WAL forever.
+	setFree(mem, testMinFree/4)
+	full.on.Store(true)
 	buf := &syncBuf{}
 	l = spaceLog(t, fs, metrics.NewSet(), buf)
 	st, err := l.Health()
@@ -188,7 +193,8 @@ func TestOpenReadOnlyOnFullDisk(t *testing.T) {
 
 	l.checkSpace() // still no room: stays read-only
 	require.True(t, l.ro.Load())
-	setFree(fs, 10<<20)
+	full.on.Store(false)
+	setFree(mem, 10<<20)
 	l.checkSpace() // reopens for writes
 	require.False(t, l.ro.Load())
 	require.Equal(t, []uint64{2}, appendWait(t, l, []Entry{{Partition: 0, Data: []byte("after")}}))
@@ -196,6 +202,18 @@ func TestOpenReadOnlyOnFullDisk(t *testing.T) {
 	require.NoError(t, l.DiskFull())
 	require.Equal(t, []rec{{1, "kept"}, {2, "after"}}, replayAll(t, l, 0, 0))
 	require.NoError(t, l.Close())
+}
+
+// sstNoSpace answers ENOSPC to every creation of an sstable while on.
+type sstNoSpace struct{ on atomic.Bool }
+
+func (n *sstNoSpace) String() string { return "sstNoSpace" }
+
+func (n *sstNoSpace) MaybeError(op errorfs.Op) error {
+	if n.on.Load() && op.Kind == errorfs.OpCreate && strings.HasSuffix(op.Path, ".sst") {
+		return syscall.ENOSPC
+	}
+	return nil
 }
 
 // TestLimiter: one line per kind and interval; the next says how many were
