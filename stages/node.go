@@ -38,7 +38,7 @@ type Node struct {
 		started, stopped bool
 	}
 	log    *wal.Log
-	failed func() error // the log's sticky failure; set once at Start
+	health func() (string, error) // the log's health; set once at Start
 	parts  []*queue.Partition
 	cache  *queue.Budget // retained messages in memory; set once at Start
 	topo   *graph.Topology
@@ -124,14 +124,15 @@ func (n *Node) Start() error {
 func (n *Node) open() error {
 	log, err := wal.Open(wal.Options{
 		Dir: n.opts.DataDir, FS: n.opts.FS, Partitions: n.opts.Partitions,
-		Sync: n.opts.Sync, SyncInterval: n.opts.SyncInterval,
+		Sync: n.opts.Sync, SyncInterval: n.opts.SyncInterval, MemTableSize: n.opts.MemTableSize,
+		MinFree: n.opts.MinFree, DiskUsage: n.opts.DiskUsage,
 		Metrics: n.opts.Metrics, Logger: n.opts.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot open the log in %s: %w", n.opts.DataDir, err)
 	}
 	n.log = log
-	n.failed = log.Err
+	n.health = log.Health
 	begin := time.Now()
 	records := 0
 	qopts := n.opts.Queue

@@ -80,6 +80,7 @@ type Stage struct {
 	batches  *metrics.Counter
 	records  *metrics.Counter
 	failures *metrics.Counter
+	diskFull *metrics.Counter
 	size     *metrics.Histogram
 	commit   *metrics.Histogram
 }
@@ -111,6 +112,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		batches:  set.NewCounter("swarmmq_persist_batches_total"),
 		records:  set.NewCounter("swarmmq_persist_records_total"),
 		failures: set.NewCounter("swarmmq_persist_failures_total"),
+		diskFull: set.NewCounter("swarmmq_persist_disk_full_total"),
 		size:     set.NewHistogram("swarmmq_persist_batch_requests"),
 		commit:   set.NewHistogram("swarmmq_persist_commit_seconds"),
 	}, nil
@@ -159,7 +161,15 @@ func (s *Stage) append(reqs []*work.Request) {
 	}
 	owned = append(owned[:0], reqs...)
 	logged := s.logged[:0]
+	full := s.deps.Log.DiskFull() // one atomic load per drain
 	for _, r := range owned {
+		if full != nil && r.Kind == work.KindPublish && r.Open > 0 {
+			// New messages wait for space; acks and the records fanout
+			// feeds back still go in: they let space be reclaimed.
+			r.Err = full
+			s.diskFull.Inc()
+			continue
+		}
 		if !s.encode(r, t) {
 			continue
 		}
