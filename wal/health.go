@@ -190,9 +190,9 @@ func (l *Log) onNoSpace() {
 // replay does not fit. pebble.Open flushes that WAL before it returns and
 // retries a failing flush forever, so on a nearly full disk it would
 // never return. When the WAL files in Dir (live or kept for recycling)
-// would not leave half the reserve free, Pebble opens read-only first: it
-// then knows the live part of the WAL, and if its flush fits after all,
-// Pebble is reopened read-write at once. need is the free space a
+// would not leave half the reserve free, Pebble opens read-only first: its
+// memtables then hold what the flush would write, and if that fits after
+// all, Pebble is reopened read-write at once. need is the free space a
 // read-write open needs.
 func (l *Log) openPebble() (db *pebble.DB, readOnly bool, need uint64, err error) {
 	s := l.sp
@@ -205,7 +205,10 @@ func (l *Log) openPebble() (db *pebble.DB, readOnly bool, need uint64, err error
 	if db, err = pebble.Open(s.dir, l.pebbleOpts(true)); err != nil {
 		return nil, false, 0, err
 	}
-	need = db.Metrics().WAL.Size + s.min/2
+	// What the flush writes is what the replay put in the memtables (their
+	// arenas: a slight overestimate). The read-only WAL metrics do not
+	// count the live WAL whole.
+	need = db.Metrics().MemTable.Size + s.min/2
 	if free < need {
 		return db, true, need, nil
 	}
