@@ -43,10 +43,15 @@ func (s *syncBuf) String() string {
 // reserve; the test runs the free-space checks itself.
 func spaceLog(t *testing.T, fs vfs.FS, set *metrics.Set, buf *syncBuf) *Log {
 	t.Helper()
+	return spaceLogClock(t, fs, set, buf, time.Now)
+}
+
+func spaceLogClock(t *testing.T, fs vfs.FS, set *metrics.Set, buf *syncBuf, now func() time.Time) *Log {
+	t.Helper()
 	opts := memOptions(fs, 2)
 	opts.MinFree, opts.Metrics = testMinFree, set
 	opts.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	l, err := open(opts, hooks{manual: true})
+	l, err := open(opts, hooks{manual: true, now: now})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = l.Close() })
 	return l
@@ -97,6 +102,47 @@ func TestDiskFullThreshold(t *testing.T) {
 	require.Equal(t, float64(0), gauge(set, "swarmmq_wal_disk_full"))
 	require.Contains(t, buf.String(), `level=ERROR msg="storage health changed" from=disk_full to=ok`)
 	require.NoError(t, l.Err())
+}
+
+// TestDiskFullReminder: while the disk stays full, a WARN reminder at
+// most once a minute (the transition line said it first).
+func TestDiskFullReminder(t *testing.T) {
+	fs := vfs.NewMem()
+	setFree(fs, testMinFree/2)
+	var now atomic.Int64
+	buf := &syncBuf{}
+	l := spaceLogClock(t, fs, metrics.NewSet(), buf, func() time.Time { return time.Unix(0, now.Load()) })
+	require.ErrorIs(t, l.DiskFull(), ErrDiskFull)
+	const reminder = `level=WARN msg="storage refuses new messages: disk full"`
+	for range 100 {
+		l.checkSpace()
+	}
+	require.Equal(t, 1, strings.Count(buf.String(), "storage health changed"))
+	require.NotContains(t, buf.String(), reminder)
+	now.Add(int64(remindEvery))
+	for range 100 {
+		l.checkSpace()
+	}
+	require.Equal(t, 1, strings.Count(buf.String(), reminder))
+}
+
+// TestHealthFailedLogged: a failed WAL sync turns the health to failed,
+// logged at ERROR with the cause.
+func TestHealthFailedLogged(t *testing.T) {
+	mem := vfs.NewMem()
+	setFree(mem, 10<<20)
+	fault := &fileFault{match: ".log", kinds: syncOps}
+	buf := &syncBuf{}
+	l := spaceLog(t, errorfs.Wrap(mem, fault), metrics.NewSet(), buf)
+	fault.on.Store(true)
+	p, err := l.Append([]Entry{{Partition: 0, Data: []byte("lost")}}, make([]uint64, 1))
+	require.NoError(t, err)
+	require.ErrorIs(t, p.Wait(), ErrFailed)
+	st, err := l.Health()
+	require.Equal(t, HealthFailed, st)
+	require.ErrorIs(t, err, errorfs.ErrInjected)
+	require.Contains(t, buf.String(), `level=ERROR msg="storage health changed" from=ok to=failed cause="swarmmq/wal: log failed, reopen required: WAL sync failed`)
+	_ = l.Close()
 }
 
 // TestDiskFullEstimate: appends lower the estimate of the free space, and
