@@ -60,6 +60,48 @@ func TestSampleConfig(t *testing.T) {
 		t.Fatalf("sample config disagrees with the defaults:\nsample  %+v %+v %+v\ndefault %+v %+v %+v",
 			c.Node, c.Performance, c.Limits, d.Node, d.Performance, d.Limits)
 	}
+	if c.Storage != d.Storage {
+		t.Fatalf("sample storage %+v, default %+v", c.Storage, d.Storage)
+	}
+}
+
+// TestStorageMinFree: storage.min_free reaches the node (0 = no reserve),
+// the flag beats the file.
+func TestStorageMinFree(t *testing.T) {
+	opts := func(c Config) int64 {
+		t.Helper()
+		o, err := c.NodeOptions(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.MinFree
+	}
+	if got := opts(Default()); got != 256<<20 {
+		t.Fatalf("default min_free %d", got)
+	}
+	c, err := Parse([]byte("storage:\n  min_free: 1GB\n"))
+	if err != nil || opts(c) != 1<<30 {
+		t.Fatalf("min_free 1GB: %d %v", opts(c), err)
+	}
+	if c, _ = Parse([]byte("storage:\n  min_free: 0\n")); opts(c) >= 0 {
+		t.Fatalf("min_free 0 gives %d, want a negative (no reserve)", opts(c))
+	}
+	path := filepath.Join(t.TempDir(), "n.yaml")
+	if err := os.WriteFile(path, []byte("storage:\n  min_free: 1GB\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	flag := Size(8 << 20)
+	c, err = LoadNode(NodeFlags{Config: path, MinFree: &flag})
+	if err != nil || c.Storage.MinFree != 8<<20 {
+		t.Fatalf("--min-free 8MB over the file: %v %v", c.Storage.MinFree, err)
+	}
+	if _, err := Parse([]byte("storage:\n  min_free: lots\n")); err == nil || !strings.Contains(err.Error(), "storage.min_free") {
+		t.Fatalf("bad min_free: %v", err)
+	}
+	var s Size
+	if err := s.UnmarshalText([]byte("64MB")); err != nil || s != 64<<20 {
+		t.Fatalf("UnmarshalText: %v %v", s, err)
+	}
 }
 
 func TestEveryProblemListed(t *testing.T) {

@@ -36,6 +36,7 @@ type Config struct {
 	Node        Node        `yaml:"node"`
 	Performance Performance `yaml:"performance"`
 	Limits      Limits      `yaml:"limits"`
+	Storage     Storage     `yaml:"storage"`
 	Security    Security    `yaml:"security"`
 	Log         Log         `yaml:"log"`
 }
@@ -154,6 +155,16 @@ type Limits struct {
 	MaxAge Duration `yaml:"max_age"`
 }
 
+// Storage holds the settings of the data directory's disk.
+type Storage struct {
+	// MinFree is the free space kept on the file system of node.data_dir:
+	// below it new messages are refused with DISK_FULL (acks still work)
+	// until the free space is back above 1.25 × MinFree plus the ballast
+	// file (MinFree/4, at most 64 MB); 0 disables the reserve and the
+	// ballast (a full disk then fails the log until a restart).
+	MinFree Size `yaml:"min_free"`
+}
+
 // Security holds TLS and sealing settings.
 type Security struct {
 	// Keyring is the keyring file (docs/sealing.md) the node authenticates
@@ -209,8 +220,9 @@ func Default() Config {
 			WriteStallTimeout: Duration(netio.DefaultWriteStallTimeout),
 			MemoryLimit:       DefaultMemoryLimit,
 		},
-		Limits: Limits{MaxBytes: Size(queue.DefaultMaxBytes)},
-		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Limits:  Limits{MaxBytes: Size(queue.DefaultMaxBytes)},
+		Storage: Storage{MinFree: Size(wal.DefaultMinFree)},
+		Log:     Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}
 }
 
@@ -276,6 +288,9 @@ func (c *Config) Validate() error {
 	c.validatePerformance(bad)
 	if c.Limits.MaxMsgs < 0 {
 		bad("limits.max_msgs", "must not be negative")
+	}
+	if c.Storage.MinFree < 0 {
+		bad("storage.min_free", "%s is negative", c.Storage.MinFree)
 	}
 	c.validateSecurity(bad)
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {

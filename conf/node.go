@@ -57,6 +57,7 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 		DataDir:      c.Node.DataDir,
 		Sync:         sync,
 		SyncInterval: time.Duration(p.FsyncInterval),
+		MinFree:      minFree(c.Storage.MinFree),
 		MaxFrame:     int(p.MaxMessageSize),
 		FetchBatch:   p.BatchSize,
 		Queue: queue.Options{
@@ -99,6 +100,15 @@ func (c *Config) Logger(w interface{ Write([]byte) (int, error) }) *slog.Logger 
 
 // messageCache maps the config's message_cache (0 = keep nothing in memory)
 // to stages.Options.MessageCache (0 = the default, negative = nothing).
+// minFree maps storage.min_free to wal.Options.MinFree, where 0 means the
+// default and a negative value no reserve.
+func minFree(s Size) int64 {
+	if s == 0 {
+		return -1
+	}
+	return int64(s)
+}
+
 func messageCache(s Size) int64 {
 	if s == 0 {
 		return -1

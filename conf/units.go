@@ -69,6 +69,16 @@ func ParseDuration(v string) (Duration, error) {
 	return Duration(d), nil
 }
 
+// UnmarshalText parses a size with ParseSize (command-line flags).
+func (s *Size) UnmarshalText(b []byte) error {
+	v, err := ParseSize(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
 // MarshalYAML writes s as "1MB".
 func (s Size) MarshalYAML() (any, error) { return s.String(), nil }
 

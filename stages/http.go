@@ -12,6 +12,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/wal"
 )
 
 // httpServer serves the admin surface: /health, /ready, /metrics and
@@ -117,11 +118,12 @@ func (h *httpServer) metrics(w http.ResponseWriter, _ *http.Request) {
 	metrics.WriteProcessMetrics(w)
 }
 
-// status is "ok", "stopping", or "failed" (the log failed: every publish
-// and ack now answers STORAGE until the node is restarted).
+// status is "ok", "stopping", "disk_full" (new messages are refused with
+// DISK_FULL until space returns, by itself), or "failed" (the log failed:
+// every publish and ack now answers STORAGE until the node is restarted).
 func (n *Node) status() (string, string) {
-	if err := n.failed(); err != nil {
-		return "failed", err.Error()
+	if st, err := n.health(); st != wal.HealthOK {
+		return st, err.Error()
 	}
 	if !n.ready.Load() {
 		return "stopping", ""

@@ -38,8 +38,8 @@ type Node struct {
 		started, stopped bool
 	}
 	log         *wal.Log
-	failed      func() error // the log's sticky failure; set once at Start
-	producerKey []byte       // keys the tokens of producer sessions (netio.Options.ProducerKey)
+	health      func() (string, error) // the log's health; set once at Start
+	producerKey []byte                 // keys the tokens of producer sessions (netio.Options.ProducerKey)
 	parts       []*queue.Partition
 	cache       *queue.Budget // retained messages in memory; set once at Start
 	topo        *graph.Topology
@@ -125,16 +125,20 @@ func (n *Node) Start() error {
 func (n *Node) open() error {
 	log, err := wal.Open(wal.Options{
 		Dir: n.opts.DataDir, FS: n.opts.FS, Partitions: n.opts.Partitions,
-		Sync: n.opts.Sync, SyncInterval: n.opts.SyncInterval,
+		Sync: n.opts.Sync, SyncInterval: n.opts.SyncInterval, MemTableSize: n.opts.MemTableSize,
+		MinFree: n.opts.MinFree, DiskUsage: n.opts.DiskUsage,
 		Metrics: n.opts.Metrics, Logger: n.opts.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot open the log in %s: %w", n.opts.DataDir, err)
 	}
 	n.log = log
-	n.failed = log.Err
+	n.health = log.Health
+	// Without the secret (a nearly full disk opened read-only, say) the
+	// node runs without producer sessions: clients fall back to
+	// application ids.
 	if n.producerKey, err = log.Secret("producer", netio.ProducerKeySize); err != nil {
-		return err
+		n.opts.Logger.Warn("producer sessions off: cannot read or store the node's producer secret", "err", err)
 	}
 	begin := time.Now()
 	records := 0

@@ -50,6 +50,15 @@ type Options struct {
 	// Sync is the fsync policy; SyncInterval its interval.
 	Sync         wal.SyncPolicy
 	SyncInterval time.Duration
+	// MinFree is the free-space reserve of the data directory's file
+	// system (wal.Options.MinFree: 0 = wal.DefaultMinFree, negative =
+	// none): below it new messages are refused with DISK_FULL.
+	MinFree int64
+	// DiskUsage replaces the statfs of the data directory (tests); nil =
+	// FS.GetDiskUsage.
+	DiskUsage func() (vfs.DiskUsage, error)
+	// MemTableSize is Pebble's memtable size (0 = wal.DefaultMemTableSize).
+	MemTableSize uint64
 	// MaxFrame bounds frames (so messages) on the wire.
 	MaxFrame int
 	// FetchBatch is the FETCH size when a client asks for 0.

@@ -69,6 +69,9 @@ func (l *Log) Append(entries []Entry, indexes []uint64) (*Pending, error) {
 	if l.closed {
 		return nil, ErrClosed
 	}
+	if l.ro.Load() {
+		return nil, l.sp.err()
+	}
 	b := l.db.NewBatchWithSize(size)
 	if err := l.appendLocked(b, entries, indexes); err != nil {
 		return nil, err
@@ -76,6 +79,7 @@ func (l *Log) Append(entries []Entry, indexes []uint64) (*Pending, error) {
 	l.m.batches.Inc()
 	l.m.entries.Add(len(entries))
 	l.m.bytes.Add(n)
+	l.sp.wrote(size)
 	if l.policy == SyncInterval {
 		_ = b.Close()
 		return &l.applied, nil
@@ -214,10 +218,13 @@ func (l *Log) fail(cause error, wedged bool) error {
 
 func (l *Log) failLocked(cause error, wedged bool) error {
 	err := fmt.Errorf("%w: %w", ErrFailed, cause)
+	l.mu.wedged = l.mu.wedged || wedged
 	if l.mu.err == nil {
 		l.mu.err = err
+		l.failed.Store(true)
+		l.report(err.Error())
+		l.sp.poke() // the figure in /health and the metrics say whether the disk filled up
 	}
-	l.mu.wedged = l.mu.wedged || wedged
 	return err
 }
 

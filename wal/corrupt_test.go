@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -82,7 +83,7 @@ func TestOpenDetectsCorruptSnapshot(t *testing.T) {
 
 func TestOpenRefusesDataWithoutMarker(t *testing.T) {
 	fs := vfs.NewMem()
-	db, err := pebble.Open("db", &pebble.Options{FS: fs, Logger: pebbleLogger{lg: slog.New(slog.DiscardHandler)}})
+	db, err := pebble.Open("db", &pebble.Options{FS: fs, Logger: pebbleLogger{lg: slog.New(slog.DiscardHandler), lim: newLimiter(logEvery, time.Now)}})
 	require.NoError(t, err)
 	require.NoError(t, db.Set(logKey(0, 1), []byte{0, 0, 0, 0}, pebble.Sync))
 	require.NoError(t, db.Close())

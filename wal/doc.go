@@ -60,10 +60,53 @@
 // After ErrFailed the outcome of the batches in flight is unknown: the node
 // should stop, and reopening the log replays Pebble's WAL.
 //
+// # Disk space
+//
+// A full disk must never reach the paths above: Pebble keeps a WAL write
+// error forever, and retries a failed flush at once, forever (each attempt
+// a background error). So the Log keeps a reserve, Options.MinFree bytes
+// of the file system of Dir:
+//
+//   - A goroutine reads the free space (statfs, through vfs.FS) every 250
+//     ms, and at once when poked: by an Append that brings an estimate
+//     (the last figure minus the bytes appended since, one atomic add per
+//     Append) below the reserve, and by a failed write. Below the reserve
+//     DiskFull returns an error wrapping ErrDiskFull; the node then refuses
+//     new messages (DISK_FULL) but keeps appending acks, group creations
+//     and dead-letter moves, which let space be reclaimed. Once the free
+//     space is back above MinFree × 1.25 plus the ballast, DiskFull
+//     returns nil again: no restart is needed.
+//   - A ballast file (BallastName, MinFree/4, at most 64 MiB, zeros) sits
+//     in Dir. Pebble's FS is wrapped with vfs.OnDiskFull: the first ENOSPC
+//     deletes the ballast and marks the disk full at once, and the write
+//     that met it is retried once, now with room; flushes and compactions
+//     find room too. The ballast is re-created before the Log leaves the
+//     disk-full state.
+//   - After an ENOSPC, creating an sstable waits one second while the disk
+//     is full, so Pebble's flush retries cost no CPU; its error lines (and
+//     the Log's own storage warnings) are rate-limited: one line per kind
+//     per 10 s, with the count of the lines left out.
+//   - pebble.Open flushes the WAL it replays before it returns, and
+//     retries a failing flush forever: on a nearly full disk it would never
+//     return. When the free space is below the WAL files in Dir plus
+//     MinFree/2, Open opens Pebble read-only first, which tells the live
+//     part of the WAL; if its flush does not fit either, the Log stays
+//     read-only: reads, Replay and LoadSnapshot work, Append and
+//     SaveSnapshot return ErrDiskFull (acks included), and the checking
+//     goroutine reopens Pebble read-write once the flush fits.
+//   - Every change of Health (ok, disk_full, failed) is logged at ERROR
+//     with its cause; while the disk stays full a WARN reminder follows at
+//     most once a minute.
+//
+// If a write fails anyway (the reserve was too small for a burst, or
+// another process filled the disk faster than the checks), the Log fails
+// as above, and only a restart recovers it; the reserve makes that rare.
+//
 // # Goroutines and stopping
 //
-// Under SyncInterval, Open starts one goroutine, the interval syncer, under
-// the pprof label swarmmq=wal-syncer. Close stops it, waits for it, then
+// Open starts the free-space checker (pprof label swarmmq=wal-space)
+// unless Options.MinFree is negative, and under SyncInterval the interval
+// syncer (swarmmq=wal-syncer). Close stops them, waits for them, then
 // closes Pebble, which fsyncs the WAL. Pebble runs its own goroutines
 // (flushes, compactions, WAL writer), all stopped by Close.
 //
@@ -87,6 +130,10 @@
 //     sync c+1 may have begun before the batch was applied, sync c+2 began
 //     after c+1 completed. So a power failure while it reads n can lose
 //     only appends acknowledged after it reached n-1: about one interval.
+//   - swarmmq_wal_disk_free_bytes: the free space of the file system of
+//     Dir at the last check.
+//   - swarmmq_wal_disk_full: 1 while DiskFull reports the disk full.
+//   - swarmmq_wal_no_space_total: ENOSPC errors met by Pebble's writes.
 //
 // # Concurrency
 //
@@ -97,7 +144,7 @@
 // batches from several goroutines, or pipelined ones, share an fsync. A
 // Pending is owned by one goroutine. Replay sees the entries committed when
 // it starts; its callback must not call the Log's methods. Lock order:
-// Log.life, then Log.mu.
+// Log.life, then Log.mu, then Log.rep.
 //
 // # Layout
 //

@@ -20,6 +20,11 @@ var (
 	// ErrNotFound is returned by Read for an entry that is not in the log
 	// (never appended, or trimmed by a snapshot).
 	ErrNotFound = errors.New("swarmmq/wal: no such entry")
+	// ErrDiskFull marks the refusal of writes that would grow the log while
+	// the file system of its directory is nearly full (see Log.DiskFull).
+	// It is not a failure: the Log recovers by itself once space returns.
+	// Errors carrying it also say why.
+	ErrDiskFull = errors.New("swarmmq/wal: disk full")
 )
 
 // IsCorrupt reports whether err marks corrupt data.

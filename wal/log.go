@@ -5,12 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // ErrPartitions marks the error of Open when Options.Partitions differs from
@@ -25,13 +27,29 @@ var ErrPartitions = errors.New("swarmmq/wal: partition count mismatch")
 // enter Pebble's commit pipeline, and so reach the WAL; the fsync is awaited
 // outside mu, so batches keep arriving while one syncs (group commit). life
 // keeps db open while a method uses it: held shared by each method, taken
-// exclusively by Close. Lock order: life, then mu.
+// exclusively by Close and by reopen (which swaps a read-only Pebble for a
+// read-write one). Lock order: life, then mu, then rep.
 type Log struct {
-	db     *pebble.DB
+	db     *pebble.DB // replaced (under life.Lock) only by reopen
 	parts  uint32
 	policy SyncPolicy
 	m      walMetrics
 	hooks  hooks
+	opts   Options
+	fs     vfs.FS // what Pebble sees: opts.FS with the ENOSPC callback and sync timing
+	lg     *slog.Logger
+	lim    *limiter // storage error lines
+	remind *limiter // "writes refused" reminders
+	sp     *space
+	// ro is set while Pebble is open read-only (see openMode); written
+	// under life.Lock. roNeed is the free space a read-write open needs.
+	ro     atomic.Bool
+	roNeed uint64
+	failed atomic.Bool // mu.err is set; readable without mu
+	rep    struct {
+		sync.Mutex
+		state string // the health last reported
+	}
 
 	// applied is returned by Append under SyncInterval; empty by Append of
 	// no entries. Both are immutable.
@@ -56,10 +74,12 @@ type Log struct {
 	closeOnce sync.Once
 }
 
-// hooks let tests drive the interval syncer.
+// hooks let tests drive the interval syncer and the free-space check.
 type hooks struct {
 	tick   <-chan time.Time // replaces the syncer's ticker if non-nil
 	synced func(error)      // called after each tick the syncer handled
+	manual bool             // no free-space goroutine: the test calls checkSpace
+	now    func() time.Time // the clock of the free-space logic; nil = time.Now
 }
 
 // walMetrics are the metrics of a Log, created once in Open.
@@ -94,23 +114,65 @@ func open(opts Options, h hooks) (*Log, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	m := newMetrics(opts.Metrics)
-	fs := &syncTimingFS{FS: opts.FS, hist: m.syncSeconds}
-	db, err := pebble.Open(opts.Dir, pebbleOptions(&opts, fs))
+	if h.now == nil {
+		h.now = time.Now
+	}
+	l := &Log{parts: opts.Partitions, policy: opts.Sync, m: newMetrics(opts.Metrics), hooks: h, quit: make(chan struct{}),
+		opts: opts, lg: opts.Logger, sp: newSpace(&opts, opts.FS, h.now, opts.Metrics),
+		lim: newLimiter(logEvery, h.now), remind: newLimiter(remindEvery, h.now)}
+	l.rep.state = HealthOK
+	l.fs = &syncTimingFS{FS: vfs.OnDiskFull(opts.FS, l.onNoSpace), hist: l.m.syncSeconds, sp: l.sp, quit: l.quit}
+	db, ro, need, err := l.openPebble()
 	if err != nil {
 		return nil, fmt.Errorf("swarmmq/wal: cannot open pebble in %q: %w", opts.Dir, err)
 	}
-	l := &Log{db: db, parts: opts.Partitions, policy: opts.Sync, m: m, hooks: h, quit: make(chan struct{})}
+	l.db = db
 	l.applied.l = l
 	l.mu.last = make([]uint64, l.parts)
 	l.mu.snap = make([]uint64, l.parts)
 	if err := l.init(opts.Dir); err != nil {
 		return nil, errors.Join(err, l.close())
 	}
+	l.startSpaceWatch(ro, need)
 	if l.policy == SyncInterval {
 		l.startSyncer(opts.SyncInterval)
 	}
 	return l, nil
+}
+
+// startSpaceWatch reports a read-only open, makes the ballast, checks the
+// free space once and starts the periodic check. With no reserve
+// (Options.MinFree negative) it does nothing.
+func (l *Log) startSpaceWatch(ro bool, need uint64) {
+	s := l.sp
+	if s.min == 0 {
+		return
+	}
+	free, known, _ := s.measure()
+	if ro {
+		l.ro.Store(true)
+		l.roNeed = need
+		s.setFull(fmt.Errorf("%w: opened read-only: %s free on the file system of %s, flushing the log's WAL needs %s; "+
+			"acks and new messages are refused until then", ErrDiskFull, bytesText(free), s.dir, bytesText(need)), true)
+		l.report(s.err().Error())
+	} else if known && s.ballast > 0 && free >= s.min+uint64(s.ballast) {
+		if err := s.makeBallast(); err != nil {
+			l.lg.Warn("no ballast file", slog.String("err", err.Error()))
+		}
+	}
+	if !known {
+		l.lg.Info("the free space of the data directory cannot be read: no reserve, only ENOSPC marks the disk full",
+			slog.String("dir", s.dir))
+	}
+	l.checkSpace()
+	l.startSpace()
+}
+
+// pebbleOpts returns the Pebble options of the log, read-only or not.
+func (l *Log) pebbleOpts(readOnly bool) *pebble.Options {
+	po := pebbleOptions(&l.opts, l.fs, l.lim)
+	po.ReadOnly = readOnly
+	return po
 }
 
 // init checks the partition count marker (writing it into a new log) and
@@ -232,6 +294,9 @@ func (l *Log) close() error {
 	l.mu.Unlock()
 	if wedged {
 		return fmt.Errorf("swarmmq/wal: pebble left open after it panicked on a write: %w", failure)
+	}
+	if l.db == nil { // a failed reopen closed it
+		return failure
 	}
 	if err := l.db.Close(); err != nil {
 		return fmt.Errorf("swarmmq/wal: cannot close pebble: %w", err)

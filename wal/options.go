@@ -23,6 +23,12 @@ const (
 	// at 64 MiB they made up half of a node's 345 MB RSS under a long
 	// publish run; at 16 MiB a flush still writes a sizeable L0 table.
 	DefaultMemTableSize = 16 << 20
+	// DefaultMinFree is the free-space reserve of the data directory's file
+	// system: below it the Log reports DiskFull and the node refuses new
+	// messages. It leaves room for what a full memtable queue needs to be
+	// flushed (memTableStopWrites × DefaultMemTableSize = 64 MiB) several
+	// times over, for compactions, and for the acks that free space.
+	DefaultMinFree = 256 << 20
 )
 
 // Limits checked by Options.Validate.
@@ -117,8 +123,18 @@ type Options struct {
 	MemTableSize uint64
 	// Metrics receives the package's metrics; nil keeps them in a private set.
 	Metrics *metrics.Set
-	// Logger receives Pebble's own log lines; nil discards them.
+	// Logger receives Pebble's own log lines and the Log's health
+	// transitions; nil discards them.
 	Logger *slog.Logger
+	// MinFree is the free-space reserve, in bytes, of the file system of
+	// Dir (DefaultMinFree): below it DiskFull reports the disk full, until
+	// the free space is back above MinFree × 1.25 plus the ballast. The Log
+	// also keeps a ballast file of MinFree/4 (at most 64 MiB) in Dir,
+	// released on ENOSPC. Negative: no reserve, no ballast.
+	MinFree int64
+	// DiskUsage returns the usage of the file system of Dir; nil means
+	// FS.GetDiskUsage(Dir). Tests inject figures with it.
+	DiskUsage func() (vfs.DiskUsage, error)
 }
 
 // EnsureDefaults replaces zero fields with their defaults.
@@ -137,6 +153,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewSet()
+	}
+	if o.MinFree == 0 {
+		o.MinFree = DefaultMinFree
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -41,12 +41,13 @@ const (
 // compression would spend CPU for nothing: it is off. No bloom filters: the
 // log only seeks and scans. The logger and event listener are set before
 // EnsureDefaults, which would otherwise bind the default event handlers to
-// Pebble's stdlib logger (whose Fatalf exits the process).
-func pebbleOptions(o *Options, fs vfs.FS) *pebble.Options {
+// Pebble's stdlib logger (whose Fatalf exits the process); their error lines
+// go through lim.
+func pebbleOptions(o *Options, fs vfs.FS, lim *limiter) *pebble.Options {
 	lg := o.Logger.With(slog.String("component", "pebble"))
 	po := &pebble.Options{
-		Logger:        pebbleLogger{lg: lg},
-		EventListener: eventListener(lg),
+		Logger:        pebbleLogger{lg: lg, lim: lim},
+		EventListener: eventListener(lg, lim),
 	}
 	po.EnsureDefaults()
 	po.FS = fs
@@ -64,20 +65,23 @@ func pebbleOptions(o *Options, fs vfs.FS) *pebble.Options {
 // eventListener reports the Pebble events an operator must see; the rest
 // (flushes, compactions, file creation) stay silent. DataCorruption is only
 // logged: the read that found it returns the error, while Pebble's default
-// handler would call Fatalf.
-func eventListener(lg *slog.Logger) *pebble.EventListener {
+// handler would call Fatalf. Background errors and low-disk warnings repeat
+// while a disk is full (Pebble retries a failed flush at once, forever):
+// they are rate-limited, and logged without the stack trace Pebble's errors
+// carry.
+func eventListener(lg *slog.Logger, lim *limiter) *pebble.EventListener {
 	return &pebble.EventListener{
 		BackgroundError: func(err error) {
-			lg.Error("pebble background error", slog.Any("err", err))
+			lim.log(lg, slog.LevelError, "background", "pebble background error", slog.String("err", err.Error()))
 		},
 		DataCorruption: func(info pebble.DataCorruptionInfo) {
 			lg.Error("pebble data corruption", slog.String("info", info.String()))
 		},
 		DiskSlow: func(info pebble.DiskSlowInfo) {
-			lg.Warn("pebble disk slow", slog.String("info", info.String()))
+			lim.log(lg, slog.LevelWarn, "disk-slow", "pebble disk slow", slog.String("info", info.String()))
 		},
 		LowDiskSpace: func(info pebble.LowDiskSpaceInfo) {
-			lg.Warn("pebble low disk space", slog.String("info", info.String()))
+			lim.log(lg, slog.LevelWarn, "low-disk", "pebble low disk space", slog.String("info", info.String()))
 		},
 		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
 			lg.Warn("pebble write stall", slog.String("reason", info.Reason))
@@ -98,13 +102,21 @@ func (e *fatalError) Error() string { return "pebble fatal: " + e.msg }
 // Error. Pebble assumes Fatalf does not return (its default exits the
 // process), so Fatalf logs at Error and panics with a *fatalError. On the
 // goroutine of a write, the Log recovers it and fails (see Log.applyLocked);
-// on one of Pebble's own goroutines the panic ends the process. It is safe
-// for concurrent use.
-type pebbleLogger struct{ lg *slog.Logger }
+// on one of Pebble's own goroutines the panic ends the process. Errorf
+// lines are rate-limited per format. It is safe for concurrent use.
+type pebbleLogger struct {
+	lg  *slog.Logger
+	lim *limiter
+}
 
 func (p pebbleLogger) Infof(format string, args ...any) { p.log(slog.LevelDebug, format, args) }
 
-func (p pebbleLogger) Errorf(format string, args ...any) { p.log(slog.LevelError, format, args) }
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	if !p.lg.Enabled(context.Background(), slog.LevelError) {
+		return
+	}
+	p.lim.log(p.lg, slog.LevelError, "errorf:"+format, strings.TrimSuffix(fmt.Sprintf(format, args...), "\n"))
+}
 
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := strings.TrimSuffix(fmt.Sprintf(format, args...), "\n")
@@ -121,15 +133,21 @@ func (p pebbleLogger) log(level slog.Level, format string, args []any) {
 }
 
 // syncTimingFS wraps the file system given to Pebble so that every fsync of
-// a WAL file (*.log) is timed into swarmmq_wal_sync_seconds. It is safe for
-// concurrent use if the wrapped FS is.
+// a WAL file (*.log) is timed into swarmmq_wal_sync_seconds, and the
+// creation of an sstable backs off after an ENOSPC (space.backoff). It is
+// safe for concurrent use if the wrapped FS is.
 type syncTimingFS struct {
 	vfs.FS
 	hist *metrics.Histogram
+	sp   *space
+	quit <-chan struct{}
 }
 
 // Create implements vfs.FS.
 func (fs *syncTimingFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	if strings.HasSuffix(name, ".sst") {
+		fs.sp.backoff(fs.quit)
+	}
 	f, err := fs.FS.Create(name, category)
 	return fs.wrap(name, f, err)
 }

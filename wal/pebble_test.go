@@ -13,7 +13,7 @@ import (
 
 func TestPebbleLogger(t *testing.T) {
 	var buf bytes.Buffer
-	lg := pebbleLogger{lg: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	lg := pebbleLogger{lg: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), lim: newLimiter(logEvery, time.Now)}
 	lg.Infof("found %d WALs\n", 2)
 	lg.Errorf("background error: %s", "boom")
 	require.Contains(t, buf.String(), `level=DEBUG msg="found 2 WALs"`)

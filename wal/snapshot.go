@@ -24,6 +24,9 @@ func (l *Log) SaveSnapshot(partition uint32, index, keepFrom uint64, data []byte
 	if l.closed {
 		return ErrClosed
 	}
+	if l.ro.Load() {
+		return l.sp.err()
+	}
 	b := l.db.NewBatch()
 	// Encoded in place: a snapshot may be megabytes (the dedupe window).
 	key := partKey(prefixSnapshot, partition)

@@ -53,6 +53,9 @@ func (l *Log) syncWAL() error {
 	if l.closed {
 		return ErrClosed
 	}
+	if l.ro.Load() {
+		return nil // nothing was applied
+	}
 	b := l.db.NewBatch()
 	_ = b.LogData(nil, nil)
 	if err := l.commitSync(b); err != nil {

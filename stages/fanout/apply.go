@@ -2,12 +2,14 @@ package fanout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/netio"
 	"github.com/swarmmq/swarmmq/queue"
 	"github.com/swarmmq/swarmmq/stages/work"
+	"github.com/swarmmq/swarmmq/wal"
 )
 
 func ctxBackground() context.Context { return context.Background() }
@@ -73,19 +75,25 @@ func (w *worker) publishApplied(r *work.Request) {
 	w.reply(r)
 }
 
-// storageFailed answers a request whose record could not be stored.
+// storageFailed answers a request whose record could not be stored:
+// DISK_FULL when the log refused it for want of space (retry later),
+// STORAGE otherwise.
 func (w *worker) storageFailed(r *work.Request) {
+	code := frame.CodeStorage
+	if errors.Is(r.Err, wal.ErrDiskFull) {
+		code = frame.CodeDiskFull
+	}
 	switch r.Kind {
 	case work.KindPublish:
 		for i := range r.Results {
 			if !r.Resolved(i) {
-				r.Results[i] = frame.AckEntry{Code: frame.CodeStorage}
+				r.Results[i] = frame.AckEntry{Code: code}
 			}
 		}
 		r.Err = nil
 		w.reply(r)
 	case work.KindAck:
-		w.fail(r, frame.CodeStorage, r.Err)
+		w.fail(r, code, r.Err)
 	case work.KindGroupCreate, work.KindDeadLetter:
 		// Internal records: try again later.
 		if r.Kind == work.KindDeadLetter {

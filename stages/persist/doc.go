@@ -14,4 +14,11 @@
 // index; the others pass through in order. A failed append or sync sets
 // Request.Err on every request of the batch: fanout then answers STORAGE and
 // applies nothing, so nothing is acknowledged that was not stored.
+//
+// While wal.Log.DiskFull reports the disk nearly full (checked once per
+// drain, one atomic load), a PUBLISH with open messages is not written:
+// its Request.Err is that error (wrapping wal.ErrDiskFull), fanout answers
+// its messages DISK_FULL, and swarmmq_persist_disk_full_total counts it.
+// ACKs and the GroupCreate/DeadLetter records are still written: they are
+// small, and acks let messages be dropped and their space reclaimed.
 package persist

@@ -81,6 +81,7 @@ type Stage struct {
 	records   *metrics.Counter
 	failures  *metrics.Counter
 	abandoned *metrics.Counter
+	diskFull  *metrics.Counter
 	size      *metrics.Histogram
 	commit    *metrics.Histogram
 }
@@ -113,6 +114,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		records:   set.NewCounter("swarmmq_persist_records_total"),
 		failures:  set.NewCounter("swarmmq_persist_failures_total"),
 		abandoned: set.NewCounter("swarmmq_persist_abandoned_total"),
+		diskFull:  set.NewCounter("swarmmq_persist_disk_full_total"),
 		size:      set.NewHistogram("swarmmq_persist_batch_requests"),
 		commit:    set.NewHistogram("swarmmq_persist_commit_seconds"),
 	}, nil
@@ -161,7 +163,15 @@ func (s *Stage) append(reqs []*work.Request) {
 	}
 	owned = append(owned[:0], reqs...)
 	logged := s.logged[:0]
+	full := s.deps.Log.DiskFull() // one atomic load per drain
 	for _, r := range owned {
+		if full != nil && r.Kind == work.KindPublish && r.Open > 0 {
+			// New messages wait for space; acks and the records fanout
+			// feeds back still go in: they let space be reclaimed.
+			r.Err = full
+			s.diskFull.Inc()
+			continue
+		}
 		if !s.encode(r, t) {
 			continue
 		}
