@@ -53,6 +53,15 @@ func (c *Client) openSession(nc net.Conn, rest []byte, corr uint64, maxFrame int
 		if err != nil {
 			return nil, fmt.Errorf("%w: bad ERROR frame: %w", ErrProtocol, err)
 		}
+		if code == frame.CodeBadRequest { // the node opens no sessions
+			c.log.Warn("swarmmq client: the node opened no producer session; publishing with application ids "+
+				"(retries are recognised within its dedupe window only)", "reason", msg)
+			c.sess.mu.Lock()
+			c.sess.id, c.sess.token = 0, [frame.TokenSize]byte{}
+			c.sess.mu.Unlock()
+			c.producer.Store(0)
+			return rest, nil
+		}
 		if code != frame.CodeBadProducer {
 			return nil, serverError(code, msg)
 		}
