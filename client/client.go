@@ -281,15 +281,19 @@ func (c *Client) failAll(err error) {
 	}
 }
 
-// checkName validates a destination or group name before it goes on the
-// wire, with the server's code for the failure.
+// checkName validates a destination (code BAD_DESTINATION, with
+// frame.ValidDestination) or group name (BAD_GROUP, frame.ValidName)
+// before it goes on the wire, with the server's code for the failure.
 func checkName(name string, code frame.Code) error {
-	if frame.ValidName([]byte(name)) {
+	if code == frame.CodeBadGroup {
+		if frame.ValidName([]byte(name)) {
+			return nil
+		}
+		return &frame.Error{Code: code, Msg: fmt.Sprintf("group %q must be 1-%d bytes of [A-Za-z0-9._-]", name, frame.MaxNameLen)}
+	}
+	if frame.ValidDestination([]byte(name)) {
 		return nil
 	}
-	what := "destination"
-	if code == frame.CodeBadGroup {
-		what = "group"
-	}
-	return &frame.Error{Code: code, Msg: fmt.Sprintf("%s %q must be 1-255 bytes of [A-Za-z0-9._-]", what, name)}
+	return &frame.Error{Code: code, Msg: fmt.Sprintf("destination %q (%d bytes) must be 1-%d bytes of [A-Za-z0-9._-], or up to %d ending in %s",
+		name, len(name), frame.MaxDestinationLen, frame.MaxNameLen, frame.DeadLetterSuffix)}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,7 +161,13 @@ func TestBadNames(t *testing.T) {
 	_, err = c.Fetch(testCtx(t), "q", "", 1, 0)
 	require.Equal(t, frame.CodeBadGroup, frame.CodeOf(err))
 	require.EqualError(t, c.Ack(testCtx(t), "q/1", "g", 1),
-		`swarmmq: ack on q/1 for group g: BAD_DESTINATION: destination "q/1" must be 1-255 bytes of [A-Za-z0-9._-]`)
+		`swarmmq: ack on q/1 for group g: BAD_DESTINATION: destination "q/1" (3 bytes) must be 1-251 bytes of [A-Za-z0-9._-], or up to 255 ending in .dlq`)
+	// 252 bytes: its dead-letter destination would not fit in a name.
+	_, err = c.Publish(testCtx(t), strings.Repeat("d", frame.MaxDestinationLen+1), []byte("x"))
+	require.Equal(t, frame.CodeBadDestination, frame.CodeOf(err))
+	require.ErrorContains(t, err, "(252 bytes)")
+	_, err = c.Fetch(testCtx(t), strings.Repeat("d", frame.MaxDestinationLen)+frame.DeadLetterSuffix, "g", 1, 0)
+	require.NoError(t, err)
 	err = c.NewPublisher("", PublisherOptions{}).Publish(testCtx(t), []byte("x"), nil)
 	require.Equal(t, frame.CodeBadDestination, frame.CodeOf(err))
 }

@@ -49,8 +49,10 @@
 //	ERROR        code u16 | message str
 //	PING, PONG   (empty)
 //
-// Destination and group names are 1..255 bytes of [A-Za-z0-9._-] (see
-// [ValidName]).
+// Group names are 1..255 bytes of [A-Za-z0-9._-] ([ValidName]);
+// destination names are 1..251 such bytes, or up to 255 ending in ".dlq",
+// so that every dead-letter name fits ([ValidDestination]). Names are
+// defined in name.go, once, for every package.
 //
 // # Messages
 //

@@ -336,13 +336,13 @@ func (b *broker) deadLetter(dest string, seq uint64) (uint64, bool) {
 		return 0, false
 	}
 	raw := d.msgs[seq-1]
-	dlq := b.destLocked(dest + ".dlq")
+	dlq := b.destLocked(dest + frame.DeadLetterSuffix)
 	dlq.last++
 	dlq.msgs = append(dlq.msgs, raw)
 	dlq.ids[[16]byte(raw[:16])] = dlq.last
 	n := dlq.last
 	b.mu.Unlock()
-	b.wake(dest + ".dlq")
+	b.wake(dest + frame.DeadLetterSuffix)
 	return n, true
 }
 
