@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -84,7 +85,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	c.rng = mrand.New(mrand.NewPCG(binary.BigEndian.Uint64(seed[16:]), c.producer))
 	c.mu.pending = make(map[uint64]*call)
 	c.mu.credits.limit = int(opts.Credits)
-	c.maxFrame.Store(int64(opts.MaxFrame))
+	c.maxFrame.Store(int64(cmp.Or(opts.MaxFrame, frame.DefaultMaxFrame))) // until HELLO_OK
 
 	cn, err := c.connect(ctx)
 	if err != nil {
@@ -141,7 +142,7 @@ func (c *Client) NodeID() string {
 }
 
 // MaxFrame returns the largest frame in force on the connection: the
-// smaller of Options.MaxFrame and the server's.
+// server's, or the smaller of Options.MaxFrame and the server's.
 func (c *Client) MaxFrame() int { return int(c.maxFrame.Load()) }
 
 // Ping sends a PING and waits for the PONG. A PING takes no credit.

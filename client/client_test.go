@@ -21,7 +21,7 @@ func TestOptionsValidate(t *testing.T) {
 	o.Addr = "localhost:9001"
 	require.NoError(t, o.Validate())
 	require.Equal(t, uint32(DefaultCredits), o.Credits)
-	require.Equal(t, frame.DefaultMaxFrame, o.MaxFrame)
+	require.Zero(t, o.MaxFrame, "no limit of the client's own: the node's is always accepted")
 	require.NotEmpty(t, o.ClientID)
 
 	o.MaxFrame, o.DialTimeout, o.MaxReconnectWait = 4095, -1, 1
@@ -46,7 +46,7 @@ func TestHandshake(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "test-client", string(h.ClientID))
 	require.Equal(t, uint32(50), h.Credits)
-	require.Equal(t, uint32(frame.DefaultMaxFrame), h.MaxFrame)
+	require.Zero(t, h.MaxFrame, "the default asks for no limit of its own")
 	require.NoError(t, c.Ping(testCtx(t)))
 }
 

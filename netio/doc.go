@@ -45,7 +45,9 @@
 // listener that one deadline covers the TLS handshake too, and a client
 // that has not completed the TLS handshake by then is closed without a
 // frame (it has no TLS session to read one). A second HELLO gets
-// BAD_REQUEST. HELLO_OK grants max_frame = min(asked, MaxFrame) and credits
+// BAD_REQUEST, and so does (then closes) a HELLO whose max_frame is not 0
+// and is below MaxFrame: the node accepts messages that need frames of
+// MaxFrame bytes to be delivered. HELLO_OK grants max_frame = MaxFrame and credits
 // = min(asked, Credits, MaxInbound/max_frame), at least 1. A frame that does
 // not decode gets ERROR with its code (MALFORMED, TOO_LARGE — as soon as the
 // four length bytes arrive —, UNSUPPORTED_VERSION, UNKNOWN_TYPE) and that

@@ -76,7 +76,7 @@ type Options struct {
 	// connection beyond it gets ERROR TOO_MANY_CONNECTIONS and is closed.
 	MaxConns int
 	// MaxFrame is the largest frame accepted or sent, header included;
-	// HELLO can only lower it for a connection.
+	// every connection uses it (a HELLO asking for less is refused).
 	MaxFrame int
 	// Credits is the most requests a connection may have outstanding; HELLO
 	// asks for some and HELLO_OK grants at most this, and no more than

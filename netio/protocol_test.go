@@ -12,9 +12,11 @@ import (
 )
 
 func TestHandshakeAndPing(t *testing.T) {
-	e := startEnv(t, testOptions(), 16)
+	opts := testOptions()
+	opts.MaxFrame, opts.MaxInbound = 4096, 1<<20
+	e := startEnv(t, opts, 16)
 	c := e.dial()
-	ok := c.hello(100, 4096)
+	ok := c.hello(100, 8192) // above the server's: the server's holds
 	require.Equal(t, "node-1", string(ok.NodeID))
 	require.EqualValues(t, 100, ok.Credits)
 	require.EqualValues(t, 4096, ok.MaxFrame)
@@ -24,10 +26,33 @@ func TestHandshakeAndPing(t *testing.T) {
 
 	// 0 asks for the server's values; credits are capped so that
 	// credits × max frame fits MaxInbound (4 × 1 MiB by default).
+	e = startEnv(t, testOptions(), 16)
 	c2 := e.dial()
 	ok = c2.hello(0, 0)
 	require.EqualValues(t, DefaultMaxFrame, ok.MaxFrame)
 	require.EqualValues(t, DefaultInboundFrames, ok.Credits)
+}
+
+// TestHelloMaxFrameBelowServer checks that a HELLO asking for a max frame
+// below the server's is refused (BAD_REQUEST naming both sizes, then
+// close): a message the node accepts could otherwise never be delivered
+// on that connection.
+func TestHelloMaxFrameBelowServer(t *testing.T) {
+	e := startEnv(t, testOptions(), 16)
+	c := e.dial()
+	c.write(frame.AppendHello(nil, 1, frame.Hello{MaxFrame: 4096}))
+	f := c.read()
+	require.Equal(t, frame.TypeError, f.Type)
+	code, msg, err := frame.DecodeError(f.Body)
+	require.NoError(t, err)
+	require.Equal(t, frame.CodeBadRequest, code)
+	require.Contains(t, string(msg), "max_frame 4096 in HELLO is below this node's max frame 1048576")
+	c.expectEOF()
+	e.waitClosed()
+
+	// Exactly the server's is fine.
+	ok := e.dial().hello(0, DefaultMaxFrame)
+	require.EqualValues(t, DefaultMaxFrame, ok.MaxFrame)
 }
 
 func TestHandshakeRequired(t *testing.T) {

@@ -32,6 +32,9 @@ type Conn interface {
 	SendError(corr uint64, code frame.Code, msg string) error
 	// Closed reports whether the connection is gone.
 	Closed() bool
+	// MaxFrame is the largest frame, header included, the connection
+	// may carry (negotiated by HELLO).
+	MaxFrame() int
 }
 
 // maxKeptResults bounds the Results capacity a pooled Request keeps.

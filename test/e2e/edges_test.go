@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"bytes"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/swarmmq/swarmmq/client"
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/stages"
 	"github.com/swarmmq/swarmmq/test/nodetest"
@@ -74,5 +78,90 @@ func TestDestinationNameBound(t *testing.T) {
 	r.Write(frame.AppendAck(nil, corr, []byte(dlq), g, []uint64{d.Seq}))
 	if f := r.Read(); f.Type != frame.TypeAckOK {
 		t.Fatalf("ack on the dead-letter destination answered %s", f.Type)
+	}
+}
+
+// TestHelloMaxFrameBelowNode checks over TCP that a HELLO whose max_frame
+// cannot carry the largest message the node accepts is refused with
+// BAD_REQUEST naming both sizes, and the connection closed; that the Go
+// client's option below the node's limit gets that error from Dial; and
+// that the Go client's default works with a node whose max frame is above
+// 1 MiB, for a message above 1 MiB.
+func TestHelloMaxFrameBelowNode(t *testing.T) {
+	const nodeMax = 1<<20 + 4096
+	n := nodetest.Start(t, func(o *stages.Options) { o.MaxFrame = nodeMax })
+	r := nodetest.Dial(t, n.AddrString())
+	r.Write(frame.AppendHello(nil, 1, frame.Hello{MaxFrame: 4096}))
+	msg := expectErrorFor(t, r, 1, frame.CodeBadRequest)
+	if !strings.Contains(msg, "max_frame 4096") || !strings.Contains(msg, strconv.Itoa(nodeMax)) {
+		t.Fatalf("refusal does not name both sizes: %q", msg)
+	}
+	r.ExpectClosed()
+
+	_, err := client.Dial(ctxT(t), client.Options{Addr: n.AddrString(), MaxFrame: 1 << 20})
+	if frame.CodeOf(err) != frame.CodeBadRequest || !strings.Contains(err.Error(), "max_frame 1048576 in HELLO is below this node's max frame 1052672") {
+		t.Fatalf("dial with a max frame below the node's: %v", err)
+	}
+
+	c := dial(t, n) // the default: the node's max frame
+	if c.MaxFrame() != nodeMax {
+		t.Fatalf("negotiated max frame %d, want %d", c.MaxFrame(), nodeMax)
+	}
+	big := bytes.Repeat([]byte("b"), nodeMax-frame.DeliveryOverhead-frame.MessageHeaderSize)
+	if _, err := c.Publish(ctxT(t), "big", big); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.Fetch(ctxT(t), "big", "g", 10, 0)
+	if err != nil || len(ds) != 1 || !bytes.Equal(ds[0].Payload, big) {
+		t.Fatalf("fetch of the largest message: %d deliveries, %v", len(ds), err)
+	}
+}
+
+// TestMessagesNeverAboveMaxFrame checks that fanout never sends a MESSAGES
+// frame above the connection's max frame, even for a message stored while
+// the node had a larger max frame: the consumer gets the others, the large
+// one is counted and, after max_deliver attempts, dead-lettered.
+func TestMessagesNeverAboveMaxFrame(t *testing.T) {
+	n := nodetest.Start(t, func(o *stages.Options) {
+		o.MaxFrame = 64 << 10
+		o.Queue.MaxDeliver = 1
+		o.Queue.AckTimeout = 100 * time.Millisecond
+	})
+	c := dial(t, n)
+	if _, err := c.Publish(ctxT(t), "q", bytes.Repeat([]byte("x"), 40<<10), []byte("small")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	n.Opts.MaxFrame = 16 << 10
+	n.Restart()
+	c = dial(t, n)
+	if c.MaxFrame() != 16<<10 {
+		t.Fatalf("max frame %d", c.MaxFrame())
+	}
+	var got []string
+	deadline := time.Now().Add(nodetest.Timeout)
+	for metricValue(t, n, "swarmmq_dead_lettered_total") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the oversized message was never dead-lettered")
+		}
+		ds, err := c.Fetch(ctxT(t), "q", "g", 10, 50*time.Millisecond)
+		if err != nil {
+			t.Fatalf("fetch: %v (got %v so far)", err, got)
+		}
+		for _, d := range ds {
+			got = append(got, string(d.Payload))
+			if err := c.Ack(ctxT(t), "q", "g", d.Seq); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(got) != 1 || got[0] != "small" {
+		t.Fatalf("delivered %q, want only the small message", got)
+	}
+	if v := metricValue(t, n, "swarmmq_fanout_too_large_total"); v < 1 {
+		t.Fatalf("swarmmq_fanout_too_large_total = %v", v)
+	}
+	if err := c.Ping(ctxT(t)); err != nil {
+		t.Fatalf("connection broken: %v", err)
 	}
 }
