@@ -30,8 +30,8 @@
 //
 // length counts the bytes after the length field (12 + body), so a whole
 // frame is length+4 bytes and never more than the negotiated max frame
-// ([DefaultMaxFrame] until negotiated). Flags are reserved: senders write 0,
-// receivers ignore them. A reply carries the correlation id of its request;
+// ([DefaultMaxFrame] until negotiated). Flags are reserved (senders write 0,
+// receivers ignore them) except NACK's bit 0, [FlagRelease]. A reply carries the correlation id of its request;
 // frames the server sends on its own carry 0.
 //
 // Bodies, where str is a u16 length followed by that many bytes:

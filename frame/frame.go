@@ -77,7 +77,8 @@ type Header struct {
 	Version uint8
 	// Type says how to read the body.
 	Type Type
-	// Flags are reserved: senders write 0, receivers ignore them.
+	// Flags are reserved, senders write 0 and receivers ignore them, except
+	// those a type defines: [FlagRelease] on NACK.
 	Flags uint16
 	// Corr is the correlation id: a reply echoes its request's, and a frame
 	// the server sends on its own carries 0.

@@ -187,3 +187,27 @@ func TestValidName(t *testing.T) {
 		require.Equal(t, want, ValidName([]byte{byte(c)}), "byte %#x", c)
 	}
 }
+
+func TestAppendRelease(t *testing.T) {
+	q, g := []byte("test-queue"), []byte("workers")
+	b := AppendRelease(nil, 9, q, g, 0, []uint64{4, 5})
+	f, n, err := Decode(b, 0)
+	require.NoError(t, err)
+	require.Equal(t, len(b), n)
+	require.Equal(t, FlagRelease, f.Flags)
+	require.True(t, Released(f.Header))
+	nack, err := DecodeNack(f.Body)
+	require.NoError(t, err)
+	require.Equal(t, 2, nack.Len())
+	// The same body as a plain NACK, which is not released.
+	plain := AppendNack(nil, 9, q, g, 0, []uint64{4, 5})
+	require.Equal(t, plain[HeaderSize:], b[HeaderSize:])
+	f, _, err = Decode(plain, 0)
+	require.NoError(t, err)
+	require.False(t, Released(f.Header))
+	// The flag means nothing on another type.
+	f, _, err = Decode(AppendAck(nil, 9, q, g, []uint64{4}), 0)
+	require.NoError(t, err)
+	f.Flags = FlagRelease
+	require.False(t, Released(f.Header))
+}

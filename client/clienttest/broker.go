@@ -284,6 +284,9 @@ func (b *broker) nack(c *Conn, f frame.Frame) error {
 		if seq := n.Seq(i); g.inflight[seq] {
 			delete(g.inflight, seq)
 			g.redo = append(g.redo, seq)
+			if frame.Released(f.Header) {
+				g.attempts[seq]-- // the attempt is not counted
+			}
 			count++
 		}
 	}

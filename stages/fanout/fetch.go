@@ -220,11 +220,16 @@ func (w *worker) retry(k waitKey, now int64) {
 	}
 }
 
-// nack hands deliveries back (after the optional delay) and confirms.
+// nack hands deliveries back (after the optional delay) and confirms; a
+// release (frame.FlagRelease) does not count their attempt.
 func (w *worker) nack(r *work.Request) {
 	now := w.s.deps.Now()
 	p := w.s.deps.Partitions[r.Partition]
-	n := p.Nack(r.Dest, r.Group, r.Seqs, time.Duration(r.DelayMs)*time.Millisecond, now)
+	giveBack := p.Nack
+	if r.NackRelease {
+		giveBack = p.Release
+	}
+	n := giveBack(r.Dest, r.Group, r.Seqs, time.Duration(r.DelayMs)*time.Millisecond, now)
 	p.Sweep(now) // a NACK of the last attempt dead-letters at once
 	if r.DelayMs == 0 {
 		w.wake(r.Dest) // before the hand-off: r belongs to ack afterwards

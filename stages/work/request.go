@@ -65,6 +65,9 @@ type Request struct {
 	// ACK, NACK, DeadLetter: sequence numbers; NACK delay.
 	Seqs    []uint64
 	DelayMs uint32
+	// NackRelease is a NACK with frame.FlagRelease: the seqs are given back
+	// without counting their attempt.
+	NackRelease bool
 
 	// Set by persist: the record written and its log index, or the error.
 	Record queue.Record

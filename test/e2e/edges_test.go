@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/swarmmq/swarmmq/client"
 	"github.com/swarmmq/swarmmq/frame"
+	"github.com/swarmmq/swarmmq/seal"
 	"github.com/swarmmq/swarmmq/stages"
 	"github.com/swarmmq/swarmmq/test/nodetest"
 )
@@ -163,5 +167,71 @@ func TestMessagesNeverAboveMaxFrame(t *testing.T) {
 	}
 	if err := c.Ping(ctxT(t)); err != nil {
 		t.Fatalf("connection broken: %v", err)
+	}
+}
+
+// TestWrongKeyringNeverDeadLetters runs consumers that cannot open a
+// sealed backlog because of their own configuration (a keyring without
+// the messages' key id, and no keyring at all) more often than
+// max_deliver: each stops with ErrKeyringMismatch and releases what it
+// fetched, so nothing is dead-lettered, and a consumer with the right
+// keyring then gets every message at attempt 1.
+func TestWrongKeyringNeverDeadLetters(t *testing.T) {
+	kr := testKeyring(t) // key id 1
+	wrong, err := seal.ParseKeyring([]byte("current: 7\nkeys:\n  - id: 7\n    key: hex:" + strings.Repeat("ab", 32) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const maxDeliver, backlog = 2, 5
+	n := nodetest.Start(t, func(o *stages.Options) {
+		o.Keyring = kr
+		o.Queue.MaxDeliver = maxDeliver
+		o.Queue.AckTimeout = 100 * time.Millisecond
+	})
+	dialKR := func(k *seal.Keyring) *client.Client {
+		c, err := client.Dial(ctxT(t), client.Options{Addr: n.AddrString(), Keyring: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	for i := range backlog {
+		if _, err := dialKR(kr).Publish(ctxT(t), "vault", []byte(fmt.Sprintf("secret-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range []*seal.Keyring{wrong, nil} {
+		c := dialKR(k)
+		for run := range maxDeliver + 2 {
+			err := c.Consume(ctxT(t), "vault", "g", client.ConsumeOptions{Wait: 50 * time.Millisecond},
+				func(context.Context, []client.Delivery) error {
+					t.Error("handler got messages it cannot open")
+					return nil
+				})
+			if !errors.Is(err, client.ErrKeyringMismatch) || !strings.Contains(err.Error(), "is sealed with key id 1") {
+				t.Fatalf("keyring %v, run %d: %v", k, run, err)
+			}
+		}
+	}
+	if v := metricValue(t, n, "swarmmq_dead_lettered_total"); v != 0 {
+		t.Fatalf("%v messages dead-lettered", v)
+	}
+	right := dialKR(kr)
+	if ds, err := right.Fetch(ctxT(t), "vault.dlq", "ops", 10, 0); err != nil || len(ds) != 0 {
+		t.Fatalf("dead-letter destination holds %d (%v)", len(ds), err)
+	}
+	var got []string
+	for len(got) < backlog {
+		ds, err := right.Fetch(ctxT(t), "vault", "g", 10, time.Second)
+		if err != nil || len(ds) == 0 {
+			t.Fatalf("fetched %v, then %v", got, err)
+		}
+		for _, d := range ds {
+			if d.Err != nil || d.Attempt != 1 {
+				t.Fatalf("seq %d attempt %d err %v: attempts inflated by the wrong consumers", d.Seq, d.Attempt, d.Err)
+			}
+			got = append(got, string(d.Payload))
+		}
 	}
 }
