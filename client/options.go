@@ -33,8 +33,11 @@ const (
 	// DefaultMaxReconnectWait caps the doubling pause between attempts.
 	DefaultMaxReconnectWait = 2 * time.Second
 	// DefaultKeepAlive is how long a connection may stay silent before
-	// the client sends a PING.
-	DefaultKeepAlive = 30 * time.Second
+	// the client sends a PING: a third of a SwarmMQ node's default idle
+	// timeout (60s), so a quiet client is never closed as idle. HELLO_OK
+	// does not carry the node's idle timeout; set KeepAlive below it when
+	// a node is configured with a shorter one.
+	DefaultKeepAlive = 20 * time.Second
 )
 
 // minMaxFrame is the smallest max frame a client must accept

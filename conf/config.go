@@ -106,8 +106,12 @@ type Performance struct {
 	Credits int `yaml:"credits"`
 	// HandshakeTimeout closes connections that send no HELLO in time.
 	HandshakeTimeout Duration `yaml:"handshake_timeout"`
-	// IdleTimeout closes silent connections; 0 disables it.
+	// IdleTimeout closes connections that send no whole frame and have no
+	// request outstanding for this long; 0 disables it.
 	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxConnectionsPerIP bounds client connections from one IP address;
+	// -1 = unlimited.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 	// MessageCache is the bytes of retained messages kept in memory, shared
 	// by every partition; the others are read from the log on delivery.
 	MessageCache Size `yaml:"message_cache"`
@@ -156,18 +160,20 @@ func Default() Config {
 		Node: Node{ID: DefaultNodeID, Bind: DefaultBind, Port: DefaultPort,
 			DataDir: DefaultDataDir, HTTPAddr: DefaultHTTPAddr},
 		Performance: Performance{
-			MaxMessageSize:   Size(frame.DefaultMaxFrame),
-			BatchSize:        DefaultBatchSize,
-			AckTimeout:       Duration(queue.DefaultAckTimeout),
-			MaxDeliver:       queue.DefaultMaxDeliver,
-			DedupeWindow:     Duration(queue.DefaultDedupeWindow),
-			DedupeMax:        queue.DefaultDedupeMax,
-			Fsync:            "always",
-			FsyncInterval:    Duration(wal.DefaultSyncInterval),
-			MaxConnections:   netio.DefaultMaxConns,
-			Credits:          int(netio.DefaultCredits),
-			HandshakeTimeout: Duration(netio.DefaultHandshakeTimeout),
-			MessageCache:     Size(stages.DefaultMessageCache),
+			MaxMessageSize:      Size(frame.DefaultMaxFrame),
+			BatchSize:           DefaultBatchSize,
+			AckTimeout:          Duration(queue.DefaultAckTimeout),
+			MaxDeliver:          queue.DefaultMaxDeliver,
+			DedupeWindow:        Duration(queue.DefaultDedupeWindow),
+			DedupeMax:           queue.DefaultDedupeMax,
+			Fsync:               "always",
+			FsyncInterval:       Duration(wal.DefaultSyncInterval),
+			MaxConnections:      netio.DefaultMaxConns,
+			Credits:             int(netio.DefaultCredits),
+			HandshakeTimeout:    Duration(netio.DefaultHandshakeTimeout),
+			IdleTimeout:         Duration(netio.DefaultIdleTimeout),
+			MaxConnectionsPerIP: netio.DefaultMaxConnsPerIP,
+			MessageCache:        Size(stages.DefaultMessageCache),
 		},
 		Limits: Limits{MaxBytes: Size(queue.DefaultMaxBytes)},
 		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
@@ -311,6 +317,12 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 	}
 	if p.HandshakeTimeout <= 0 {
 		bad("performance.handshake_timeout", "must be positive")
+	}
+	if p.IdleTimeout < 0 {
+		bad("performance.idle_timeout", "must not be negative (0 disables it)")
+	}
+	if p.MaxConnectionsPerIP == 0 || p.MaxConnectionsPerIP < -1 {
+		bad("performance.max_connections_per_ip", "%d: want a positive count or -1 (unlimited)", p.MaxConnectionsPerIP)
 	}
 }
 

@@ -32,9 +32,12 @@ type Conn struct {
 	maxFrame   atomic.Int64  // negotiated by HELLO
 	credits    atomic.Uint32 // negotiated by HELLO
 	handshaken atomic.Bool
-	lastActive atomic.Int64 // unix ns of the last whole frame received
-	held       atomic.Bool  // a frame is held back by a full ring
-	closing    atomic.Bool  // mirrors mu.closing for Closed
+	lastActive atomic.Int64 // unix ns of the last whole frame received (or last reply, see idle.go)
+	// outstanding counts requests handed to the ring and not yet answered
+	// (see idle.go).
+	outstanding atomic.Int64
+	held        atomic.Bool // a frame is held back by a full ring
+	closing     atomic.Bool // mirrors mu.closing for Closed
 
 	mu struct {
 		sync.Mutex
@@ -137,6 +140,7 @@ func (c *Conn) Send(b []byte) error {
 	kick := c.scheduleLocked()
 	c.mu.Unlock()
 	c.kick(kick)
+	c.repliesOut(countFrames(b))
 	return nil
 }
 
@@ -158,6 +162,7 @@ func (c *Conn) SendError(corr uint64, code frame.Code, msg string) error {
 	kick := c.scheduleLocked()
 	c.mu.Unlock()
 	c.kick(kick)
+	c.repliesOut(1)
 	return nil
 }
 

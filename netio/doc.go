@@ -53,9 +53,13 @@
 // four length bytes arrive —, UNSUPPORTED_VERSION, UNKNOWN_TYPE) and that
 // connection alone is closed. Fatal errors (frame.Code.Fatal) are written
 // after the replies already queued, then the connection closes. A
-// connection over MaxConns, or arriving after StopReading, gets ERROR
-// TOO_MANY_CONNECTIONS or SHUTTING_DOWN (over TLS after the TLS handshake,
-// by at most 64 goroutines at once; beyond that it is closed silently).
+// connection over MaxConns or over MaxConnsPerIP from its IP address, or
+// arriving after StopReading, gets ERROR TOO_MANY_CONNECTIONS or
+// SHUTTING_DOWN (over TLS after the TLS handshake, by at most 64 goroutines
+// at once; beyond that it is closed silently). A connection with no whole
+// frame received and no request outstanding (handed to the ring, reply not
+// yet sent: a long-polling FETCH is outstanding) for IdleTimeout gets
+// IDLE_TIMEOUT and is closed; see idle.go.
 //
 // # Goroutines
 //

@@ -12,6 +12,7 @@ type serverMetrics struct {
 	protocolErrors     *metrics.Counter
 	tlsHandshakeErrors *metrics.Counter
 	slowConsumers      *metrics.Counter
+	refusedPerIP       *metrics.Counter
 }
 
 func newServerMetrics(set *metrics.Set, s *Server) serverMetrics {
@@ -29,5 +30,6 @@ func newServerMetrics(set *metrics.Set, s *Server) serverMetrics {
 		protocolErrors:     set.NewCounter("swarmmq_netio_protocol_errors_total"),
 		tlsHandshakeErrors: set.NewCounter("swarmmq_netio_tls_handshake_errors_total"),
 		slowConsumers:      set.NewCounter("swarmmq_netio_slow_consumers_total"),
+		refusedPerIP:       set.NewCounter("swarmmq_netio_refused_per_ip_total"),
 	}
 }

@@ -117,11 +117,13 @@ func (c *Conn) push(raw []byte) bool {
 	buf := s.inBufs.Get()
 	buf.B = append(buf.B[:0], raw...)
 	in := Inbound{Conn: c, Buf: buf}
+	c.requestIn()
 	if !s.out.TryPush(in) {
 		s.park(c)
 		// A pop between the failed push and park would have fired SpaceC
 		// with nobody parked; trying again closes that gap.
 		if !s.out.TryPush(in) {
+			c.requestBack()
 			s.inBufs.Put(buf)
 			c.loop.blocked = true
 			c.held.Store(true)

@@ -200,7 +200,7 @@ func (n *Node) build() error {
 	server, err := netio.New(netio.Options{
 		Addr: o.ClientAddr, TLS: o.TLS, PlainAddr: o.PlainAddr, NodeID: o.NodeID, Partitions: o.Partitions, Multicore: true,
 		MaxConns: o.MaxConns, MaxFrame: o.MaxFrame, Credits: o.Credits, MaxOutbound: o.MaxOutbound,
-		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout,
+		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout, MaxConnsPerIP: o.MaxConnsPerIP,
 		Logger: o.Logger, Metrics: o.Metrics,
 	}, inbound)
 	if err != nil {

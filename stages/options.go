@@ -73,6 +73,9 @@ type Options struct {
 	Credits          uint32
 	HandshakeTimeout time.Duration
 	IdleTimeout      time.Duration
+	// MaxConnsPerIP bounds connections from one client IP address (0 =
+	// netio's default, negative = no limit).
+	MaxConnsPerIP int
 	// Workers is the number of fanout workers (partition owners).
 	Workers int
 	// SnapshotEvery is the number of records a partition applies between

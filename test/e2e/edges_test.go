@@ -235,3 +235,64 @@ func TestWrongKeyringNeverDeadLetters(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleTimeoutEdges checks over TCP that half a frame after HELLO does
+// not keep a connection open (IDLE_TIMEOUT), that a FETCH held in a long
+// poll longer than the idle timeout is not idle, and that connections per
+// client address are bounded (TOO_MANY_CONNECTIONS, counted).
+func TestIdleTimeoutEdges(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	n := nodetest.Start(t, func(o *stages.Options) {
+		o.IdleTimeout = idle
+		o.MaxConnsPerIP = 3
+	})
+	addr := n.AddrString()
+	half := nodetest.Handshake(t, addr)
+	start := time.Now()
+	half.Write(frame.AppendPing(nil, 1)[:10])
+	if got := half.ExpectError(); got != frame.CodeIdleTimeout {
+		t.Fatalf("half a frame answered %s", got)
+	}
+	if el := time.Since(start); el < idle-idle/10 {
+		t.Fatalf("closed after %v, before the idle timeout", el)
+	}
+	half.ExpectClosed()
+
+	poll := nodetest.Handshake(t, addr)
+	if got := fetchRaw(t, poll, "lp", "g", 1); len(got) != 0 { // creates the group
+		t.Fatalf("fetched %v", got)
+	}
+	wait := 4 * idle
+	corr := poll.NextCorr()
+	start = time.Now()
+	poll.Write(frame.AppendFetch(nil, corr, frame.Fetch{Destination: []byte("lp"), Group: []byte("g"), Max: 1, WaitMS: uint32(wait.Milliseconds())}))
+	if f := poll.Read(); f.Type != frame.TypeMessages || f.Corr != corr {
+		t.Fatalf("long poll answered %s corr %d after %v", f.Type, f.Corr, time.Since(start))
+	}
+	if el := time.Since(start); el < wait-wait/10 {
+		t.Fatalf("long poll answered after %v, before its wait", el)
+	}
+	corr = poll.NextCorr()
+	poll.Write(frame.AppendPing(nil, corr))
+	if f := poll.Read(); f.Type != frame.TypePong {
+		t.Fatalf("after the long poll: %s", f.Type)
+	}
+
+	// The half-frame connection must be gone before counting.
+	deadline := time.Now().Add(nodetest.Timeout)
+	for metricValue(t, n, "swarmmq_netio_connections") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle connection was never closed")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising on time
+	}
+	nodetest.Handshake(t, addr) // with poll: 2 of 3
+	nodetest.Handshake(t, addr)
+	over := nodetest.Dial(t, addr)
+	if got := over.ExpectError(); got != frame.CodeTooManyConnections {
+		t.Fatalf("fourth connection from one address answered %s", got)
+	}
+	if v := metricValue(t, n, "swarmmq_netio_refused_per_ip_total"); v != 1 {
+		t.Fatalf("swarmmq_netio_refused_per_ip_total = %v", v)
+	}
+}
