@@ -107,7 +107,7 @@ func TestPublishPerMessageErrors(t *testing.T) {
 }
 
 func TestPublishSplitsFrames(t *testing.T) {
-	s := startServer(t, clienttest.Options{Record: true})
+	s := startServer(t, clienttest.Options{Record: true, MaxFrame: 4096})
 	c := dial(t, s, func(o *Options) { o.MaxFrame = 4096 })
 	payloads := make([][]byte, 10)
 	for i := range payloads {
@@ -151,6 +151,16 @@ func TestPublishServerError(t *testing.T) {
 	// A non-fatal error keeps the connection.
 	require.NoError(t, c.Ping(testCtx(t)))
 	require.Equal(t, 1, s.Accepted())
+}
+
+// TestMaxFrameBelowServer: the default max frame takes the server's, and
+// a MaxFrame below it is refused with an error naming both sizes.
+func TestMaxFrameBelowServer(t *testing.T) {
+	s := startServer(t, clienttest.Options{MaxFrame: 8192})
+	require.Equal(t, 8192, dial(t, s, nil).MaxFrame())
+	_, err := Dial(testCtx(t), Options{Addr: s.Addr(), MaxFrame: 4096})
+	require.Equal(t, frame.CodeBadRequest, frame.CodeOf(err))
+	require.ErrorContains(t, err, "max_frame 4096 in HELLO is below this node's max frame 8192")
 }
 
 func TestBadNames(t *testing.T) {

@@ -101,7 +101,7 @@ func TestSealedPublishRefused(t *testing.T) {
 }
 
 func TestSealedTooLarge(t *testing.T) {
-	s := startServer(t, clienttest.Options{})
+	s := startServer(t, clienttest.Options{MaxFrame: 4096})
 	c := dial(t, s, func(o *Options) { o.MaxFrame = 4096; o.Keyring = testKeyring(t, 1) })
 	limit := 4096 - 32 - 44 - seal.Overhead
 	p := c.NewPublisher("q", PublisherOptions{})
