@@ -42,8 +42,8 @@ func (w *worker) fetch(r *work.Request, now int64) {
 // in one frame of the connection's max frame (never more); the rest are
 // handed back at once without counting their attempt (Release), as are
 // those whose message could not be read from the log: the consumer never
-// saw them. See tooLarge for a first delivery that
-// fits in no frame of the connection.
+// saw them. See tooLarge for a first delivery that fits in no frame of the
+// connection.
 func (w *worker) send(r *work.Request, p *queue.Partition, now int64) {
 	budget := w.maxFrame(r) - frame.HeaderSize - 4
 	n := 0
