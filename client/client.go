@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -98,7 +99,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	c.inflight.limit = math.MaxInt
 	c.mu.pending = make(map[uint64]*call)
 	c.mu.credits.limit = int(opts.Credits)
-	c.maxFrame.Store(int64(opts.MaxFrame))
+	c.maxFrame.Store(int64(cmp.Or(opts.MaxFrame, frame.DefaultMaxFrame))) // until HELLO_OK
 
 	cn, err := c.connect(ctx)
 	if err != nil {
@@ -156,7 +157,7 @@ func (c *Client) NodeID() string {
 }
 
 // MaxFrame returns the largest frame in force on the connection: the
-// smaller of Options.MaxFrame and the server's.
+// server's, or the smaller of Options.MaxFrame and the server's.
 func (c *Client) MaxFrame() int { return int(c.maxFrame.Load()) }
 
 // Ping sends a PING and waits for the PONG. A PING takes no credit.
@@ -298,15 +299,19 @@ func (c *Client) failAll(err error) {
 	}
 }
 
-// checkName validates a destination or group name before it goes on the
-// wire, with the server's code for the failure.
+// checkName validates a destination (code BAD_DESTINATION, with
+// frame.ValidDestination) or group name (BAD_GROUP, frame.ValidName)
+// before it goes on the wire, with the server's code for the failure.
 func checkName(name string, code frame.Code) error {
-	if frame.ValidName([]byte(name)) {
+	if code == frame.CodeBadGroup {
+		if frame.ValidName([]byte(name)) {
+			return nil
+		}
+		return &frame.Error{Code: code, Msg: fmt.Sprintf("group %q must be 1-%d bytes of [A-Za-z0-9._-]", name, frame.MaxNameLen)}
+	}
+	if frame.ValidDestination([]byte(name)) {
 		return nil
 	}
-	what := "destination"
-	if code == frame.CodeBadGroup {
-		what = "group"
-	}
-	return &frame.Error{Code: code, Msg: fmt.Sprintf("%s %q must be 1-255 bytes of [A-Za-z0-9._-]", what, name)}
+	return &frame.Error{Code: code, Msg: fmt.Sprintf("destination %q (%d bytes) must be 1-%d bytes of [A-Za-z0-9._-], or up to %d ending in %s",
+		name, len(name), frame.MaxDestinationLen, frame.MaxNameLen, frame.DeadLetterSuffix)}
 }

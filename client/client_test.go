@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func TestOptionsValidate(t *testing.T) {
 	o.Addr = "localhost:9001"
 	require.NoError(t, o.Validate())
 	require.Equal(t, uint32(DefaultCredits), o.Credits)
-	require.Equal(t, frame.DefaultMaxFrame, o.MaxFrame)
+	require.Zero(t, o.MaxFrame, "no limit of the client's own: the node's is always accepted")
 	require.NotEmpty(t, o.ClientID)
 
 	o.MaxFrame, o.DialTimeout, o.MaxReconnectWait = 4095, -1, 1
@@ -45,7 +46,7 @@ func TestHandshake(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "test-client", string(h.ClientID))
 	require.Equal(t, uint32(50), h.Credits)
-	require.Equal(t, uint32(frame.DefaultMaxFrame), h.MaxFrame)
+	require.Zero(t, h.MaxFrame, "the default asks for no limit of its own")
 	require.NoError(t, c.Ping(testCtx(t)))
 }
 
@@ -120,7 +121,7 @@ func TestPublishDiskFull(t *testing.T) {
 }
 
 func TestPublishSplitsFrames(t *testing.T) {
-	s := startServer(t, clienttest.Options{Record: true})
+	s := startServer(t, clienttest.Options{Record: true, MaxFrame: 4096})
 	c := dial(t, s, func(o *Options) { o.MaxFrame = 4096 })
 	payloads := make([][]byte, 10)
 	for i := range payloads {
@@ -166,6 +167,16 @@ func TestPublishServerError(t *testing.T) {
 	require.Equal(t, 1, s.Accepted())
 }
 
+// TestMaxFrameBelowServer: the default max frame takes the server's, and
+// a MaxFrame below it is refused with an error naming both sizes.
+func TestMaxFrameBelowServer(t *testing.T) {
+	s := startServer(t, clienttest.Options{MaxFrame: 8192})
+	require.Equal(t, 8192, dial(t, s, nil).MaxFrame())
+	_, err := Dial(testCtx(t), Options{Addr: s.Addr(), MaxFrame: 4096})
+	require.Equal(t, frame.CodeBadRequest, frame.CodeOf(err))
+	require.ErrorContains(t, err, "max_frame 4096 in HELLO is below this node's max frame 8192")
+}
+
 func TestBadNames(t *testing.T) {
 	s := startServer(t, clienttest.Options{})
 	c := dial(t, s, nil)
@@ -174,7 +185,13 @@ func TestBadNames(t *testing.T) {
 	_, err = c.Fetch(testCtx(t), "q", "", 1, 0)
 	require.Equal(t, frame.CodeBadGroup, frame.CodeOf(err))
 	require.EqualError(t, c.Ack(testCtx(t), "q/1", "g", 1),
-		`swarmmq: ack on q/1 for group g: BAD_DESTINATION: destination "q/1" must be 1-255 bytes of [A-Za-z0-9._-]`)
+		`swarmmq: ack on q/1 for group g: BAD_DESTINATION: destination "q/1" (3 bytes) must be 1-251 bytes of [A-Za-z0-9._-], or up to 255 ending in .dlq`)
+	// 252 bytes: its dead-letter destination would not fit in a name.
+	_, err = c.Publish(testCtx(t), strings.Repeat("d", frame.MaxDestinationLen+1), []byte("x"))
+	require.Equal(t, frame.CodeBadDestination, frame.CodeOf(err))
+	require.ErrorContains(t, err, "(252 bytes)")
+	_, err = c.Fetch(testCtx(t), strings.Repeat("d", frame.MaxDestinationLen)+frame.DeadLetterSuffix, "g", 1, 0)
+	require.NoError(t, err)
 	err = c.NewPublisher("", PublisherOptions{}).Publish(testCtx(t), []byte("x"), nil)
 	require.Equal(t, frame.CodeBadDestination, frame.CodeOf(err))
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -108,7 +109,8 @@ func (c *Client) hello(nc net.Conn) (*conn, error) {
 	if _, err := nc.Write(append(frame.AppendHello(nil, corr, h), c.producerRequest(pcorr)...)); err != nil {
 		return nil, err
 	}
-	f, buf, n, err := readFrame(nc, c.opts.MaxFrame)
+	// Until HELLO_OK the max frame is frame.DefaultMaxFrame (protocol §2).
+	f, buf, n, err := readFrame(nc, cmp.Or(c.opts.MaxFrame, frame.DefaultMaxFrame))
 	if err != nil {
 		return nil, err
 	}
@@ -128,12 +130,12 @@ func (c *Client) hello(nc net.Conn) (*conn, error) {
 	}
 	cn := &conn{
 		nc: nc, nodeID: string(ok.NodeID),
-		maxFrame: c.opts.MaxFrame, credits: int(ok.Credits),
+		maxFrame: int(ok.MaxFrame), credits: int(ok.Credits),
 		wake: make(chan struct{}, 1), dead: make(chan struct{}),
 		readerDone: make(chan struct{}), writerDone: make(chan struct{}),
 	}
-	if ok.MaxFrame != 0 && int64(ok.MaxFrame) < int64(cn.maxFrame) {
-		cn.maxFrame = int(ok.MaxFrame)
+	if cn.maxFrame == 0 || (c.opts.MaxFrame != 0 && c.opts.MaxFrame < cn.maxFrame) {
+		cn.maxFrame = cmp.Or(c.opts.MaxFrame, frame.DefaultMaxFrame)
 	}
 	if cn.credits == 0 { // no limit of the server's own
 		cn.credits = int(c.opts.Credits)

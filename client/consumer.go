@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -83,7 +84,10 @@ func (o ConsumeOptions) Validate() error {
 // Delivery.Err) are not handed to handle: each is logged at warning level
 // on Options.Logger and left unacknowledged, so the server delivers it
 // again after its ack timeout and, after max_deliver attempts, moves it to
-// the dead-letter destination.
+// the dead-letter destination. Except when the cause is the Client's own
+// keyring (ErrKeyringMismatch): then the whole batch is given back with
+// Release, its attempts not counted, and Consume returns that Delivery.Err,
+// so a misconfigured consumer never dead-letters messages others can open.
 //
 // handle sees each message at least once; a message whose ack was
 // confirmed is never delivered to the group again, but one processed by
@@ -121,6 +125,9 @@ func (c *Client) Consume(ctx context.Context, dest, group string, opts ConsumeOp
 			return settles.finish(err)
 		}
 		pause = c.opts.ReconnectWait
+		if err := c.releaseMismatch(ctx, dest, group, ds); err != nil {
+			return settles.finish(err)
+		}
 		if ds = c.withoutErr(ds); len(ds) == 0 {
 			continue
 		}
@@ -209,6 +216,27 @@ func (s *settler) collect(err error) {
 	if s.err == nil {
 		s.err = err
 	}
+}
+
+// releaseMismatch returns nil if no delivery of ds has an
+// ErrKeyringMismatch. Otherwise it gives every delivery of ds back with
+// Release (none was handed over), even when ctx has just ended, and
+// returns the first such Delivery.Err (with the Release error, if any).
+func (c *Client) releaseMismatch(ctx context.Context, dest, group string, ds []Delivery) error {
+	i := slices.IndexFunc(ds, func(d Delivery) bool { return errors.Is(d.Err, ErrKeyringMismatch) })
+	if i < 0 {
+		return nil
+	}
+	seqs := make([]uint64, len(ds))
+	for j, d := range ds {
+		seqs[j] = d.Seq
+	}
+	c.log.Error("swarmmq client: cannot open messages with this consumer's keyring; giving the batch back, its attempts not counted",
+		"dest", dest, "group", group, "n", len(ds), "err", ds[i].Err)
+	if err := c.Release(context.WithoutCancel(ctx), dest, group, 0, seqs...); err != nil {
+		return errors.Join(ds[i].Err, err)
+	}
+	return ds[i].Err
 }
 
 // withoutErr logs the deliveries with Err and returns the others, in

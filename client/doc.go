@@ -97,7 +97,12 @@
 // is unaffected. A message dead-lettered from q to q.dlq is still bound to
 // q and opens when fetched from q.dlq. Without a keyring the Client
 // publishes unsealed payloads (key id 0) and refuses sealed deliveries
-// the same way. docs/sealing.md has the details.
+// the same way. When the cause is the Client's own configuration (a key
+// id its keyring lacks, a sealed message and no keyring, an unsealed one
+// and a keyring) Delivery.Err also wraps ErrKeyringMismatch, and Consume
+// gives the batch back with Release, which does not count the delivery
+// attempt, and stops: a misconfigured consumer never dead-letters what a
+// correctly configured one can open. docs/sealing.md has the details.
 //
 // # Reconnecting and retries
 //

@@ -29,6 +29,19 @@ var (
 	// from a node running unsealed or from something that bypassed it;
 	// nothing vouches for its payload.
 	ErrUnsealed = errors.New("swarmmq/client: message is not sealed but the client requires sealing")
+	// ErrKeyringMismatch is also in the Delivery.Err of a message that
+	// cannot be opened because of the Client's own configuration, not
+	// because of the message: it is sealed with a key id the Client's
+	// keyring does not have (or the Client has no keyring), or it is not
+	// sealed while the Client has a keyring. A node that verifies
+	// messages stores only those sealed with its own keys, and a node
+	// without a keyring stores only unsealed ones, so such a message is
+	// fine and another consumer can open it. Consume and consumer-client
+	// give it back with Release (its attempt not counted) and stop,
+	// rather than let it burn its deliveries into the dead-letter
+	// destination. A message that fails authentication with a key the
+	// Client has (seal.ErrAuth) is a fault of the message, not this.
+	ErrKeyringMismatch = errors.New("swarmmq/client: the consumer's keyring does not match the message")
 )
 
 // IsRetryable reports whether the operation that failed with err may

@@ -158,6 +158,21 @@ func (c *Client) Nack(ctx context.Context, dest, group string, delay time.Durati
 	return c.ackNack(ctx, "nack on "+dest+" for group "+group, dest, group, 4, frame.TypeNackOK, seqs, enc)
 }
 
+// Release gives the deliveries seqs of dest back to group like Nack, but
+// without counting the delivery attempt (NACK with frame.FlagRelease):
+// their next delivery carries the same Attempt, and releasing never moves
+// a message nearer max_deliver. Use it for messages the consumer did not
+// try to process, such as those it cannot open with its own keyring
+// (ErrKeyringMismatch). A server that predates the flag treats it as a
+// Nack.
+func (c *Client) Release(ctx context.Context, dest, group string, delay time.Duration, seqs ...uint64) error {
+	ms := uint32(min(max0(delay).Milliseconds(), math.MaxUint32))
+	enc := func(part []uint64) []byte {
+		return frame.AppendRelease(nil, 0, []byte(dest), []byte(group), ms, part)
+	}
+	return c.ackNack(ctx, "release on "+dest+" for group "+group, dest, group, 4, frame.TypeNackOK, seqs, enc)
+}
+
 // ackNack sends seqs in as many frames as the max frame needs and waits
 // for every reply.
 func (c *Client) ackNack(ctx context.Context, op, dest, group string, extra int, want frame.Type,

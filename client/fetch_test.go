@@ -126,7 +126,7 @@ func TestFetchChecksum(t *testing.T) {
 }
 
 func TestAckSplitsFrames(t *testing.T) {
-	s := startServer(t, clienttest.Options{Record: true})
+	s := startServer(t, clienttest.Options{Record: true, MaxFrame: 4096})
 	c := dial(t, s, func(o *Options) { o.MaxFrame = 4096 })
 	seqs := make([]uint64, 1200) // 508 per frame
 	for i := range seqs {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/seal"
 )
 
@@ -34,8 +33,11 @@ const (
 	// DefaultMaxReconnectWait caps the doubling pause between attempts.
 	DefaultMaxReconnectWait = 2 * time.Second
 	// DefaultKeepAlive is how long a connection may stay silent before
-	// the client sends a PING.
-	DefaultKeepAlive = 30 * time.Second
+	// the client sends a PING: a third of a SwarmMQ node's default idle
+	// timeout (60s), so a quiet client is never closed as idle. HELLO_OK
+	// does not carry the node's idle timeout; set KeepAlive below it when
+	// a node is configured with a shorter one.
+	DefaultKeepAlive = 20 * time.Second
 )
 
 // minMaxFrame is the smallest max frame a client must accept
@@ -57,8 +59,12 @@ type Options struct {
 	// reply to free a credit.
 	Credits uint32
 	// MaxFrame is the largest whole frame, header included, the client
-	// sends or accepts (default frame.DefaultMaxFrame). The connection uses
-	// the smaller of this and the server's value.
+	// sends or accepts. The default, 0, sends max_frame 0 in HELLO (no
+	// limit of the client's own) and uses the node's max frame, which is
+	// always accepted. A value of at least 4096 is a limit of the client's
+	// own: a SwarmMQ node refuses the connection (BAD_REQUEST, naming both
+	// sizes) if it is below the node's max frame, since the node could then
+	// hold a message it can never deliver on the connection.
 	MaxFrame int
 	// DialTimeout bounds connecting plus the HELLO exchange (default
 	// DefaultDialTimeout).
@@ -119,9 +125,6 @@ func (o *Options) EnsureDefaults() {
 	if o.Credits == 0 {
 		o.Credits = DefaultCredits
 	}
-	if o.MaxFrame == 0 {
-		o.MaxFrame = frame.DefaultMaxFrame
-	}
 	if o.DialTimeout == 0 {
 		o.DialTimeout = DefaultDialTimeout
 	}
@@ -157,7 +160,7 @@ func (o Options) Validate() error {
 	if len(o.ClientID) > math.MaxUint16 {
 		bad("client id is longer than %d bytes", math.MaxUint16)
 	}
-	if o.MaxFrame < minMaxFrame || int64(o.MaxFrame) > math.MaxUint32 {
+	if o.MaxFrame != 0 && (o.MaxFrame < minMaxFrame || int64(o.MaxFrame) > math.MaxUint32) {
 		bad("max frame %d out of range %d..%d", o.MaxFrame, minMaxFrame, uint32(math.MaxUint32))
 	}
 	if o.DialTimeout < 0 {

@@ -32,7 +32,7 @@ func publishOverhead(dest string) int {
 // deliveryOverhead is what a MESSAGES frame adds to one message (header,
 // count, seq and attempt): a message larger than the max frame minus this
 // could be stored but never delivered, so the server refuses it.
-const deliveryOverhead = frame.HeaderSize + 4 + 12
+const deliveryOverhead = frame.DeliveryOverhead
 
 // maxMessage returns the largest message (header included) that can be
 // published to dest with frames of at most maxFrame bytes.

@@ -198,7 +198,7 @@ func TestPublisherLinger(t *testing.T) {
 }
 
 func TestPublisherTooLarge(t *testing.T) {
-	s := startServer(t, clienttest.Options{})
+	s := startServer(t, clienttest.Options{MaxFrame: 4096})
 	c := dial(t, s, func(o *Options) { o.MaxFrame = 4096 })
 	p := c.NewPublisher("q", PublisherOptions{})
 	err := p.Publish(testCtx(t), make([]byte, 4096-32-44+1), nil)

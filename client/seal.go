@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/swarmmq/swarmmq/frame"
@@ -51,13 +52,16 @@ func (o opener) open(arena []byte, seq uint64, m frame.Message) ([]byte, error) 
 	case o.kr == nil && m.KeyID == 0:
 		return append(arena, m.Payload...), nil
 	case o.kr == nil:
-		return arena, o.fail(seq, m.KeyID, seal.ErrUnknownKey, "the client has no keyring")
+		return arena, o.mismatch(seq, m.KeyID, seal.ErrUnknownKey, "and this consumer has no keyring")
 	case m.KeyID == 0:
-		return arena, o.fail(seq, 0, ErrUnsealed, "")
+		return arena, o.mismatch(seq, 0, ErrUnsealed, "")
 	}
 	h := seal.Header{ID: m.ID, Destination: o.dest, Producer: m.Producer, Timestamp: m.Timestamp, KeyID: m.KeyID}
 	out, _, err := o.kr.OpenDelivery(arena, h, m.Payload)
-	if err != nil {
+	switch {
+	case errors.Is(err, seal.ErrUnknownKey):
+		return arena, o.mismatch(seq, m.KeyID, err, "which this consumer's keyring does not have")
+	case err != nil:
 		return arena, o.fail(seq, m.KeyID, err, "")
 	}
 	return out, nil
@@ -67,18 +71,33 @@ func (o opener) fail(seq uint64, keyID uint32, err error, why string) error {
 	return &openError{seq: seq, dest: string(o.dest), keyID: keyID, err: err, why: why}
 }
 
+// mismatch is fail for a message this consumer's own configuration cannot
+// open (ErrKeyringMismatch).
+func (o opener) mismatch(seq uint64, keyID uint32, err error, why string) error {
+	return &openError{seq: seq, dest: string(o.dest), keyID: keyID, err: err, why: why, mismatch: true}
+}
+
 // openError is a Delivery.Err: why a delivered message is not handed
-// over. It wraps seal.ErrAuth, seal.ErrUnknownKey or ErrUnsealed; it is
-// immutable, safe for concurrent use.
+// over. It wraps seal.ErrAuth, seal.ErrUnknownKey or ErrUnsealed, and
+// ErrKeyringMismatch when the cause is the consumer's configuration; it
+// is immutable, safe for concurrent use.
 type openError struct {
-	seq   uint64
-	dest  string
-	keyID uint32
-	err   error
-	why   string // more about err, may be empty
+	seq      uint64
+	dest     string
+	keyID    uint32
+	err      error
+	why      string // more about err, may be empty
+	mismatch bool   // the consumer's keyring does not fit the message
 }
 
 func (e *openError) Error() string {
+	switch {
+	case e.mismatch && e.keyID == 0:
+		return fmt.Sprintf("swarmmq: message seq %d of %s is not sealed, but this consumer has a keyring "+
+			"(does the node run without one? consume without a keyring)", e.seq, e.dest)
+	case e.mismatch:
+		return fmt.Sprintf("swarmmq: message seq %d of %s is sealed with key id %d, %s", e.seq, e.dest, e.keyID, e.why)
+	}
 	s := fmt.Sprintf("swarmmq: cannot open message seq %d of %s (key id %d): %s", e.seq, e.dest, e.keyID, strip(e.err.Error()))
 	if e.why != "" {
 		s += ": " + e.why
@@ -86,4 +105,9 @@ func (e *openError) Error() string {
 	return s
 }
 
-func (e *openError) Unwrap() error { return e.err }
+func (e *openError) Unwrap() []error {
+	if e.mismatch {
+		return []error{e.err, ErrKeyringMismatch}
+	}
+	return []error{e.err}
+}

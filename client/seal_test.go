@@ -101,7 +101,7 @@ func TestSealedPublishRefused(t *testing.T) {
 }
 
 func TestSealedTooLarge(t *testing.T) {
-	s := startServer(t, clienttest.Options{})
+	s := startServer(t, clienttest.Options{MaxFrame: 4096})
 	c := dial(t, s, func(o *Options) { o.MaxFrame = 4096; o.Keyring = testKeyring(t, 1) })
 	limit := 4096 - 32 - 44 - seal.Overhead
 	p := c.NewPublisher("q", PublisherOptions{})
@@ -180,10 +180,12 @@ func TestFetchKeyProblems(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ds, 2)
 	require.ErrorIs(t, ds[0].Err, seal.ErrUnknownKey)
-	require.EqualError(t, ds[0].Err, "swarmmq: cannot open message seq 1 of q (key id 2): unknown key id")
+	require.ErrorIs(t, ds[0].Err, ErrKeyringMismatch)
+	require.EqualError(t, ds[0].Err, "swarmmq: message seq 1 of q is sealed with key id 2, which this consumer's keyring does not have")
 	require.ErrorIs(t, ds[1].Err, ErrUnsealed, "a sealing client flags unsealed messages")
-	require.EqualError(t, ds[1].Err, "swarmmq: cannot open message seq 2 of q (key id 0): "+
-		"message is not sealed but the client requires sealing")
+	require.ErrorIs(t, ds[1].Err, ErrKeyringMismatch)
+	require.EqualError(t, ds[1].Err, "swarmmq: message seq 2 of q is not sealed, but this consumer has a keyring "+
+		"(does the node run without one? consume without a keyring)")
 	require.Nil(t, ds[1].Payload)
 
 	// A consumer without a keyring takes unsealed payloads only.
@@ -191,8 +193,8 @@ func TestFetchKeyProblems(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ds, 2)
 	require.ErrorIs(t, ds[0].Err, seal.ErrUnknownKey)
-	require.EqualError(t, ds[0].Err, "swarmmq: cannot open message seq 1 of q (key id 2): unknown key id: "+
-		"the client has no keyring")
+	require.ErrorIs(t, ds[0].Err, ErrKeyringMismatch)
+	require.EqualError(t, ds[0].Err, "swarmmq: message seq 1 of q is sealed with key id 2, and this consumer has no keyring")
 	require.Nil(t, ds[0].Payload)
 	require.NoError(t, ds[1].Err)
 	require.Equal(t, "unsealed", string(ds[1].Payload))
@@ -313,4 +315,38 @@ func TestOpenErrorUnwraps(t *testing.T) {
 	err := opener{dest: []byte("q")}.fail(3, 1, seal.ErrAuth, "")
 	require.True(t, errors.Is(err, seal.ErrAuth))
 	require.False(t, errors.Is(err, seal.ErrUnknownKey))
+	require.False(t, errors.Is(err, ErrKeyringMismatch), "a tampered message is not a configuration error")
+}
+
+// TestConsumeReleasesOnKeyringMismatch: a consumer whose keyring lacks the
+// messages' key gives the whole batch back with Release (attempts not
+// counted: the next delivery is attempt 1 again) and Consume returns the
+// error, however often it is run; the handler sees nothing.
+func TestConsumeReleasesOnKeyringMismatch(t *testing.T) {
+	s := startServer(t, clienttest.Options{Record: true})
+	ctx := testCtx(t)
+	_, err := dial(t, s, func(o *Options) { o.Keyring = testKeyring(t, 1, 2) }).Publish(ctx, "q", []byte("a"), []byte("b"))
+	require.NoError(t, err)
+	wrong := dial(t, s, func(o *Options) { o.Keyring = testKeyring(t, 1) })
+	for range 3 {
+		err = wrong.Consume(ctx, "q", "g", ConsumeOptions{Wait: 10 * time.Millisecond}, func(context.Context, []Delivery) error {
+			t.Error("the handler got deliveries it cannot open")
+			return nil
+		})
+		require.ErrorIs(t, err, ErrKeyringMismatch)
+		require.ErrorContains(t, err, "message seq 1 of q is sealed with key id 2, which this consumer's keyring does not have")
+	}
+	nacks := framesOf(s, frame.TypeNack)
+	require.Len(t, nacks, 3)
+	for _, f := range nacks {
+		require.True(t, frame.Released(f.Header))
+	}
+	require.Empty(t, framesOf(s, frame.TypeAck))
+	ds, err := dial(t, s, func(o *Options) { o.Keyring = testKeyring(t, 1, 2) }).Fetch(ctx, "q", "g", 10, 0)
+	require.NoError(t, err)
+	require.Len(t, ds, 2)
+	for _, d := range ds {
+		require.NoError(t, d.Err)
+		require.EqualValues(t, 1, d.Attempt, "released deliveries do not count")
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/swarmmq/swarmmq/netio"
 )
 
 func TestParseSize(t *testing.T) {
@@ -266,6 +268,45 @@ func TestMemoryKeys(t *testing.T) {
 		"performance.max_buffered: 4KB is below max_message_size 1MB", "performance.write_stall_timeout: must be positive"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("missing problem %q in %v", want, err)
+		}
+	}
+}
+
+func TestIdleTimeoutAndPerIP(t *testing.T) {
+	for _, tc := range []struct {
+		src   string
+		idle  time.Duration
+		perIP int
+	}{
+		{"", netio.DefaultIdleTimeout, netio.DefaultMaxConnsPerIP},
+		{"performance:\n  idle_timeout: 10s\n  max_connections_per_ip: 5\n", 10 * time.Second, 5},
+		{"performance:\n  idle_timeout: 0s\n  max_connections_per_ip: -1\n", -1, -1},
+	} {
+		c, err := Parse([]byte(tc.src))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		o, err := c.NodeOptions(nil)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if o.IdleTimeout != tc.idle || o.MaxConnsPerIP != tc.perIP {
+			t.Errorf("%q: idle %v per IP %d, want %v %d", tc.src, o.IdleTimeout, o.MaxConnsPerIP, tc.idle, tc.perIP)
+		}
+	}
+	if netio.DefaultIdleTimeout <= 0 {
+		t.Fatal("the default idle timeout must be finite")
+	}
+	for key, src := range map[string]string{
+		"performance.max_connections_per_ip": "performance:\n  max_connections_per_ip: 0\n",
+		"performance.idle_timeout":           "performance:\n  idle_timeout: -1s\n",
+	} {
+		c, err := Parse([]byte(src))
+		if err == nil {
+			err = c.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%q: %v", src, err)
 		}
 	}
 }

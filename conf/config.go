@@ -120,8 +120,12 @@ type Performance struct {
 	Credits int `yaml:"credits"`
 	// HandshakeTimeout closes connections that send no HELLO in time.
 	HandshakeTimeout Duration `yaml:"handshake_timeout"`
-	// IdleTimeout closes silent connections; 0 disables it.
+	// IdleTimeout closes connections that send no whole frame and have no
+	// request outstanding for this long; 0 disables it.
 	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxConnectionsPerIP bounds client connections from one IP address;
+	// -1 = unlimited.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 	// MessageCache is the bytes of retained messages kept in memory, shared
 	// by every partition; the others are read from the log on delivery.
 	MessageCache Size `yaml:"message_cache"`
@@ -198,27 +202,29 @@ func Default() Config {
 		Node: Node{ID: DefaultNodeID, Bind: DefaultBind, Port: DefaultPort,
 			DataDir: DefaultDataDir, HTTPAddr: DefaultHTTPAddr},
 		Performance: Performance{
-			MaxMessageSize:    Size(frame.DefaultMaxFrame),
-			BatchSize:         DefaultBatchSize,
-			AckTimeout:        Duration(queue.DefaultAckTimeout),
-			MaxDeliver:        queue.DefaultMaxDeliver,
-			DedupeWindow:      Duration(queue.DefaultDedupeWindow),
-			DedupeMax:         queue.DefaultDedupeMax,
-			ProducerWindow:    queue.DefaultProducerWindow,
-			ProducerIdle:      Duration(queue.DefaultProducerIdle),
-			MaxProducers:      queue.DefaultMaxProducers,
-			MaxProducerKeys:   queue.DefaultMaxProducerKeys,
-			Fsync:             "always",
-			FsyncInterval:     Duration(wal.DefaultSyncInterval),
-			MaxConnections:    netio.DefaultMaxConns,
-			Credits:           int(netio.DefaultCredits),
-			HandshakeTimeout:  Duration(netio.DefaultHandshakeTimeout),
-			MessageCache:      Size(stages.DefaultMessageCache),
-			MaxOutbound:       Size(netio.DefaultMaxOutbound),
-			MaxPipeline:       Size(netio.DefaultMaxPipeline),
-			MaxBuffered:       Size(netio.DefaultMaxBuffered),
-			WriteStallTimeout: Duration(netio.DefaultWriteStallTimeout),
-			MemoryLimit:       DefaultMemoryLimit,
+			MaxMessageSize:      Size(frame.DefaultMaxFrame),
+			BatchSize:           DefaultBatchSize,
+			AckTimeout:          Duration(queue.DefaultAckTimeout),
+			MaxDeliver:          queue.DefaultMaxDeliver,
+			DedupeWindow:        Duration(queue.DefaultDedupeWindow),
+			DedupeMax:           queue.DefaultDedupeMax,
+			ProducerWindow:      queue.DefaultProducerWindow,
+			ProducerIdle:        Duration(queue.DefaultProducerIdle),
+			MaxProducers:        queue.DefaultMaxProducers,
+			MaxProducerKeys:     queue.DefaultMaxProducerKeys,
+			Fsync:               "always",
+			FsyncInterval:       Duration(wal.DefaultSyncInterval),
+			MaxConnections:      netio.DefaultMaxConns,
+			Credits:             int(netio.DefaultCredits),
+			HandshakeTimeout:    Duration(netio.DefaultHandshakeTimeout),
+			IdleTimeout:         Duration(netio.DefaultIdleTimeout),
+			MaxConnectionsPerIP: netio.DefaultMaxConnsPerIP,
+			MessageCache:        Size(stages.DefaultMessageCache),
+			MaxOutbound:         Size(netio.DefaultMaxOutbound),
+			MaxPipeline:         Size(netio.DefaultMaxPipeline),
+			MaxBuffered:         Size(netio.DefaultMaxBuffered),
+			WriteStallTimeout:   Duration(netio.DefaultWriteStallTimeout),
+			MemoryLimit:         DefaultMemoryLimit,
 		},
 		Limits:  Limits{MaxBytes: Size(queue.DefaultMaxBytes)},
 		Storage: Storage{MinFree: Size(wal.DefaultMinFree)},

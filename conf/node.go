@@ -78,13 +78,23 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 		MaxConns:          p.MaxConnections,
 		Credits:           uint32(p.Credits),
 		HandshakeTimeout:  time.Duration(p.HandshakeTimeout),
-		IdleTimeout:       time.Duration(p.IdleTimeout),
+		IdleTimeout:       idleTimeout(p.IdleTimeout),
+		MaxConnsPerIP:     p.MaxConnectionsPerIP,
 		MaxOutbound:       int(p.MaxOutbound),
 		MaxBuffered:       int64(p.MaxBuffered),
 		MaxPipeline:       int(p.MaxPipeline),
 		WriteStallTimeout: time.Duration(p.WriteStallTimeout),
 		Logger:            logger,
 	}, nil
+}
+
+// idleTimeout maps the config's idle_timeout (0 = never) to netio's
+// (0 = the default, negative = never).
+func idleTimeout(d Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return time.Duration(d)
 }
 
 // Logger builds the slog logger the config asks for, writing to w.

@@ -61,11 +61,35 @@ func AppendAck(dst []byte, corr uint64, dest, group []byte, seqs []uint64) []byt
 	return dst
 }
 
+// FlagRelease, bit 0 of a NACK's header flags, releases the seqs: they
+// are given back without counting the delivery attempt, because the
+// consumer never tried to process them (AMQP's "released" outcome), for
+// example when it cannot open them with its own keyring. Without it a
+// NACK keeps the attempt counted, so a message NACKed max_deliver times
+// is dead-lettered.
+const FlagRelease uint16 = 1
+
 // AppendNack appends a whole NACK frame giving back seqs of dest for group,
 // to be delivered again after delayMS milliseconds.
 func AppendNack(dst []byte, corr uint64, dest, group []byte, delayMS uint32, seqs []uint64) []byte {
+	return appendNack(dst, 0, corr, dest, group, delayMS, seqs)
+}
+
+// AppendRelease appends a whole NACK frame with [FlagRelease]: it gives
+// back seqs of dest for group without counting their attempt, to be
+// delivered again after delayMS milliseconds.
+func AppendRelease(dst []byte, corr uint64, dest, group []byte, delayMS uint32, seqs []uint64) []byte {
+	return appendNack(dst, FlagRelease, corr, dest, group, delayMS, seqs)
+}
+
+// Released reports whether h is the header of a NACK with [FlagRelease].
+func Released(h Header) bool {
+	return h.Type == TypeNack && h.Flags&FlagRelease != 0
+}
+
+func appendNack(dst []byte, flags uint16, corr uint64, dest, group []byte, delayMS uint32, seqs []uint64) []byte {
 	start := len(dst)
-	dst = appendHeader(dst, TypeNack, corr)
+	dst = AppendHeader(dst, Header{Version: Version, Type: TypeNack, Flags: flags, Corr: corr})
 	dst = appendStr(dst, dest)
 	dst = appendStr(dst, group)
 	dst = binary.BigEndian.AppendUint32(dst, delayMS)

@@ -104,7 +104,11 @@ func (d *dumper) frame() {
 	d.field(1, fmt.Sprintf("version=%d", d.peek(1)[0]))
 	typ := Type(d.peek(1)[0])
 	d.field(1, "type="+typ.String())
-	d.u16("flags")
+	if flags := binary.BigEndian.Uint16(d.peek(2)); typ == TypeNack && flags == FlagRelease {
+		d.field(2, "flags=1 (RELEASE)")
+	} else {
+		d.u16("flags")
+	}
 	d.u64("corr")
 	d.body(typ)
 	if d.off < d.end && d.ok() {

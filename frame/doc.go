@@ -30,8 +30,8 @@
 //
 // length counts the bytes after the length field (12 + body), so a whole
 // frame is length+4 bytes and never more than the negotiated max frame
-// ([DefaultMaxFrame] until negotiated). Flags are reserved: senders write 0,
-// receivers ignore them. A reply carries the correlation id of its request;
+// ([DefaultMaxFrame] until negotiated). Flags are reserved (senders write 0,
+// receivers ignore them) except NACK's bit 0, [FlagRelease]. A reply carries the correlation id of its request;
 // frames the server sends on its own carry 0.
 //
 // Bodies, where str is a u16 length followed by that many bytes:
@@ -49,8 +49,10 @@
 //	ERROR        code u16 | message str
 //	PING, PONG   (empty)
 //
-// Destination and group names are 1..255 bytes of [A-Za-z0-9._-] (see
-// [ValidName]).
+// Group names are 1..255 bytes of [A-Za-z0-9._-] ([ValidName]);
+// destination names are 1..251 such bytes, or up to 255 ending in ".dlq",
+// so that every dead-letter name fits ([ValidDestination]). Names are
+// defined in name.go, once, for every package.
 //
 // # Messages
 //

@@ -51,6 +51,6 @@ var (
 	errMessage     = &Error{Code: CodeMalformed, Msg: "message is truncated"}
 	errNotEmpty    = &Error{Code: CodeMalformed, Msg: "body must be empty"}
 	errTooMany     = &Error{Code: CodeBadRequest, Msg: "too many messages in one batch"}
-	errDestination = &Error{Code: CodeBadDestination, Msg: "destination must be 1-255 bytes of [A-Za-z0-9._-]"}
+	errDestination = &Error{Code: CodeBadDestination, Msg: "destination must be 1-251 bytes of [A-Za-z0-9._-], or up to 255 ending in .dlq"}
 	errGroup       = &Error{Code: CodeBadGroup, Msg: "group must be 1-255 bytes of [A-Za-z0-9._-]"}
 )

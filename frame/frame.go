@@ -81,9 +81,9 @@ type Header struct {
 	Version uint8
 	// Type says how to read the body.
 	Type Type
-	// Flags are bits whose meaning depends on Type: PUBLISH has
-	// [FlagSession]; every other bit, and every bit of other types, is
-	// reserved: senders write 0, receivers ignore them.
+	// Flags are bits whose meaning depends on Type: [FlagSession] on
+	// PUBLISH, [FlagRelease] on NACK; every other bit, and every bit of
+	// other types, is reserved: senders write 0, receivers ignore them.
 	Flags uint16
 	// Corr is the correlation id: a reply echoes its request's, and a frame
 	// the server sends on its own carries 0.

@@ -115,6 +115,55 @@ func TestCRCFieldsAgainstNaive(t *testing.T) {
 	}
 }
 
+func TestValidDestination(t *testing.T) {
+	f := func(name string, want bool) {
+		t.Helper()
+		require.Equal(t, want, ValidDestination([]byte(name)), "%d bytes %q", len(name), name)
+	}
+	long := strings.Repeat("x", MaxDestinationLen)
+	require.Equal(t, 251, MaxDestinationLen)
+	f("test-queue", true)
+	f("test-queue.dlq", true)
+	f(long, true)
+	f(long+"x", false) // 252: its dead-letter name would not fit
+	f(strings.Repeat("x", MaxNameLen), false)
+	f(long+DeadLetterSuffix, true) // 255: a dead-letter destination
+	f(long+"x"+DeadLetterSuffix, false)
+	f(long[:MaxDestinationLen-3]+DeadLetterSuffix, true)
+	f("", false)
+	f("bad name", false)
+	f(DeadLetterSuffix, true)
+	// Every valid destination that is not a dead-letter one has a valid
+	// dead-letter destination.
+	for n := 1; n <= MaxNameLen; n++ {
+		name := []byte(strings.Repeat("q", n))
+		if ValidDestination(name) {
+			require.True(t, ValidDestination(AppendDeadLetter(nil, name)), "%d bytes", n)
+		}
+	}
+}
+
+func TestDecodeDestinationLength(t *testing.T) {
+	long := []byte(strings.Repeat("d", MaxDestinationLen+1))
+	g := []byte("g")
+	_, err := DecodePublish(AppendPublish(nil, 1, long, nil)[HeaderSize:], 0)
+	require.Equal(t, CodeBadDestination, CodeOf(err))
+	_, err = DecodeFetch(AppendFetch(nil, 1, Fetch{Destination: long, Group: g})[HeaderSize:])
+	require.Equal(t, CodeBadDestination, CodeOf(err))
+	_, err = DecodeAck(AppendAck(nil, 1, long, g, []uint64{1})[HeaderSize:])
+	require.Equal(t, CodeBadDestination, CodeOf(err))
+	_, err = DecodeNack(AppendNack(nil, 1, long, g, 0, []uint64{1})[HeaderSize:])
+	require.Equal(t, CodeBadDestination, CodeOf(err))
+
+	dlq := AppendDeadLetter(nil, long[:MaxDestinationLen])
+	require.Len(t, dlq, MaxNameLen)
+	f, err := DecodeFetch(AppendFetch(nil, 1, Fetch{Destination: dlq, Group: g})[HeaderSize:])
+	require.NoError(t, err)
+	require.Equal(t, dlq, f.Destination)
+	_, err = DecodeAck(AppendAck(nil, 1, dlq, g, []uint64{1})[HeaderSize:])
+	require.NoError(t, err)
+}
+
 func TestValidName(t *testing.T) {
 	f := func(name string, want bool) {
 		t.Helper()
@@ -137,4 +186,28 @@ func TestValidName(t *testing.T) {
 			c == '.' || c == '_' || c == '-'
 		require.Equal(t, want, ValidName([]byte{byte(c)}), "byte %#x", c)
 	}
+}
+
+func TestAppendRelease(t *testing.T) {
+	q, g := []byte("test-queue"), []byte("workers")
+	b := AppendRelease(nil, 9, q, g, 0, []uint64{4, 5})
+	f, n, err := Decode(b, 0)
+	require.NoError(t, err)
+	require.Equal(t, len(b), n)
+	require.Equal(t, FlagRelease, f.Flags)
+	require.True(t, Released(f.Header))
+	nack, err := DecodeNack(f.Body)
+	require.NoError(t, err)
+	require.Equal(t, 2, nack.Len())
+	// The same body as a plain NACK, which is not released.
+	plain := AppendNack(nil, 9, q, g, 0, []uint64{4, 5})
+	require.Equal(t, plain[HeaderSize:], b[HeaderSize:])
+	f, _, err = Decode(plain, 0)
+	require.NoError(t, err)
+	require.False(t, Released(f.Header))
+	// The flag means nothing on another type.
+	f, _, err = Decode(AppendAck(nil, 9, q, g, []uint64{4}), 0)
+	require.NoError(t, err)
+	f.Flags = FlagRelease
+	require.False(t, Released(f.Header))
 }

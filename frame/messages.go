@@ -6,6 +6,15 @@ import "encoding/binary"
 // a MESSAGES body.
 const deliveryPrefix = 12
 
+// DeliveryPrefix is what each delivery adds to its message in a MESSAGES
+// body: the seq u64 and the attempt u32.
+const DeliveryPrefix = deliveryPrefix
+
+// DeliveryOverhead is what a MESSAGES frame adds to a single message: the
+// header, the count and [DeliveryPrefix]. A message larger than a
+// connection's max frame minus this cannot be delivered on it.
+const DeliveryOverhead = HeaderSize + 4 + deliveryPrefix
+
 // StartMessages appends the start of a MESSAGES frame to dst: the header
 // and a zero count. Remember start := len(dst) before the call, append the
 // deliveries with [AppendDelivery], then call [FinishMessages].

@@ -71,7 +71,7 @@ func DecodePublish(body []byte, maxCount int) (Publish, error) {
 	if err := walkMessages(raw, count, 0); err != nil {
 		return Publish{}, err
 	}
-	if !ValidName(dest) {
+	if !ValidDestination(dest) {
 		return Publish{}, errDestination
 	}
 	return Publish{Destination: dest, Count: count, Raw: raw}, nil

@@ -42,7 +42,8 @@ func TestRoundTrip(t *testing.T) {
 		{"hello_ok", testFrame{hdr(TypeHelloOK), HelloOK{NodeID: []byte("node-1"), Credits: 1, MaxFrame: math.MaxUint32, Partitions: 16}}},
 		{"publish", testFrame{hdr(TypePublish), publishBody{Dest: q, Msgs: []Message{msg, empty, msg}}}},
 		{"publish/empty", testFrame{hdr(TypePublish), publishBody{Dest: q}}},
-		{"publish/max_name", testFrame{hdr(TypePublish), publishBody{Dest: []byte(strings.Repeat("n", MaxNameLen)), Msgs: []Message{msg}}}},
+		{"publish/max_name", testFrame{hdr(TypePublish), publishBody{Dest: []byte(strings.Repeat("n", MaxDestinationLen)), Msgs: []Message{msg}}}},
+		{"publish/max_dlq_name", testFrame{hdr(TypePublish), publishBody{Dest: []byte(strings.Repeat("n", MaxDestinationLen) + DeadLetterSuffix), Msgs: []Message{msg}}}},
 		{"publish_ack", testFrame{hdr(TypePublishAck), publishAckBody{Entries: []AckEntry{
 			{Code: CodeOK, Seq: 1}, {Code: CodeOK, Flags: FlagDuplicate, Seq: 1},
 			{Code: CodeDestinationFull}, {Code: 999, Flags: 0x8001, Seq: math.MaxUint64}}}}},
@@ -167,11 +168,14 @@ const nameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678
 func randName(rng *rand.Rand) []byte {
 	n := 1 + rng.IntN(24)
 	if rng.IntN(20) == 0 {
-		n = MaxNameLen
+		n = MaxDestinationLen
 	}
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = nameChars[rng.IntN(len(nameChars))]
+	}
+	if n == MaxDestinationLen && rng.IntN(2) == 0 {
+		b = append(b, DeadLetterSuffix...) // the longest name: a dead-letter destination
 	}
 	return b
 }

@@ -5,31 +5,6 @@ import (
 	"math"
 )
 
-// MaxNameLen is the longest destination or group name, in bytes.
-const MaxNameLen = 255
-
-// ValidName reports whether b is a valid destination or group name: 1 to
-// [MaxNameLen] bytes, each one of A-Z, a-z, 0-9, '.', '_' and '-'.
-func ValidName(b []byte) bool {
-	if len(b) == 0 || len(b) > MaxNameLen {
-		return false
-	}
-	for _, c := range b {
-		if !nameByte(c) {
-			return false
-		}
-	}
-	return true
-}
-
-func nameByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return c == '.' || c == '_' || c == '-'
-}
-
 // appendStr appends s as a wire string: a u16 length and the bytes. A string
 // longer than 65535 bytes is cut to 65535, so the frame stays well formed
 // (no valid name or sensible text is that long).
@@ -132,7 +107,7 @@ func (r *reader) end() error {
 // names checks a destination and a group name once the structure is known
 // to be sound, so that a malformed body is reported as MALFORMED.
 func names(dest, group []byte) error {
-	if !ValidName(dest) {
+	if !ValidDestination(dest) {
 		return errDestination
 	}
 	if !ValidName(group) {

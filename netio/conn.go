@@ -33,7 +33,7 @@ type Conn struct {
 	credits    atomic.Uint32 // negotiated by HELLO
 	handshaken atomic.Bool
 	producer   atomic.Uint64 // producer session, 0 until PRODUCER (see Producer)
-	lastActive atomic.Int64  // unix ns of the last whole frame received
+	lastActive atomic.Int64  // unix ns of the last whole frame received (or last reply, see idle.go)
 	held       atomic.Bool   // a frame is held back by a full ring
 	closing    atomic.Bool   // mirrors mu.closing for Closed
 
@@ -157,6 +157,7 @@ func (c *Conn) Send(b []byte) error {
 	kick := c.scheduleLocked()
 	c.mu.Unlock()
 	c.kick(kick)
+	c.replied()
 	return nil
 }
 
@@ -180,6 +181,7 @@ func (c *Conn) SendError(corr uint64, code frame.Code, msg string) error {
 	kick := c.scheduleLocked()
 	c.mu.Unlock()
 	c.kick(kick)
+	c.replied()
 	return nil
 }
 

@@ -45,15 +45,21 @@
 // listener that one deadline covers the TLS handshake too, and a client
 // that has not completed the TLS handshake by then is closed without a
 // frame (it has no TLS session to read one). A second HELLO gets
-// BAD_REQUEST. HELLO_OK grants max_frame = min(asked, MaxFrame) and credits
+// BAD_REQUEST, and so does (then closes) a HELLO whose max_frame is not 0
+// and is below MaxFrame: the node accepts messages that need frames of
+// MaxFrame bytes to be delivered. HELLO_OK grants max_frame = MaxFrame and credits
 // = min(asked, Credits, MaxInbound/max_frame), at least 1. A frame that does
 // not decode gets ERROR with its code (MALFORMED, TOO_LARGE — as soon as the
 // four length bytes arrive —, UNSUPPORTED_VERSION, UNKNOWN_TYPE) and that
 // connection alone is closed. Fatal errors (frame.Code.Fatal) are written
 // after the replies already queued, then the connection closes. A
-// connection over MaxConns, or arriving after StopReading, gets ERROR
-// TOO_MANY_CONNECTIONS or SHUTTING_DOWN (over TLS after the TLS handshake,
-// by at most 64 goroutines at once; beyond that it is closed silently).
+// connection over MaxConns or over MaxConnsPerIP from its IP address, or
+// arriving after StopReading, gets ERROR TOO_MANY_CONNECTIONS or
+// SHUTTING_DOWN (over TLS after the TLS handshake, by at most 64 goroutines
+// at once; beyond that it is closed silently). A connection with no whole
+// frame received and no request outstanding (handed to the ring, reply not
+// yet sent: a long-polling FETCH is outstanding) for IdleTimeout gets
+// IDLE_TIMEOUT and is closed; see idle.go.
 //
 // # Goroutines
 //

@@ -74,8 +74,8 @@ type expiry struct {
 }
 
 // expired returns the connections past a deadline at now (unix ns): no HELLO
-// within HandshakeTimeout, or, with IdleTimeout set, no whole frame received
-// and nothing held back for IdleTimeout. It only reads clocks stored by the event
+// within HandshakeTimeout, or, with IdleTimeout set, no whole frame received,
+// no request outstanding and nothing held back for IdleTimeout (idle.go). It only reads clocks stored by the event
 // loops, so tests can call it with any now.
 func (s *Server) expired(now int64) []expiry {
 	hs, idle := s.opts.HandshakeTimeout.Nanoseconds(), s.opts.IdleTimeout.Nanoseconds()
@@ -89,7 +89,7 @@ func (s *Server) expired(now int64) []expiry {
 			if now-c.openedAt >= hs {
 				out = append(out, expiry{c, frame.CodeHandshakeTimeout, "no HELLO within " + s.opts.HandshakeTimeout.String()})
 			}
-		case idle > 0 && !c.held.Load() && now-c.lastActive.Load() >= idle:
+		case idle > 0 && !c.held.Load() && c.outstanding.Load() <= 0 && now-c.lastActive.Load() >= idle:
 			out = append(out, expiry{c, frame.CodeIdleTimeout, "no frame received for " + s.opts.IdleTimeout.String()})
 		}
 	}

@@ -19,6 +19,7 @@ type serverMetrics struct {
 	writeStalls        *metrics.Counter
 	flowControl        *metrics.Counter
 	byteWaits          *metrics.Counter
+	refusedPerIP       *metrics.Counter
 }
 
 func newServerMetrics(set *metrics.Set, s *Server) serverMetrics {
@@ -44,5 +45,6 @@ func newServerMetrics(set *metrics.Set, s *Server) serverMetrics {
 		writeStalls:        set.NewCounter("swarmmq_netio_write_stalls_total"),
 		flowControl:        set.NewCounter("swarmmq_netio_flow_control_total"),
 		byteWaits:          set.NewCounter("swarmmq_netio_byte_waits_total"),
+		refusedPerIP:       set.NewCounter("swarmmq_netio_refused_per_ip_total"),
 	}
 }

@@ -26,8 +26,14 @@ const (
 	DefaultCredits = 1024
 	// DefaultHandshakeTimeout is how long a new connection has to send HELLO.
 	DefaultHandshakeTimeout = 5 * time.Second
-	// DefaultIdleTimeout is 0: idle connections are never closed.
-	DefaultIdleTimeout = 0
+	// DefaultIdleTimeout is how long a connection may stay idle (no whole
+	// frame received, no request outstanding) before it is closed. The Go
+	// client PINGs a quiet connection every client.DefaultKeepAlive (20s),
+	// well within it.
+	DefaultIdleTimeout = 60 * time.Second
+	// DefaultMaxConnsPerIP is the most connections served at once from one
+	// client IP address.
+	DefaultMaxConnsPerIP = 1024
 	// DefaultInboundFrames is MaxInbound's default in units of MaxFrame.
 	DefaultInboundFrames = 32
 	// DefaultMaxOutbound is the most bytes queued for writing to one
@@ -87,7 +93,7 @@ type Options struct {
 	// connection beyond it gets ERROR TOO_MANY_CONNECTIONS and is closed.
 	MaxConns int
 	// MaxFrame is the largest frame accepted or sent, header included;
-	// HELLO can only lower it for a connection.
+	// every connection uses it (a HELLO asking for less is refused).
 	MaxFrame int
 	// Credits is the most requests a connection may have outstanding; HELLO
 	// asks for some and HELLO_OK grants at most this, and no more than
@@ -100,9 +106,15 @@ type Options struct {
 	// session to receive one).
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes a connection (ERROR IDLE_TIMEOUT) that has sent no
-	// whole frame, and has no request held back, for this long; 0 turns it
-	// off. Clients waiting on long polls should PING within it.
+	// whole frame, and has no request outstanding or held back, for this
+	// long (default DefaultIdleTimeout; negative turns it off). A FETCH
+	// held in a long poll is outstanding, so it does not count as idle;
+	// a partial frame does. Quiet clients should PING within it.
 	IdleTimeout time.Duration
+	// MaxConnsPerIP is the most connections served at once from one client
+	// IP address (default DefaultMaxConnsPerIP; negative: no limit); one
+	// beyond it gets ERROR TOO_MANY_CONNECTIONS and is closed.
+	MaxConnsPerIP int
 	// MaxInbound is the most bytes a connection may have received but not
 	// yet handed on; beyond it ERROR FLOW_CONTROL closes the connection.
 	// Default DefaultInboundFrames × MaxFrame. A TLS connection's reader
@@ -177,6 +189,12 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.HandshakeTimeout == 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
 	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxConnsPerIP == 0 {
+		o.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
 	if o.MaxInbound == 0 {
 		o.MaxInbound = DefaultInboundFrames * o.MaxFrame
 	}
@@ -231,9 +249,6 @@ func (o *Options) Validate() error {
 	}
 	if o.HandshakeTimeout < 0 {
 		bad("handshake timeout %v is negative", o.HandshakeTimeout)
-	}
-	if o.IdleTimeout < 0 {
-		bad("idle timeout %v is negative", o.IdleTimeout)
 	}
 	if o.MaxInbound < o.MaxFrame {
 		bad("max inbound %d is below max frame %d", o.MaxInbound, o.MaxFrame)

@@ -2,6 +2,7 @@ package netio
 
 import (
 	"encoding/binary"
+	"fmt"
 	"time"
 
 	"github.com/swarmmq/swarmmq/frame"
@@ -201,8 +202,8 @@ func (c *Conn) hello(in inbuf, f frame.Frame) (closeNow bool) {
 	}
 	maxFrame := opts.MaxFrame
 	if h.MaxFrame != 0 {
-		if h.MaxFrame < MinMaxFrame {
-			return c.fail(in, f.Corr, frame.CodeBadRequest, "max frame below 256")
+		if uint64(h.MaxFrame) < uint64(maxFrame) {
+			return c.fail(in, f.Corr, frame.CodeBadRequest, maxFrameTooSmall(h.MaxFrame, maxFrame))
 		}
 		maxFrame = int(min(uint64(h.MaxFrame), uint64(maxFrame)))
 	}
@@ -227,6 +228,17 @@ func (c *Conn) hello(in inbuf, f frame.Frame) (closeNow bool) {
 	}, false)
 	c.srv.opts.Logger.Debug("netio: handshake", "conn", c.id, "client", id, "credits", credits, "max_frame", maxFrame)
 	return false
+}
+
+// maxFrameTooSmall is the message refusing a HELLO whose max_frame asked
+// is below the server's max frame: the largest message the node accepts
+// is delivered in a MESSAGES frame of exactly the server's max frame
+// (frame.DeliveryOverhead bytes more than the message), so a connection
+// with a smaller limit could meet a message it can never receive.
+func maxFrameTooSmall(asked uint32, server int) string {
+	return fmt.Sprintf("max_frame %d in HELLO is below this node's max frame %d: "+
+		"messages of up to %d bytes are delivered in frames of up to %d bytes; send max_frame 0 (no limit of your own) or at least %d",
+		asked, server, server-frame.DeliveryOverhead, server, server)
 }
 
 // fail answers a protocol error: it queues ERROR (after what is already

@@ -12,9 +12,11 @@ import (
 )
 
 func TestHandshakeAndPing(t *testing.T) {
-	e := startEnv(t, testOptions(), 16)
+	opts := testOptions()
+	opts.MaxFrame, opts.MaxInbound = 4096, 1<<20
+	e := startEnv(t, opts, 16)
 	c := e.dial()
-	ok := c.hello(100, 4096)
+	ok := c.hello(100, 8192) // above the server's: the server's holds
 	require.Equal(t, "node-1", string(ok.NodeID))
 	require.EqualValues(t, 100, ok.Credits)
 	require.EqualValues(t, 4096, ok.MaxFrame)
@@ -24,10 +26,33 @@ func TestHandshakeAndPing(t *testing.T) {
 
 	// 0 asks for the server's values; credits are capped so that
 	// credits × max frame fits MaxInbound (4 × 1 MiB by default).
+	e = startEnv(t, testOptions(), 16)
 	c2 := e.dial()
 	ok = c2.hello(0, 0)
 	require.EqualValues(t, DefaultMaxFrame, ok.MaxFrame)
 	require.EqualValues(t, DefaultInboundFrames, ok.Credits)
+}
+
+// TestHelloMaxFrameBelowServer checks that a HELLO asking for a max frame
+// below the server's is refused (BAD_REQUEST naming both sizes, then
+// close): a message the node accepts could otherwise never be delivered
+// on that connection.
+func TestHelloMaxFrameBelowServer(t *testing.T) {
+	e := startEnv(t, testOptions(), 16)
+	c := e.dial()
+	c.write(frame.AppendHello(nil, 1, frame.Hello{MaxFrame: 4096}))
+	f := c.read()
+	require.Equal(t, frame.TypeError, f.Type)
+	code, msg, err := frame.DecodeError(f.Body)
+	require.NoError(t, err)
+	require.Equal(t, frame.CodeBadRequest, code)
+	require.Contains(t, string(msg), "max_frame 4096 in HELLO is below this node's max frame 1048576")
+	c.expectEOF()
+	e.waitClosed()
+
+	// Exactly the server's is fine.
+	ok := e.dial().hello(0, DefaultMaxFrame)
+	require.EqualValues(t, DefaultMaxFrame, ok.MaxFrame)
 }
 
 func TestHandshakeRequired(t *testing.T) {
@@ -233,6 +258,7 @@ func TestExpired(t *testing.T) {
 	add(3, 0, 0, true, true)                       // held: never idle
 	add(4, 50, 50, false, false)                   // handshake expires at 150
 	add(5, 0, 0, false, false).closing.Store(true) // closing: ignored
+	add(6, 0, 0, true, false).outstanding.Store(1) // a request outstanding (a long poll): never idle
 	codes := func(now int64) map[uint64]frame.Code {
 		m := map[uint64]frame.Code{}
 		for _, e := range s.expired(now) {
@@ -245,4 +271,64 @@ func TestExpired(t *testing.T) {
 	require.Equal(t, map[uint64]frame.Code{1: frame.CodeHandshakeTimeout, 4: frame.CodeHandshakeTimeout}, codes(1499))
 	require.Equal(t, frame.CodeIdleTimeout, codes(1500)[2])
 	require.NotContains(t, codes(1<<40), uint64(3))
+	require.NotContains(t, codes(1<<40), uint64(6))
+}
+
+// TestIdleHalfFrame: a client that sends half a frame after HELLO is
+// closed with IDLE_TIMEOUT: only whole frames count as activity.
+func TestIdleHalfFrame(t *testing.T) {
+	opts := testOptions()
+	opts.IdleTimeout = 200 * time.Millisecond
+	e := startEnv(t, opts, 16)
+	c := e.dial()
+	c.hello(10, 0)
+	start := time.Now()
+	c.write(frame.AppendPing(nil, 1)[:frame.HeaderSize-3])
+	c.expectError(frame.CodeIdleTimeout)
+	requireNotEarly(t, start, opts.IdleTimeout)
+	c.expectEOF()
+}
+
+// TestIdleNotWhileOutstanding: a request handed to the ring keeps its
+// connection from idling until its reply is queued (a FETCH in a long
+// poll); then the idle clock starts again.
+func TestIdleNotWhileOutstanding(t *testing.T) {
+	opts := testOptions()
+	opts.IdleTimeout = 1000
+	s, err := New(opts, graph.NewRing[Inbound](1))
+	require.NoError(t, err)
+	c := newConn(s, nil, 0)
+	c.handshaken.Store(true)
+	s.conns.m[1] = c
+	c.outstanding.Add(1)
+	require.Empty(t, s.expired(1<<40), "a request is outstanding")
+	c.outstanding.Add(1)
+	c.outstanding.Add(-replies(append(frame.AppendAckOK(nil, 1, 1), frame.AppendNackOK(nil, 2, 1)...)))
+	c.replied()
+	require.Zero(t, c.outstanding.Load())
+	require.Greater(t, c.lastActive.Load(), int64(0), "the idle clock restarts at the last reply")
+	now := c.lastActive.Load()
+	require.Empty(t, s.expired(now+999))
+	require.Len(t, s.expired(now+1000), 1)
+}
+
+func TestMaxConnsPerIP(t *testing.T) {
+	opts := testOptions()
+	opts.MaxConnsPerIP = 2
+	e := startEnv(t, opts, 16)
+	first, second := e.dial(), e.dial()
+	first.hello(10, 0)
+	second.hello(10, 0)
+	third := e.dial()
+	f := third.read()
+	require.Equal(t, frame.TypeError, f.Type)
+	code, msg, err := frame.DecodeError(f.Body)
+	require.NoError(t, err)
+	require.Equal(t, frame.CodeTooManyConnections, code)
+	require.Equal(t, "too many connections from 127.0.0.1 (at most 2 per address)", string(msg))
+	third.expectEOF()
+	require.EqualValues(t, 1, e.srv.metrics.refusedPerIP.Get())
+	require.NoError(t, first.nc.Close())
+	e.waitClosed()
+	e.dial().hello(10, 0) // room again
 }

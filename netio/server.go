@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -120,8 +121,9 @@ type Server struct {
 	}
 	conns struct {
 		sync.Mutex
-		m     map[uint64]*Conn // every admitted connection, both transports
-		empty chan struct{}    // closed when m empties while draining
+		m     map[uint64]*Conn   // every admitted connection, both transports
+		perIP map[netip.Addr]int // admitted connections by remote address (idle.go)
+		empty chan struct{}      // closed when m empties while draining
 	}
 	parked struct {
 		sync.Mutex
@@ -161,6 +163,7 @@ func New(opts Options, out *graph.Ring[Inbound]) (*Server, error) {
 	s.budget.freed = make(chan struct{}, 1)
 	s.metrics = newServerMetrics(opts.Metrics, s)
 	s.conns.m = make(map[uint64]*Conn)
+	s.conns.perIP = make(map[netip.Addr]int)
 	s.parked.m = make(map[*Conn]struct{})
 	return s, nil
 }

@@ -97,12 +97,14 @@ func TestOptionsValidateListsEverything(t *testing.T) {
 	err := o.Validate()
 	require.Error(t, err)
 	for _, want := range []string{"addr", "partitions", "num event loop", "max conns", "max frame",
-		"handshake timeout", "idle timeout", "max inbound", "max outbound"} {
+		"handshake timeout", "max inbound", "max outbound"} {
 		require.Contains(t, err.Error(), want)
 	}
 	o = testOptions()
 	require.NoError(t, o.EnsureDefaults().Validate())
 	require.Equal(t, DefaultInboundFrames*DefaultMaxFrame, o.MaxInbound)
+	require.Equal(t, DefaultIdleTimeout, o.IdleTimeout, "a finite idle timeout by default")
+	require.Equal(t, DefaultMaxConnsPerIP, o.MaxConnsPerIP)
 }
 
 func TestMetrics(t *testing.T) {

@@ -18,12 +18,14 @@ import (
 
 func TestTLSHandshakeAndPing(t *testing.T) {
 	p := newTestPKI(t)
-	e := startEnv(t, tlsOptions(p, false), 16)
+	opts := tlsOptions(p, false)
+	opts.MaxFrame, opts.MaxInbound = 4096, 1<<20
+	e := startEnv(t, opts, 16)
 	require.Nil(t, e.srv.PlainAddr())
 	c := e.dialTLS(p.clientConfig(nil))
 	state := c.nc.(*tls.Conn).ConnectionState()
 	require.EqualValues(t, tls.VersionTLS13, state.Version)
-	ok := c.hello(100, 4096)
+	ok := c.hello(100, 0)
 	require.Equal(t, "node-1", string(ok.NodeID))
 	require.EqualValues(t, 100, ok.Credits)
 	require.EqualValues(t, 4096, ok.MaxFrame)

@@ -1,6 +1,10 @@
 package netio
 
-import "github.com/swarmmq/swarmmq/frame"
+import (
+	"fmt"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
 
 // transport is the socket side of a Conn. netio has two: gnetConn, served
 // by a gnet event loop (plaintext), and tlsConn, served by a reader and a
@@ -60,6 +64,12 @@ func (s *Server) register(c *Conn) (frame.Code, string) {
 		s.opts.Logger.Debug("netio: connection rejected: too many connections", "remote", c.remote, "tls", c.tls)
 		return frame.CodeTooManyConnections, "server is at its connection limit"
 	}
+	if !s.admitAddrLocked(c) {
+		s.metrics.closed.Inc()
+		s.opts.Logger.Debug("netio: connection rejected: too many connections from its address", "remote", c.remote, "tls", c.tls)
+		return frame.CodeTooManyConnections, fmt.Sprintf("too many connections from %s (at most %d per address)",
+			addrKey(c.remote), s.opts.MaxConnsPerIP)
+	}
 	s.conns.m[c.id] = c
 	s.opts.Logger.Debug("netio: connection opened", "conn", c.id, "remote", c.remote, "tls", c.tls)
 	return frame.CodeOK, ""
@@ -73,6 +83,7 @@ func (s *Server) forget(c *Conn, err error) {
 	s.unpark(c)
 	s.conns.Lock()
 	delete(s.conns.m, c.id)
+	s.forgetAddrLocked(c)
 	if len(s.conns.m) == 0 && s.conns.empty != nil {
 		select {
 		case <-s.conns.empty:

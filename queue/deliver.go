@@ -191,6 +191,21 @@ func maxU64(a uint64, b ...uint64) uint64 {
 // at now+delay, keeping their attempt counts. It returns how many of seqs
 // were in flight. Volatile.
 func (p *Partition) Nack(dest, group []byte, seqs []uint64, delay time.Duration, now int64) int {
+	return p.giveBack(dest, group, seqs, delay, now, false)
+}
+
+// Release is Nack without counting the attempt: each in-flight delivery
+// of seqs gets back the attempt its last delivery took, so its next
+// delivery carries the same attempt number and a release never brings a
+// message nearer MaxDeliver (the NACK release flag, AMQP's "released":
+// the consumer never tried to process it). It returns how many of seqs
+// were in flight. Volatile.
+func (p *Partition) Release(dest, group []byte, seqs []uint64, delay time.Duration, now int64) int {
+	return p.giveBack(dest, group, seqs, delay, now, true)
+}
+
+// giveBack is Nack, and Release when release is set.
+func (p *Partition) giveBack(dest, group []byte, seqs []uint64, delay time.Duration, now int64, release bool) int {
 	p.see(now)
 	d := p.dest(dest)
 	if d == nil {
@@ -204,6 +219,9 @@ func (p *Partition) Nack(dest, group []byte, seqs []uint64, delay time.Duration,
 	n := 0
 	for _, seq := range seqs {
 		if e := g.pendAt(seq); e != nil && e.state == pendWait {
+			if release && e.attempt > 0 {
+				e.attempt--
+			}
 			g.setDeadline(e, at)
 			n++
 		}

@@ -3,6 +3,8 @@ package queue
 import (
 	"slices"
 	"strings"
+
+	"github.com/swarmmq/swarmmq/frame"
 )
 
 // slot is one message of a destination: where its bytes are in the
@@ -53,12 +55,11 @@ func newDest(name []byte) *dest {
 	}
 }
 
-// dlqSuffix names the dead-letter destination of a destination.
-const dlqSuffix = ".dlq"
+// dlqSuffix names the dead-letter destination of a destination; names are
+// defined in frame.
+const dlqSuffix = frame.DeadLetterSuffix
 
-func isDLQ(name []byte) bool {
-	return len(name) >= len(dlqSuffix) && string(name[len(name)-len(dlqSuffix):]) == dlqSuffix
-}
+func isDLQ(name []byte) bool { return frame.IsDeadLetter(name) }
 
 // firstSeq returns the seq of the oldest retained message, or lastSeq+1.
 func (d *dest) firstSeq() uint64 {

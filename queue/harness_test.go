@@ -323,7 +323,11 @@ func (e *env) cmdAck(td *datadriven.TestData) string {
 }
 
 func (e *env) cmdNack(td *datadriven.TestData) string {
-	n := e.p.Nack([]byte(str(td, "dest", "q")), []byte(str(td, "group", "g")),
+	giveBack := e.p.Nack
+	if td.HasArg("release") {
+		giveBack = e.p.Release
+	}
+	n := giveBack([]byte(str(td, "dest", "q")), []byte(str(td, "group", "g")),
 		seqList(e.t, str(td, "seqs", "")), time.Duration(secs(e.t, str(td, "delay", "0"))),
 		e.timeArg(td, "now"))
 	return fmt.Sprintf("pending=%d", n)

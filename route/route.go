@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"sync"
+
+	"github.com/swarmmq/swarmmq/frame"
 )
 
-// DLQSuffix is the suffix of a dead-letter destination.
-const DLQSuffix = ".dlq"
+// DLQSuffix is the suffix of a dead-letter destination
+// (frame.DeadLetterSuffix, where names are defined).
+const DLQSuffix = frame.DeadLetterSuffix
 
 var dlq = []byte(DLQSuffix)
 

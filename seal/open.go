@@ -1,10 +1,15 @@
 package seal
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
 
 // DeadLetterSuffix ends the name of a dead-letter destination: a message
 // that exhausts its deliveries on "q" moves, bytes unchanged, to "q.dlq".
-const DeadLetterSuffix = ".dlq"
+// It is frame.DeadLetterSuffix, where names are defined.
+const DeadLetterSuffix = frame.DeadLetterSuffix
 
 // Open authenticates sealed (nonce | ciphertext | tag) against h with the
 // key named h.KeyID, appends the plaintext to dst and returns the extended
@@ -89,7 +94,7 @@ func (kr *Keyring) OpenDelivery(dst []byte, h Header, sealed []byte) (plaintext,
 			return out, h.Destination, nil
 		}
 		d := h.Destination
-		if len(d) < len(DeadLetterSuffix) || string(d[len(d)-len(DeadLetterSuffix):]) != DeadLetterSuffix {
+		if !frame.IsDeadLetter(d) {
 			return nil, nil, err
 		}
 		h.Destination = d[:len(d)-len(DeadLetterSuffix)]

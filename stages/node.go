@@ -208,7 +208,7 @@ func (n *Node) build() error {
 	server, err := netio.New(netio.Options{
 		Addr: o.ClientAddr, TLS: o.TLS, PlainAddr: o.PlainAddr, NodeID: o.NodeID, Partitions: o.Partitions, Multicore: true,
 		MaxConns: o.MaxConns, MaxFrame: o.MaxFrame, Credits: o.Credits, MaxOutbound: o.MaxOutbound,
-		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout,
+		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout, MaxConnsPerIP: o.MaxConnsPerIP,
 		ProducerKey: n.producerKey, ProducerWindow: uint32(producerWindow(o.Queue)),
 		MaxBuffered: o.MaxBuffered, WriteStallTimeout: o.WriteStallTimeout, MaxPipeline: o.MaxPipeline,
 		Logger: o.Logger, Metrics: o.Metrics,

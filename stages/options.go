@@ -90,6 +90,9 @@ type Options struct {
 	// MaxPipeline bounds the bytes of one connection's requests in the
 	// pipeline (0 = netio's default).
 	MaxPipeline int
+	// MaxConnsPerIP bounds connections from one client IP address (0 =
+	// netio's default, negative = no limit).
+	MaxConnsPerIP int
 	// Workers is the number of fanout workers (partition owners).
 	Workers int
 	// SnapshotEvery is the number of records a partition applies between

@@ -308,6 +308,9 @@ func (b *broker) nack(c *Conn, f frame.Frame) error {
 		if seq := n.Seq(i); g.inflight[seq] {
 			delete(g.inflight, seq)
 			g.redo = append(g.redo, seq)
+			if frame.Released(f.Header) {
+				g.attempts[seq]-- // the attempt is not counted
+			}
 			count++
 		}
 	}
@@ -360,13 +363,13 @@ func (b *broker) deadLetter(dest string, seq uint64) (uint64, bool) {
 		return 0, false
 	}
 	raw := d.msgs[seq-1]
-	dlq := b.destLocked(dest + ".dlq")
+	dlq := b.destLocked(dest + frame.DeadLetterSuffix)
 	dlq.last++
 	dlq.msgs = append(dlq.msgs, raw)
 	dlq.ids[[16]byte(raw[:16])] = dlq.last
 	n := dlq.last
 	b.mu.Unlock()
-	b.wake(dest + ".dlq")
+	b.wake(dest + frame.DeadLetterSuffix)
 	return n, true
 }
 

@@ -1,6 +1,7 @@
 package clienttest
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -148,6 +149,11 @@ func (c *Conn) hello(f frame.Frame, buf []byte, n int) ([]byte, bool) {
 	}
 	if e := c.s.opts.HelloError; e != nil {
 		_ = c.Send(frame.AppendError(nil, f.Corr, e.Code, e.Msg))
+		return nil, false
+	}
+	if h.MaxFrame != 0 && h.MaxFrame < c.s.opts.MaxFrame { // as a node does (docs/protocol.md, HELLO)
+		_ = c.Send(frame.AppendError(nil, f.Corr, frame.CodeBadRequest,
+			fmt.Sprintf("max_frame %d in HELLO is below this node's max frame %d", h.MaxFrame, c.s.opts.MaxFrame)))
 		return nil, false
 	}
 	ok := frame.HelloOK{NodeID: []byte(c.s.opts.NodeID), Credits: c.s.opts.Credits,

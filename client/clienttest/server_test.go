@@ -54,7 +54,7 @@ func (r *rawConn) recv() frame.Frame {
 }
 
 func (r *rawConn) hello() frame.HelloOK {
-	r.send(frame.AppendHello(nil, 1, frame.Hello{ClientID: []byte("raw"), Credits: 8, MaxFrame: 4096}))
+	r.send(frame.AppendHello(nil, 1, frame.Hello{ClientID: []byte("raw"), Credits: 8}))
 	f := r.recv()
 	require.Equal(r.t, frame.TypeHelloOK, f.Type)
 	ok, err := frame.DecodeHelloOK(f.Body)
@@ -71,7 +71,7 @@ func start(t *testing.T, opts Options) *Server {
 }
 
 func TestServer(t *testing.T) {
-	s := start(t, Options{Record: true})
+	s := start(t, Options{Record: true, MaxFrame: 4096})
 	r := dialRaw(t, s)
 	ok := r.hello()
 	require.Equal(t, DefaultNodeID, string(ok.NodeID))

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/swarmmq/swarmmq/client"
@@ -72,13 +74,18 @@ type tally struct {
 type broker interface {
 	Fetch(ctx context.Context, dest, group string, max int, wait time.Duration) ([]client.Delivery, error)
 	Ack(ctx context.Context, dest, group string, seqs ...uint64) error
+	Release(ctx context.Context, dest, group string, delay time.Duration, seqs ...uint64) error
 }
 
 // consume fetches, prints and acks batches until --count messages were
 // printed, nothing arrived for the idle timeout, or ctx ends (a normal
 // stop: nil error). A delivery with Err (a sealed payload that does not
 // open) is reported on stderr and not acknowledged: the node delivers it
-// again after its ack timeout and eventually dead-letters it.
+// again after its ack timeout and eventually dead-letters it. But when the
+// cause is this consumer's keyring (client.ErrKeyringMismatch), the batch
+// is released (its attempts not counted) and consume stops with that
+// error: a misconfigured consumer must not dead-letter what others can
+// open.
 func consume(ctx context.Context, b broker, f clientconf.ConsumerFlags, p *printer, stderr io.Writer) (tally, error) {
 	idle := f.IdleTimeout()
 	last := time.Now()
@@ -113,6 +120,9 @@ func consume(ctx context.Context, b broker, f clientconf.ConsumerFlags, p *print
 			continue
 		}
 		last = time.Now()
+		if err := releaseMismatch(ctx, b, f, ds); err != nil {
+			return t, err
+		}
 		ds = withhold(ds, stderr, &t)
 		if len(ds) == 0 {
 			continue
@@ -126,6 +136,24 @@ func consume(ctx context.Context, b broker, f clientconf.ConsumerFlags, p *print
 		}
 	}
 	return t, nil
+}
+
+// releaseMismatch gives the whole batch back without counting its
+// attempts, and returns the first delivery's error, if a delivery of ds
+// cannot be opened because of this consumer's keyring; else nil.
+func releaseMismatch(ctx context.Context, b broker, f clientconf.ConsumerFlags, ds []client.Delivery) error {
+	i := slices.IndexFunc(ds, func(d client.Delivery) bool { return errors.Is(d.Err, client.ErrKeyringMismatch) })
+	if i < 0 {
+		return nil
+	}
+	seqs := make([]uint64, len(ds))
+	for j, d := range ds {
+		seqs[j] = d.Seq
+	}
+	if err := b.Release(context.WithoutCancel(ctx), f.Destination, f.Group, 0, seqs...); err != nil {
+		return fmt.Errorf("%w (and giving back %d deliveries failed: %w)", ds[i].Err, len(ds), err)
+	}
+	return fmt.Errorf("%w; %d deliveries given back, their attempts not counted", ds[i].Err, len(ds))
 }
 
 // withhold reports the deliveries with Err on stderr and returns the

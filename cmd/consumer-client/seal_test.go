@@ -70,19 +70,66 @@ func TestRunSealed(t *testing.T) {
 	require.Equal(t, []uint64{1, 3}, acked(t, s))
 }
 
-// TestRunSealedWithoutKeyFile: a consumer without --key-file prints
-// unsealed payloads and withholds sealed ones.
+// TestRunSealedWithoutKeyFile: a consumer without --key-file that meets
+// a sealed message stops with an error naming it, and gives its batch
+// back without counting the attempts (NACK with the release flag); it
+// prints and acks nothing, so no message is dead-lettered on its account.
 func TestRunSealedWithoutKeyFile(t *testing.T) {
 	_, kr := newKeyFile(t)
 	s := startServer(t, clienttest.Options{Record: true})
-	publishSealed(t, s, kr, "q", "sealed")
 	publish(t, s, "q", "plain")
+	publishSealed(t, s, kr, "q", "sealed")
 	code, out, stderr := runArgs(t, context.Background(), s, "-d", "q", "--timeout", "50ms")
 	require.Equal(t, 1, code)
-	require.Equal(t, "plain\n", out)
-	require.Contains(t, stderr, "consumer-client: seq 1 (attempt 1) withheld, not acknowledged: "+
-		"swarmmq: cannot open message seq 1 of q (key id 1): unknown key id: the client has no keyring\n")
-	require.Equal(t, []uint64{2}, acked(t, s))
+	require.Empty(t, out)
+	require.Contains(t, stderr, "consumer-client: swarmmq: message seq 2 of q is sealed with key id 1, "+
+		"and this consumer has no keyring; 2 deliveries given back, their attempts not counted\n")
+	require.Empty(t, acked(t, s))
+	requireReleased(t, s, 1, 2)
+}
+
+// TestRunWrongKeyFile: a consumer whose keyring lacks the messages' key
+// stops at once with an error naming the seq, the destination and the key
+// id, and releases the batch, however often it is run.
+func TestRunWrongKeyFile(t *testing.T) {
+	_, kr := newKeyFile(t)
+	wrong, _ := newKeyFile(t) // also key id 1, other key material: authentication fails
+	s := startServer(t, clienttest.Options{Record: true})
+	publishSealed(t, s, kr, "q", "one")
+	code, _, stderr := runArgs(t, context.Background(), s, "-d", "q", "--timeout", "50ms", "--key-file", wrong)
+	require.Equal(t, 1, code, stderr)
+	require.Contains(t, stderr, "withheld", "same key id, wrong key: a fault of the message as far as anyone can tell")
+
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	require.NoError(t, os.WriteFile(other, []byte("current: 7\nkeys:\n  - id: 7\n    key: hex:"+strings.Repeat("ab", 32)+"\n"), 0o600))
+	// Another group: the fake node does not redeliver after an ack timeout.
+	code, out, stderr := runArgs(t, context.Background(), s, "-d", "q", "--group", "g2", "--timeout", "50ms", "--key-file", other)
+	require.Equal(t, 1, code)
+	require.Empty(t, out)
+	require.Contains(t, stderr, "consumer-client: swarmmq: message seq 1 of q is sealed with key id 1, "+
+		"which this consumer's keyring does not have; 1 deliveries given back, their attempts not counted\n")
+	requireReleased(t, s, 1)
+}
+
+// requireReleased checks that the last NACK recorded has the release flag
+// and gives back seqs.
+func requireReleased(t *testing.T, s *clienttest.Server, seqs ...uint64) {
+	t.Helper()
+	var last *clienttest.Frame
+	for _, f := range s.Frames() {
+		if f.Type == frame.TypeNack {
+			last = &f
+		}
+	}
+	require.NotNil(t, last, "no NACK sent")
+	require.True(t, frame.Released(last.Header))
+	n, err := frame.DecodeNack(last.Body)
+	require.NoError(t, err)
+	var got []uint64
+	for i := range n.Len() {
+		got = append(got, n.Seq(i))
+	}
+	require.Equal(t, seqs, got)
 }
 
 func TestRunKeyFileProblems(t *testing.T) {

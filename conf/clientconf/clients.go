@@ -49,7 +49,7 @@ func ClientVars() kong.Vars {
 // with ClientVars); the help tags document the fields.
 type ProducerFlags struct {
 	Node        string        `help:"Address of a SwarmMQ node (default: ${default})." default:"${default_node}" placeholder:"HOST:PORT"`
-	Destination string        `short:"d" help:"Destination to publish to (1-255 bytes of [A-Za-z0-9._-])." required:"" placeholder:"NAME"`
+	Destination string        `short:"d" help:"Destination to publish to (1-251 bytes of [A-Za-z0-9._-])." required:"" placeholder:"NAME"`
 	Message     string        `short:"m" help:"Message text; with --count N > 1 message i is TEXT-i (i from 1)." placeholder:"TEXT"`
 	Count       int           `short:"n" help:"Number of messages (default 1, or every line with --stdin)." placeholder:"N"`
 	Size        int           `help:"Payload size in bytes when there is no --message (default: ${default_size})." placeholder:"BYTES"`

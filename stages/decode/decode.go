@@ -218,6 +218,7 @@ func (s *Stage) ack(in netio.Inbound, f frame.Frame, now int64, kind work.Kind) 
 	r := s.newRequest(kind, in, f, dest, now)
 	r.Group = group
 	r.DelayMs = delay
+	r.NackRelease = frame.Released(f.Header)
 	for i := 0; i < seqs.Len(); i++ {
 		r.Seqs = append(r.Seqs, seqs.Seq(i))
 	}

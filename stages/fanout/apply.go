@@ -48,7 +48,7 @@ func (w *worker) applyRecord(r *work.Request) {
 		r.Release()
 	case work.KindDeadLetter:
 		w.s.m.deadLetter.Add(len(r.Seqs))
-		w.wake(append(append([]byte(nil), r.Dest...), ".dlq"...))
+		w.wake(frame.AppendDeadLetter(nil, r.Dest))
 		r.Release()
 	}
 }

@@ -118,6 +118,7 @@ type stageMetrics struct {
 	logReads   *metrics.Counter // log entries read for messages not in memory
 	fromLog    *metrics.Counter // messages delivered from the log
 	readErrors *metrics.Counter
+	tooLarge   *metrics.Counter // deliveries larger than their connection's max frame
 	e2e        *metrics.Histogram
 	fetchLat   *metrics.Histogram // decode to MESSAGES written, fetches answered with messages
 	waiting    *metrics.Counter
@@ -144,6 +145,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		logReads:   set.NewCounter("swarmmq_fanout_log_reads_total"),
 		fromLog:    set.NewCounter("swarmmq_fanout_messages_from_log_total"),
 		readErrors: set.NewCounter("swarmmq_fanout_log_read_errors_total"),
+		tooLarge:   set.NewCounter("swarmmq_fanout_too_large_total"),
 		e2e:        set.NewHistogram("swarmmq_end_to_end_latency_seconds"),
 		fetchLat:   set.NewHistogram("swarmmq_fetch_latency_seconds"),
 		waiting:    set.NewCounter("swarmmq_fanout_long_polls_total"),

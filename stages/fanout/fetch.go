@@ -39,27 +39,34 @@ func (w *worker) fetch(r *work.Request, now int64) {
 }
 
 // send writes the deliveries in w.deliv to r's connection, as many as fit
-// in one frame; the rest are handed back at once (NACK without delay), as
-// are those whose message could not be read from the log.
+// in one frame of the connection's max frame (never more); the rest are
+// handed back at once without counting their attempt (Release), as are
+// those whose message could not be read from the log: the consumer never
+// saw them. See tooLarge for a first delivery that fits in no frame of the
+// connection.
 func (w *worker) send(r *work.Request, p *queue.Partition, now int64) {
-	budget := w.s.opts.MaxFrame - frame.HeaderSize - 4
+	budget := w.maxFrame(r) - frame.HeaderSize - 4
 	n := 0
 	for _, d := range w.deliv {
-		size := 12 + int(d.Loc.Len)
-		if n > 0 && size > budget {
+		size := frame.DeliveryPrefix + int(d.Loc.Len)
+		if size > budget {
 			break
 		}
 		budget -= size
 		n++
 	}
+	if n == 0 {
+		w.tooLarge(r, p, now)
+		return
+	}
 	n = w.load(r.Partition, w.deliv[:n])
 	if n == 0 && len(w.deliv) > 0 {
-		p.Nack(r.Dest, r.Group, seqsOf(w.deliv), 0, now)
+		p.Release(r.Dest, r.Group, seqsOf(w.deliv), 0, now)
 		w.fail(r, frame.CodeStorage, errors.New("cannot read messages from the log"))
 		return
 	}
 	if rest := w.deliv[n:]; len(rest) > 0 {
-		p.Nack(r.Dest, r.Group, seqsOf(rest), 0, now)
+		p.Release(r.Dest, r.Group, seqsOf(rest), 0, now)
 	}
 	for _, d := range w.deliv[:n] {
 		if d.Attempt > 1 {
@@ -76,6 +83,33 @@ func (w *worker) send(r *work.Request, p *queue.Partition, now int64) {
 	if !parked {
 		w.s.m.fetchLat.Update(time.Duration(w.s.deps.Now() - recv).Seconds())
 	}
+}
+
+// maxFrame returns the largest MESSAGES frame r's connection takes.
+func (w *worker) maxFrame(r *work.Request) int {
+	if r.Conn == nil {
+		return w.s.opts.MaxFrame
+	}
+	return min(w.s.opts.MaxFrame, r.Conn.MaxFrame())
+}
+
+// tooLarge handles a first delivery whose message fits in no MESSAGES
+// frame of r's connection (a message stored while the node had a larger
+// max frame): it is not sent, and stays in flight as if delivered and not
+// acked, so it comes back after the ack timeout with its attempt counted
+// and, after max_deliver attempts, moves to the dead-letter destination
+// rather than blocking the group. The other deliveries are handed back and
+// r is answered with what remains, possibly nothing.
+func (w *worker) tooLarge(r *work.Request, p *queue.Partition, now int64) {
+	d := w.deliv[0]
+	w.s.m.tooLarge.Inc()
+	w.s.opts.Logger.Error("a message is larger than the connection's max frame: not delivered, it will be dead-lettered after max_deliver attempts; raise max_frame to deliver it",
+		"destination", string(r.Dest), "group", string(r.Group), "seq", d.Seq, "attempt", d.Attempt,
+		"frame_bytes", frame.DeliveryOverhead+int(d.Loc.Len), "max_frame", w.maxFrame(r))
+	if rest := w.deliv[1:]; len(rest) > 0 {
+		p.Release(r.Dest, r.Group, seqsOf(rest), 0, now)
+	}
+	w.replyMessages(r, nil)
 }
 
 // load reads the messages of ds that are not in memory from the log, one
@@ -186,11 +220,16 @@ func (w *worker) retry(k waitKey, now int64) {
 	}
 }
 
-// nack hands deliveries back (after the optional delay) and confirms.
+// nack hands deliveries back (after the optional delay) and confirms; a
+// release (frame.FlagRelease) does not count their attempt.
 func (w *worker) nack(r *work.Request) {
 	now := w.s.deps.Now()
 	p := w.s.deps.Partitions[r.Partition]
-	n := p.Nack(r.Dest, r.Group, r.Seqs, time.Duration(r.DelayMs)*time.Millisecond, now)
+	giveBack := p.Nack
+	if r.NackRelease {
+		giveBack = p.Release
+	}
+	n := giveBack(r.Dest, r.Group, r.Seqs, time.Duration(r.DelayMs)*time.Millisecond, now)
 	p.Sweep(now) // a NACK of the last attempt dead-letters at once
 	if r.DelayMs == 0 {
 		w.wake(r.Dest) // before the hand-off: r belongs to ack afterwards

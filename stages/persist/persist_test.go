@@ -31,6 +31,7 @@ type conn struct{ closed bool }
 func (c *conn) Send([]byte) error                          { return nil }
 func (c *conn) SendError(uint64, frame.Code, string) error { return nil }
 func (c *conn) Closed() bool                               { return c.closed }
+func (c *conn) MaxFrame() int                              { return 1 << 20 }
 
 // publish returns a PUBLISH request of one message from c.
 func publish(t *testing.T, c work.Conn, payload string) *work.Request {

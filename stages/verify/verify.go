@@ -14,7 +14,7 @@ import (
 
 // deliveryOverhead is the framing around one message in a MESSAGES frame:
 // header 16, count 4, seq 8, attempt 4.
-const deliveryOverhead = frame.HeaderSize + 4 + 12
+const deliveryOverhead = frame.DeliveryOverhead
 
 // Options configures the stage.
 type Options struct {

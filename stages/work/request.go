@@ -32,6 +32,9 @@ type Conn interface {
 	SendError(corr uint64, code frame.Code, msg string) error
 	// Closed reports whether the connection is gone.
 	Closed() bool
+	// MaxFrame is the largest frame, header included, the connection
+	// may carry (negotiated by HELLO).
+	MaxFrame() int
 }
 
 // maxKeptResults bounds the Results capacity a pooled Request keeps.
@@ -67,6 +70,9 @@ type Request struct {
 	// ACK, NACK, DeadLetter: sequence numbers; NACK delay.
 	Seqs    []uint64
 	DelayMs uint32
+	// NackRelease is a NACK with frame.FlagRelease: the seqs are given back
+	// without counting their attempt.
+	NackRelease bool
 
 	// Set by persist: the record written and its log index, or the error.
 	Record queue.Record
