@@ -385,6 +385,12 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 	if p.HandshakeTimeout <= 0 {
 		bad("performance.handshake_timeout", "must be positive")
 	}
+	if p.IdleTimeout < 0 {
+		bad("performance.idle_timeout", "must not be negative (0 disables it)")
+	}
+	if p.MaxConnectionsPerIP == 0 || p.MaxConnectionsPerIP < -1 {
+		bad("performance.max_connections_per_ip", "%d: want a positive count or -1 (unlimited)", p.MaxConnectionsPerIP)
+	}
 	c.validateMemory(bad)
 }
 
