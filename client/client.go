@@ -97,6 +97,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	c.ids.rand = mrand.NewChaCha8([32]byte(seed[:32]))
 	c.rng = mrand.New(mrand.NewPCG(binary.BigEndian.Uint64(seed[32:]), binary.BigEndian.Uint64(seed[40:])))
 	c.inflight.limit = math.MaxInt
+	c.sess.id, c.sess.token = opts.Session.ID, opts.Session.Token
 	c.mu.pending = make(map[uint64]*call)
 	c.mu.credits.limit = int(opts.Credits)
 	c.maxFrame.Store(int64(cmp.Or(opts.MaxFrame, frame.DefaultMaxFrame))) // until HELLO_OK

@@ -84,6 +84,9 @@ type Options struct {
 	// reconnects and sends the outstanding requests again (see the package
 	// documentation).
 	NoReconnect bool
+	// Session, when set, is resumed on the first connection instead of
+	// opening a new producer session (see Client.Session).
+	Session Session
 	// MaxReconnects bounds the connection attempts of one outage (default
 	// DefaultMaxReconnects; negative means no bound). After the last
 	// failed attempt the client fails every outstanding request and stops.

@@ -27,6 +27,25 @@ type session struct {
 	window int
 }
 
+// Session names a producer session: what the node issued in PRODUCER_OK.
+// The token is the session's secret: whoever holds it may publish in the
+// session. A plain value.
+type Session struct {
+	ID    uint64
+	Token [frame.TokenSize]byte
+}
+
+// Session returns the Client's producer session (zero if the node opened
+// none). A process that keeps it (with the ids of its unacknowledged
+// messages) can resume it after a restart with Options.Session and publish
+// those messages again: the node recognises them as long as it remembers
+// the session (docs/protocol.md §8).
+func (c *Client) Session() Session {
+	c.sess.mu.Lock()
+	defer c.sess.mu.Unlock()
+	return Session{ID: c.sess.id, Token: c.sess.token}
+}
+
 // producerRequest returns the PRODUCER frame that opens the session, or
 // resumes it once there is one.
 func (c *Client) producerRequest(corr uint64) []byte {

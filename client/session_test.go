@@ -59,3 +59,17 @@ func TestNoProducerSession(t *testing.T) {
 	require.Len(t, pubs, 1)
 	require.Zero(t, pubs[0].Flags)
 }
+
+// TestResumeSession: a Client given another's Session resumes it: same
+// producer id, stamped on its messages.
+func TestResumeSession(t *testing.T) {
+	s := startServer(t, clienttest.Options{})
+	first := dial(t, s, nil)
+	sess := first.Session()
+	require.NotZero(t, sess.ID)
+	again := dial(t, s, func(o *Options) { o.Session = sess })
+	require.Equal(t, sess, again.Session())
+	require.Equal(t, sess.ID, again.ProducerID())
+	forged := dial(t, s, func(o *Options) { o.Session = Session{ID: sess.ID} })
+	require.NotEqual(t, sess.ID, forged.ProducerID(), "a wrong token opens a new session")
+}

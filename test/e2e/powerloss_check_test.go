@@ -14,15 +14,20 @@ import (
 const retryBatch = 200
 
 // retryAll publishes every message sent before the crash again, with its
-// id, over a raw connection to the recovered node, as a producer that
-// never got (or lost) its answer would. A message whose PUBLISH_ACK, or a
-// group's ACK_OK, made it durable must be answered as a duplicate; any
-// message answered as a duplicate must keep the seq it had before.
-func (l *plLedger) retryAll(t *testing.T, r *nodetest.Raw) {
+// id, in its producer's session (resumed with the session's token on a
+// raw connection to the recovered node), as a producer that never got (or
+// lost) its answer would. A message whose PUBLISH_ACK, or a group's
+// ACK_OK, made it durable must be answered as a duplicate; any message
+// answered as a duplicate must keep the seq it had before.
+func (l *plLedger) retryAll(t *testing.T, addr string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var dests []string
-	byDest := map[string][]*plMsg{}
+	type key struct {
+		sess client.Session
+		dest string
+	}
+	var keys []key
+	byKey := map[key][]*plMsg{}
 	for _, m := range l.order {
 		switch {
 		case m.dropped:
@@ -31,29 +36,45 @@ func (l *plLedger) retryAll(t *testing.T, r *nodetest.Raw) {
 			l.problemLocked("%s: its publish callback never ran", m.payload)
 			continue
 		}
-		if byDest[m.dest] == nil {
-			dests = append(dests, m.dest)
+		k := key{m.sess, m.dest}
+		if byKey[k] == nil {
+			keys = append(keys, k)
 		}
-		byDest[m.dest] = append(byDest[m.dest], m)
+		byKey[k] = append(byKey[k], m)
 	}
-	for _, d := range dests {
-		ms := byDest[d]
-		for len(ms) > 0 {
+	conns := map[client.Session]*nodetest.Raw{}
+	for _, k := range keys {
+		r := conns[k.sess]
+		if r == nil {
+			r = nodetest.Handshake(t, addr)
+			if _, code := producerSession(t, r, frame.Producer{ID: k.sess.ID, Token: k.sess.Token}); code != frame.CodeOK {
+				t.Fatalf("resuming producer session %d: %s", k.sess.ID, code)
+			}
+			conns[k.sess] = r
+		}
+		for ms := byKey[k]; len(ms) > 0; {
 			n := min(len(ms), retryBatch)
-			l.retryLocked(t, r, d, ms[:n])
+			l.retryLocked(t, r, k.sess.ID, k.dest, ms[:n])
 			ms = ms[n:]
 		}
 	}
+	for _, r := range conns {
+		r.Close()
+	}
 }
 
-func (l *plLedger) retryLocked(t *testing.T, r *nodetest.Raw, dest string, ms []*plMsg) {
+func (l *plLedger) retryLocked(t *testing.T, r *nodetest.Raw, producer uint64, dest string, ms []*plMsg) {
 	t.Helper()
 	msgs := make([]frame.Message, len(ms))
 	now := time.Now().UnixNano()
 	for i, m := range ms {
-		msgs[i] = frame.Message{ID: m.id, Timestamp: now, Producer: 1, Payload: []byte(m.payload)}
+		msgs[i] = frame.Message{ID: m.id, Timestamp: now, Producer: producer, Payload: []byte(m.payload)}
 	}
-	for i, e := range publishRaw(t, r, dest, msgs...) {
+	acks, code := publishSession(t, r, dest, msgs...)
+	if code != frame.CodeOK {
+		t.Fatalf("retry in session %d answered %s", producer, code)
+	}
+	for i, e := range acks {
 		l.checkRetryLocked(ms[i], e)
 	}
 }

@@ -42,6 +42,7 @@ type plTrigger struct {
 // plMsg is one published message.
 type plMsg struct {
 	dest, payload string
+	sess          client.Session // the producer session it was published in
 	id            [16]byte
 	idKnown       bool   // its publish callback ran
 	dropped       bool   // Publish refused it: never sent
@@ -95,10 +96,10 @@ func (l *plLedger) durableLocked(syncAt uint64) bool {
 func (l *plLedger) mustSurviveLocked(m *plMsg) bool { return m.acked && l.durableLocked(m.syncAt) }
 
 // sent records a message about to be published.
-func (l *plLedger) sent(dest, payload string) {
+func (l *plLedger) sent(dest, payload string, sess client.Session) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	m := &plMsg{dest: dest, payload: payload}
+	m := &plMsg{dest: dest, payload: payload, sess: sess}
 	l.msgs[payload] = m
 	l.order = append(l.order, m)
 }

@@ -86,7 +86,7 @@ func publishLoad(ctx context.Context, c *client.Client, idx int, cfg powerConfig
 	for k := range plMaxPerPublisher {
 		j := rng.IntN(len(plDests))
 		payload := fmt.Sprintf("%s/p%d/%d/%s", plDests[j], idx, k, filler[:rng.IntN(cfg.maxFiller)])
-		l.sent(plDests[j], payload)
+		l.sent(plDests[j], payload, c.Session())
 		err := pubs[j].Publish(ctx, []byte(payload), func(r client.PublishResult) { l.published(payload, r) })
 		if err != nil {
 			l.unsent(payload)

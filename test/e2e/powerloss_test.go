@@ -157,9 +157,7 @@ func runPowerLoss(t *testing.T, cfg powerConfig) {
 	load.stop()
 	stopPowerNode(t, n)
 	n = startPowerNode(t, cfg, crashed)
-	r := nodetest.Handshake(t, n.Addr().String())
-	defer r.Close()
-	l.retryAll(t, r)
+	l.retryAll(t, n.Addr().String())
 	c := dialAddr(t, n.Addr().String())
 	for _, d := range plDests {
 		for _, g := range plGroups {
