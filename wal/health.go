@@ -173,10 +173,10 @@ func (l *Log) remindFull() {
 func (l *Log) onNoSpace() {
 	s := l.sp
 	s.noSpaceC.Inc()
+	s.noSpace.Store(s.now().UnixNano())
 	if s.min == 0 {
 		return // no reserve: nothing watches the space, so nothing would clear the state
 	}
-	s.noSpace.Store(s.now().UnixNano())
 	note := "no ballast file to release"
 	if s.releaseBallast() {
 		note = fmt.Sprintf("released the %s ballast file", bytesText(uint64(s.ballast)))
