@@ -92,10 +92,14 @@ func TestStorageMinFree(t *testing.T) {
 	if err := os.WriteFile(path, []byte("storage:\n  min_free: 1GB\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	flag := Size(8 << 20)
+	flag := Size(64 << 20)
 	c, err = LoadNode(NodeFlags{Config: path, MinFree: &flag})
-	if err != nil || c.Storage.MinFree != 8<<20 {
-		t.Fatalf("--min-free 8MB over the file: %v %v", c.Storage.MinFree, err)
+	if err != nil || c.Storage.MinFree != 64<<20 {
+		t.Fatalf("--min-free 64MB over the file: %v %v", c.Storage.MinFree, err)
+	}
+	flag = 8 << 20
+	if _, err := LoadNode(NodeFlags{MinFree: &flag}); err == nil || !strings.Contains(err.Error(), "storage.min_free: 8MB: want 0") {
+		t.Fatalf("--min-free 8MB (below two memtables): %v", err)
 	}
 	if _, err := Parse([]byte("storage:\n  min_free: lots\n")); err == nil || !strings.Contains(err.Error(), "storage.min_free") {
 		t.Fatalf("bad min_free: %v", err)

@@ -164,8 +164,9 @@ type Storage struct {
 	// MinFree is the free space kept on the file system of node.data_dir:
 	// below it new messages are refused with DISK_FULL (acks still work)
 	// until the free space is back above 1.25 × MinFree plus the ballast
-	// file (MinFree/4, at most 64 MB); 0 disables the reserve and the
-	// ballast (a full disk then fails the log until a restart).
+	// file (MinFree/4, at most 64 MB). At least twice Pebble's memtable
+	// (32 MB): a flush and a new WAL file must fit. 0 disables the reserve
+	// and the ballast (a full disk then fails the log until a restart).
 	MinFree Size `yaml:"min_free"`
 }
 
@@ -295,8 +296,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxMsgs < 0 {
 		bad("limits.max_msgs", "must not be negative")
 	}
-	if c.Storage.MinFree < 0 {
-		bad("storage.min_free", "%s is negative", c.Storage.MinFree)
+	if c.Storage.MinFree < 0 || (c.Storage.MinFree > 0 && c.Storage.MinFree < 2*wal.DefaultMemTableSize) {
+		bad("storage.min_free", "%s: want 0 (no reserve) or at least %s (a flush and a new WAL file must fit)",
+			c.Storage.MinFree, Size(2*wal.DefaultMemTableSize))
 	}
 	c.validateSecurity(bad)
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {

@@ -18,7 +18,7 @@ type NodeFlags struct {
 	DataDir    string `name:"data-dir" help:"Directory of the Pebble log (default ./data)." placeholder:"DIR"`
 	HTTPAddr   string `name:"http-addr" help:"Address of /health, /ready, /metrics and /debug/pprof, or off (default 127.0.0.1:8080)." placeholder:"HOST:PORT"`
 	Fsync      string `help:"always (every ack is fsynced, default) or interval." enum:",always,interval" default:""`
-	MinFree    *Size  `name:"min-free" help:"Free space kept on the data directory's disk: below it publishes are refused with DISK_FULL; 0 = no reserve (default 256MB)." placeholder:"SIZE"`
+	MinFree    *Size  `name:"min-free" help:"Free space kept on the data directory's disk: below it publishes are refused with DISK_FULL; at least 32MB, or 0 = no reserve (default 256MB)." placeholder:"SIZE"`
 	LogLevel   string `name:"log-level" help:"debug, info, warn or error." enum:",debug,info,warn,error" default:""`
 	Dump       bool   `name:"print-config" help:"Print the effective config as YAML and exit."`
 	GenKeyring string `name:"gen-keyring" help:"Write a new keyring with one fresh current key to FILE (mode 0600, never overwriting) and exit." placeholder:"FILE"`

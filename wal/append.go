@@ -70,7 +70,7 @@ func (l *Log) Append(entries []Entry, indexes []uint64) (*Pending, error) {
 		return nil, ErrClosed
 	}
 	if l.ro.Load() {
-		return nil, l.sp.err()
+		return nil, l.roErr()
 	}
 	b := l.db.NewBatchWithSize(size)
 	if err := l.appendLocked(b, entries, indexes); err != nil {

@@ -173,10 +173,10 @@ func (l *Log) remindFull() {
 func (l *Log) onNoSpace() {
 	s := l.sp
 	s.noSpaceC.Inc()
+	s.noSpace.Store(s.now().UnixNano())
 	if s.min == 0 {
 		return // no reserve: nothing watches the space, so nothing would clear the state
 	}
-	s.noSpace.Store(s.now().UnixNano())
 	note := "no ballast file to release"
 	if s.releaseBallast() {
 		note = fmt.Sprintf("released the %s ballast file", bytesText(uint64(s.ballast)))
@@ -238,13 +238,25 @@ func (l *Log) walBytes() uint64 {
 	return n
 }
 
+// roErr is why a read-only Log refuses a write: its failure if a reopen
+// failed, else the disk-full reason. The caller holds life.
+func (l *Log) roErr() error {
+	if err := l.failure(); err != nil {
+		return err
+	}
+	if err := l.sp.err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: the log is open read-only", ErrDiskFull)
+}
+
 // reopen replaces the read-only Pebble of a Log opened on a nearly full
 // disk with a read-write one, once the flush of the WAL fits. If that
 // fails, it goes back to read-only; if even that fails, the Log fails.
 func (l *Log) reopen(free uint64) {
 	l.life.Lock()
 	defer l.life.Unlock()
-	if l.closed || !l.ro.Load() {
+	if l.closed || !l.ro.Load() || l.db == nil { // nil: a reopen failed, the Log failed
 		return
 	}
 	closeErr := l.db.Close()

@@ -127,7 +127,10 @@ type Options struct {
 	// transitions; nil discards them.
 	Logger *slog.Logger
 	// MinFree is the free-space reserve, in bytes, of the file system of
-	// Dir (DefaultMinFree): below it DiskFull reports the disk full, until
+	// Dir (DefaultMinFree), at least twice MemTableSize (what a flush and a
+	// new preallocated WAL file write at once; more is safer: a burst of
+	// appends between two checks, 250 ms, must fit too). Below it DiskFull
+	// reports the disk full, until
 	// the free space is back above MinFree × 1.25 plus the ballast. The Log
 	// also keeps a ballast file of MinFree/4 (at most 64 MiB) in Dir,
 	// released on ENOSPC. Negative: no reserve, no ballast.
@@ -183,6 +186,14 @@ func (o Options) Validate() error {
 	}
 	if o.MemTableSize != 0 && (o.MemTableSize < MinMemTableSize || o.MemTableSize >= MaxMemTableSize) {
 		add("MemTableSize is %d, want at least %d and below %d", o.MemTableSize, MinMemTableSize, uint64(MaxMemTableSize))
+	}
+	mem := o.MemTableSize
+	if mem == 0 {
+		mem = DefaultMemTableSize
+	}
+	if o.MinFree > 0 && uint64(o.MinFree) < 2*mem {
+		add("MinFree is %d, want at least twice MemTableSize (%d): a flush and a new WAL file (Pebble preallocates "+
+			"1.1 × MemTableSize) must fit in the reserve", o.MinFree, 2*mem)
 	}
 	return errors.Join(errs...)
 }

@@ -69,6 +69,9 @@ func TestOptionsValidateListsEveryProblem(t *testing.T) {
 	require.NoError(t, Options{Dir: "d"}.Validate(), "zero values mean defaults")
 	require.ErrorContains(t, Options{Dir: "d", SyncInterval: -time.Second}.Validate(), "SyncInterval")
 	require.ErrorContains(t, Options{Dir: "d", MemTableSize: MaxMemTableSize}.Validate(), "MemTableSize")
+	require.ErrorContains(t, Options{Dir: "d", MinFree: 16 << 20}.Validate(), "MinFree is 16777216, want at least twice MemTableSize (33554432)")
+	require.NoError(t, Options{Dir: "d", MinFree: 2 << 20, MemTableSize: 1 << 20}.Validate())
+	require.NoError(t, Options{Dir: "d", MinFree: -1}.Validate(), "no reserve")
 
 	_, err = Open(o)
 	require.ErrorContains(t, err, "Dir is required")

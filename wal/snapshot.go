@@ -25,7 +25,7 @@ func (l *Log) SaveSnapshot(partition uint32, index, keepFrom uint64, data []byte
 		return ErrClosed
 	}
 	if l.ro.Load() {
-		return l.sp.err()
+		return l.roErr()
 	}
 	b := l.db.NewBatch()
 	// Encoded in place: a snapshot may be megabytes (the dedupe window).

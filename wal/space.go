@@ -141,10 +141,11 @@ func (s *space) resumeAt() uint64 {
 }
 
 // backoff waits, before Pebble creates an sstable, until noSpaceBackoff has
-// passed since the last ENOSPC while the disk is full, or until quit.
+// passed since the last ENOSPC while the disk is full (with no reserve,
+// after any ENOSPC), or until quit.
 func (s *space) backoff(quit <-chan struct{}) {
 	at := s.noSpace.Load()
-	if at == 0 || s.full.Load() == nil {
+	if at == 0 || (s.min > 0 && s.full.Load() == nil) {
 		return
 	}
 	d := time.Duration(at + int64(noSpaceBackoff) - s.now().UnixNano())

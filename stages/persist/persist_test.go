@@ -105,7 +105,7 @@ func TestClosedConnectionsPublishNotWritten(t *testing.T) {
 // wal.ErrDiskFull, no index), and an ACK in the same drain still is.
 func TestDiskFullRefusesPublishesOnly(t *testing.T) {
 	fs := vfs.NewMem()
-	log, err := wal.Open(wal.Options{Dir: "db", FS: fs, Partitions: 1, MinFree: 1 << 20,
+	log, err := wal.Open(wal.Options{Dir: "db", FS: fs, Partitions: 1, MinFree: 1 << 20, MemTableSize: 256 << 10,
 		DiskUsage: func() (vfs.DiskUsage, error) { return vfs.DiskUsage{AvailBytes: 512 << 10, TotalBytes: 1 << 30}, nil }})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, log.Close()) }()

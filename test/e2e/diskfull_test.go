@@ -112,7 +112,7 @@ func TestDiskFullRefusesPublishesKeepsAcks(t *testing.T) {
 	free.Store(64 << 20)
 	logs := &logBuf{}
 	n := nodetest.Start(t, func(o *stages.Options) {
-		o.MinFree, o.Logger = 8<<20, logs.logger()
+		o.MinFree, o.MemTableSize, o.Logger = 8<<20, 1<<20, logs.logger()
 		o.DiskUsage = func() (vfs.DiskUsage, error) {
 			return vfs.DiskUsage{AvailBytes: free.Load(), TotalBytes: 1 << 30}, nil
 		}
