@@ -56,13 +56,7 @@ func (r *reader) u32() uint32 {
 
 // str reads a wire string and returns a view of its bytes.
 func (r *reader) str() []byte {
-	n := int(r.u16())
-	if !r.need(n) {
-		return nil
-	}
-	s := r.b[r.off : r.off+n : r.off+n]
-	r.off += n
-	return s
+	return r.take(int(r.u16()))
 }
 
 // items returns the view of count items of size bytes each and moves past

@@ -40,24 +40,8 @@ func publishRaw(t *testing.T, r *nodetest.Raw, dest string, msgs ...frame.Messag
 // fetchRaw fetches up to max messages and returns their payloads.
 func fetchRaw(t *testing.T, r *nodetest.Raw, dest, group string, max uint32) []string {
 	t.Helper()
-	corr := r.NextCorr()
-	r.Write(frame.AppendFetch(nil, corr, frame.Fetch{Destination: []byte(dest), Group: []byte(group), Max: max}))
-	f := r.Read()
-	if f.Type != frame.TypeMessages || f.Corr != corr {
-		t.Fatalf("fetch answered %s corr %d", f.Type, f.Corr)
-	}
-	ms, err := frame.DecodeMessages(f.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for {
-		d, ok := ms.Next()
-		if !ok {
-			return out
-		}
-		out = append(out, string(d.Message.Payload))
-	}
+	_, out := fetchSeqs(t, r, dest, group, max)
+	return out
 }
 
 func TestRawPublishFetch(t *testing.T) {
