@@ -314,3 +314,35 @@ func TestIdleTimeoutAndPerIP(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowControlPenalty: performance.flow_control_penalty reaches netio,
+// 0 turning it off; a negative one is refused.
+func TestFlowControlPenalty(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want time.Duration
+	}{
+		{"", netio.DefaultFlowControlPenalty},
+		{"performance:\n  flow_control_penalty: 250ms\n", 250 * time.Millisecond},
+		{"performance:\n  flow_control_penalty: 0s\n", -1},
+	} {
+		c, err := Parse([]byte(tc.src))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		o, err := c.NodeOptions(nil)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if o.FlowControlPenalty != tc.want {
+			t.Errorf("%q: penalty %v, want %v", tc.src, o.FlowControlPenalty, tc.want)
+		}
+	}
+	c, err := Parse([]byte("performance:\n  flow_control_penalty: -1s\n"))
+	if err == nil {
+		err = c.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), "performance.flow_control_penalty") {
+		t.Errorf("negative penalty: %v", err)
+	}
+}

@@ -126,6 +126,11 @@ type Performance struct {
 	// MaxConnectionsPerIP bounds client connections from one IP address;
 	// -1 = unlimited.
 	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// FlowControlPenalty is how long new connections from an IP address
+	// are refused (TOO_MANY_CONNECTIONS) after one of its connections was
+	// closed with FLOW_CONTROL; it doubles on repeat offences, up to 30s.
+	// 0 disables it.
+	FlowControlPenalty Duration `yaml:"flow_control_penalty"`
 	// MessageCache is the bytes of retained messages kept in memory, shared
 	// by every partition; the others are read from the log on delivery.
 	MessageCache Size `yaml:"message_cache"`
@@ -220,6 +225,7 @@ func Default() Config {
 			HandshakeTimeout:    Duration(netio.DefaultHandshakeTimeout),
 			IdleTimeout:         Duration(netio.DefaultIdleTimeout),
 			MaxConnectionsPerIP: netio.DefaultMaxConnsPerIP,
+			FlowControlPenalty:  Duration(netio.DefaultFlowControlPenalty),
 			MessageCache:        Size(stages.DefaultMessageCache),
 			MaxOutbound:         Size(netio.DefaultMaxOutbound),
 			MaxPipeline:         Size(netio.DefaultMaxPipeline),
@@ -389,6 +395,9 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 	}
 	if p.IdleTimeout < 0 {
 		bad("performance.idle_timeout", "must not be negative (0 disables it)")
+	}
+	if p.FlowControlPenalty < 0 {
+		bad("performance.flow_control_penalty", "must not be negative (0 disables it)")
 	}
 	if p.MaxConnectionsPerIP == 0 || p.MaxConnectionsPerIP < -1 {
 		bad("performance.max_connections_per_ip", "%d: want a positive count or -1 (unlimited)", p.MaxConnectionsPerIP)

@@ -74,23 +74,30 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 			MaxBytes:        int64(c.Limits.MaxBytes),
 			MaxAge:          time.Duration(c.Limits.MaxAge),
 		},
-		MessageCache:      messageCache(p.MessageCache),
-		MaxConns:          p.MaxConnections,
-		Credits:           uint32(p.Credits),
-		HandshakeTimeout:  time.Duration(p.HandshakeTimeout),
-		IdleTimeout:       idleTimeout(p.IdleTimeout),
-		MaxConnsPerIP:     p.MaxConnectionsPerIP,
-		MaxOutbound:       int(p.MaxOutbound),
-		MaxBuffered:       int64(p.MaxBuffered),
-		MaxPipeline:       int(p.MaxPipeline),
-		WriteStallTimeout: time.Duration(p.WriteStallTimeout),
-		Logger:            logger,
+		MessageCache:       messageCache(p.MessageCache),
+		MaxConns:           p.MaxConnections,
+		Credits:            uint32(p.Credits),
+		HandshakeTimeout:   time.Duration(p.HandshakeTimeout),
+		IdleTimeout:        idleTimeout(p.IdleTimeout),
+		MaxConnsPerIP:      p.MaxConnectionsPerIP,
+		FlowControlPenalty: offIfZero(p.FlowControlPenalty),
+		MaxOutbound:        int(p.MaxOutbound),
+		MaxBuffered:        int64(p.MaxBuffered),
+		MaxPipeline:        int(p.MaxPipeline),
+		WriteStallTimeout:  time.Duration(p.WriteStallTimeout),
+		Logger:             logger,
 	}, nil
 }
 
 // idleTimeout maps the config's idle_timeout (0 = never) to netio's
 // (0 = the default, negative = never).
 func idleTimeout(d Duration) time.Duration {
+	return offIfZero(d)
+}
+
+// offIfZero maps a config duration where 0 turns a feature off to netio's
+// convention (0 = the default, negative = off).
+func offIfZero(d Duration) time.Duration {
 	if d == 0 {
 		return -1
 	}

@@ -56,7 +56,9 @@
 // connection over MaxConns or over MaxConnsPerIP from its IP address, or
 // arriving after StopReading, gets ERROR TOO_MANY_CONNECTIONS or
 // SHUTTING_DOWN (over TLS after the TLS handshake, by at most 64 goroutines
-// at once; beyond that it is closed silently). A connection with no whole
+// at once; beyond that it is closed silently). So does a connection from
+// an IP address penalized after FLOW_CONTROL (below), refused before any
+// of its bytes is read. A connection with no whole
 // frame received and no request outstanding (handed to the ring, reply not
 // yet sent: a long-polling FETCH is outstanding) for IdleTimeout gets
 // IDLE_TIMEOUT and is closed; see idle.go.
@@ -81,7 +83,7 @@
 // event loop, or its TLS reader) lives in Conn.loop; everything else is
 // atomic or under a mutex. No two of netio's locks are ever held together
 // (Server.mu, Server.gnetMu, Server.conns, Server.parked, Conn.mu,
-// tlsSide.mu). Calls into gnet from other goroutines (Execute, Wake) are
+// tlsSide.mu, penalties.mu). Calls into gnet from other goroutines (Execute, Wake) are
 // made under gnetMu.RLock, which Stop takes exclusively before gnet closes
 // its pollers. The OnClose hook runs on the connection's event loop or TLS
 // reader goroutine.
@@ -99,6 +101,17 @@
 // decrements when it queues a reply, before the client can see it, so a
 // client that counts a request outstanding until its reply arrives never
 // meets FLOW_CONTROL.
+//
+// A connection closed with FLOW_CONTROL (at the request beyond its credits,
+// or a partial frame beyond MaxInbound) penalizes its remote IP address
+// (penalty.go): for FlowControlPenalty, doubling on repeat offences up to
+// 30s, new connections from it get ERROR TOO_MANY_CONNECTIONS ("address …
+// penalized for exceeding its credits: retry after …") at accept, before
+// anything is read, so a client that reconnects at once to offend again
+// costs an accept and a write rather than a read of every request up to
+// the one too many. The table remembers at most 4,096 addresses (the one
+// penalized longest ago is forgotten first) and forgets one after 30s
+// without offence; its mutex is never held with another.
 //
 // A request is handed on (TryPush to the ring) unless the connection must
 // wait; then it joins the connection's backlog, in order, and the
@@ -179,7 +192,8 @@
 // _frames_in_total and _protocol_errors_total count both listeners;
 // _bytes_in_total and _bytes_out_total count bytes on the socket for gnet
 // and plaintext bytes (inside TLS) for TLS connections;
-// _tls_handshake_errors_total counts TLS handshakes that failed (wrong
+// _penalized_refused_total counts connections refused because their address
+// is penalized; _tls_handshake_errors_total counts TLS handshakes that failed (wrong
 // version, refused or missing client certificate, timeout, not TLS at all);
 // _buffered_bytes{kind="inbound|pipeline|outbound"} and
 // _buffered_limit_bytes show the budget; _flow_control_total,

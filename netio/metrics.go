@@ -20,6 +20,7 @@ type serverMetrics struct {
 	flowControl        *metrics.Counter
 	byteWaits          *metrics.Counter
 	refusedPerIP       *metrics.Counter
+	penalizedRefused   *metrics.Counter
 }
 
 func newServerMetrics(set *metrics.Set, s *Server) serverMetrics {
@@ -46,5 +47,6 @@ func newServerMetrics(set *metrics.Set, s *Server) serverMetrics {
 		flowControl:        set.NewCounter("swarmmq_netio_flow_control_total"),
 		byteWaits:          set.NewCounter("swarmmq_netio_byte_waits_total"),
 		refusedPerIP:       set.NewCounter("swarmmq_netio_refused_per_ip_total"),
+		penalizedRefused:   set.NewCounter("swarmmq_netio_penalized_refused_total"),
 	}
 }

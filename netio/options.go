@@ -50,6 +50,9 @@ const (
 	// DefaultWriteStallTimeout is how long queued replies may make no write
 	// progress before the connection is closed with SLOW_CONSUMER.
 	DefaultWriteStallTimeout = 10 * time.Second
+	// DefaultFlowControlPenalty is the first penalty of an address whose
+	// connection was closed with FLOW_CONTROL (see FlowControlPenalty).
+	DefaultFlowControlPenalty = time.Second
 )
 
 // MinMaxFrame is the smallest max frame a server or a client may set: a
@@ -153,6 +156,13 @@ type Options struct {
 	// WriteStallTimeout closes a connection with ERROR SLOW_CONSUMER when
 	// its queued replies make no write progress for this long.
 	WriteStallTimeout time.Duration
+	// FlowControlPenalty is how long, after a connection is closed with
+	// FLOW_CONTROL, new connections from its remote IP address are refused
+	// at accept (ERROR TOO_MANY_CONNECTIONS, nothing read); it doubles each
+	// time the address offends again within 30s of its penalty's end, up to
+	// 30s (or FlowControlPenalty if longer). Default
+	// DefaultFlowControlPenalty; negative turns it off. See penalty.go.
+	FlowControlPenalty time.Duration
 	// Logger receives connection events at debug level and failures at
 	// error level; nil discards them.
 	Logger *slog.Logger
@@ -209,6 +219,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.WriteStallTimeout == 0 {
 		o.WriteStallTimeout = DefaultWriteStallTimeout
+	}
+	if o.FlowControlPenalty == 0 {
+		o.FlowControlPenalty = DefaultFlowControlPenalty
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

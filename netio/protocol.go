@@ -33,6 +33,7 @@ func (c *Conn) consume(in inbuf) (closeNow bool) {
 		c.lastActive.Store(time.Now().UnixNano())
 	}
 	if n := in.InboundBuffered(); n > s.opts.MaxInbound {
+		c.penalize()
 		return c.fail(in, 0, frame.CodeFlowControl, "more unanswered requests than credits granted")
 	}
 	return false
@@ -108,6 +109,7 @@ func (c *Conn) handle(in inbuf, f frame.Frame, raw []byte) (closeNow bool) {
 		return c.producerSession(in, f)
 	case c.overCredits():
 		c.srv.metrics.flowControl.Inc()
+		c.penalize()
 		return c.fail(in, f.Corr, frame.CodeFlowControl, "request exceeds the credits granted")
 	}
 	c.push(raw)

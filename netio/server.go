@@ -83,15 +83,16 @@ const (
 //
 // Server is safe for concurrent use.
 type Server struct {
-	opts    Options
-	out     *graph.Ring[Inbound]
-	h       *handler
-	tls     *tlsSide // nil without Options.TLS
-	plain   string   // the gnet listener's address; "" when there is none
-	metrics serverMetrics
-	budget  budget              // bytes held for clients (budget.go)
-	inBufs  bytebufferpool.Pool // Inbound buffers
-	outBufs bytebufferpool.Pool // per-connection write queues
+	opts      Options
+	out       *graph.Ring[Inbound]
+	h         *handler
+	tls       *tlsSide // nil without Options.TLS
+	plain     string   // the gnet listener's address; "" when there is none
+	metrics   serverMetrics
+	budget    budget              // bytes held for clients (budget.go)
+	penalties *penalties          // addresses refused after FLOW_CONTROL (penalty.go)
+	inBufs    bytebufferpool.Pool // Inbound buffers
+	outBufs   bytebufferpool.Pool // per-connection write queues
 
 	nextID    atomic.Uint64
 	draining  atomic.Bool // StopReading called: no reading, no accepting
@@ -160,6 +161,7 @@ func New(opts Options, out *graph.Ring[Inbound]) (*Server, error) {
 	}
 	s.tickEvery = tickInterval(opts.HandshakeTimeout, opts.IdleTimeout)
 	s.budget.limit = opts.MaxBuffered
+	s.penalties = newPenalties(opts.FlowControlPenalty, penaltyTableSize)
 	s.budget.freed = make(chan struct{}, 1)
 	s.metrics = newServerMetrics(opts.Metrics, s)
 	s.conns.m = make(map[uint64]*Conn)

@@ -2,6 +2,7 @@ package netio
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/swarmmq/swarmmq/frame"
 )
@@ -49,10 +50,14 @@ type inbuf interface {
 }
 
 // register admits c, whose transport is set, or reports the code to reject
-// it with (frame.CodeOK when admitted): the server is stopping, or it
-// already serves MaxConns connections over all its listeners.
+// it with (frame.CodeOK when admitted): the server is stopping, it already
+// serves MaxConns connections over all its listeners or MaxConnsPerIP from
+// c's address, or c's address is penalized (penalty.go).
 func (s *Server) register(c *Conn) (frame.Code, string) {
 	s.metrics.accepted.Inc()
+	if code, msg := s.refusePenalized(c); code != frame.CodeOK {
+		return code, msg
+	}
 	s.conns.Lock()
 	defer s.conns.Unlock()
 	if s.draining.Load() {
@@ -95,4 +100,18 @@ func (s *Server) forget(c *Conn, err error) {
 	s.metrics.closed.Inc()
 	s.opts.Logger.Debug("netio: connection closed", "conn", c.id, "client", c.ClientID(), "tls", c.tls, "err", err)
 	s.opts.Hooks.OnClose(c)
+}
+
+// refusePenalized reports TOO_MANY_CONNECTIONS, and why, when c's address
+// is penalized; it takes the penalty table's lock, not s.conns.
+func (s *Server) refusePenalized(c *Conn) (frame.Code, string) {
+	k, now := addrKey(c.remote), time.Now()
+	until, refused := s.penalties.refused(k, now)
+	if !refused || s.draining.Load() {
+		return frame.CodeOK, ""
+	}
+	s.metrics.penalizedRefused.Inc()
+	s.metrics.closed.Inc()
+	s.opts.Logger.Debug("netio: connection rejected: address penalized", "remote", c.remote, "tls", c.tls, "until", until)
+	return frame.CodeTooManyConnections, penalizedMessage(k, until, now)
 }

@@ -211,7 +211,8 @@ func (n *Node) build() error {
 		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout, MaxConnsPerIP: o.MaxConnsPerIP,
 		ProducerKey: n.producerKey, ProducerWindow: uint32(producerWindow(o.Queue)),
 		MaxBuffered: o.MaxBuffered, WriteStallTimeout: o.WriteStallTimeout, MaxPipeline: o.MaxPipeline,
-		Logger: o.Logger, Metrics: o.Metrics,
+		FlowControlPenalty: o.FlowControlPenalty,
+		Logger:             o.Logger, Metrics: o.Metrics,
 	}, inbound)
 	if err != nil {
 		return err

@@ -93,6 +93,10 @@ type Options struct {
 	// MaxConnsPerIP bounds connections from one client IP address (0 =
 	// netio's default, negative = no limit).
 	MaxConnsPerIP int
+	// FlowControlPenalty is how long new connections from an address are
+	// refused after one of its connections met FLOW_CONTROL (0 = netio's
+	// default, negative = off).
+	FlowControlPenalty time.Duration
 	// Workers is the number of fanout workers (partition owners).
 	Workers int
 	// SnapshotEvery is the number of records a partition applies between

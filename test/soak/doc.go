@@ -8,9 +8,11 @@
 // its figures and commands.
 //
 // The runs start one node process (bin/node on 127.0.0.1, a temporary data
-// directory) and drive it from goroutines of the test process: hostile raw
-// clients speaking frames, a well-behaved producer and consumer using the
-// client library, a /health prober and an RSS sampler reading
-// /proc/<pid>/status. Each goroutine stops with its phase's context and is
+// directory) and drive it from goroutines of the test process — a
+// well-behaved producer and consumer using the client library, a /health
+// prober and an RSS sampler reading /proc/<pid>/status — and from a child
+// process: hostile raw clients speaking frames, dialing from 127.0.0.2 so
+// that the node's per-address penalty after FLOW_CONTROL tells them apart
+// from the pair on 127.0.0.1. Each goroutine stops with its phase's context and is
 // waited for before the next phase.
 package soak

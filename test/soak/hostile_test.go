@@ -23,17 +23,26 @@ const (
 	pingEvery     = 250 * time.Millisecond
 	dialTimeout   = 5 * time.Second
 	destA, destB  = "hostile-a", "hostile-b"
+	// hostileIP is the local address the hostile clients dial from, so
+	// that the node's per-address penalty after FLOW_CONTROL hits them
+	// and not the well-behaved pair on 127.0.0.1 (as clients on other
+	// machines would be; on Linux all of 127.0.0.0/8 is loopback).
+	hostileIP = "127.0.0.2"
 )
 
 // hostileStats counts what the hostile clients did in a phase.
 type hostileStats struct {
 	conns    atomic.Int64 // connections opened
 	requests atomic.Int64 // requests written (PINGs not counted)
+	refused  atomic.Int64 // dials or handshakes that failed (refused while penalized)
 }
 
-// hello dials addr and completes HELLO; it reads nothing after HELLO_OK.
+// hello dials addr from hostileIP and completes HELLO; it reads nothing
+// after HELLO_OK. A refusal (ERROR TOO_MANY_CONNECTIONS while the node
+// penalizes the address) is an error: the callers redial at once, as a
+// hostile client would.
 func hello(ctx context.Context, addr string) (net.Conn, uint32, error) {
-	d := net.Dialer{Timeout: dialTimeout}
+	d := net.Dialer{Timeout: dialTimeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(hostileIP)}}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, 0, err
@@ -76,6 +85,7 @@ func runPublishers(ctx context.Context, wg *sync.WaitGroup, addr string, st *hos
 			for ctx.Err() == nil {
 				nc, _, err := hello(ctx, addr)
 				if err != nil {
+					st.refused.Add(1)
 					continue
 				}
 				st.conns.Add(1)
@@ -106,6 +116,7 @@ func runFetchers(ctx context.Context, wg *sync.WaitGroup, addr string, st *hosti
 			for ctx.Err() == nil {
 				nc, credits, err := hello(ctx, addr)
 				if err != nil {
+					st.refused.Add(1)
 					continue
 				}
 				st.conns.Add(1)

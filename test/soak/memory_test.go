@@ -88,7 +88,7 @@ func TestSoakHostile(t *testing.T) {
 		runFetchers(ctx, &wg, spec[1], &st)
 	}
 	wg.Wait()
-	fmt.Printf("HOSTILE conns=%d requests=%d\n", st.conns.Load(), st.requests.Load()) //nolint:forbidigo // read by the parent
+	fmt.Printf("HOSTILE conns=%d requests=%d refused=%d\n", st.conns.Load(), st.requests.Load(), st.refused.Load()) //nolint:forbidigo // read by the parent
 }
 
 // runHostileChild runs the hostile clients of pattern in a child process
@@ -102,11 +102,12 @@ func runHostileChild(t *testing.T, wg *sync.WaitGroup, pattern, addr string, d t
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", envHostile+"="+pattern+" "+addr+" "+d.String())
 	wg.Go(func() {
 		out, err := cmd.Output()
-		var conns, reqs int64
+		var conns, reqs, refused int64
 		for _, line := range strings.Split(string(out), "\n") {
-			if _, serr := fmt.Sscanf(line, "HOSTILE conns=%d requests=%d", &conns, &reqs); serr == nil {
+			if _, serr := fmt.Sscanf(line, "HOSTILE conns=%d requests=%d refused=%d", &conns, &reqs, &refused); serr == nil {
 				st.conns.Store(conns)
 				st.requests.Store(reqs)
+				st.refused.Store(refused)
 			}
 		}
 		if err != nil {
@@ -144,8 +145,8 @@ func phase(t *testing.T, p *proc, pr *pair, name string, d time.Duration,
 	secs := time.Since(start).Seconds()
 	r := phaseResult{rssMiB: mib(peak()), rate: float64(pr.consumed.Load()-con0) / secs,
 		p99ms: float64(quantile(lat(), 0.99).Microseconds()) / 1000}
-	t.Logf("phase %-22s %5.1fs rss_peak=%4.0fMiB pair published=%8.0f/s consumed=%8.0f/s health_p99=%6.1fms hostile conns=%d requests=%d",
-		name, secs, r.rssMiB, float64(pr.published.Load()-pub0)/secs, r.rate, r.p99ms, st.conns.Load(), st.requests.Load())
+	t.Logf("phase %-22s %5.1fs rss_peak=%4.0fMiB pair published=%8.0f/s consumed=%8.0f/s health_p99=%6.1fms hostile conns=%d requests=%d refused=%d",
+		name, secs, r.rssMiB, float64(pr.published.Load()-pub0)/secs, r.rate, r.p99ms, st.conns.Load(), st.requests.Load(), st.refused.Load())
 	return r
 }
 
