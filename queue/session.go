@@ -93,8 +93,13 @@ func (s *sessions) get(producer uint64, now int64) *session {
 // add remembers e for ss and counts it. Owner only.
 func (s *sessions) add(ss *session, e winEntry) {
 	ss.w.mu.Lock()
-	s.keys += ss.w.addLocked(e)
+	s.addLocked(ss, e)
 	ss.w.mu.Unlock()
+}
+
+// addLocked is add with ss.w.mu held for writing.
+func (s *sessions) addLocked(ss *session, e winEntry) {
+	s.keys += ss.w.addLocked(e)
 }
 
 // expire drops the sessions idle since before now-idle (a used session's
