@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/stages"
 )
 
 func TestParseSize(t *testing.T) {
@@ -231,14 +232,7 @@ func TestMessageCache(t *testing.T) {
 		src  string
 		want int64
 	}{{"", 32 << 20}, {"performance:\n  message_cache: 8MB\n", 8 << 20}, {"performance:\n  message_cache: \"0\"\n", -1}} {
-		c, err := Parse([]byte(tc.src))
-		if err != nil {
-			t.Fatalf("%q: %v", tc.src, err)
-		}
-		o, err := c.NodeOptions(nil)
-		if err != nil {
-			t.Fatalf("%q: %v", tc.src, err)
-		}
+		o := parseNode(t, tc.src)
 		if o.MessageCache != tc.want {
 			t.Errorf("%q: MessageCache %d, want %d", tc.src, o.MessageCache, tc.want)
 		}
@@ -252,11 +246,9 @@ func TestMessageCache(t *testing.T) {
 // TestMemoryKeys: the memory bounds reach the node, and bad ones are all
 // listed.
 func TestMemoryKeys(t *testing.T) {
-	c, err := Parse([]byte("performance:\n  max_outbound: 16MB\n  max_buffered: 1GB\n  max_pipeline: 1MB\n  write_stall_timeout: 3s\n  memory_limit: 0\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, err := c.NodeOptions(nil)
+	src := "performance:\n  max_outbound: 16MB\n  max_buffered: 1GB\n  max_pipeline: 1MB\n  write_stall_timeout: 3s\n  memory_limit: 0\n"
+	opts := parseNode(t, src)
+	c, err := Parse([]byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,14 +278,7 @@ func TestIdleTimeoutAndPerIP(t *testing.T) {
 		{"performance:\n  idle_timeout: 10s\n  max_connections_per_ip: 5\n", 10 * time.Second, 5},
 		{"performance:\n  idle_timeout: 0s\n  max_connections_per_ip: -1\n", -1, -1},
 	} {
-		c, err := Parse([]byte(tc.src))
-		if err != nil {
-			t.Fatalf("%q: %v", tc.src, err)
-		}
-		o, err := c.NodeOptions(nil)
-		if err != nil {
-			t.Fatalf("%q: %v", tc.src, err)
-		}
+		o := parseNode(t, tc.src)
 		if o.IdleTimeout != tc.idle || o.MaxConnsPerIP != tc.perIP {
 			t.Errorf("%q: idle %v per IP %d, want %v %d", tc.src, o.IdleTimeout, o.MaxConnsPerIP, tc.idle, tc.perIP)
 		}
@@ -326,14 +311,7 @@ func TestFlowControlPenalty(t *testing.T) {
 		{"performance:\n  flow_control_penalty: 250ms\n", 250 * time.Millisecond},
 		{"performance:\n  flow_control_penalty: 0s\n", -1},
 	} {
-		c, err := Parse([]byte(tc.src))
-		if err != nil {
-			t.Fatalf("%q: %v", tc.src, err)
-		}
-		o, err := c.NodeOptions(nil)
-		if err != nil {
-			t.Fatalf("%q: %v", tc.src, err)
-		}
+		o := parseNode(t, tc.src)
 		if o.FlowControlPenalty != tc.want {
 			t.Errorf("%q: penalty %v, want %v", tc.src, o.FlowControlPenalty, tc.want)
 		}
@@ -345,4 +323,19 @@ func TestFlowControlPenalty(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "performance.flow_control_penalty") {
 		t.Errorf("negative penalty: %v", err)
 	}
+}
+
+// parseNode parses the config src and returns the node options it gives,
+// failing the test on any error.
+func parseNode(t *testing.T, src string) stages.Options {
+	t.Helper()
+	c, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatalf("%q: %v", src, err)
+	}
+	o, err := c.NodeOptions(nil)
+	if err != nil {
+		t.Fatalf("%q: %v", src, err)
+	}
+	return o
 }
