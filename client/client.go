@@ -168,6 +168,16 @@ func (c *Client) Ping(ctx context.Context) error {
 	return wrapOp("ping", c.roundTrip(ctx, c.opts.RequestTimeout, s))
 }
 
+// newIDSource returns a new ChaCha8 stream keyed from the Client's, for a
+// Publisher: its ids are as unpredictable and cost no lock of the Client.
+func (c *Client) newIDSource() *mrand.ChaCha8 {
+	var key [32]byte
+	c.ids.Lock()
+	_, _ = c.ids.rand.Read(key[:]) // never fails
+	c.ids.Unlock()
+	return mrand.NewChaCha8(key)
+}
+
 // newID returns a random message id: 128 bits of a CSPRNG, unique across
 // clients and restarts without coordination and unpredictable to anyone
 // who has seen other ids.

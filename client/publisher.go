@@ -2,8 +2,10 @@ package client
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,6 +124,9 @@ type Publisher struct {
 		err    error       // set when closed or failed: Publish returns it
 		sealed []byte      // the sealed payload being appended (with a keyring)
 		flying int         // batches taken by the writer and not yet resolved
+		// ids draws the message ids: a ChaCha8 stream keyed from the
+		// Client's (as unpredictable), with no lock of its own.
+		ids *mrand.ChaCha8
 	}
 }
 
@@ -142,6 +147,7 @@ func (c *Client) NewPublisher(dest string, opts PublisherOptions) *Publisher {
 	opts.EnsureDefaults()
 	p := &Publisher{c: c, dest: []byte(dest), op: "publish to " + dest, overhead: publishOverhead(dest), opts: opts}
 	p.mu.window.limit = opts.Window
+	p.mu.ids = c.newIDSource()
 	if err := errors.Join(checkName(dest, frame.CodeBadDestination), opts.Validate()); err != nil {
 		p.mu.err = wrapOp(p.op, err)
 		return p
@@ -198,16 +204,20 @@ func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(Publi
 		}
 		p.mu.Lock()
 	}
-	p.mu.Unlock()
 	// The Client's bound on the session's unacknowledged messages, over
-	// every Publisher and Publish (Client.inflight; its own mutex).
-	if err := p.c.takeInflight(ctx, 1); err != nil {
-		p.mu.Lock()
-		p.mu.window.releaseLocked(1)
+	// every Publisher and Publish (Client.inflight, whose mutex is taken
+	// inside p.mu, never the other way round). Only without a free unit
+	// does Publish wait for one, without p.mu.
+	if !p.c.tryInflight() {
 		p.mu.Unlock()
-		return wrapOp(p.op, err)
+		if err := p.c.takeInflight(ctx, 1); err != nil {
+			p.mu.Lock()
+			p.mu.window.releaseLocked(1)
+			p.mu.Unlock()
+			return wrapOp(p.op, err)
+		}
+		p.mu.Lock()
 	}
-	p.mu.Lock()
 	wake, err := p.appendLocked(payload, done, size, maxFrame)
 	if err != nil {
 		p.mu.window.releaseLocked(1)
@@ -220,12 +230,19 @@ func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(Publi
 	return wrapOp(p.op, err)
 }
 
+// newIDLocked returns a random message id (see Client.newID).
+func (p *Publisher) newIDLocked() (id [16]byte) {
+	binary.LittleEndian.PutUint64(id[:8], p.mu.ids.Uint64())
+	binary.LittleEndian.PutUint64(id[8:], p.mu.ids.Uint64())
+	return id
+}
+
 // appendLocked encodes one message into the open batch (sealing its
 // payload first when the Client has a keyring), closing batches that are
 // full. It reports whether the writer must be woken; on error nothing was
 // added.
 func (p *Publisher) appendLocked(payload []byte, done func(PublishResult), size, maxFrame int) (bool, error) {
-	id := p.c.newID()
+	id := p.newIDLocked()
 	m := frame.Message{ID: id, Timestamp: p.c.now().UnixNano(), Producer: p.c.producer.Load(), Payload: payload}
 	sealed, err := p.c.sealMessage(p.mu.sealed, p.dest, &m)
 	if cap(sealed) <= maxSealBuf {

@@ -163,7 +163,17 @@ func (c *Client) takeInflight(ctx context.Context, n int) error {
 	}
 }
 
-// releaseInflight gives back n messages taken by takeInflight.
+// tryInflight is takeInflight of one message, without waiting: it reports
+// whether it took it.
+func (c *Client) tryInflight() bool {
+	c.inflight.Lock()
+	ok := c.inflight.tryLocked()
+	c.inflight.Unlock()
+	return ok
+}
+
+// releaseInflight gives back n messages taken by takeInflight or
+// tryInflight.
 func (c *Client) releaseInflight(n int) {
 	c.inflight.Lock()
 	c.inflight.releaseLocked(n)

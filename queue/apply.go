@@ -38,7 +38,7 @@ func (p *Partition) applyMessages(index uint64, r *Record, res []Result) []Resul
 				w.mu.Lock()
 			}
 		}
-		if seq, ok := w.getLocked(d, id); ok {
+		if seq, ok, h := w.getLocked(d, id); ok {
 			res = append(res, Result{Seq: seq, Duplicate: true})
 		} else if p.full(d, m) {
 			res = append(res, Result{Code: CodeDestinationFull})
@@ -48,9 +48,9 @@ func (p *Partition) applyMessages(index uint64, r *Record, res []Result) []Resul
 			seq := d.store(loc, r.Time)
 			e := winEntry{id: id, d: d, seq: seq, time: r.Time, loc: loc}
 			if ss != nil {
-				p.sessions.addLocked(ss, e)
+				p.sessions.addLocked(ss, e, h)
 			} else {
-				w.addLocked(e)
+				w.addLocked(e, h)
 			}
 			res = append(res, Result{Seq: seq})
 		}

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -30,7 +31,8 @@ func (s *slot) live() bool { return s.loc.Len != 0 }
 type dest struct {
 	name    []byte
 	key     string
-	dlq     bool // name ends in ".dlq": its messages are never dead-lettered
+	h       uint64 // name hashed with the partition's seed (dedupe keys)
+	dlq     bool   // name ends in ".dlq": its messages are never dead-lettered
 	lastSeq uint64
 	slots   ring[slot]
 	msgs    int64 // live messages
@@ -45,11 +47,12 @@ type dest struct {
 	expiredTo uint64
 }
 
-func newDest(name []byte) *dest {
+func newDest(name []byte, seed maphash.Seed) *dest {
 	key := string(name)
 	return &dest{
 		name:   []byte(key),
 		key:    key,
+		h:      maphash.String(seed, key),
 		dlq:    isDLQ(name),
 		groups: make(map[string]*group),
 	}

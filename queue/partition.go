@@ -2,6 +2,7 @@ package queue
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
@@ -24,6 +25,9 @@ type Partition struct {
 	window   *Window   // application ids (RecordMessages)
 	sessions *sessions // producer sessions (RecordSessionMessages)
 	hot      *hotSet   // records kept in memory
+	// seed keys the hashes of the dedupe windows' keys (Window.keyHash);
+	// random, so keys chosen by a client cannot be made to collide.
+	seed maphash.Seed
 	// ageFloor is a lower bound of the store time of every destination's
 	// oldest message, so Apply sweeps for MaxAge only when one may be due.
 	ageFloor int64
@@ -47,12 +51,14 @@ func New(partition uint32, opts Options) (*Partition, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot create partition %d: %w", partition, err)
 	}
+	seed := maphash.MakeSeed()
 	return &Partition{
 		id:       partition,
 		opts:     opts,
 		dests:    make(map[string]*dest),
-		window:   newWindow(int64(opts.DedupeWindow), opts.DedupeMax),
-		sessions: newSessions(&opts),
+		window:   newWindow(int64(opts.DedupeWindow), opts.DedupeMax, seed),
+		sessions: newSessions(&opts, seed),
+		seed:     seed,
 		hot:      newHotSet(opts.Memory),
 		ageFloor: math.MaxInt64,
 	}, nil
@@ -236,7 +242,7 @@ func (p *Partition) destOrCreate(name []byte) *dest {
 	if d := p.dests[string(name)]; d != nil {
 		return d
 	}
-	d := newDest(name)
+	d := newDest(name, p.seed)
 	p.insertDest(d)
 	return d
 }

@@ -33,17 +33,20 @@ func renumber(raw []byte, idOffs []int, batch int) {
 }
 
 // BenchmarkApply measures storing publish batches in steady state: every
-// id is new, the dedupe window is full (DefaultDedupeMax) and MaxAge drops
-// old batches so memory stays flat.
+// id is new, the dedupe window is full (DefaultDedupeMax, or the producer
+// session's window) and MaxAge drops old batches so memory stays flat.
 func BenchmarkApply(b *testing.B) {
-	for _, bc := range []struct{ batch, size int }{{100, 128}, {1, 128}} {
-		b.Run(fmt.Sprintf("batch=%d,size=%d", bc.batch, bc.size), func(b *testing.B) {
+	for _, bc := range []struct {
+		batch, size int
+		typ         RecordType
+	}{{100, 128, RecordMessages}, {1, 128, RecordMessages}, {100, 128, RecordSessionMessages}, {1, 128, RecordSessionMessages}} {
+		b.Run(fmt.Sprintf("%s/batch=%d,size=%d", bc.typ, bc.batch, bc.size), func(b *testing.B) {
 			p, err := New(0, Options{MaxAge: time.Second})
 			if err != nil {
 				b.Fatal(err)
 			}
 			raw, idOffs := benchRaw(bc.batch, bc.size)
-			r := Record{Type: RecordMessages, Dest: []byte("bench"), Count: uint32(bc.batch), Raw: raw}
+			r := Record{Type: bc.typ, Dest: []byte("bench"), Count: uint32(bc.batch), Raw: raw}
 			res := make([]Result, 0, bc.batch)
 			b.ReportAllocs()
 			b.SetBytes(int64(bc.batch * bc.size))

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"hash/maphash"
 	"sync"
 )
 
@@ -36,6 +37,7 @@ type sessions struct {
 	window       int   // ProducerWindow
 	maxProducers int
 	maxKeys      int
+	seed         maphash.Seed // the partition's (see Window.keyHash)
 }
 
 // session is one producer's dedupe state in a partition.
@@ -46,8 +48,9 @@ type session struct {
 	prev, next *session
 }
 
-func newSessions(o *Options) *sessions {
+func newSessions(o *Options, seed maphash.Seed) *sessions {
 	s := &sessions{
+		seed:         seed,
 		idle:         int64(o.ProducerIdle),
 		window:       o.ProducerWindow,
 		maxProducers: o.MaxProducers,
@@ -77,7 +80,7 @@ func (s *sessions) get(producer uint64, now int64) *session {
 		// A session's window remembers keys for ProducerIdle: it never
 		// outlives its session by time, and the count bound is at least
 		// ProducerWindow (two generations of ProducerWindow keys).
-		ss = &session{producer: producer, w: newWindow(s.idle, 2*s.window)}
+		ss = &session{producer: producer, w: newWindow(s.idle, 2*s.window, s.seed)}
 		s.mu.Lock()
 		s.mu.m[producer] = ss
 		s.mu.Unlock()
@@ -93,13 +96,13 @@ func (s *sessions) get(producer uint64, now int64) *session {
 // add remembers e for ss and counts it. Owner only.
 func (s *sessions) add(ss *session, e winEntry) {
 	ss.w.mu.Lock()
-	s.addLocked(ss, e)
+	s.addLocked(ss, e, ss.w.keyHash(e.d.h, &e.id))
 	ss.w.mu.Unlock()
 }
 
-// addLocked is add with ss.w.mu held for writing.
-func (s *sessions) addLocked(ss *session, e winEntry) {
-	s.keys += ss.w.addLocked(e)
+// addLocked is add with ss.w.mu held for writing, h the key's hash.
+func (s *sessions) addLocked(ss *session, e winEntry, h uint64) {
+	s.keys += ss.w.addLocked(e, h)
 }
 
 // expire drops the sessions idle since before now-idle (a used session's

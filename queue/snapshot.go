@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"hash/maphash"
 	"math"
 	"slices"
 )
@@ -155,7 +156,7 @@ func (p *Partition) Restore(b []byte, log RecordReader) error {
 		return fmt.Errorf("%w: snapshot of partition %d, restoring %d", ErrCorrupt, id, p.id)
 	}
 	applied, lastTime := rd.u64("applied index"), int64(rd.u64("time"))
-	dests, err := restoreDests(&rd, applied)
+	dests, err := restoreDests(&rd, applied, p.seed)
 	if err != nil {
 		return err
 	}
@@ -193,7 +194,7 @@ func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entri
 	w := p.window
 	w.mu.Lock()
 	for _, e := range entries {
-		w.addLocked(e)
+		w.addLocked(e, w.keyHash(e.d.h, &e.id))
 	}
 	w.mu.Unlock()
 	for _, rs := range sess { // least recently used first
@@ -204,11 +205,11 @@ func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entri
 	}
 }
 
-func restoreDests(rd *reader, applied uint64) ([]*dest, error) {
+func restoreDests(rd *reader, applied uint64, seed maphash.Seed) ([]*dest, error) {
 	n := rd.count(minSnapDest, "destination count")
 	dests := make([]*dest, 0, n)
 	for i := 0; i < n && rd.err == nil; i++ {
-		d, err := restoreDest(rd, applied)
+		d, err := restoreDest(rd, applied, seed)
 		if err != nil {
 			return nil, err
 		}
@@ -220,7 +221,7 @@ func restoreDests(rd *reader, applied uint64) ([]*dest, error) {
 	return dests, rd.err
 }
 
-func restoreDest(rd *reader, applied uint64) (*dest, error) {
+func restoreDest(rd *reader, applied uint64, seed maphash.Seed) (*dest, error) {
 	name := rd.str16("destination")
 	lastSeq := rd.u64("last seq")
 	n := rd.count(snapMsg, "message count")
@@ -230,7 +231,7 @@ func restoreDest(rd *reader, applied uint64) (*dest, error) {
 	if lastSeq >= math.MaxInt64 {
 		return nil, corruptf("destination %q: last seq %d", name, lastSeq)
 	}
-	d := newDest(name)
+	d := newDest(name, seed)
 	d.lastSeq = lastSeq
 	if err := restoreSlots(rd, d, n, applied); err != nil {
 		return nil, fmt.Errorf("destination %q: %w", name, err)

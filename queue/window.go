@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"sync"
 )
@@ -71,25 +72,29 @@ func (e *winEntry) extends(prev *winEntry) bool {
 	return e.loc.Index == prev.loc.Index && e.loc.Off == prev.loc.Off+prev.loc.Len && e.seq == prev.seq+1
 }
 
-func newWindow(span int64, maxIDs int) *Window {
-	return &Window{span: span, gen: max(1, maxIDs/2), seed: maphash.MakeSeed()}
+// newWindow returns an empty window; seed is the partition's, which its
+// destinations' name hashes (dest.h) are made with.
+func newWindow(span int64, maxIDs int, seed maphash.Seed) *Window {
+	return &Window{span: span, gen: max(1, maxIDs/2), seed: seed}
 }
 
-// hash hashes a key with the window's random seed, so keys chosen by a
-// client cannot be made to collide on purpose.
-// A destination longer than a wire name (255 bytes) is hashed by its
-// prefix; the look-up compares it whole.
-func (w *Window) hash(dest []byte, id *[16]byte) uint64 {
-	var b [16 + 255]byte
+// keyHash hashes the key (destination, id) from the destination's hash
+// (its name hashed with the same seed: dest.h) and the id. The seed is
+// random, so keys chosen by a client cannot be made to collide on purpose;
+// two names with the same 64-bit hash only share probe sequences, since a
+// look-up compares names and ids whole. Apply hashes a record's
+// destination once, not once per message.
+func (w *Window) keyHash(dh uint64, id *[16]byte) uint64 {
+	var b [24]byte
 	copy(b[:16], id[:])
-	n := 16 + copy(b[16:], dest)
-	return maphash.Bytes(w.seed, b[:n])
+	binary.LittleEndian.PutUint64(b[16:], dh)
+	return maphash.Bytes(w.seed, b[:])
 }
 
 // Lookup returns the seq stored for message id in destination dest, if
 // that key is in the window. It is safe for concurrent use with Apply.
 func (w *Window) Lookup(dest []byte, id [16]byte) (seq uint64, ok bool) {
-	h := w.hash(dest, &id)
+	h := w.keyHash(maphash.Bytes(w.seed, dest), &id)
 	w.mu.RLock()
 	seq, ok = w.getHashed(dest, &id, h)
 	w.mu.RUnlock()
@@ -104,10 +109,13 @@ func (w *Window) Len() int {
 	return w.size()
 }
 
-// getLocked returns the seq of key (d, id); the caller is the writer
-// (owner goroutine), which may read without the lock, or holds it.
-func (w *Window) getLocked(d *dest, id [16]byte) (uint64, bool) {
-	return w.getHashed(d.name, &id, w.hash(d.name, &id))
+// getLocked returns the seq of key (d, id), and the key's hash for
+// addLocked; the caller is the writer (owner goroutine), which may read
+// without the lock, or holds it.
+func (w *Window) getLocked(d *dest, id [16]byte) (seq uint64, ok bool, h uint64) {
+	h = w.keyHash(d.h, &id)
+	seq, ok = w.getHashed(d.name, &id, h)
+	return seq, ok, h
 }
 
 func (w *Window) getHashed(dest []byte, id *[16]byte, h uint64) (uint64, bool) {
@@ -120,10 +128,11 @@ func (w *Window) getHashed(dest []byte, id *[16]byte, h uint64) (uint64, bool) {
 	return 0, false
 }
 
-// addLocked remembers e (its key not in the window), turning a full
-// current generation into the previous one first. It returns the change
-// of the window's size. The caller holds w.mu for writing.
-func (w *Window) addLocked(e winEntry) (grown int) {
+// addLocked remembers e (its key not in the window, h its hash from
+// getLocked), turning a full current generation into the previous one
+// first. It returns the change of the window's size. The caller holds
+// w.mu for writing.
+func (w *Window) addLocked(e winEntry, h uint64) (grown int) {
 	cur := &w.mu.cur
 	grown = 1
 	if len(cur.list) >= w.gen {
@@ -138,7 +147,7 @@ func (w *Window) addLocked(e winEntry) (grown int) {
 	if n := len(cur.list); n == 1 || !cur.list[n-1].extends(&cur.list[n-2]) {
 		cur.runs++
 	}
-	cur.table.insert(cur.list, len(cur.list)-1, w.hash(e.d.name, &e.id), w)
+	cur.table.insert(cur.list, len(cur.list)-1, h, w)
 	cur.newest = max(cur.newest, e.time)
 	return grown
 }
@@ -280,7 +289,7 @@ func (t *idTable) put(h uint64, j int) {
 func (t *idTable) grow(list []winEntry, w *Window) {
 	t.slots = make([]uint64, max(minIDTable, 2*len(t.slots)))
 	for j := range list {
-		t.put(w.hash(list[j].d.name, &list[j].id), j)
+		t.put(w.keyHash(list[j].d.h, &list[j].id), j)
 	}
 }
 

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -88,15 +89,16 @@ func TestCycleAllocs(t *testing.T) {
 // (DefaultDedupeMax) per new message: the dedupe stage's Lookup, the
 // apply's look-up, and the insert.
 func BenchmarkWindow(b *testing.B) {
-	w := newWindow(int64(DefaultDedupeWindow), DefaultDedupeMax)
+	w := newWindow(int64(DefaultDedupeWindow), DefaultDedupeMax, maphash.MakeSeed())
 	ids := make([][16]byte, 1<<16)
 	for i := range ids {
 		binary.BigEndian.PutUint64(ids[i][:], rand.Uint64())
 		binary.BigEndian.PutUint64(ids[i][8:], rand.Uint64())
 	}
-	d := newDest([]byte("bench"))
+	d := newDest([]byte("bench"), w.seed)
 	for i := range DefaultDedupeMax {
-		w.addLocked(winEntry{id: [16]byte{byte(i >> 16), byte(i >> 8), byte(i), 1}, d: d, seq: uint64(i + 1)})
+		e := winEntry{id: [16]byte{byte(i >> 16), byte(i >> 8), byte(i), 1}, d: d, seq: uint64(i + 1)}
+		w.addLocked(e, w.keyHash(d.h, &e.id))
 	}
 	b.ReportAllocs()
 	i := 0
@@ -108,8 +110,8 @@ func BenchmarkWindow(b *testing.B) {
 			b.Fatal("hit")
 		}
 		w.mu.Lock()
-		if _, ok := w.getLocked(d, id); !ok {
-			w.addLocked(winEntry{id: id, d: d, seq: uint64(i + 1)})
+		if _, ok, h := w.getLocked(d, id); !ok {
+			w.addLocked(winEntry{id: id, d: d, seq: uint64(i + 1)}, h)
 		}
 		w.mu.Unlock()
 		i++
@@ -119,8 +121,8 @@ func BenchmarkWindow(b *testing.B) {
 // TestWindowManyIDs checks the index against a map: ids sharing a long
 // prefix, generations turning over, look-ups of present and absent ids.
 func TestWindowManyIDs(t *testing.T) {
-	w := newWindow(int64(DefaultDedupeWindow), 1000) // generations of 500
-	d := newDest([]byte("q"))
+	w := newWindow(int64(DefaultDedupeWindow), 1000, maphash.MakeSeed()) // generations of 500
+	d := newDest([]byte("q"), w.seed)
 	var ids [][16]byte
 	for i := range 5000 {
 		var id [16]byte
@@ -128,10 +130,11 @@ func TestWindowManyIDs(t *testing.T) {
 		binary.BigEndian.PutUint32(id[12:], uint32(i))
 		ids = append(ids, id)
 		w.mu.Lock()
-		if _, ok := w.getLocked(d, id); ok {
+		_, ok, h := w.getLocked(d, id)
+		if ok {
 			t.Fatalf("id %d found before it was added", i)
 		}
-		w.addLocked(winEntry{id: id, d: d, seq: uint64(i + 1)})
+		w.addLocked(winEntry{id: id, d: d, seq: uint64(i + 1)}, h)
 		w.mu.Unlock()
 		// The newest 500 are always there, with their seqs; nothing older
 		// than the previous generation is.
