@@ -20,6 +20,7 @@ NATSPEER := perf/natspeer
 FUZZ_TARGETS := \
 	./frame:FuzzDecode \
 	./frame:FuzzDecodePublish \
+	./frame:FuzzDecodePeer \
 	./queue:FuzzDecodeRecord \
 	./queue:FuzzRestore \
 	./seal:FuzzParseKeyring \
