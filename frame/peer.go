@@ -27,7 +27,7 @@ const (
 
 // peerTypeNames is a lookup table indexed by Type - TypePeerHello.
 var peerTypeNames = [...]string{
-	TypePeerHello - TypePeerHello:   "PEER_HELLO",
+	0:                               "PEER_HELLO",
 	TypePeerHelloOK - TypePeerHello: "PEER_HELLO_OK",
 	TypeRaft - TypePeerHello:        "RAFT",
 	TypeRequest - TypePeerHello:     "REQUEST",
