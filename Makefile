@@ -21,6 +21,7 @@ FUZZ_TARGETS := \
 	./frame:FuzzDecode \
 	./frame:FuzzDecodePublish \
 	./frame:FuzzDecodePeer \
+	./cluster/peer:FuzzHandshake \
 	./queue:FuzzDecodeRecord \
 	./queue:FuzzRestore \
 	./seal:FuzzParseKeyring \
