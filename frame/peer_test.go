@@ -313,3 +313,40 @@ func reencodePeer(t *testing.T, fr Frame) []byte {
 	}
 	return again
 }
+
+// TestPeerDocExample keeps the PEER_HELLO example of docs/protocol.md §10
+// true: verbatim the input of a decode-peer block of testdata/peer, and
+// one whole, valid PEER_HELLO.
+func TestPeerDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile("testdata/peer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "## 10. Node-to-node frames")
+	if !ok {
+		t.Fatal("docs/protocol.md has no section 10")
+	}
+	_, block, ok := strings.Cut(section, "```text\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("section 10 has no example")
+	}
+	if !strings.Contains(string(golden), "decode-peer\n"+block+"----\n") {
+		t.Fatalf("the example is not a decode-peer input of testdata/peer:\n%s", block)
+	}
+	b, err := parseHex(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, n, err := DecodePeer(b, 0)
+	if err != nil || n != len(b) || f.Type != TypePeerHello {
+		t.Fatalf("example: %v, %d of %d bytes, %s", err, n, len(b), f.Type)
+	}
+	if _, err := DecodePeerHello(f.Body); err != nil {
+		t.Fatal(err)
+	}
+}
