@@ -2,6 +2,7 @@ package peer
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/swarmmq/swarmmq/frame"
@@ -54,7 +55,7 @@ func FuzzHandshake(f *testing.F) {
 			if herr != nil || string(h.NodeID) != "node-2" || string(h.Cluster) != "test" || h.Partitions != 16 {
 				t.Fatalf("accepted %x", b)
 			}
-		} else if frame.CodeOf(err) == frame.CodeInternal {
+		} else if _, ok := errors.AsType[*frame.Error](err); !ok {
 			t.Fatalf("no wire code in %v", err)
 		}
 	})

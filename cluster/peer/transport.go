@@ -187,6 +187,9 @@ func (t *Transport) Send(to string, ft frame.Type, payload []byte) error {
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownPeer, to)
 	}
+	if t.closed() {
+		return ErrClosed
+	}
 	return l.enqueue(out{t: ft, payload: payload})
 }
 
@@ -199,6 +202,9 @@ func (t *Transport) Call(ctx context.Context, to string, payload []byte) ([]byte
 	l, ok := t.links[to]
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrUnknownPeer, to)
+	}
+	if t.closed() {
+		return nil, ErrClosed
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -231,6 +237,16 @@ func (t *Transport) Peers() []Status {
 		out = append(out, t.links[id].status())
 	}
 	return out
+}
+
+// closed reports whether Close has been called.
+func (t *Transport) closed() bool {
+	select {
+	case <-t.quit:
+		return true
+	default:
+		return false
+	}
 }
 
 // track registers c so that Close closes it; false (and c closed) when

@@ -67,8 +67,10 @@ func TestReconnectAfterRestart(t *testing.T) {
 			otherID := other.t.opts.ID
 			eventually(t, "link down", func() bool { return !other.connected(restart) })
 			opts.Listener, opts.ListenAddr = nil, addr
+			began := time.Now()
 			ns[i] = start(t, opts)
 			sendUntil(t, other, ns[i], restart, "after")
+			t.Logf("link back %v after the restart", time.Since(began))
 			sendUntil(t, ns[i], other, otherID, "back")
 			require.EqualValues(t, 1, other.status(restart).Reconnects)
 			require.Equal(t, 1.0, metric(other.set, `swarmmq_peer_reconnects_total{peer="`+restart+`"}`))
@@ -90,7 +92,7 @@ func proxied(t *testing.T) (*node, *node, *netproxy.Proxy) {
 
 func TestReconnectAfterCut(t *testing.T) {
 	for _, mode := range []netproxy.Mode{netproxy.Reset, netproxy.Blackhole} {
-		t.Run(fmt.Sprintf("mode=%d", mode), func(t *testing.T) {
+		t.Run("mode="+mode.String(), func(t *testing.T) {
 			n1, n2, p := proxied(t)
 			sendUntil(t, n1, n2, "node-2", "before")
 			p.Cut(mode)
@@ -98,8 +100,10 @@ func TestReconnectAfterCut(t *testing.T) {
 			eventually(t, "node-1 sees the link down", func() bool { return !n1.connected("node-2") })
 			eventually(t, "node-2 sees the link down", func() bool { return !n2.connected("node-1") })
 			require.ErrorIs(t, n1.t.Send("node-2", frame.TypeRaft, []byte("x")), ErrNotConnected)
+			began := time.Now()
 			p.Heal()
 			sendUntil(t, n1, n2, "node-2", "after")
+			t.Logf("link back %v after the heal", time.Since(began))
 			sendUntil(t, n2, n1, "node-1", "back")
 			require.Positive(t, metric(n1.set, `swarmmq_peer_dropped_frames_total{peer="node-2"}`))
 		})
@@ -303,4 +307,76 @@ func TestOptionsValidate(t *testing.T) {
 	for _, want := range []string{"ID is required", "ClusterName is required", "Partitions", "ListenAddr or Listener", "Handler"} {
 		require.ErrorContains(t, err, want)
 	}
+}
+
+func TestClosedTransport(t *testing.T) {
+	ns := cluster(t, 2)
+	require.NoError(t, ns[0].t.Close())
+	require.NoError(t, ns[0].t.Close()) // twice
+	require.ErrorIs(t, ns[0].t.Send("node-2", frame.TypeRaft, nil), ErrClosed)
+	_, err := ns[0].t.Call(context.Background(), "node-2", nil)
+	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, ns[0].t.Start(), ErrClosed)
+}
+
+func TestMaxFrameIsTheSmaller(t *testing.T) {
+	ln1, ln2 := listen(t), listen(t)
+	peers := map[string]string{"node-1": ln1.Addr().String(), "node-2": ln2.Addr().String()}
+	o1 := testOptions("node-1", ln1, peers)
+	o1.MaxFrame = 8192
+	n1 := start(t, o1)
+	n2 := start(t, testOptions("node-2", ln2, peers))
+	sendUntil(t, n2, n1, "node-1", "up")
+	require.ErrorIs(t, n2.t.Send("node-1", frame.TypeRaft, make([]byte, 8192-frame.HeaderSize+1)), ErrTooLarge)
+	big := string(make([]byte, 8192-frame.HeaderSize))
+	sendUntil(t, n2, n1, "node-1", big)
+}
+
+// TestBadFrameClosesThatLinkOnly: a peer that breaks the protocol after
+// the handshake gets an ERROR and loses its link; node-2's link to node-3
+// carries on.
+func TestBadFrameClosesThatLinkOnly(t *testing.T) {
+	ln2, ln3 := listen(t), listen(t)
+	peers := map[string]string{"node-1": "127.0.0.1:1", "node-2": ln2.Addr().String(), "node-3": ln3.Addr().String()}
+	n2 := start(t, testOptions("node-2", ln2, peers))
+	n3 := start(t, testOptions("node-3", ln3, peers))
+	sendUntil(t, n2, n3, "node-3", "up")
+
+	c, err := net.Dial("tcp", n2.t.Addr().String())
+	require.NoError(t, err)
+	defer func() { _ = c.Close() }()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, err = c.Write(frame.AppendPeerHello(nil, 1, frame.PeerHello{Cluster: []byte("test"), NodeID: []byte("node-1"),
+		To: []byte("node-2"), Partitions: 16, MaxFrame: DefaultMaxFrame}))
+	require.NoError(t, err)
+	fr := newFrameReader(c, DefaultMaxFrame)
+	f, _, err := fr.next()
+	require.NoError(t, err)
+	require.Equal(t, frame.TypePeerHelloOK, f.Type)
+	eventually(t, "node-2 linked to the raw node-1", func() bool { return n2.connected("node-1") })
+	ping := frame.AppendPing(nil, 5)
+	_, err = c.Write(ping[:7]) // a PING in two writes …
+	require.NoError(t, err)
+	_, err = c.Write(ping[7:])
+	require.NoError(t, err)
+	_, err = c.Write(frame.AppendHello(nil, 6, frame.Hello{})) // … then a client type
+	require.NoError(t, err)
+	sawPong := false
+	for {
+		f, _, err = fr.next()
+		require.NoError(t, err)
+		sawPong = sawPong || f.Type == frame.TypePong && f.Corr == 5
+		if f.Type == frame.TypeError {
+			break
+		}
+	}
+	require.True(t, sawPong, "the split PING was answered")
+	code, msg, err := frame.DecodeError(f.Body)
+	require.NoError(t, err)
+	require.Equal(t, frame.CodeUnknownType, code, "%s", msg)
+	_, _, err = fr.next()
+	require.Error(t, err) // closed
+	eventually(t, "node-2 drops the link", func() bool { return !n2.connected("node-1") })
+	sendUntil(t, n2, n3, "node-3", "still")
+	sendUntil(t, n3, n2, "node-2", "still")
 }

@@ -31,6 +31,17 @@ const (
 	Blackhole
 )
 
+// String returns "forward", "reset" or "blackhole".
+func (m Mode) String() string {
+	switch m {
+	case Reset:
+		return "reset"
+	case Blackhole:
+		return "blackhole"
+	}
+	return "forward"
+}
+
 // Proxy forwards connections from its listener to a target address.
 type Proxy struct {
 	ln     net.Listener
@@ -59,8 +70,7 @@ func New(target string) (*Proxy, error) {
 	p.mu.conns = make(map[net.Conn]struct{})
 	p.mu.healed = make(chan struct{})
 	close(p.mu.healed)
-	p.wg.Add(1)
-	go p.acceptLoop()
+	p.wg.Go(p.acceptLoop)
 	return p, nil
 }
 
@@ -97,7 +107,9 @@ func (p *Proxy) Cut(mode Mode) {
 func (p *Proxy) Heal() { p.Cut(Forward) }
 
 // Delay adds latency to the bytes going to the target (up) and coming back
-// (down); 0 removes it.
+// (down); 0 removes it. Each chunk read is held for the delay before it is
+// written, and the chunks behind it wait their turn, so a busy stream is
+// slowed as well as delayed.
 func (p *Proxy) Delay(up, down time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -151,7 +163,6 @@ func (p *Proxy) untrack(c net.Conn) {
 }
 
 func (p *Proxy) acceptLoop() {
-	defer p.wg.Done()
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -166,14 +177,12 @@ func (p *Proxy) acceptLoop() {
 		if !p.track(c) {
 			continue
 		}
-		p.wg.Add(1)
-		go p.serve(c)
+		p.wg.Go(func() { p.serve(c) })
 	}
 }
 
 // serve dials the target for client connection c, then copies both ways.
 func (p *Proxy) serve(c net.Conn) {
-	defer p.wg.Done()
 	defer p.untrack(c)
 	if !p.waitHealed() {
 		return
@@ -189,13 +198,11 @@ func (p *Proxy) serve(c net.Conn) {
 	}
 	defer p.untrack(t)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		p.pipe(t, c, true)
 		_ = c.Close()
 		_ = t.Close()
-	}()
+	})
 	p.pipe(c, t, false)
 	_ = t.Close()
 	_ = c.Close()
