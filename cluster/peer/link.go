@@ -224,6 +224,9 @@ func (l *link) serve(nc net.Conn, fr *frameReader, maxFrame int) {
 	l.t.opts.Logger.Info("peer link up", "peer", l.id, "remote", nc.RemoteAddr().String())
 	l.t.group.Go("peer-writer", func() error { c.writeLoop(); return nil })
 	err := c.readLoop(fr)
+	// A writer blocked on a dead peer gives up within a second (the same
+	// bound its last flush gets), not after WriteTimeout.
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
 	close(c.stop)
 	<-c.done
 	l.uninstall(c, err)

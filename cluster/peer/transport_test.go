@@ -96,8 +96,15 @@ func TestReconnectAfterCut(t *testing.T) {
 			n1, n2, p := proxied(t)
 			sendUntil(t, n1, n2, "node-2", "before")
 			p.Cut(mode)
+			cut := time.Now()
+			// Enough to fill the socket buffers behind a blackhole, so that
+			// node-1's writer blocks.
+			for range 4096 {
+				_ = n1.t.Send("node-2", frame.TypeRaft, make([]byte, 1024))
+			}
 			// A blackhole is seen by the idle timeout: no PONG comes back.
 			eventually(t, "node-1 sees the link down", func() bool { return !n1.connected("node-2") })
+			t.Logf("node-1 saw the link down %v after the cut", time.Since(cut))
 			eventually(t, "node-2 sees the link down", func() bool { return !n2.connected("node-1") })
 			require.ErrorIs(t, n1.t.Send("node-2", frame.TypeRaft, []byte("x")), ErrNotConnected)
 			began := time.Now()
