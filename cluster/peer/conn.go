@@ -15,20 +15,20 @@ import (
 // a larger one (after a large frame or a burst) is let go.
 const keepBuffer = 1 << 20
 
-// writeLoop drains the link's queue into one write at a time, and queues a
-// PING when nothing was written for a heartbeat. It returns when stop is
-// closed (after a last flush) or a write fails (closing the connection).
+// writeLoop drains the link's queue, everything queued in one write at a
+// time, and queues a PING when nothing was written for a heartbeat. It
+// returns when stop is closed (after a last flush) or a write fails
+// (closing the connection).
 func (c *conn) writeLoop() {
 	defer close(c.done)
 	opts := &c.l.t.opts
 	tick := time.NewTicker(opts.Heartbeat)
 	defer tick.Stop()
-	var spare []byte
 	wrote := time.Now()
 	for {
 		select {
 		case <-c.stop:
-			_, _ = c.flush(spare, min(opts.WriteTimeout, time.Second))
+			_, _ = c.flush(min(opts.WriteTimeout, time.Second))
 			return
 		case <-c.wake:
 		case now := <-tick.C:
@@ -36,17 +36,13 @@ func (c *conn) writeLoop() {
 				c.ping()
 			}
 		}
-		b, err := c.flush(spare, opts.WriteTimeout)
+		n, err := c.flush(opts.WriteTimeout)
 		if err != nil {
 			_ = c.c.Close()
 			return
 		}
-		if b != nil {
+		if n > 0 {
 			wrote = time.Now()
-			spare = nil
-			if cap(b) <= keepBuffer {
-				spare = b[:0]
-			}
 		}
 	}
 }
@@ -56,33 +52,39 @@ func (c *conn) ping() {
 	l := c.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.mu.gen == c.gen && len(l.mu.buf) == 0 {
+	if l.mu.gen == c.gen && l.mu.q.bytes == 0 {
 		_ = l.enqueueLocked(out{t: frame.TypePing}, c.gen)
 	}
 }
 
-// flush writes what the queue holds in one write and returns the buffer
-// written (nil when there was nothing); spare becomes the queue's next
-// buffer.
-func (c *conn) flush(spare []byte, timeout time.Duration) ([]byte, error) {
+// flush writes everything queued with one writev and returns the bytes
+// written.
+func (c *conn) flush(timeout time.Duration) (int64, error) {
 	l := c.l
 	l.mu.Lock()
-	if l.mu.gen != c.gen || len(l.mu.buf) == 0 {
+	if l.mu.gen != c.gen || l.mu.q.bytes == 0 {
 		l.mu.Unlock()
-		return nil, nil
+		return 0, nil
 	}
-	b, frames := l.mu.buf, l.mu.frames
-	l.mu.buf, l.mu.frames = spare, 0
+	chunks, frames := l.mu.q.take(c.chunks)
+	c.chunks = chunks
 	l.mu.Unlock()
 	_ = c.c.SetWriteDeadline(time.Now().Add(timeout))
-	n, err := c.c.Write(b)
-	l.m.sentBytes.Add(n)
+	// WriteTo consumes its slice and clears its elements: give it a copy,
+	// so that chunks can be recycled.
+	c.bufs = append(c.bufs[:0], chunks...)
+	n, err := c.bufs.WriteTo(c.c)
+	l.m.sentBytes.Add(int(n))
 	if err != nil {
 		l.m.dropped.Add(frames)
-		return nil, fmt.Errorf("cannot write to %s: %w", l.id, err)
+		return n, fmt.Errorf("cannot write to %s: %w", l.id, err)
 	}
 	l.m.sentFrames.Add(frames)
-	return b, nil
+	l.mu.Lock()
+	l.mu.q.recycle(chunks)
+	l.mu.Unlock()
+	clear(chunks)
+	return n, nil
 }
 
 // frameReader reads whole peer frames from a connection into one reused

@@ -31,8 +31,11 @@ type recorder struct {
 func newRecorder() *recorder { return &recorder{got: make(chan struct{}, 1)} }
 
 func (r *recorder) HandleFrame(from string, _ frame.Type, payload []byte) {
-	if r.block != nil {
-		<-r.block
+	r.mu.Lock()
+	block := r.block
+	r.mu.Unlock()
+	if block != nil {
+		<-block
 	}
 	r.mu.Lock()
 	r.frames = append(r.frames, from+":"+string(payload))

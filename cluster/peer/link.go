@@ -30,8 +30,7 @@ type link struct {
 		gen      uint64   // counts connections; a Responder names its own
 		maxFrame int
 		wake     chan struct{} // the current writer's, capacity 1
-		buf      []byte        // encoded frames not yet written
-		frames   int           // frames in buf
+		q        queue         // encoded frames not yet written
 		pending  map[uint64]*call
 		lastErr  error
 		connects uint64
@@ -86,19 +85,14 @@ func (l *link) enqueueLocked(o out, gen uint64) error {
 	switch {
 	case l.mu.conn == nil || gen != 0 && gen != l.mu.gen:
 		l.m.dropped.Inc()
-		return fmt.Errorf("%w to %s", ErrNotConnected, l.id)
+		return ErrNotConnected // not wrapped: dropping must cost nothing
 	case o.size() > l.mu.maxFrame:
 		return fmt.Errorf("%w (%d bytes, max %d)", ErrTooLarge, o.size(), l.mu.maxFrame)
-	case len(l.mu.buf)+o.size() > l.t.opts.QueueBytes:
+	case l.mu.q.bytes+o.size() > l.t.opts.QueueBytes:
 		l.m.dropped.Inc()
-		return fmt.Errorf("%w for %s", ErrQueueFull, l.id)
+		return ErrQueueFull
 	}
-	if o.t == frame.TypeError {
-		l.mu.buf = frame.AppendError(l.mu.buf, o.corr, o.code, o.msg)
-	} else {
-		l.mu.buf = frame.AppendPeerFrame(l.mu.buf, o.t, o.corr, o.payload)
-	}
-	l.mu.frames++
+	l.mu.q.push(&o)
 	select {
 	case l.mu.wake <- struct{}{}:
 	default:
@@ -171,6 +165,8 @@ type conn struct {
 	wake     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
+	chunks   [][]byte    // the writer's scratch: the chunks being written
+	bufs     net.Buffers // the writer's scratch: what writev consumes
 }
 
 // install makes c the link's connection, closing the one it replaces.
@@ -212,8 +208,7 @@ func (l *link) uninstall(c *conn, err error) {
 }
 
 func (l *link) dropQueueLocked() {
-	l.m.dropped.Add(l.mu.frames)
-	l.mu.buf, l.mu.frames = nil, 0
+	l.m.dropped.Add(l.mu.q.drop())
 }
 
 // serve runs an established connection until it fails: its writer on a

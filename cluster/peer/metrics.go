@@ -30,7 +30,7 @@ func newLinkMetrics(set *metrics.Set, l *link) linkMetrics {
 	set.NewGauge("swarmmq_peer_queued_bytes"+label, func() float64 {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		return float64(len(l.mu.buf))
+		return float64(l.mu.q.bytes)
 	})
 	return linkMetrics{
 		sentBytes:  set.NewCounter("swarmmq_peer_sent_bytes_total" + label),
