@@ -17,7 +17,8 @@
 // meant to reach, partition count, max frame) answered by PEER_HELLO_OK
 // (the same of the accepting node), or by ERROR PEER_REFUSED with the
 // reason, logged on both sides: another cluster name or partition count, an
-// id that is unknown, this node's own, or one that should not dial here, or
+// id that is unknown, this node's own, one that should not dial here, or
+// one whose link is up and alive (a second process with the same id), or
 // an answer from another node than the one dialled. With Options.TLS, TLS
 // 1.3 runs underneath with certificates on both sides, verified against the
 // peers' CA.

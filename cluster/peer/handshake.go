@@ -279,6 +279,8 @@ func (t *Transport) checkHello(f frame.Frame) (*link, int, error) {
 		return refuse("node %q must not dial node %q: the node with the lower id dials", from, t.opts.ID)
 	case h.MaxFrame < 4096:
 		return refuse("node %q: max frame %d is below 4096", from, h.MaxFrame)
+	case l.live():
+		return refuse("node %q is already linked to node %q and alive: a second node with the same id?", from, t.opts.ID)
 	default:
 		return l, int(h.MaxFrame), nil
 	}

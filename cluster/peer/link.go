@@ -233,6 +233,18 @@ func (l *link) serve(nc net.Conn, fr *frameReader, maxFrame int) {
 	}
 }
 
+// live reports whether the link is up and heard from within three
+// heartbeats: a peer that dials while its link is live is a second process
+// with the same id, since a node dials only when it has no link (a
+// restarted node's old link is closed by its kernel, or goes silent).
+func (l *link) live() bool {
+	l.mu.Lock()
+	up := l.mu.conn != nil
+	l.mu.Unlock()
+	last := time.Unix(0, l.lastContact.Load())
+	return up && time.Since(last) < 3*l.t.opts.Heartbeat
+}
+
 // status returns the link's Status.
 func (l *link) status() Status {
 	l.mu.Lock()

@@ -387,3 +387,25 @@ func TestBadFrameClosesThatLinkOnly(t *testing.T) {
 	sendUntil(t, n2, n3, "node-3", "still")
 	sendUntil(t, n3, n2, "node-2", "still")
 }
+
+// TestDuplicateIDRefused: a second process claiming node-1 while node-1's
+// link is alive is refused on both sides, and the live link stays up; once
+// the first node-1 is gone, the second one links.
+func TestDuplicateIDRefused(t *testing.T) {
+	ns := cluster(t, 2)
+	sendUntil(t, ns[0], ns[1], "node-2", "up")
+	opts := ns[0].t.opts
+	opts.Listener, opts.ListenAddr = listen(t), ""
+	twin := start(t, opts)
+	eventually(t, "the twin refused", func() bool { return twin.status("node-2").LastError != nil })
+	err := twin.status("node-2").LastError
+	require.Equal(t, frame.CodePeerRefused, frame.CodeOf(err))
+	require.Contains(t, err.Error(), "a second node with the same id")
+	eventually(t, "refusal logged by node-2", func() bool {
+		return strings.Contains(ns[1].log.String(), "a second node with the same id")
+	})
+	sendUntil(t, ns[0], ns[1], "node-2", "still the first")
+	require.Zero(t, ns[1].status("node-1").Reconnects)
+	require.NoError(t, ns[0].t.Close())
+	eventually(t, "the twin linked", func() bool { return twin.connected("node-2") })
+}
