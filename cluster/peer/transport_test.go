@@ -409,3 +409,19 @@ func TestDuplicateIDRefused(t *testing.T) {
 	require.NoError(t, ns[0].t.Close())
 	eventually(t, "the twin linked", func() bool { return twin.connected("node-2") })
 }
+
+// TestDelayedLink: with 40 ms added each way, a call still succeeds and
+// takes at least the round trip the proxy adds.
+func TestDelayedLink(t *testing.T) {
+	n1, n2, p := proxied(t)
+	sendUntil(t, n1, n2, "node-2", "up")
+	p.Delay(40*time.Millisecond, 40*time.Millisecond)
+	began := time.Now()
+	got, err := n1.t.Call(callCtx(t, 5*time.Second), "node-2", []byte("slow"))
+	require.NoError(t, err)
+	require.Equal(t, "re:slow", string(got))
+	require.GreaterOrEqual(t, time.Since(began), 80*time.Millisecond)
+	p.Delay(0, 0)
+	sendUntil(t, n2, n1, "node-1", "fast again")
+	require.True(t, n1.connected("node-2"))
+}
