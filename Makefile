@@ -20,6 +20,8 @@ NATSPEER := perf/natspeer
 FUZZ_TARGETS := \
 	./frame:FuzzDecode \
 	./frame:FuzzDecodePublish \
+	./frame:FuzzDecodePeer \
+	./cluster/peer:FuzzHandshake \
 	./queue:FuzzDecodeRecord \
 	./queue:FuzzRestore \
 	./seal:FuzzParseKeyring \

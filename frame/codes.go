@@ -63,6 +63,10 @@ const (
 	// producer is not the session's, or a PRODUCER resuming a session with
 	// a wrong token.
 	CodeBadProducer Code = 23
+	// CodePeerRefused means a node refused a node-to-node link at its
+	// handshake: another cluster name or partition count, or a node id it
+	// does not expect (unknown, its own, or one that should not dial it).
+	CodePeerRefused Code = 24
 )
 
 // codeNames is a lookup table indexed by Code.
@@ -91,6 +95,7 @@ var codeNames = [...]string{
 	CodeSlowConsumer:       "SLOW_CONSUMER",
 	CodeDiskFull:           "DISK_FULL",
 	CodeBadProducer:        "BAD_PRODUCER",
+	CodePeerRefused:        "PEER_REFUSED",
 }
 
 // String returns the upper-case wire name of c, such as "DESTINATION_FULL",
@@ -115,7 +120,7 @@ func (c Code) Fatal() bool {
 	case CodeMalformed, CodeTooLarge, CodeUnsupportedVersion, CodeUnknownType,
 		CodeHandshakeRequired, CodeHandshakeTimeout, CodeIdleTimeout,
 		CodeTooManyConnections, CodeFlowControl, CodeShuttingDown,
-		CodeSlowConsumer:
+		CodeSlowConsumer, CodePeerRefused:
 		return true
 	}
 	return false

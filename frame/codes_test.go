@@ -58,6 +58,7 @@ func TestFatal(t *testing.T) {
 		CodeMalformed: true, CodeTooLarge: true, CodeUnsupportedVersion: true, CodeUnknownType: true,
 		CodeHandshakeRequired: true, CodeHandshakeTimeout: true, CodeIdleTimeout: true,
 		CodeTooManyConnections: true, CodeFlowControl: true, CodeShuttingDown: true, CodeSlowConsumer: true,
+		CodePeerRefused: true,
 	}
 	for c := range Code(100) {
 		require.Equal(t, fatal[c], c.Fatal(), "%v", c)

@@ -49,6 +49,10 @@
 //	ERROR        code u16 | message str
 //	PING, PONG   (empty)
 //
+// Node-to-node links use the same header with their own types, from 64
+// (peer.go: PEER_HELLO, PEER_HELLO_OK, RAFT, REQUEST, RESPONSE), decoded by
+// [DecodePeer]; [Decode] refuses them, and DecodePeer refuses client types.
+//
 // Group names are 1..255 bytes of [A-Za-z0-9._-] ([ValidName]);
 // destination names are 1..251 such bytes, or up to 255 ending in ".dlq",
 // so that every dead-letter name fits ([ValidDestination]). Names are

@@ -67,6 +67,9 @@ func (t Type) String() string {
 	if t.valid() {
 		return typeNames[t]
 	}
+	if t.validPeer() {
+		return peerTypeNames[t-TypePeerHello]
+	}
 	return "TYPE(" + strconv.Itoa(int(t)) + ")"
 }
 
@@ -115,6 +118,12 @@ type Frame struct {
 // Decode never panics and never allocates. Errors are *[Error]. Bodies are
 // not examined: use the DecodeX function of f.Type.
 func Decode(b []byte, maxFrame int) (f Frame, n int, err error) {
+	return decode(b, maxFrame, false)
+}
+
+// decode is Decode for client links (peer false) and for node-to-node
+// links (peer true, [DecodePeer]); only the set of valid types differs.
+func decode(b []byte, maxFrame int, peer bool) (f Frame, n int, err error) {
 	if len(b) < lengthSize {
 		return Frame{}, 0, nil
 	}
@@ -132,7 +141,7 @@ func Decode(b []byte, maxFrame int) (f Frame, n int, err error) {
 	if len(b) > 4 && b[4] != Version {
 		return Frame{}, 0, errVersion
 	}
-	if len(b) > 5 && !Type(b[5]).valid() {
+	if len(b) > 5 && !Type(b[5]).validOn(peer) {
 		return Frame{}, 0, errType
 	}
 	if uint64(len(b)) < total {
