@@ -169,6 +169,11 @@ type Security struct {
 	// TLSCA is a PEM bundle of the CAs client certificates are checked
 	// against.
 	TLSCA string `yaml:"tls_ca"`
+	// PeerCA is a PEM bundle of the CAs the certificates of other nodes
+	// are checked against on node-to-node links (mutual TLS, with TLSCert
+	// and TLSKey as this node's certificate); empty means TLSCA. Used once
+	// clustering is wired.
+	PeerCA string `yaml:"peer_ca"`
 	// ClientAuth requires a client certificate signed by TLSCA (mutual TLS).
 	ClientAuth bool `yaml:"client_auth"`
 }
@@ -375,7 +380,7 @@ func (c *Config) validateSecurity(bad func(string, string, ...any)) {
 	}
 	for _, f := range []struct{ key, path string }{
 		{"security.tls_cert", sec.TLSCert}, {"security.tls_key", sec.TLSKey},
-		{"security.tls_ca", sec.TLSCA}, {"security.keyring", sec.Keyring},
+		{"security.tls_ca", sec.TLSCA}, {"security.peer_ca", sec.PeerCA}, {"security.keyring", sec.Keyring},
 	} {
 		if f.path == "" {
 			continue
@@ -389,6 +394,9 @@ func (c *Config) validateSecurity(bad func(string, string, ...any)) {
 	}
 	if sec.TLSCert == "" && (sec.TLSCA != "" || sec.ClientAuth) {
 		bad("security", "tls_ca and client_auth need tls_cert and tls_key")
+	}
+	if sec.TLSCert == "" && sec.PeerCA != "" {
+		bad("security.peer_ca", "needs tls_cert and tls_key (this node's certificate on node-to-node links)")
 	}
 	if c.Node.PlainPort != 0 {
 		switch {

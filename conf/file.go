@@ -24,7 +24,7 @@ type origin struct {
 
 // Load reads the config file at path and parses it over the defaults.
 // Relative paths in it (node.data_dir, security.keyring, tls_cert, tls_key,
-// tls_ca) are made relative to the file's directory. A file that cannot be
+// tls_ca, peer_ca) are made relative to the file's directory. A file that cannot be
 // read, is a directory or holds no keys is an error; otherwise the error
 // lists every unknown key and malformed value, and the config returned
 // still holds everything else the file says.
@@ -86,6 +86,7 @@ func (c *Config) pathKeys() []struct {
 		{"security.tls_cert", &c.Security.TLSCert},
 		{"security.tls_key", &c.Security.TLSKey},
 		{"security.tls_ca", &c.Security.TLSCA},
+		{"security.peer_ca", &c.Security.PeerCA},
 	}
 }
 

@@ -45,6 +45,9 @@ func (c *Config) Summary() string {
 	default:
 		row("tls", "cert %s, key %s, ca %s, client_auth %t", sec.TLSCert, sec.TLSKey, sec.TLSCA, sec.ClientAuth)
 	}
+	if sec.PeerCA != "" {
+		row("peer ca", "%s", sec.PeerCA)
+	}
 	if m.Clustered() {
 		b.WriteString("peers:\n")
 	}
