@@ -135,6 +135,9 @@ func (c *Config) ids() string {
 	ids := make([]string, len(c.Cluster.Nodes))
 	for i, m := range c.Cluster.Nodes {
 		ids[i] = m.ID
+		if checkName(m.ID) != "" {
+			ids[i] = strconv.Quote(m.ID)
+		}
 	}
 	return strings.Join(ids, ", ")
 }

@@ -229,8 +229,8 @@ func Default() Config {
 // every unknown key and malformed value. Paths stay as written.
 func Parse(src []byte) (Config, error) {
 	c := Default()
-	set, _, err := decodeStrict(src, &c)
-	c.from.set = set
+	d, _, err := decodeStrict(src, &c)
+	c.from.set, c.from.bad = d.set, d.bad
 	return c, err
 }
 
@@ -243,7 +243,9 @@ func (c *Config) ClientAddr() string {
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+		if !c.from.decodeFailed(path) {
+			errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+		}
 	}
 	c.validateCluster(bad)
 	if c.Node.Port < 0 || c.Node.Port > 65535 {

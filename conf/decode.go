@@ -20,24 +20,26 @@ var (
 type decoder struct {
 	errs []error
 	set  map[string]bool
+	bad  map[string]bool
 }
 
 // decodeStrict parses YAML src into dst (a pointer to a struct whose fields
 // carry `yaml:"name"` tags), keeping dst's existing values for absent keys.
 // Every unknown key and every value of the wrong kind is reported; the
-// returned error joins them all. set holds the key paths src gives a value
-// (for example "node.data_dir"); empty reports a document without keys.
-func decodeStrict(src []byte, dst any) (set map[string]bool, empty bool, err error) {
+// returned error joins them all. The decoder returned holds the key paths
+// src gives a value (set, for example "node.data_dir") and those with a
+// problem (bad); empty reports a document without keys.
+func decodeStrict(src []byte, dst any) (d decoder, empty bool, err error) {
 	var tree any
 	if err := yaml.Unmarshal(src, &tree); err != nil {
-		return nil, false, fmt.Errorf("cannot parse YAML: %w", err)
+		return d, false, fmt.Errorf("cannot parse YAML: %w", err)
 	}
-	d := decoder{set: map[string]bool{}}
+	d = decoder{set: map[string]bool{}, bad: map[string]bool{}}
 	if tree == nil {
-		return d.set, true, nil
+		return d, true, nil
 	}
 	d.setValue(reflect.ValueOf(dst).Elem(), tree, "")
-	return d.set, false, errors.Join(d.errs...)
+	return d, false, errors.Join(d.errs...)
 }
 
 func joinPath(path, key string) string {
@@ -49,6 +51,7 @@ func joinPath(path, key string) string {
 
 // problem records a problem at path; the empty path is the whole file.
 func (d *decoder) problem(path, format string, args ...any) {
+	d.bad[path] = true
 	if path == "" {
 		path = "top level"
 	}

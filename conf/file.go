@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // origin records where a config's values came from, so that messages name
@@ -15,6 +16,9 @@ type origin struct {
 	file string
 	// set holds the key paths the file gives a value.
 	set map[string]bool
+	// bad holds the key paths whose value the file gives wrongly (already
+	// reported, so validation says nothing more about them).
+	bad map[string]bool
 	// written maps each path key the file set relatively to the value as
 	// written (before it was made relative to the file's directory).
 	written map[string]string
@@ -113,4 +117,19 @@ func (c *Config) pathNote(key string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%q in %s, relative to the file's directory)", w, c.from.file)
+}
+
+// decodeFailed reports whether the value at path, or a mapping or list it
+// is part of, could not be decoded.
+func (o origin) decodeFailed(path string) bool {
+	for {
+		if o.bad[path] {
+			return true
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return false
+		}
+		path = path[:i]
+	}
 }
