@@ -33,6 +33,25 @@ type origin struct {
 // lists every unknown key and malformed value, and the config returned
 // still holds everything else the file says.
 func Load(path string) (Config, error) {
+	c, err := parseFile(path)
+	if pe, ok := errors.AsType[*parseError](err); ok {
+		return c, fmt.Errorf("config file %s:\n%w", path, pe.err)
+	}
+	return c, err
+}
+
+// parseError is a config file's problems of keys and values, apart from
+// failing to read it: the config parsed with them is still worth
+// validating, so the operator sees every problem at once.
+type parseError struct{ err error }
+
+func (e *parseError) Error() string { return e.err.Error() }
+func (e *parseError) Unwrap() error { return e.err }
+
+// parseFile reads and parses the file at path over the defaults, making
+// its relative paths relative to its directory. A *parseError leaves the
+// config usable.
+func parseFile(path string) (Config, error) {
 	src, err := readFile(path)
 	if err != nil {
 		return Default(), err
@@ -41,7 +60,7 @@ func Load(path string) (Config, error) {
 	c.from.file = path
 	c.rebase(filepath.Dir(path))
 	if err != nil {
-		return c, fmt.Errorf("config file %s:\n%w", path, err)
+		return c, &parseError{err}
 	}
 	return c, nil
 }

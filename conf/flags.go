@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strconv"
 )
 
@@ -33,15 +32,15 @@ func LoadNode(f NodeFlags) (Config, error) {
 	c := Default()
 	var parseErr error
 	if f.Config != "" {
-		src, err := readFile(f.Config)
-		if err != nil {
-			return c, err
-		}
+		var err error
+		c, err = parseFile(f.Config)
 		// A file that does not parse still gets validated, so the
 		// operator sees every problem at once.
-		c, parseErr = Parse(src)
-		c.from.file = f.Config
-		c.rebase(filepath.Dir(f.Config))
+		if pe, ok := errors.AsType[*parseError](err); ok {
+			parseErr = pe.err
+		} else if err != nil {
+			return c, err
+		}
 	}
 	f.apply(&c)
 	c.resolveSelf(f)
