@@ -25,6 +25,7 @@ FUZZ_TARGETS := \
 	./queue:FuzzDecodeRecord \
 	./queue:FuzzRestore \
 	./seal:FuzzParseKeyring \
+	./conf:FuzzParse \
 	./seal:FuzzOpen
 
 .PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean certs natsbench bench-compare soak-memory

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/swarmmq/swarmmq/netio"
 	"github.com/swarmmq/swarmmq/stages"
+	"github.com/swarmmq/swarmmq/stages/fanout"
 )
 
 func TestParseSize(t *testing.T) {
@@ -338,4 +340,70 @@ func parseNode(t *testing.T, src string) stages.Options {
 		t.Fatalf("%q: %v", src, err)
 	}
 	return o
+}
+
+// TestClusterFive: configs/cluster-5.yaml validates for each of its nodes,
+// each seeing itself and the four others at the documented addresses.
+func TestClusterFive(t *testing.T) {
+	path := filepath.Join("..", "configs", "cluster-5.yaml")
+	for i := 1; i <= 5; i++ {
+		id := fmt.Sprintf("node-%d", i)
+		c, err := LoadNode(NodeFlags{Config: path, NodeID: id})
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		m := c.Membership()
+		want := Endpoint{ID: id, Client: fmt.Sprintf("localhost:%d", 9000+i),
+			Peer: fmt.Sprintf("localhost:%d", 9100+i), HTTP: fmt.Sprintf("127.0.0.1:%d", 8080+i)}
+		if m.Self != want || c.Node.Port != 9000+i || c.ClientAddr() != fmt.Sprintf("127.0.0.1:%d", 9000+i) {
+			t.Errorf("%s: self %+v, listening on %s; want %+v", id, m.Self, c.ClientAddr(), want)
+		}
+		if m.Name != "swarm-5" || m.Partitions != 16 || m.ReplicationFactor != 3 || len(m.Peers) != 4 || !m.Clustered() {
+			t.Errorf("%s: %+v", id, m)
+		}
+		for _, p := range m.Peers {
+			if p.ID == id || p.Client == "" || p.Peer == "" || p.HTTP == "" {
+				t.Errorf("%s: peer %+v", id, p)
+			}
+		}
+	}
+	if _, err := LoadNode(NodeFlags{Config: path}); err == nil || !strings.Contains(err.Error(), "--node-id: required") {
+		t.Fatalf("no --node-id: %v", err)
+	}
+}
+
+// TestSampleSingleNode: configs/mvp-cluster.yaml runs one node as before:
+// no --node-id needed, port 9001, not clustered.
+func TestSampleSingleNode(t *testing.T) {
+	c, err := LoadNode(NodeFlags{Config: filepath.Join("..", "configs", "mvp-cluster.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Membership()
+	if m.Clustered() || m.Self.ID != "node-1" || m.ReplicationFactor != 1 || c.ClientAddr() != "127.0.0.1:9001" ||
+		c.Node.DataDir != DefaultDataDir {
+		t.Fatalf("membership %+v, listening on %s, data in %s", m, c.ClientAddr(), c.Node.DataDir)
+	}
+	d, err := LoadNode(NodeFlags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := d.Membership(); m.Clustered() || m.Self.ID != DefaultNodeID || m.ReplicationFactor != 1 || m.Self.Client != "127.0.0.1:9001" {
+		t.Fatalf("defaults: %+v", m)
+	}
+}
+
+// TestOnePartition: a config of one partition gives the node options it
+// accepts (one fanout worker, not the default two).
+func TestOnePartition(t *testing.T) {
+	o := parseNode(t, "cluster:\n  partitions: 1\n")
+	o.EnsureDefaults()
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	o = parseNode(t, "")
+	o.EnsureDefaults()
+	if o.Workers != fanout.DefaultWorkers {
+		t.Fatalf("16 partitions: %d workers", o.Workers)
+	}
 }

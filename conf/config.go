@@ -39,28 +39,9 @@ type Config struct {
 	Storage     Storage     `yaml:"storage"`
 	Security    Security    `yaml:"security"`
 	Log         Log         `yaml:"log"`
-}
 
-// Cluster describes the cluster the node belongs to.
-type Cluster struct {
-	// Name names the cluster; it appears in /health.
-	Name string `yaml:"name"`
-	// Partitions is the fixed partition count, chosen when the data
-	// directory is created; a node refuses to open data made with another.
-	Partitions int `yaml:"partitions"`
-	// Nodes lists the members (static membership).
-	Nodes []Member `yaml:"nodes"`
-}
-
-// Member is one node of the static membership list.
-type Member struct {
-	// ID is the node's unique id.
-	ID string `yaml:"id"`
-	// Address is the host:port clients and peers reach it at.
-	Address string `yaml:"address"`
-	// Roles are any of producer, consumer, router (every node is hybrid
-	// today; the roles are recorded for the cluster phase).
-	Roles []string `yaml:"roles"`
+	// from records where values came from, for messages.
+	from origin
 }
 
 // Node holds this node's own settings.
@@ -188,6 +169,11 @@ type Security struct {
 	// TLSCA is a PEM bundle of the CAs client certificates are checked
 	// against.
 	TLSCA string `yaml:"tls_ca"`
+	// PeerCA is a PEM bundle of the CAs the certificates of other nodes
+	// are checked against on node-to-node links (mutual TLS, with TLSCert
+	// and TLSKey as this node's certificate); empty means TLSCA. Used once
+	// clustering is wired.
+	PeerCA string `yaml:"peer_ca"`
 	// ClientAuth requires a client certificate signed by TLSCA (mutual TLS).
 	ClientAuth bool `yaml:"client_auth"`
 }
@@ -204,7 +190,7 @@ type Log struct {
 // data in ./data.
 func Default() Config {
 	return Config{
-		Cluster: Cluster{Name: "swarmmq", Partitions: int(wal.DefaultPartitions)},
+		Cluster: Cluster{Name: DefaultClusterName, Partitions: int(wal.DefaultPartitions)},
 		Node: Node{ID: DefaultNodeID, Bind: DefaultBind, Port: DefaultPort,
 			DataDir: DefaultDataDir, HTTPAddr: DefaultHTTPAddr},
 		Performance: Performance{
@@ -240,33 +226,12 @@ func Default() Config {
 }
 
 // Parse decodes a config file's bytes over the defaults. The error lists
-// every unknown key and malformed value.
+// every unknown key and malformed value. Paths stay as written.
 func Parse(src []byte) (Config, error) {
 	c := Default()
-	err := decodeStrict(src, &c)
+	d, _, err := decodeStrict(src, &c)
+	c.from.set, c.from.bad = d.set, d.bad
 	return c, err
-}
-
-// Load reads and parses the file at path.
-func Load(path string) (Config, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("cannot read config: %w", err)
-	}
-	c, err := Parse(src)
-	if err != nil {
-		return c, fmt.Errorf("config %s:\n%w", path, err)
-	}
-	return c, nil
-}
-
-// Self returns this node's entry of cluster.nodes, if listed.
-func (c *Config) Self() (Member, bool) {
-	i := slices.IndexFunc(c.Cluster.Nodes, func(m Member) bool { return m.ID == c.Node.ID })
-	if i < 0 {
-		return Member{}, false
-	}
-	return c.Cluster.Nodes[i], true
 }
 
 // ClientAddr is the address the client port listens on.
@@ -278,12 +243,11 @@ func (c *Config) ClientAddr() string {
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+		if !c.from.decodeFailed(path) {
+			errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+		}
 	}
 	c.validateCluster(bad)
-	if c.Node.ID == "" {
-		bad("node.id", "must not be empty")
-	}
 	if c.Node.Port < 0 || c.Node.Port > 65535 {
 		bad("node.port", "%d is not a port (0..65535)", c.Node.Port)
 	}
@@ -302,6 +266,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxMsgs < 0 {
 		bad("limits.max_msgs", "must not be negative")
 	}
+	if c.Limits.MaxBytes <= 0 {
+		bad("limits.max_bytes", "must be positive (there is no unlimited; the default is %s)", Size(queue.DefaultMaxBytes))
+	}
 	if c.Storage.MinFree < 0 || (c.Storage.MinFree > 0 && c.Storage.MinFree < 2*wal.DefaultMemTableSize) {
 		bad("storage.min_free", "%s: want 0 (no reserve) or at least %s (a flush and a new WAL file must fit)",
 			c.Storage.MinFree, Size(2*wal.DefaultMemTableSize))
@@ -314,33 +281,6 @@ func (c *Config) Validate() error {
 		bad("log.format", "%q is not one of text, json", c.Log.Format)
 	}
 	return errors.Join(errs...)
-}
-
-func (c *Config) validateCluster(bad func(string, string, ...any)) {
-	if c.Cluster.Partitions < 1 || c.Cluster.Partitions > 1<<16 {
-		bad("cluster.partitions", "%d is out of range 1..65536", c.Cluster.Partitions)
-	}
-	seen := map[string]bool{}
-	for i, m := range c.Cluster.Nodes {
-		p := fmt.Sprintf("cluster.nodes[%d]", i)
-		if m.ID == "" {
-			bad(p+".id", "must not be empty")
-		} else if seen[m.ID] {
-			bad(p+".id", "%q is listed twice", m.ID)
-		}
-		seen[m.ID] = true
-		if _, port, err := net.SplitHostPort(m.Address); err != nil || port == "" {
-			bad(p+".address", "%q is not host:port", m.Address)
-		}
-		for _, r := range m.Roles {
-			if !slices.Contains([]string{"producer", "consumer", "router"}, r) {
-				bad(p+".roles", "%q is not one of producer, consumer, router", r)
-			}
-		}
-	}
-	if len(c.Cluster.Nodes) > 0 && !seen[c.Node.ID] {
-		bad("node.id", "%q is not among cluster.nodes", c.Node.ID)
-	}
 }
 
 func (c *Config) validatePerformance(bad func(string, string, ...any)) {
@@ -360,8 +300,8 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 	if p.DedupeWindow <= 0 {
 		bad("performance.dedupe_window", "must be positive")
 	}
-	if p.DedupeMax < 1 {
-		bad("performance.dedupe_max", "must be at least 1")
+	if p.DedupeMax < 1 || p.DedupeMax > queue.MaxDedupeMax {
+		bad("performance.dedupe_max", "%d: want 1 to %d", p.DedupeMax, queue.MaxDedupeMax)
 	}
 	if p.ProducerWindow < 1 || p.ProducerWindow > queue.MaxDedupeMax {
 		bad("performance.producer_window", "%d: want 1 to %d", p.ProducerWindow, queue.MaxDedupeMax)
@@ -378,8 +318,8 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 	if _, err := wal.ParseSyncPolicy(p.Fsync); err != nil {
 		bad("performance.fsync", "%q is not one of always, interval", p.Fsync)
 	}
-	if p.Fsync == "interval" && p.FsyncInterval <= 0 {
-		bad("performance.fsync_interval", "must be positive with fsync: interval")
+	if p.Fsync == "interval" && p.FsyncInterval < Duration(wal.MinSyncInterval) {
+		bad("performance.fsync_interval", "%s: want at least %s with fsync: interval", p.FsyncInterval, Duration(wal.MinSyncInterval))
 	}
 	if p.MaxConnections < 1 {
 		bad("performance.max_connections", "must be at least 1")
@@ -442,13 +382,13 @@ func (c *Config) validateSecurity(bad func(string, string, ...any)) {
 	}
 	for _, f := range []struct{ key, path string }{
 		{"security.tls_cert", sec.TLSCert}, {"security.tls_key", sec.TLSKey},
-		{"security.tls_ca", sec.TLSCA}, {"security.keyring", sec.Keyring},
+		{"security.tls_ca", sec.TLSCA}, {"security.peer_ca", sec.PeerCA}, {"security.keyring", sec.Keyring},
 	} {
 		if f.path == "" {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			bad(f.key, "cannot read %q: %v", f.path, errors.Unwrap(err))
+			bad(f.key, "cannot read %q%s: %v", f.path, c.pathNote(f.key), pathError(err))
 		}
 	}
 	if sec.ClientAuth && sec.TLSCA == "" {
@@ -456,6 +396,9 @@ func (c *Config) validateSecurity(bad func(string, string, ...any)) {
 	}
 	if sec.TLSCert == "" && (sec.TLSCA != "" || sec.ClientAuth) {
 		bad("security", "tls_ca and client_auth need tls_cert and tls_key")
+	}
+	if sec.TLSCert == "" && sec.PeerCA != "" {
+		bad("security.peer_ca", "needs tls_cert and tls_key (this node's certificate on node-to-node links)")
 	}
 	if c.Node.PlainPort != 0 {
 		switch {

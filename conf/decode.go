@@ -15,21 +15,31 @@ var (
 	durationType = reflect.TypeFor[Duration]()
 )
 
+// decoder fills a struct from a YAML tree, collecting every problem and
+// the key paths it set. It is used by one goroutine for one document.
+type decoder struct {
+	errs []error
+	set  map[string]bool
+	bad  map[string]bool
+}
+
 // decodeStrict parses YAML src into dst (a pointer to a struct whose fields
 // carry `yaml:"name"` tags), keeping dst's existing values for absent keys.
 // Every unknown key and every value of the wrong kind is reported; the
-// returned error joins them all.
-func decodeStrict(src []byte, dst any) error {
+// returned error joins them all. The decoder returned holds the key paths
+// src gives a value (set, for example "node.data_dir") and those with a
+// problem (bad); empty reports a document without keys.
+func decodeStrict(src []byte, dst any) (d decoder, empty bool, err error) {
 	var tree any
 	if err := yaml.Unmarshal(src, &tree); err != nil {
-		return fmt.Errorf("cannot parse YAML: %w", err)
+		return d, false, fmt.Errorf("cannot parse YAML: %w", err)
 	}
+	d = decoder{set: map[string]bool{}, bad: map[string]bool{}}
 	if tree == nil {
-		return nil
+		return d, true, nil
 	}
-	var errs []error
-	setValue(reflect.ValueOf(dst).Elem(), tree, "", &errs)
-	return errors.Join(errs...)
+	d.setValue(reflect.ValueOf(dst).Elem(), tree, "")
+	return d, false, errors.Join(d.errs...)
 }
 
 func joinPath(path, key string) string {
@@ -39,39 +49,47 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-func problem(errs *[]error, path, format string, args ...any) {
-	*errs = append(*errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+// problem records a problem at path; the empty path is the whole file.
+func (d *decoder) problem(path, format string, args ...any) {
+	d.bad[path] = true
+	if path == "" {
+		path = "top level"
+	}
+	d.errs = append(d.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
 }
 
 // setValue stores node into v, reporting problems under path.
-func setValue(v reflect.Value, node any, path string, errs *[]error) {
+func (d *decoder) setValue(v reflect.Value, node any, path string) {
+	if path != "" {
+		d.set[path] = true
+	}
 	switch {
 	case v.Type() == sizeType:
-		setSize(v, node, path, errs)
+		d.setSize(v, node, path)
 	case v.Type() == durationType:
-		setDuration(v, node, path, errs)
+		d.setDuration(v, node, path)
 	case v.Kind() == reflect.Struct:
-		setStruct(v, node, path, errs)
+		d.setStruct(v, node, path)
 	case v.Kind() == reflect.Slice:
-		setSlice(v, node, path, errs)
+		d.setSlice(v, node, path)
 	case v.Kind() == reflect.String:
 		s, ok := scalarString(node)
 		if !ok {
-			problem(errs, path, "want a string, got %s", describe(node))
+			d.problem(path, "want a string, got %s", describe(node))
 			return
 		}
 		v.SetString(s)
 	case v.Kind() == reflect.Bool:
 		b, ok := node.(bool)
 		if !ok {
-			problem(errs, path, "want true or false, got %s", describe(node))
+			d.problem(path, "want true or false, got %s", describe(node))
 			return
 		}
 		v.SetBool(b)
 	case v.CanInt():
 		n, ok := toInt(node)
 		if !ok || v.OverflowInt(n) {
-			problem(errs, path, "want a whole number, got %s", describe(node))
+			d.problem(path, "want a whole number, got %s", describe(node))
 			return
 		}
 		v.SetInt(n)
@@ -80,19 +98,19 @@ func setValue(v reflect.Value, node any, path string, errs *[]error) {
 	}
 }
 
-func setStruct(v reflect.Value, node any, path string, errs *[]error) {
-	m, ok := node.(map[string]any)
-	if !ok {
-		if node != nil {
-			problem(errs, path, "want a mapping of keys, got %s", describe(node))
-		}
-		return
-	}
+func (d *decoder) setStruct(v reflect.Value, node any, path string) {
 	fields := map[string]int{}
 	for i := 0; i < v.NumField(); i++ {
 		if tag := strings.Split(v.Type().Field(i).Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {
 			fields[tag] = i
 		}
+	}
+	m, ok := node.(map[string]any)
+	if !ok {
+		if node != nil {
+			d.problem(path, "want a mapping of keys (%s), got %s", knownKeys(fields), describe(node))
+		}
+		return
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -102,10 +120,10 @@ func setStruct(v reflect.Value, node any, path string, errs *[]error) {
 	for _, k := range keys {
 		i, ok := fields[k]
 		if !ok {
-			problem(errs, joinPath(path, k), "unknown key (known: %s)", knownKeys(fields))
+			d.problem(joinPath(path, k), "unknown key (known: %s)", knownKeys(fields))
 			continue
 		}
-		setValue(v.Field(i), m[k], joinPath(path, k), errs)
+		d.setValue(v.Field(i), m[k], joinPath(path, k))
 	}
 }
 
@@ -118,55 +136,55 @@ func knownKeys(fields map[string]int) string {
 	return strings.Join(ks, ", ")
 }
 
-func setSlice(v reflect.Value, node any, path string, errs *[]error) {
+func (d *decoder) setSlice(v reflect.Value, node any, path string) {
 	list, ok := node.([]any)
 	if !ok {
 		if node != nil {
-			problem(errs, path, "want a list, got %s", describe(node))
+			d.problem(path, "want a list, got %s", describe(node))
 		}
 		return
 	}
 	out := reflect.MakeSlice(v.Type(), len(list), len(list))
 	for i, item := range list {
-		setValue(out.Index(i), item, fmt.Sprintf("%s[%d]", path, i), errs)
+		d.setValue(out.Index(i), item, fmt.Sprintf("%s[%d]", path, i))
 	}
 	v.Set(out)
 }
 
-func setSize(v reflect.Value, node any, path string, errs *[]error) {
+func (d *decoder) setSize(v reflect.Value, node any, path string) {
 	if n, ok := toInt(node); ok && n >= 0 {
 		v.SetInt(n)
 		return
 	}
 	s, ok := node.(string)
 	if !ok {
-		problem(errs, path, "want a size such as 1MB, got %s", describe(node))
+		d.problem(path, "want a size such as 1MB, got %s", describe(node))
 		return
 	}
 	sz, err := ParseSize(s)
 	if err != nil {
-		problem(errs, path, "%v", err)
+		d.problem(path, "%v", err)
 		return
 	}
 	v.SetInt(int64(sz))
 }
 
-func setDuration(v reflect.Value, node any, path string, errs *[]error) {
+func (d *decoder) setDuration(v reflect.Value, node any, path string) {
 	if n, ok := toInt(node); ok && n == 0 {
 		v.SetInt(0)
 		return
 	}
 	s, ok := node.(string)
 	if !ok {
-		problem(errs, path, "want a duration such as 5s, got %s", describe(node))
+		d.problem(path, "want a duration such as 5s, got %s", describe(node))
 		return
 	}
-	d, err := ParseDuration(s)
+	dur, err := ParseDuration(s)
 	if err != nil {
-		problem(errs, path, "%v", err)
+		d.problem(path, "%v", err)
 		return
 	}
-	v.SetInt(int64(d))
+	v.SetInt(int64(dur))
 }
 
 func scalarString(node any) (string, bool) {

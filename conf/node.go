@@ -13,6 +13,7 @@ import (
 	"github.com/swarmmq/swarmmq/seal"
 	"github.com/swarmmq/swarmmq/seal/keyfile"
 	"github.com/swarmmq/swarmmq/stages"
+	"github.com/swarmmq/swarmmq/stages/fanout"
 	"github.com/swarmmq/swarmmq/wal"
 )
 
@@ -45,7 +46,7 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 			plainAddr = net.JoinHostPort(c.Node.Bind, strconv.Itoa(c.Node.PlainPort))
 		}
 	}
-	return stages.Options{
+	o := stages.Options{
 		TLS:          tlsConfig,
 		PlainAddr:    plainAddr,
 		Keyring:      kr,
@@ -86,7 +87,13 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 		MaxPipeline:        int(p.MaxPipeline),
 		WriteStallTimeout:  time.Duration(p.WriteStallTimeout),
 		Logger:             logger,
-	}, nil
+	}
+	if c.Cluster.Partitions < fanout.DefaultWorkers {
+		// Fewer partitions than the default fanout workers: one worker
+		// per partition (a worker owns whole partitions).
+		o.Workers = c.Cluster.Partitions
+	}
+	return o, nil
 }
 
 // idleTimeout maps the config's idle_timeout (0 = never) to netio's

@@ -2,6 +2,7 @@
 //
 //	node                                   # embedded defaults: port 9001, HTTP 127.0.0.1:8080, data in ./data
 //	node --config configs/mvp-cluster.yaml --node-id node-1 --port 9001
+//	node --config configs/cluster-5.yaml --node-id node-2 --check-config   # validate, print node-2's view
 //
 // It stops cleanly on SIGINT or SIGTERM: the client port stops reading, every
 // request already accepted is answered, the log is closed.
@@ -55,6 +56,18 @@ func applyMemoryLimit(limit int64, logger *slog.Logger) {
 	}
 }
 
+// refuseCluster stops a node whose config lists more than one node: the
+// cluster is not wired into the node yet, and running one member of it as a
+// single node would split the cluster's data.
+func refuseCluster(cfg conf.Config) error {
+	m := cfg.Membership()
+	if !m.Clustered() {
+		return nil
+	}
+	return fmt.Errorf("clustering is not wired yet: this build runs a single node, and cluster.nodes lists %d; "+
+		"run with a config of one node (--check-config validates this one)", len(m.Peers)+1)
+}
+
 func run(flags conf.NodeFlags) error {
 	if flags.GenKeyring != "" {
 		if err := keyfile.Generate(flags.GenKeyring); err != nil {
@@ -67,12 +80,19 @@ func run(flags conf.NodeFlags) error {
 	if err != nil {
 		return err
 	}
+	if flags.Check {
+		_, err := fmt.Print(cfg.Summary())
+		return err
+	}
 	if flags.Dump {
 		b, err := cfg.YAML()
 		if err != nil {
 			return err
 		}
 		_, err = os.Stdout.Write(b)
+		return err
+	}
+	if err := refuseCluster(cfg); err != nil {
 		return err
 	}
 	logger := cfg.Logger(os.Stderr)
