@@ -18,8 +18,7 @@ func parse(t *testing.T, args ...string) (clientconf.ConsumerFlags, string, erro
 	var f clientconf.ConsumerFlags
 	var out bytes.Buffer
 	exited := false
-	p, err := kong.New(&f, kong.Name("consumer-client"), clientconf.ClientVars(),
-		kong.Writers(&out, &out), kong.Exit(func(int) { exited = true }))
+	p, err := kong.New(&f, append(parserOptions(), kong.Writers(&out, &out), kong.Exit(func(int) { exited = true }))...)
 	require.NoError(t, err)
 	_, err = p.Parse(args)
 	if exited {
@@ -77,4 +76,10 @@ func TestHelp(t *testing.T) {
 		require.Contains(t, help, flag)
 	}
 	require.Contains(t, help, "(default: default)")
+}
+
+func TestVersion(t *testing.T) {
+	_, out, err := parse(t, "--version")
+	require.NoError(t, err)
+	require.Regexp(t, `^consumer-client \S+ \(commit \S+(, modified)?, go1\.\d+\S*\)\n$`, out)
 }

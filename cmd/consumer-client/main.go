@@ -26,20 +26,27 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/swarmmq/swarmmq/cmd/internal/version"
 	"github.com/swarmmq/swarmmq/conf/clientconf"
 )
 
 func main() {
 	var flags clientconf.ConsumerFlags
-	kong.Parse(&flags,
-		kong.Name("consumer-client"),
-		kong.Description("Consume messages of a SwarmMQ destination and print them."),
-		kong.UsageOnError(),
-		clientconf.ClientVars())
+	kong.Parse(&flags, append(parserOptions(), kong.UsageOnError())...)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop) // a second signal kills at once
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
 	code := run(ctx, flags, out, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// parserOptions are the kong options of the command line.
+func parserOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("consumer-client"),
+		kong.Description("Consume messages of a SwarmMQ destination and print them."),
+		clientconf.ClientVars(),
+		kong.Embed(&version.Flag{}), version.Vars("consumer-client"),
+	}
 }

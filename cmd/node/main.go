@@ -20,6 +20,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/swarmmq/swarmmq/cmd/internal/version"
 	"github.com/swarmmq/swarmmq/conf"
 	"github.com/swarmmq/swarmmq/seal/keyfile"
 	"github.com/swarmmq/swarmmq/stages"
@@ -30,13 +31,19 @@ const stopTimeout = 30 * time.Second
 
 func main() {
 	var flags conf.NodeFlags
-	kong.Parse(&flags,
-		kong.Name("node"),
-		kong.Description("Run a SwarmMQ node. Without --config it starts on embedded defaults."),
-		kong.UsageOnError())
+	kong.Parse(&flags, append(parserOptions(), kong.UsageOnError())...)
 	if err := run(flags); err != nil {
 		fmt.Fprintln(os.Stderr, "node:", err)
 		os.Exit(1)
+	}
+}
+
+// parserOptions are the kong options of the command line.
+func parserOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("node"),
+		kong.Description("Run a SwarmMQ node. Without --config it starts on embedded defaults."),
+		kong.Embed(&version.Flag{}), version.Vars("node"),
 	}
 }
 
