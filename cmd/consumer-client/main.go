@@ -12,9 +12,13 @@
 // authenticated and decrypted (docs/sealing.md); a delivery that does not
 // open (tampered, unknown key, unsealed) is reported on stderr with its
 // seq and reason and not acknowledged, so the node delivers it again and
-// eventually dead-letters it. It exits 0 on a normal stop (count reached,
-// idle timeout, SIGINT or SIGTERM), non-zero on an error or when any
-// delivery was withheld.
+// eventually dead-letters it. --count N stops after N deliveries, printed
+// or withheld; without --timeout it waits for them however long that
+// takes, so on a terminal (or with --progress) a progress line on stderr
+// says how many it still waits for. At the end a summary goes to stderr
+// (printed, withheld, msgs/s, elapsed). It exits 0 on a normal stop (count
+// reached, idle timeout, SIGINT or SIGTERM), non-zero on an error or when
+// any delivery was withheld.
 package main
 
 import (
@@ -36,9 +40,15 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop) // a second signal kills at once
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
-	code := run(ctx, flags, out, os.Stderr)
+	code := run(ctx, flags, out, os.Stderr, isTerminal(os.Stderr))
 	stop()
 	os.Exit(code)
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // parserOptions are the kong options of the command line.
