@@ -4,12 +4,14 @@
 //	node --config configs/mvp-cluster.yaml --node-id node-1 --port 9001
 //
 // It stops cleanly on SIGINT or SIGTERM: the client port stops reading, every
-// request already accepted is answered, the log is closed.
+// request already accepted is answered, the log is closed. A start that
+// fails names the setting to change when it can (a port taken, a data
+// directory another node holds) and removes the data directory if it
+// created it.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -23,7 +25,6 @@ import (
 	"github.com/swarmmq/swarmmq/cmd/internal/version"
 	"github.com/swarmmq/swarmmq/conf"
 	"github.com/swarmmq/swarmmq/seal/keyfile"
-	"github.com/swarmmq/swarmmq/stages"
 )
 
 // stopTimeout bounds a graceful stop.
@@ -88,24 +89,7 @@ func run(flags conf.NodeFlags) error {
 	if err != nil {
 		return err
 	}
-	n, err := stages.New(opts)
-	if err != nil {
-		return fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	if err := n.Start(); err != nil {
-		return err
-	}
-	if a := n.HTTPAddr(); a != nil {
-		logger.Info("admin HTTP", "addr", a.String())
-	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	<-ctx.Done()
-	logger.Info("stopping")
-	stopCtx, stopCancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer stopCancel()
-	if err := n.Stop(stopCtx); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("unclean stop: %w", err)
-	}
-	return nil
+	return serve(ctx, opts, logger, nil)
 }
