@@ -1,7 +1,7 @@
 // Package makefile tests the targets of the repository's Makefile that
 // manage files: what clean and clean-data delete, that make certs keeps
 // existing certificates unless FORCE=1, and that make build stamps the
-// version.
+// version; and the test/integration alias.
 package makefile
 
 import (
@@ -93,4 +93,21 @@ func TestBuildStampsVersion(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "(commit "+strings.TrimSpace(string(commit))+", go1.")
 	require.NotContains(t, string(out), "unknown")
+}
+
+// TestIntegrationAlias: `go test ./test/integration/` (the command the
+// product sketch gives) runs the end-to-end tests: test/integration is a
+// symbolic link to test/e2e, which `./...` does not follow, so `make test`
+// runs them once.
+func TestIntegrationAlias(t *testing.T) {
+	target, err := os.Readlink(filepath.Join(root(t), "test", "integration"))
+	require.NoError(t, err)
+	require.Equal(t, "e2e", target)
+	out, err := exec.Command("go", "list", "-C", root(t), "-f", "{{.Name}} {{len .TestGoFiles}}", "./test/integration/").Output()
+	require.NoError(t, err)
+	require.Regexp(t, `^e2e [1-9]\d*\n$`, string(out))
+	all, err := exec.Command("go", "list", "-C", root(t), "./...").Output()
+	require.NoError(t, err)
+	require.NotContains(t, string(all), "test/integration")
+	require.Contains(t, string(all), "test/e2e")
 }
