@@ -78,8 +78,9 @@ func recogniseTLS(err error) error {
 	return errNotTLS
 }
 
-// diagnose explains a failed first connection, if it can, by the way it
-// failed; else it returns err. A plaintext handshake the server closed
+// diagnose explains a first connection that failed without a byte from
+// the server, if it can; else it returns err (connect already explained
+// the failures whose bytes say what the server is). A plaintext handshake the server closed
 // without a word is tried again as a TLS handshake (Go's TLS servers close
 // silently on a non-TLS first record); one the server left unanswered
 // until the dial timed out is tried as an HTTP request (an HTTP server
@@ -87,9 +88,6 @@ func recogniseTLS(err error) error {
 // one more connection, made only after a dial failed, bounded by parent
 // and probeTimeout.
 func (c *Client) diagnose(parent context.Context, err error) error {
-	if d := recogniseTLS(err); d != nil {
-		return d
-	}
 	var se *silentError
 	if !errors.As(err, &se) || parent.Err() != nil {
 		return err

@@ -105,7 +105,7 @@ func TestDialHTTPPort(t *testing.T) {
 	s := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(s.Close)
 	addr := s.Listener.Addr().String()
-	err := dialErr(t, addr, func(o *Options) { o.DialTimeout = 200 * time.Millisecond })
+	err := dialErr(t, addr, func(o *Options) { o.DialTimeout = 500 * time.Millisecond })
 	require.ErrorIs(t, err, ErrNotSwarmMQ)
 	require.Equal(t, "swarmmq: dial "+addr+": not a SwarmMQ client port (it answered HTTP; the node's admin "+
 		"address?): dial the node's client port (node.port, 9001 by default)", err.Error())
@@ -126,7 +126,7 @@ func TestDialHTTPAnswer(t *testing.T) {
 // timeout.
 func TestDialTimeoutNotHTTP(t *testing.T) {
 	addr := rawServer(t, func(nc net.Conn) { _, _ = io.Copy(io.Discard, nc) })
-	err := dialErr(t, addr, func(o *Options) { o.DialTimeout = 100 * time.Millisecond })
+	err := dialErr(t, addr, func(o *Options) { o.DialTimeout = 500 * time.Millisecond })
 	require.ErrorContains(t, err, "handshake: context deadline exceeded")
 	require.False(t, recognised(err))
 }
