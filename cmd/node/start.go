@@ -19,12 +19,12 @@ import (
 // change when it can (a port taken, a data directory another node holds),
 // and removes the data directory if this start created it.
 func serve(ctx context.Context, opts stages.Options, logger *slog.Logger, started func(*stages.Node)) error {
-	if err := checkAddrs(opts); err != nil {
-		return err
-	}
 	n, err := stages.New(opts)
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if err := checkAddrs(opts); err != nil {
+		return err
 	}
 	created := ""
 	if opts.FS == nil {
