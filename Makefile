@@ -11,6 +11,18 @@ SMOKETIME ?= 100000x
 BENCHTIME ?= 1s
 GOLANGCI_VERSION  := v2.15.0
 
+# golangci-lint is built from source (about 4 minutes on 2 cores, through the
+# module proxy) the first time only: its file name carries the version, so a
+# second run finds it, and a new GOLANGCI_VERSION builds the new one.
+GOLANGCI := $(TOOLS)/golangci-lint-$(GOLANGCI_VERSION)
+
+# --version of every command: `git describe` and the commit, stamped at link
+# time. A plain `go build` falls back to what the toolchain records.
+VERSION_PKG := github.com/swarmmq/swarmmq/cmd/internal/version
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS     := -X $(VERSION_PKG).stamped=$(VERSION) -X $(VERSION_PKG).stampedCommit=$(COMMIT)
+
 CMDS := node producer-client consumer-client swarmbench
 # The NATS peer of the benchmark lives in its own module, so the node never
 # links NATS.
@@ -28,13 +40,13 @@ FUZZ_TARGETS := \
 	./conf:FuzzParse \
 	./seal:FuzzOpen
 
-.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean certs natsbench bench-compare soak-memory
+.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean clean-data certs natsbench bench-compare soak-memory
 
 all: fmt vet lint build test
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 
 run: build
 	./$(BIN)/node
@@ -61,12 +73,14 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-$(TOOLS)/golangci-lint:
-	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+$(GOLANGCI):
+	@mkdir -p $(TOOLS)/install
+	GOBIN=$(TOOLS)/install $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	mv $(TOOLS)/install/golangci-lint $@
 
-lint: $(TOOLS)/golangci-lint
-	$(TOOLS)/golangci-lint run ./...
-	cd $(NATSPEER) && $(TOOLS)/golangci-lint run ./...
+lint: $(GOLANGCI)
+	$(GOLANGCI) run ./...
+	cd $(NATSPEER) && $(GOLANGCI) run ./...
 
 vet:
 	$(GO) vet ./...
@@ -86,12 +100,20 @@ bench-compare:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-# Development certificates for TLS and mutual TLS (docs/tls.md).
+# Development certificates for TLS and mutual TLS (docs/tls.md), in ./certs.
+# Existing files are kept (the command fails); FORCE=1 overwrites them.
 certs:
-	$(GO) run ./cmd/swarm-certs certs
+	$(GO) run ./cmd/swarm-certs $(if $(filter 1,$(FORCE)),--force) certs
 
+# Build outputs only.
 clean:
-	rm -rf $(BIN) data certs
+	rm -rf $(BIN)
+
+# Deletes ./data, the message log of a node run on the defaults (make run):
+# every message and consumer group in it is lost. Stop the node first.
+clean-data:
+	@echo "deleting ./data: the message log of the default node"
+	rm -rf data
 
 # The memory soak of docs/perf.md: bin/node under hostile clients (20
 # publishers past their credits, 20 fetchers that never read, then both),

@@ -104,7 +104,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 
 	cn, err := c.connect(ctx)
 	if err != nil {
-		return nil, wrapOp("dial "+opts.Addr, err)
+		return nil, wrapOp("dial "+opts.Addr, c.diagnose(ctx, err))
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.install(cn)

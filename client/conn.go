@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -82,6 +83,9 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 		nc, err = d.DialContext(ctx, "tcp", c.opts.Addr)
 	}
 	if err != nil {
+		if d := recogniseTLS(err); d != nil {
+			err = d
+		}
 		return nil, err
 	}
 	// Unblock the handshake's reads and writes when ctx ends.
@@ -92,8 +96,13 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 	}
 	if err != nil {
 		_ = nc.Close()
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && !recognised(err) {
+			var se *silentError
+			silent := errors.As(err, &se)
 			err = fmt.Errorf("handshake: %w", ctx.Err())
+			if silent {
+				err = &silentError{err}
+			}
 		}
 		return nil, err
 	}
@@ -107,11 +116,17 @@ func (c *Client) hello(nc net.Conn) (*conn, error) {
 	h := frame.Hello{ClientID: []byte(c.opts.ClientID), Credits: c.opts.Credits, MaxFrame: uint32(c.opts.MaxFrame)}
 	pcorr := c.nextCorr.Add(1)
 	if _, err := nc.Write(append(frame.AppendHello(nil, corr, h), c.producerRequest(pcorr)...)); err != nil {
-		return nil, err
+		return nil, &silentError{err}
 	}
 	// Until HELLO_OK the max frame is frame.DefaultMaxFrame (protocol §2).
 	f, buf, n, err := readFrame(nc, cmp.Or(c.opts.MaxFrame, frame.DefaultMaxFrame))
 	if err != nil {
+		if d := recognise(buf); d != nil {
+			return nil, d // not a SwarmMQ server: what it sent says what it is
+		}
+		if len(buf) == 0 {
+			return nil, &silentError{err}
+		}
 		return nil, err
 	}
 	switch {

@@ -26,6 +26,20 @@
 // Consume wraps the fetch → process → ack loop; it fetches on while up to
 // ConsumeOptions.AckWindow handled batches wait for their ack's fsync.
 //
+// # A wrong address or the wrong transport
+//
+// Dial says what it reached when that is not a SwarmMQ client port of the
+// kind it expected: ErrTLSRequired (a TLS port dialed without
+// Options.TLS), ErrNotTLS (Options.TLS set, the port answered in
+// plaintext), ErrNotSwarmMQ (an HTTP server, such as the node's admin
+// address). It tells from the first bytes the server sent (an HTTP status
+// line, a TLS record); when the server sent none, by one more connection
+// after the failure: a TLS handshake if the server closed at once (Go's
+// TLS servers close a plaintext client silently), an HTTP request if it
+// let the handshake time out (an HTTP server waits for a request line).
+// Likewise a message refused with AUTH_FAILED by a node that requires
+// sealing, from a Client without a keyring, says so.
+//
 // # Place in the system
 //
 // The client sits at the far end of a node's pipeline: its frames go to

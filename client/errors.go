@@ -128,6 +128,22 @@ func serverError(code frame.Code, msg []byte) *frame.Error {
 	return &frame.Error{Code: code, Msg: string(msg)}
 }
 
+// entryError is the error of a message the node refused with code. When
+// the code means that the node and this Client disagree on sealing, the
+// error says so and what to do.
+func (c *Client) entryError(code frame.Code) *frame.Error {
+	fe := &frame.Error{Code: code}
+	switch {
+	case code == frame.CodeAuthFailed && c.sealer == nil:
+		fe.Msg = "the node requires sealed messages and this client sends them unsealed: " +
+			"give it the node's keyring (--key-file; Options.Keyring in Go)"
+	case code == frame.CodeUnknownKey && c.sealer != nil:
+		fe.Msg = "the node does not know the key this client sealed with: " +
+			"it runs unsealed (no security.keyring), or its keyring lacks the key; use the node's keyring"
+	}
+	return fe
+}
+
 // requestSpecific reports whether a fatal code was caused by the request
 // it answers, so that sending the same bytes again would fail again.
 func requestSpecific(c frame.Code) bool {

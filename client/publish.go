@@ -142,7 +142,7 @@ func (c *Client) publish(ctx context.Context, dest string, payloads [][]byte, id
 			case pc.outcome != nil:
 				r.Err = wrapOp(op, pc.outcome)
 			case pc.entries[j].Code != frame.CodeOK:
-				r.Err = wrapOp(op, &frame.Error{Code: pc.entries[j].Code})
+				r.Err = wrapOp(op, c.entryError(pc.entries[j].Code))
 			default:
 				r.Seq, r.Duplicate = pc.entries[j].Seq, pc.entries[j].Duplicate()
 			}

@@ -364,7 +364,7 @@ func (b *pubBatch) complete(f frame.Frame, err error) {
 		r := PublishResult{ID: id, Err: err}
 		if err == nil {
 			if e := pa.Entry(i); e.Code != frame.CodeOK {
-				r.Err = wrapOp(p.op, &frame.Error{Code: e.Code})
+				r.Err = wrapOp(p.op, p.c.entryError(e.Code))
 			} else {
 				r.Seq, r.Duplicate = e.Seq, e.Duplicate()
 			}

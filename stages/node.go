@@ -87,6 +87,7 @@ func (n *Node) Start() error {
 		_ = n.closeLog()
 		return err
 	}
+	n.checkSealing()
 	if err := n.build(); err != nil {
 		_ = n.closeLog()
 		return err

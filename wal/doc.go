@@ -185,6 +185,13 @@
 //	      +-----+-----------+------+
 //	value the secret's bytes
 //
+// Small values the node keeps about its data directory (Meta, SetMeta):
+//
+//	key   +-----+----------+------+
+//	      | 'M' | "value/" | name |
+//	      +-----+----------+------+
+//	value the value's bytes
+//
 // SaveSnapshot writes the 'S' key and range-deletes the 'L' keys of the
 // partition below keepFrom (and at most the snapshot's index), in one
 // synced batch; the entries the snapshot's state still points at stay

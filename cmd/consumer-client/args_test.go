@@ -18,8 +18,7 @@ func parse(t *testing.T, args ...string) (clientconf.ConsumerFlags, string, erro
 	var f clientconf.ConsumerFlags
 	var out bytes.Buffer
 	exited := false
-	p, err := kong.New(&f, kong.Name("consumer-client"), clientconf.ClientVars(),
-		kong.Writers(&out, &out), kong.Exit(func(int) { exited = true }))
+	p, err := kong.New(&f, append(parserOptions(), kong.Writers(&out, &out), kong.Exit(func(int) { exited = true }))...)
 	require.NoError(t, err)
 	_, err = p.Parse(args)
 	if exited {
@@ -51,10 +50,10 @@ func TestArgsIdleTimeout(t *testing.T) {
 
 func TestArgsAll(t *testing.T) {
 	f, _, err := parse(t, "--node", "h:1", "-d", "q", "-g", "g1", "-n", "5", "--follow", "--batch", "7",
-		"--json", "--client-id", "me", "-v")
+		"--json", "--client-id", "me", "--progress", "-v")
 	require.NoError(t, err)
 	require.Equal(t, clientconf.ConsumerFlags{Node: "h:1", Destination: "q", Group: "g1", Count: 5, Follow: true,
-		Batch: 7, JSON: true, ClientID: "me", Verbose: true}, f)
+		Batch: 7, JSON: true, ClientID: "me", Progress: true, Verbose: true}, f)
 }
 
 func TestArgsInvalid(t *testing.T) {
@@ -73,8 +72,15 @@ func TestHelp(t *testing.T) {
 	require.NoError(t, err)
 	help = strings.Join(strings.Fields(help), " ") // kong wraps lines at its own width
 	for _, flag := range []string{"--node", "--destination", "--group", "--count", "--follow", "--timeout",
-		"--batch", "--json", "--client-id", "--key-file", "--tls", "--tls-ca"} {
+		"--batch", "--json", "--client-id", "--key-file", "--tls", "--tls-ca", "--progress", "--version"} {
 		require.Contains(t, help, flag)
 	}
+	require.Contains(t, help, "Without --timeout it waits for them however long that takes.")
 	require.Contains(t, help, "(default: default)")
+}
+
+func TestVersion(t *testing.T) {
+	_, out, err := parse(t, "--version")
+	require.NoError(t, err)
+	require.Regexp(t, `^consumer-client \S+ \(commit \S+(, modified)?, go1\.\d+\S*\)\n$`, out)
 }

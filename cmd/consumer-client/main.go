@@ -12,9 +12,13 @@
 // authenticated and decrypted (docs/sealing.md); a delivery that does not
 // open (tampered, unknown key, unsealed) is reported on stderr with its
 // seq and reason and not acknowledged, so the node delivers it again and
-// eventually dead-letters it. It exits 0 on a normal stop (count reached,
-// idle timeout, SIGINT or SIGTERM), non-zero on an error or when any
-// delivery was withheld.
+// eventually dead-letters it. --count N stops after N deliveries, printed
+// or withheld; without --timeout it waits for them however long that
+// takes, so on a terminal (or with --progress) a progress line on stderr
+// says how many it still waits for. At the end a summary goes to stderr
+// (printed, withheld, msgs/s, elapsed). It exits 0 on a normal stop (count
+// reached, idle timeout, SIGINT or SIGTERM), non-zero on an error or when
+// any delivery was withheld.
 package main
 
 import (
@@ -26,20 +30,33 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/swarmmq/swarmmq/cmd/internal/version"
 	"github.com/swarmmq/swarmmq/conf/clientconf"
 )
 
 func main() {
 	var flags clientconf.ConsumerFlags
-	kong.Parse(&flags,
-		kong.Name("consumer-client"),
-		kong.Description("Consume messages of a SwarmMQ destination and print them."),
-		kong.UsageOnError(),
-		clientconf.ClientVars())
+	kong.Parse(&flags, append(parserOptions(), kong.UsageOnError())...)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop) // a second signal kills at once
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
-	code := run(ctx, flags, out, os.Stderr)
+	code := run(ctx, flags, out, os.Stderr, isTerminal(os.Stderr))
 	stop()
 	os.Exit(code)
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// parserOptions are the kong options of the command line.
+func parserOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("consumer-client"),
+		kong.Description("Consume messages of a SwarmMQ destination and print them."),
+		clientconf.ClientVars(),
+		kong.Embed(&version.Flag{}), version.Vars("consumer-client"),
+	}
 }

@@ -21,8 +21,9 @@ const maxPollWait = 30 * time.Second
 // retryPause is the pause after a fetch failed with a retryable error.
 const retryPause = 100 * time.Millisecond
 
-// run consumes what the flags describe and returns the exit code.
-func run(ctx context.Context, f clientconf.ConsumerFlags, out *bufio.Writer, stderr io.Writer) int {
+// run consumes what the flags describe and returns the exit code; tty
+// says whether stderr is a terminal (which shows the progress line).
+func run(ctx context.Context, f clientconf.ConsumerFlags, out *bufio.Writer, stderr io.Writer, tty bool) int {
 	level := slog.LevelWarn
 	if f.Verbose {
 		level = slog.LevelInfo
@@ -48,13 +49,18 @@ func run(ctx context.Context, f clientconf.ConsumerFlags, out *bufio.Writer, std
 		return 1
 	}
 	defer c.Close()
-	t, err := consume(ctx, c, f, newPrinter(out, f.JSON), stderr)
-	if f.Verbose {
-		fmt.Fprintf(stderr, "consumer-client: %d messages\n", t.printed)
+	var t tally
+	start := time.Now()
+	stopProgress := func() {}
+	if tty || f.Progress {
+		stopProgress = (&progress{w: stderr, t: &t, count: f.Count, start: start, tty: tty}).run(progressInterval)
 	}
+	err = consume(ctx, c, f, newPrinter(out, f.JSON), stderr, &t)
+	stopProgress()
+	fmt.Fprintln(stderr, "consumer-client:", t.summary(time.Since(start)))
 	code := 0
-	if t.withheld > 0 {
-		fmt.Fprintf(stderr, "consumer-client: %d deliveries withheld (not acknowledged)\n", t.withheld)
+	if n := t.withheld.Load(); n > 0 {
+		fmt.Fprintf(stderr, "consumer-client: %d deliveries withheld (not acknowledged)\n", n)
 		code = 1
 	}
 	if err != nil {
@@ -64,12 +70,6 @@ func run(ctx context.Context, f clientconf.ConsumerFlags, out *bufio.Writer, std
 	return code
 }
 
-// tally counts what consume did.
-type tally struct {
-	printed  int // printed and acknowledged
-	withheld int // deliveries with Err: reported, not acknowledged
-}
-
 // broker is what consume needs of a client.
 type broker interface {
 	Fetch(ctx context.Context, dest, group string, max int, wait time.Duration) ([]client.Delivery, error)
@@ -77,20 +77,21 @@ type broker interface {
 	Release(ctx context.Context, dest, group string, delay time.Duration, seqs ...uint64) error
 }
 
-// consume fetches, prints and acks batches until --count messages were
-// printed, nothing arrived for the idle timeout, or ctx ends (a normal
-// stop: nil error). A delivery with Err (a sealed payload that does not
-// open) is reported on stderr and not acknowledged: the node delivers it
-// again after its ack timeout and eventually dead-letters it. But when the
+// consume fetches, prints and acks batches until --count deliveries were
+// handled (printed, or withheld), nothing arrived for the idle timeout,
+// or ctx ends (a normal stop: nil error); t counts them. A delivery with
+// Err (a sealed payload that does not open) is reported on stderr, not
+// acknowledged, and counts towards --count (so that a message that cannot
+// be opened cannot keep the consumer waiting: the node delivers it again
+// after its ack timeout, and eventually dead-letters it). But when the
 // cause is this consumer's keyring (client.ErrKeyringMismatch), the batch
 // is released (its attempts not counted) and consume stops with that
 // error: a misconfigured consumer must not dead-letter what others can
 // open.
-func consume(ctx context.Context, b broker, f clientconf.ConsumerFlags, p *printer, stderr io.Writer) (tally, error) {
+func consume(ctx context.Context, b broker, f clientconf.ConsumerFlags, p *printer, stderr io.Writer, t *tally) error {
 	idle := f.IdleTimeout()
 	last := time.Now()
-	var t tally
-	for f.Count == 0 || t.printed < f.Count {
+	for f.Count == 0 || t.handled() < int64(f.Count) {
 		wait := maxPollWait
 		if idle > 0 {
 			left := idle - time.Since(last)
@@ -101,41 +102,41 @@ func consume(ctx context.Context, b broker, f clientconf.ConsumerFlags, p *print
 		}
 		max := f.Batch
 		if f.Count > 0 {
-			max = min(max, f.Count-t.printed)
+			max = min(max, f.Count-int(t.handled()))
 		}
 		ds, err := b.Fetch(ctx, f.Destination, f.Group, max, wait)
 		switch {
 		case ctx.Err() != nil:
-			return t, nil
+			return nil
 		case err != nil && client.IsRetryable(err):
 			// The client reconnects by itself; what the failed fetch
 			// delivered comes back after the server's ack timeout.
 			if !sleep(ctx, retryPause) {
-				return t, nil
+				return nil
 			}
 			continue
 		case err != nil:
-			return t, err
+			return err
 		case len(ds) == 0:
 			continue
 		}
 		last = time.Now()
 		if err := releaseMismatch(ctx, b, f, ds); err != nil {
-			return t, err
+			return err
 		}
-		ds = withhold(ds, stderr, &t)
+		ds = withhold(ds, stderr, t)
 		if len(ds) == 0 {
 			continue
 		}
 		if err := p.print(ds); err != nil {
-			return t, fmt.Errorf("writing messages: %w", err)
+			return fmt.Errorf("writing messages: %w", err)
 		}
-		t.printed += len(ds)
+		t.printed.Add(int64(len(ds)))
 		if err := ack(ctx, b, f, ds); err != nil {
-			return t, err
+			return err
 		}
 	}
-	return t, nil
+	return nil
 }
 
 // releaseMismatch gives the whole batch back without counting its
@@ -165,7 +166,7 @@ func withhold(ds []client.Delivery, stderr io.Writer, t *tally) []client.Deliver
 			ok = append(ok, d)
 			continue
 		}
-		t.withheld++
+		t.withheld.Add(1)
 		fmt.Fprintf(stderr, "consumer-client: seq %d (attempt %d) withheld, not acknowledged: %v\n", d.Seq, d.Attempt, d.Err)
 	}
 	return ok

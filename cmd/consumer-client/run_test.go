@@ -43,7 +43,7 @@ func runArgs(t *testing.T, ctx context.Context, s *clienttest.Server, args ...st
 	f, _, err := parse(t, append([]string{"--node", s.Addr()}, args...)...)
 	require.NoError(t, err)
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, f, bufio.NewWriter(&stdout), &stderr)
+	code := run(ctx, f, bufio.NewWriter(&stdout), &stderr, false)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -71,6 +71,7 @@ func TestRunCountThenIdle(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	require.Equal(t, "a\nb\nc\n", out)
 	require.Equal(t, []uint64{1, 2, 3}, acked(t, s))
+	require.Regexp(t, `^consumer-client: printed 3, withheld 0, \d+ msg/s, elapsed \S+\n$`, stderr)
 
 	// The rest, then stop after 50ms of nothing.
 	code, out, stderr = runArgs(t, context.Background(), s, "-d", "test-queue", "--timeout", "50ms", "--json")
@@ -115,6 +116,6 @@ func TestRunErrors(t *testing.T) {
 	f, _, err := parse(t, "--node", addr, "-d", "q")
 	require.NoError(t, err)
 	var stderrBuf bytes.Buffer
-	require.Equal(t, 1, run(context.Background(), f, bufio.NewWriter(&bytes.Buffer{}), &stderrBuf))
+	require.Equal(t, 1, run(context.Background(), f, bufio.NewWriter(&bytes.Buffer{}), &stderrBuf, false))
 	require.Contains(t, stderrBuf.String(), "consumer-client: swarmmq: dial "+addr)
 }

@@ -70,6 +70,23 @@ func TestRunSealed(t *testing.T) {
 	require.Equal(t, []uint64{1, 3}, acked(t, s))
 }
 
+// TestRunCountWithheld: --count counts withheld deliveries too, so a
+// message that cannot be opened does not keep a consumer without
+// --timeout waiting (the fake node never delivers it again).
+func TestRunCountWithheld(t *testing.T) {
+	path, kr := newKeyFile(t)
+	s := startServer(t, clienttest.Options{Record: true})
+	publishSealed(t, s, kr, "q", "one", "two", "three", "four")
+	require.True(t, s.Update("q", 2, func(m *frame.Message) { m.Payload[len(m.Payload)-1] ^= 1 }))
+
+	code, out, stderr := runArgs(t, context.Background(), s, "-d", "q", "--count", "3", "--key-file", path)
+	require.Equal(t, 1, code, stderr)
+	require.Equal(t, "one\nthree\n", out)
+	require.Contains(t, stderr, "consumer-client: seq 2 (attempt 1) withheld")
+	require.Contains(t, stderr, "consumer-client: printed 2, withheld 1, ")
+	require.Equal(t, []uint64{1, 3}, acked(t, s))
+}
+
 // TestRunSealedWithoutKeyFile: a consumer without --key-file that meets
 // a sealed message stops with an error naming it, and gives its batch
 // back without counting the attempts (NACK with the release flag); it

@@ -5,12 +5,14 @@
 //	node --config configs/cluster-5.yaml --node-id node-2 --check-config   # validate, print node-2's view
 //
 // It stops cleanly on SIGINT or SIGTERM: the client port stops reading, every
-// request already accepted is answered, the log is closed.
+// request already accepted is answered, the log is closed. A start that
+// fails names the setting to change when it can (a port taken, a data
+// directory another node holds) and removes the data directory if it
+// created it.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,9 +23,9 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/swarmmq/swarmmq/cmd/internal/version"
 	"github.com/swarmmq/swarmmq/conf"
 	"github.com/swarmmq/swarmmq/seal/keyfile"
-	"github.com/swarmmq/swarmmq/stages"
 )
 
 // stopTimeout bounds a graceful stop.
@@ -31,13 +33,19 @@ const stopTimeout = 30 * time.Second
 
 func main() {
 	var flags conf.NodeFlags
-	kong.Parse(&flags,
-		kong.Name("node"),
-		kong.Description("Run a SwarmMQ node. Without --config it starts on embedded defaults."),
-		kong.UsageOnError())
+	kong.Parse(&flags, append(parserOptions(), kong.UsageOnError())...)
 	if err := run(flags); err != nil {
 		fmt.Fprintln(os.Stderr, "node:", err)
 		os.Exit(1)
+	}
+}
+
+// parserOptions are the kong options of the command line.
+func parserOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("node"),
+		kong.Description("Run a SwarmMQ node. Without --config it starts on embedded defaults."),
+		kong.Embed(&version.Flag{}), version.Vars("node"),
 	}
 }
 
@@ -101,24 +109,7 @@ func run(flags conf.NodeFlags) error {
 	if err != nil {
 		return err
 	}
-	n, err := stages.New(opts)
-	if err != nil {
-		return fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	if err := n.Start(); err != nil {
-		return err
-	}
-	if a := n.HTTPAddr(); a != nil {
-		logger.Info("admin HTTP", "addr", a.String())
-	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	<-ctx.Done()
-	logger.Info("stopping")
-	stopCtx, stopCancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer stopCancel()
-	if err := n.Stop(stopCtx); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("unclean stop: %w", err)
-	}
-	return nil
+	return serve(ctx, opts, logger, nil)
 }

@@ -19,8 +19,7 @@ func parse(t *testing.T, args ...string) (clientconf.ProducerFlags, string, erro
 	var f clientconf.ProducerFlags
 	var out bytes.Buffer
 	exited := false
-	p, err := kong.New(&f, kong.Name("producer-client"), clientconf.ClientVars(),
-		kong.Writers(&out, &out), kong.Exit(func(int) { exited = true }))
+	p, err := kong.New(&f, append(parserOptions(), kong.Writers(&out, &out), kong.Exit(func(int) { exited = true }))...)
 	require.NoError(t, err)
 	_, err = p.Parse(args)
 	if exited {
@@ -75,4 +74,10 @@ func TestHelp(t *testing.T) {
 	}
 	require.Contains(t, help, "(default: 1000)")
 	require.Contains(t, help, "(default: localhost:9001)")
+}
+
+func TestVersion(t *testing.T) {
+	_, out, err := parse(t, "--version")
+	require.NoError(t, err)
+	require.Regexp(t, `^producer-client \S+ \(commit \S+(, modified)?, go1\.\d+\S*\)\n$`, out)
 }

@@ -22,21 +22,28 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/swarmmq/swarmmq/cmd/internal/version"
 	"github.com/swarmmq/swarmmq/conf/clientconf"
 )
 
 func main() {
 	var flags clientconf.ProducerFlags
-	kong.Parse(&flags,
-		kong.Name("producer-client"),
-		kong.Description("Publish messages to a SwarmMQ destination and wait for their acks."),
-		kong.UsageOnError(),
-		clientconf.ClientVars())
+	kong.Parse(&flags, append(parserOptions(), kong.UsageOnError())...)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop) // a second signal kills at once
 	code := run(ctx, flags, env{stdin: os.Stdin, stderr: os.Stderr, tty: isTerminal(os.Stderr)})
 	stop()
 	os.Exit(code)
+}
+
+// parserOptions are the kong options of the command line.
+func parserOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("producer-client"),
+		kong.Description("Publish messages to a SwarmMQ destination and wait for their acks."),
+		clientconf.ClientVars(),
+		kong.Embed(&version.Flag{}), version.Vars("producer-client"),
+	}
 }
 
 // isTerminal reports whether f is a character device (a terminal).

@@ -27,6 +27,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/swarmmq/swarmmq/cmd/internal/version"
 	"github.com/swarmmq/swarmmq/netio/tlsconf/certgen"
 )
 
@@ -44,7 +45,8 @@ func main() {
 	kong.Parse(&f,
 		kong.Name("swarm-certs"),
 		kong.Description("Write a development CA, a node certificate and a client certificate for SwarmMQ's TLS."),
-		kong.UsageOnError())
+		kong.UsageOnError(),
+		kong.Embed(&version.Flag{}), version.Vars("swarm-certs"))
 	if err := run(f, time.Now(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "swarm-certs:", err)
 		os.Exit(1)
@@ -66,7 +68,7 @@ func run(f flags, now time.Time, out io.Writer) error {
 		for _, name := range files {
 			_, err := os.Stat(filepath.Join(f.Dir, name))
 			if err == nil {
-				return fmt.Errorf("%s already exists (use --force to overwrite)", filepath.Join(f.Dir, name))
+				return fmt.Errorf("%s already exists: nothing written (--force, or make certs FORCE=1, overwrites)", filepath.Join(f.Dir, name))
 			}
 			if !errors.Is(err, fs.ErrNotExist) {
 				return err

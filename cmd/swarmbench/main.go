@@ -30,6 +30,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/swarmmq/swarmmq/cmd/internal/version"
 	"github.com/swarmmq/swarmmq/perf"
 	"github.com/swarmmq/swarmmq/perf/report"
 	"github.com/swarmmq/swarmmq/perf/swarm"
@@ -59,7 +60,8 @@ func main() {
 	kctx := kong.Parse(&c,
 		kong.Name("swarmbench"),
 		kong.Description("Benchmark SwarmMQ (and NATS JetStream side by side): throughput, latency, open-loop curves."),
-		kong.UsageOnError())
+		kong.UsageOnError(),
+		kong.Embed(&version.Flag{}), version.Vars("swarmbench"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error

@@ -109,7 +109,7 @@ type ConsumerFlags struct {
 	Node        string        `help:"Address of a SwarmMQ node (default: ${default})." default:"${default_node}" placeholder:"HOST:PORT"`
 	Destination string        `short:"d" help:"Destination to consume." required:"" placeholder:"NAME"`
 	Group       string        `short:"g" help:"Consumer group; its members share the messages (default: ${default})." default:"${default_group}" placeholder:"NAME"`
-	Count       int           `short:"n" help:"Stop after this many messages; 0 = no limit." placeholder:"N"`
+	Count       int           `short:"n" help:"Stop after this many deliveries, printed or withheld (not opened: reported, exit status 1); 0 = no limit. Without --timeout it waits for them however long that takes." placeholder:"N"`
 	Follow      bool          `short:"f" help:"Keep waiting for new messages until interrupted (SIGINT or SIGTERM)."`
 	Timeout     time.Duration `help:"Stop when nothing arrives for this long (default: 2s when neither --follow nor --count is given; 0 = never)." placeholder:"DURATION"`
 	Batch       int           `help:"Most messages per fetch (default: ${default})." default:"${default_fetch}" placeholder:"N"`
@@ -117,6 +117,7 @@ type ConsumerFlags struct {
 	ClientID    string        `name:"client-id" help:"Client id sent in HELLO (default <hostname>-<pid>)." placeholder:"ID"`
 	KeyFile     string        `name:"key-file" help:"Keyring file (YAML, docs/sealing.md): authenticate and decrypt every payload; one that fails is reported on stderr and not acknowledged. Without it only unsealed payloads are printed." placeholder:"FILE"`
 	TLS         TLSFlags      `embed:""`
+	Progress    bool          `help:"Show the progress line on stderr even when it is not a terminal."`
 	Verbose     bool          `short:"v" help:"Log connection events (reconnects) on stderr."`
 }
 
