@@ -142,11 +142,14 @@ func (r *Recorder) Fault(f Fault) {
 	r.mu.h.Faults = append(r.mu.h.Faults, f)
 }
 
-// ProduceEnd records when the producers stopped.
+// ProduceEnd records that a producer stopped publishing at at; the
+// History keeps the latest.
 func (r *Recorder) ProduceEnd(at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.mu.h.ProduceEnd = at
+	if at.After(r.mu.h.ProduceEnd) {
+		r.mu.h.ProduceEnd = at
+	}
 }
 
 // History returns a copy of what was recorded so far.
