@@ -20,6 +20,10 @@ type Report struct {
 	// Delivered counts deliveries; Confirmed those whose ack got ACK_OK;
 	// Again the deliveries of a payload a group had been given before.
 	Delivered, Confirmed, Again int
+	// Unconfirmed counts (group, acknowledged publish) pairs delivered but
+	// never confirmed by the end (at-least-once leaves them to be
+	// delivered again; a final drain should leave none).
+	Unconfirmed int
 	// Lost lists acknowledged publishes some group never received.
 	Lost []Loss
 	// Redelivered lists deliveries fetched after the group's ack of the
@@ -162,16 +166,25 @@ func (r *Report) countDeliveries(h History) {
 
 func (r *Report) checkLost(h History, published map[destID]Publish) {
 	got := map[groupKey]bool{}
+	confirmed := map[groupKey]bool{}
 	for _, d := range h.Deliveries {
-		got[groupKey{d.Group, d.Dest, d.ID}] = true
+		k := groupKey{d.Group, d.Dest, d.ID}
+		got[k] = true
+		if !d.Confirmed.IsZero() {
+			confirmed[k] = true
+		}
 	}
 	for k, p := range published {
 		if !p.Acked() {
 			continue
 		}
 		for _, g := range h.Groups {
-			if !got[groupKey{g, k.dest, k.id}] {
+			gk := groupKey{g, k.dest, k.id}
+			switch {
+			case !got[gk]:
 				r.Lost = append(r.Lost, Loss{Group: g, Dest: k.dest, ID: k.id, Seq: p.Seq})
+			case !confirmed[gk]:
+				r.Unconfirmed++
 			}
 		}
 	}
@@ -351,6 +364,7 @@ func (r Report) Table() string {
 	fmt.Fprintf(w, "deliveries\t%d\t\t\n", r.Delivered)
 	fmt.Fprintf(w, "  with ack confirmed\t%d\t\t\n", r.Confirmed)
 	fmt.Fprintf(w, "  again before a confirmed ack (at-least-once)\t%d\t\t\n", r.Again-len(r.Redelivered))
+	fmt.Fprintf(w, "acknowledged, delivered, never confirmed at the end\t%d\t\t\n", r.Unconfirmed)
 	fmt.Fprintf(w, "acknowledged publishes lost\t%d\t0\t%s\n", len(r.Lost), verdict(len(r.Lost)))
 	fmt.Fprintf(w, "delivered again after a confirmed ack\t%d\t0\t%s\n", len(r.Redelivered), verdict(len(r.Redelivered)))
 	fmt.Fprintf(w, "payloads stored twice (2+ seqs)\t%d\t0\t%s\n", len(r.StoredTwice), verdict(len(r.StoredTwice)))

@@ -66,6 +66,16 @@ func TestCheckUnackedPublishIsNotLost(t *testing.T) {
 	if r := Check(h); !r.OK() || r.Attempted != 4 || r.Acked != 3 {
 		t.Fatalf("a failed publish never delivered counts as lost:\n%s", r.Table())
 	}
+	// Delivered to g1 but never confirmed: not lost, counted.
+	h2 := clean()
+	for i := range h2.Deliveries {
+		if h2.Deliveries[i].Group == "g1" && h2.Deliveries[i].ID == "p0-3" {
+			h2.Deliveries[i].Confirmed = time.Time{}
+		}
+	}
+	if r := Check(h2); !r.OK() || r.Unconfirmed != 1 {
+		t.Fatalf("unconfirmed %d, want 1:\n%s", r.Unconfirmed, r.Table())
+	}
 	// Stored although its ack was lost: delivered, fine too.
 	h.Deliveries = append(h.Deliveries, Delivery{Group: "g0", Dest: "q", Seq: 4, ID: "p0-4", Fetched: at(200), At: at(201)})
 	if r := Check(h); !r.OK() {
