@@ -64,7 +64,8 @@ func (p *producer) publishOn(pctx, ctx context.Context, c *client.Client) {
 				return
 			}
 			i := p.n % len(pubs)
-			id := p.name + "-" + strconv.Itoa(p.n+1)
+			p.n++ // an id is never used twice, even for a payload Publish refused
+			id := p.name + "-" + strconv.Itoa(p.n)
 			payload := []byte(id + "|" + pad[min(len(pad), len(id)+1):])
 			if err := p.publish(pctx, pubs[i], p.w.opts.Dests[i], id, payload); err != nil {
 				if pctx.Err() == nil {
@@ -73,9 +74,7 @@ func (p *producer) publishOn(pctx, ctx context.Context, c *client.Client) {
 				if isClosed(err) || pctx.Err() != nil {
 					return
 				}
-				continue
 			}
-			p.n++
 		}
 		select {
 		case <-pctx.Done():

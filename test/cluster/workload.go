@@ -116,6 +116,9 @@ func (w *Workload) Recorder() *Recorder { return w.rec }
 // after Duration (or Messages each) or when ctx ends; Produced is closed
 // once every publish has its result.
 func (w *Workload) Start(ctx context.Context) error {
+	if w.opts.Duration <= 0 || w.opts.Addr == "" {
+		return errors.New("cluster: a workload needs Addr and a positive Duration")
+	}
 	cctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
 	ready := make(chan struct{}, len(w.opts.Groups)*len(w.opts.Dests))
