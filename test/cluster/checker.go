@@ -3,6 +3,7 @@ package cluster
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -287,17 +288,34 @@ func (r *Report) checkOrder(h History) {
 	}
 }
 
+// Errors are grouped by operation and message, with the parts that vary
+// between workers and connections (destination, group, address) replaced.
+var (
+	addrPattern  = regexp.MustCompile(`\d+\.\d+\.\d+\.\d+:\d+`)
+	namesPattern = regexp.MustCompile(`(from|to) \S+ for group \S+:|(publish to|ack of) \S+:`)
+)
+
+func generalise(msg string) string {
+	msg = addrPattern.ReplaceAllString(msg, "<addr>")
+	return namesPattern.ReplaceAllStringFunc(msg, func(m string) string {
+		if strings.Contains(m, " for group ") {
+			return strings.Fields(m)[0] + " <dest> for group <group>:"
+		}
+		return strings.Fields(m)[0] + " " + strings.Fields(m)[1] + " <dest>:"
+	})
+}
+
 func (r *Report) countErrors(h History) {
 	type key struct{ op, err string }
 	idx := map[key]int{}
 	for _, e := range h.Errors {
-		k := key{e.Op, e.Err}
+		k := key{e.Op, generalise(e.Err)}
 		at := e.At.Sub(h.Start)
 		i, ok := idx[k]
 		if !ok {
 			i = len(r.Errors)
 			idx[k] = i
-			r.Errors = append(r.Errors, ErrorCount{Op: e.Op, Err: e.Err, First: at})
+			r.Errors = append(r.Errors, ErrorCount{Op: e.Op, Err: k.err, First: at})
 		}
 		r.Errors[i].Count++
 		r.Errors[i].Last = at

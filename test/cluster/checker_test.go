@@ -177,12 +177,16 @@ func TestCheckCountsErrors(t *testing.T) {
 	rec.mu.h = h
 	rec.Error("producer p0", "publish", errors.New("connection lost"))
 	rec.Error("producer p0", "publish", errors.New("connection lost"))
-	rec.Error("consumer g0/q", "fetch", errors.New("timeout"))
+	rec.Error("consumer g0/q", "fetch", errors.New("swarmmq: fetch from q for group g0: connection lost: read tcp 127.0.0.1:4242->127.0.0.1:9001: reset"))
+	rec.Error("consumer g1/r", "fetch", errors.New("swarmmq: fetch from r for group g1: connection lost: read tcp 127.0.0.1:4243->127.0.0.1:9001: reset"))
 	r := Check(rec.History())
-	if len(r.Errors) != 2 || r.Errors[0].Count != 2 || r.Errors[0].Op != "publish" || r.Errors[1].Count != 1 {
+	if len(r.Errors) != 2 || r.Errors[0].Count != 2 || r.Errors[0].Op != "publish" || r.Errors[1].Count != 2 {
 		t.Fatalf("errors %+v", r.Errors)
 	}
-	if r.errorTotal() != 3 {
+	if want := "swarmmq: fetch from <dest> for group <group>: connection lost: read tcp <addr>-><addr>: reset"; r.Errors[1].Err != want {
+		t.Fatalf("generalised %q, want %q", r.Errors[1].Err, want)
+	}
+	if r.errorTotal() != 4 {
 		t.Fatalf("total %d", r.errorTotal())
 	}
 }
