@@ -319,7 +319,9 @@ func (n *Node) Stop(ctx context.Context) error {
 	defer t.Stop()
 	select {
 	case <-exited:
-		n.reap()
+		if st := n.reap(); st != nil && !st.Success() {
+			return fmt.Errorf("cluster: %s exited with %v on SIGTERM (log %s)", n.Spec.ID, st, n.Spec.LogFile)
+		}
 		return nil
 	case <-t.C:
 	case <-ctx.Done():
@@ -328,22 +330,26 @@ func (n *Node) Stop(ctx context.Context) error {
 	return fmt.Errorf("cluster: %s did not stop on SIGTERM; killed (log %s)", n.Spec.ID, n.Spec.LogFile)
 }
 
-// reap waits for the exit and forgets the process.
-func (n *Node) reap() {
+// reap waits for the exit, forgets the process and returns how it ended
+// (nil if another caller reaped it first).
+func (n *Node) reap() *os.ProcessState {
 	n.mu.Lock()
 	exited, log := n.mu.exited, n.mu.log
 	n.mu.Unlock()
 	if exited == nil {
-		return
+		return nil
 	}
 	<-exited
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.mu.exited == exited {
-		n.noteLocked(log, "exited: %v", n.mu.cmd.ProcessState)
-		_ = log.Close()
-		n.mu.cmd, n.mu.exited, n.mu.log = nil, nil, nil
+	if n.mu.exited != exited {
+		return nil
 	}
+	st := n.mu.cmd.ProcessState
+	n.noteLocked(log, "exited: %v", st)
+	_ = log.Close()
+	n.mu.cmd, n.mu.exited, n.mu.log = nil, nil, nil
+	return st
 }
 
 // Pause stops the node's process group with SIGSTOP.
