@@ -118,7 +118,10 @@ func TestNodesDieWithTheTest(t *testing.T) {
 		t.Run("exit="+mode, func(t *testing.T) {
 			pidFile := filepath.Join(t.TempDir(), "pid")
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperStartsNodeAndDies$", "-test.v")
-			cmd.Env = append(os.Environ(), "CLUSTER_HELPER="+mode, "CLUSTER_HELPER_PID="+pidFile, "SWARMMQ_NODE_BIN="+bin)
+			// The helper dies without its cleanups: its run directory goes
+			// under a TMPDIR this test removes.
+			cmd.Env = append(os.Environ(), "CLUSTER_HELPER="+mode, "CLUSTER_HELPER_PID="+pidFile, "SWARMMQ_NODE_BIN="+bin,
+				"TMPDIR="+t.TempDir())
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}

@@ -21,6 +21,9 @@ var built struct {
 func nodeBin(t *testing.T) string {
 	t.Helper()
 	built.once.Do(func() {
+		if built.bin = os.Getenv("SWARMMQ_NODE_BIN"); built.bin != "" {
+			return
+		}
 		built.dir, built.err = os.MkdirTemp("", "swarmmq-cluster-bin-")
 		if built.err == nil {
 			built.bin, built.err = BuildNode(built.dir)
