@@ -124,3 +124,13 @@ SOAK_BASE     ?= 15s
 soak-memory: build
 	SWARMMQ_SOAK_NODE=$(CURDIR)/$(BIN)/node SWARMMQ_SOAK_DURATION=$(SOAK_DURATION) SWARMMQ_SOAK_BASE=$(SOAK_BASE) \
 		$(GO) test -run '^TestSoakMemory$$' -count=1 -v -timeout 30m ./test/soak/
+
+# The long fault run of docs/testing.md: bin/node under kill -9, SIGSTOP/SIGCONT
+# and restarts at random every 2-6s for CHAOS_DURATION while producers and
+# consumer groups run; prints the checker's table. CHAOS_SEED replays a run's
+# choices, CHAOS_RATE sets each producer's messages a second.
+.PHONY: chaos
+CHAOS_DURATION ?= 10m
+chaos: build
+	SWARMMQ_NODE_BIN=$(CURDIR)/$(BIN)/node CHAOS_DURATION=$(CHAOS_DURATION) CHAOS_SEED=$(CHAOS_SEED) CHAOS_RATE=$(CHAOS_RATE) \
+		$(GO) test -race -run '^TestSlowChaos$$' -count=1 -v -timeout 0 ./test/cluster/
