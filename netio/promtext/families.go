@@ -3,7 +3,7 @@ package promtext
 // node describes the node's own metric families, by name. docs/metrics.md
 // says more about each; test/e2e checks that a running node exposes every
 // family here and nothing else of its own, and that the docs name each.
-var node = map[string]Family{
+var node = map[string]entry{
 	// Publish, deliver, ack (stages/ack, stages/fanout).
 	"swarmmq_published_messages_total":   {Counter, "Messages stored and acknowledged to their producer."},
 	"swarmmq_publish_duplicates_total":   {Counter, "Retried messages answered with their original seq and not stored again."},

@@ -23,18 +23,27 @@ const (
 type Family struct {
 	Type Type
 	Help string
+	// NoSum marks a histogram written without _sum, because its source
+	// keeps none (the Go runtime's); Write adds its _count.
+	NoSum bool
 }
 
 // UnknownHelp is the HELP text of a family missing from the table.
 const UnknownHelp = "Not described: this family is missing from the table of package promtext."
 
+// entry is a row of the tables: a family's type and help.
+type entry struct {
+	typ  Type
+	help string
+}
+
 // Lookup returns the family called name, and whether the table has it.
 func Lookup(name string) (Family, bool) {
-	if f, ok := node[name]; ok {
-		return f, true
+	e, ok := node[name]
+	if !ok {
+		e, ok = runtime[name]
 	}
-	f, ok := runtime[name]
-	return f, ok
+	return Family{Type: e.typ, Help: e.help, NoSum: withoutSum[name]}, ok
 }
 
 // Names returns the name of every family in the table, sorted.
@@ -116,9 +125,58 @@ func Write(w io.Writer, text []byte) error {
 				out = append(out, '\n')
 			}
 		}
+		if f, _ := Lookup(g.name); f.Type == Histogram && !g.hasCount() {
+			out = g.appendCounts(out)
+		}
 	}
 	_, err := w.Write(out)
 	return err
+}
+
+// hasCount reports whether the group has a _count sample.
+func (g *group) hasCount() bool {
+	count := g.name + "_count"
+	for _, l := range g.lines {
+		if sampleName(l) == count {
+			return true
+		}
+	}
+	return false
+}
+
+// appendCounts appends a _count sample for each +Inf bucket of the group:
+// the same value, the same labels but le.
+func (g *group) appendCounts(dst []byte) []byte {
+	for _, l := range g.lines {
+		series, value, ok := bytes.Cut(bytes.TrimRight(l, "\n"), []byte("} "))
+		name, labels, _ := bytes.Cut(series, []byte("{"))
+		if !ok || string(name) != g.name+"_bucket" {
+			continue
+		}
+		var kept [][]byte
+		inf := false
+		for _, pair := range bytes.Split(labels, []byte(",")) {
+			if string(bytes.TrimSpace(pair)) == `le="+Inf"` {
+				inf = true
+				continue
+			}
+			kept = append(kept, pair)
+		}
+		if !inf {
+			continue
+		}
+		dst = append(dst, g.name...)
+		dst = append(dst, "_count"...)
+		if len(kept) > 0 {
+			dst = append(dst, '{')
+			dst = append(dst, bytes.Join(kept, []byte(","))...)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ' ')
+		dst = append(dst, value...)
+		dst = append(dst, '\n')
+	}
+	return dst
 }
 
 // sampleName returns the metric name at the start of a sample line.

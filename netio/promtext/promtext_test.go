@@ -119,3 +119,23 @@ func TestTable(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteAddsCount: a histogram written without _count (the Go runtime's)
+// gets one from its +Inf bucket.
+func TestWriteAddsCount(t *testing.T) {
+	in := "go_gc_pauses_seconds_bucket{le=\"0\"} 0\ngo_gc_pauses_seconds_bucket{le=\"+Inf\"} 22\n"
+	var out bytes.Buffer
+	if err := Write(&out, []byte(in)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "go_gc_pauses_seconds_count 22\n"; !strings.HasSuffix(out.String(), in+want) {
+		t.Errorf("got\n%s", out.String())
+	}
+	got := (&group{name: "h", lines: [][]byte{[]byte("h_bucket{a=\"x\",le=\"+Inf\"} 3\n"), []byte("h_bucket{le=\"+Inf\",a=\"y\"} 4")}}).appendCounts(nil)
+	if want := "h_count{a=\"x\"} 3\nh_count{a=\"y\"} 4\n"; string(got) != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if f, _ := Lookup("go_gc_pauses_seconds"); !f.NoSum {
+		t.Error("go_gc_pauses_seconds has no _sum")
+	}
+}

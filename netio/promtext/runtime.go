@@ -3,14 +3,16 @@ package promtext
 // runtime describes the Go runtime and process families that
 // metrics.WriteProcessMetrics and metrics.WriteFDMetrics (VictoriaMetrics/
 // metrics v1.45) write on Linux; some appear only where the kernel offers
-// them (pressure stall information, cgroup throttling). The library's
+// them (pressure stall information, cgroup throttling). The library writes
+// the runtime's histograms without _sum and _count: runtime/metrics keeps no
+// sum, and Write adds the _count. The library's
 // process_io_* families are cumulative, so they are typed counter here.
-var runtime = map[string]Family{
-	"go_sched_latencies_seconds":          {Histogram, "Time goroutines spent runnable before they ran (runtime/metrics /sched/latencies:seconds)."},
+var runtime = map[string]entry{
+	"go_sched_latencies_seconds":          {Histogram, "Time goroutines spent runnable before they ran (runtime/metrics /sched/latencies:seconds; no _sum)."},
 	"go_mutex_wait_seconds_total":         {Counter, "Approximate time goroutines spent blocked on a sync.Mutex or sync.RWMutex."},
 	"go_gc_mark_assist_cpu_seconds_total": {Counter, "CPU time goroutines spent assisting the garbage collector."},
 	"go_gc_cpu_seconds_total":             {Counter, "CPU time spent by the garbage collector."},
-	"go_gc_pauses_seconds":                {Histogram, "Stop-the-world pauses of the garbage collector."},
+	"go_gc_pauses_seconds":                {Histogram, "Stop-the-world pauses of the garbage collector (runtime/metrics /gc/pauses:seconds; no _sum)."},
 	"go_scavenge_cpu_seconds_total":       {Counter, "CPU time spent returning memory to the operating system."},
 	"go_memlimit_bytes":                   {Gauge, "Soft memory limit of the Go runtime (GOMEMLIMIT or memory_limit)."},
 	"go_memstats_alloc_bytes":             {Gauge, "Bytes of allocated heap objects."},
@@ -77,3 +79,6 @@ var runtime = map[string]Family{
 	"process_open_fds":                              {Gauge, "File descriptors the process has open."},
 	"process_max_fds":                               {Gauge, "Limit on the file descriptors the process may open."},
 }
+
+// withoutSum names the histograms of runtime that have no _sum.
+var withoutSum = map[string]bool{"go_sched_latencies_seconds": true, "go_gc_pauses_seconds": true}
