@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/netio/promtext"
 	"github.com/swarmmq/swarmmq/wal"
 )
 
@@ -112,10 +114,15 @@ func (h *httpServer) readyz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
+// metrics serves the node's set, then the Go runtime and process metrics,
+// in the Prometheus text format with HELP and TYPE lines (netio/promtext).
 func (h *httpServer) metrics(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	h.n.opts.Metrics.WritePrometheus(w)
-	metrics.WriteProcessMetrics(w)
+	var buf bytes.Buffer
+	h.n.opts.Metrics.WritePrometheus(&buf)
+	metrics.WriteProcessMetrics(&buf)
+	metrics.WriteFDMetrics(&buf)
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	_ = promtext.Write(w, buf.Bytes())
 }
 
 // status is "ok", "stopping", "disk_full" (new messages are refused with

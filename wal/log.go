@@ -88,7 +88,7 @@ type walMetrics struct {
 	// intervalSyncs counts the interval syncer's completed syncs (see the
 	// package documentation, "Metrics", for what a reading guarantees).
 	intervalSyncs *metrics.Counter
-	syncSeconds   *metrics.Histogram
+	syncSeconds   *metrics.PrometheusHistogram
 }
 
 func newMetrics(s *metrics.Set) walMetrics {
@@ -98,7 +98,7 @@ func newMetrics(s *metrics.Set) walMetrics {
 		bytes:         s.GetOrCreateCounter("swarmmq_wal_append_bytes_total"),
 		errors:        s.GetOrCreateCounter("swarmmq_wal_errors_total"),
 		intervalSyncs: s.GetOrCreateCounter("swarmmq_wal_interval_syncs_total"),
-		syncSeconds:   s.GetOrCreateHistogram("swarmmq_wal_sync_seconds"),
+		syncSeconds:   s.GetOrCreatePrometheusHistogramExt("swarmmq_wal_sync_seconds", metrics.ExponentialBuckets(10e-6, 2, 21)), // 10µs..10.5s
 	}
 }
 

@@ -138,7 +138,7 @@ func (p pebbleLogger) log(level slog.Level, format string, args []any) {
 // safe for concurrent use if the wrapped FS is.
 type syncTimingFS struct {
 	vfs.FS
-	hist *metrics.Histogram
+	hist *metrics.PrometheusHistogram
 	sp   *space
 	quit <-chan struct{}
 }
@@ -172,7 +172,7 @@ func (fs *syncTimingFS) wrap(name string, f vfs.File, err error) (vfs.File, erro
 // concurrent use as the file it wraps.
 type syncTimingFile struct {
 	vfs.File
-	hist *metrics.Histogram
+	hist *metrics.PrometheusHistogram
 }
 
 // Sync implements vfs.File.

@@ -48,9 +48,8 @@ func TestIntervalSyncerTicks(t *testing.T) {
 	opts := memOptions(vfs.NewMem(), 1)
 	opts.Sync, opts.SyncInterval, opts.Metrics = SyncInterval, MinSyncInterval, set
 	l := mustOpen(t, opts)
-	syncs := func() uint64 {
-		var n uint64
-		set.GetOrCreateHistogram("swarmmq_wal_sync_seconds").VisitNonZeroBuckets(func(_ string, c uint64) { n += c })
+	syncs := func() float64 {
+		n, _ := syncStats(set)
 		return n
 	}
 	before := syncs()

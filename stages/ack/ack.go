@@ -35,8 +35,8 @@ type Stage struct {
 	dups      *metrics.Counter
 	acked     *metrics.Counter
 	nacked    *metrics.Counter
-	latency   *metrics.Histogram
-	ackLat    *metrics.Histogram
+	latency   *metrics.PrometheusHistogram
+	ackLat    *metrics.PrometheusHistogram
 }
 
 // New builds the stage; it starts nothing.
@@ -52,8 +52,8 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		dups:      set.NewCounter("swarmmq_publish_duplicates_total"),
 		acked:     set.NewCounter("swarmmq_acked_messages_total"),
 		nacked:    set.NewCounter("swarmmq_nacked_messages_total"),
-		latency:   set.NewHistogram("swarmmq_publish_latency_seconds"),
-		ackLat:    set.NewHistogram("swarmmq_ack_latency_seconds"),
+		latency:   set.NewPrometheusHistogramExt("swarmmq_publish_latency_seconds", metrics.ExponentialBuckets(10e-6, 2, 21)), // 10µs..10.5s
+		ackLat:    set.NewPrometheusHistogramExt("swarmmq_ack_latency_seconds", metrics.ExponentialBuckets(10e-6, 2, 21)),     // 10µs..10.5s
 	}
 	s.Runner = work.NewRunner("ack", deps.In, 0, s.handle)
 	return s, nil

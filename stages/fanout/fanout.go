@@ -119,8 +119,8 @@ type stageMetrics struct {
 	fromLog    *metrics.Counter // messages delivered from the log
 	readErrors *metrics.Counter
 	tooLarge   *metrics.Counter // deliveries larger than their connection's max frame
-	e2e        *metrics.Histogram
-	fetchLat   *metrics.Histogram // decode to MESSAGES written, fetches answered with messages
+	e2e        *metrics.PrometheusHistogram
+	fetchLat   *metrics.PrometheusHistogram // decode to MESSAGES written, fetches answered with messages
 	waiting    *metrics.Counter
 	parked     atomic.Int64 // fetches parked right now, all workers
 }
@@ -146,8 +146,8 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		fromLog:    set.NewCounter("swarmmq_fanout_messages_from_log_total"),
 		readErrors: set.NewCounter("swarmmq_fanout_log_read_errors_total"),
 		tooLarge:   set.NewCounter("swarmmq_fanout_too_large_total"),
-		e2e:        set.NewHistogram("swarmmq_end_to_end_latency_seconds"),
-		fetchLat:   set.NewHistogram("swarmmq_fetch_latency_seconds"),
+		e2e:        set.NewPrometheusHistogramExt("swarmmq_end_to_end_latency_seconds", metrics.ExponentialBuckets(100e-6, 2, 26)), // 100µs..56min
+		fetchLat:   set.NewPrometheusHistogramExt("swarmmq_fetch_latency_seconds", metrics.ExponentialBuckets(1e-6, 2, 24)),        // 1µs..8.4s
 		waiting:    set.NewCounter("swarmmq_fanout_long_polls_total"),
 	}
 	set.NewGauge("swarmmq_fanout_parked_fetches", func() float64 { return float64(s.m.parked.Load()) })

@@ -82,8 +82,8 @@ type Stage struct {
 	failures  *metrics.Counter
 	abandoned *metrics.Counter
 	diskFull  *metrics.Counter
-	size      *metrics.Histogram
-	commit    *metrics.Histogram
+	size      *metrics.PrometheusHistogram
+	commit    *metrics.PrometheusHistogram
 }
 
 // batch is one append on its way to the sync goroutine.
@@ -115,8 +115,8 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		failures:  set.NewCounter("swarmmq_persist_failures_total"),
 		abandoned: set.NewCounter("swarmmq_persist_abandoned_total"),
 		diskFull:  set.NewCounter("swarmmq_persist_disk_full_total"),
-		size:      set.NewHistogram("swarmmq_persist_batch_requests"),
-		commit:    set.NewHistogram("swarmmq_persist_commit_seconds"),
+		size:      set.NewPrometheusHistogramExt("swarmmq_persist_batch_requests", metrics.ExponentialBuckets(1, 2, 13)),     // 1..4096
+		commit:    set.NewPrometheusHistogramExt("swarmmq_persist_commit_seconds", metrics.ExponentialBuckets(10e-6, 2, 21)), // 10µs..10.5s
 	}, nil
 }
 
