@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -120,7 +119,7 @@ func (s *Stage) handle(batch []netio.Inbound) {
 		}
 		// Push blocks while verify is full: backpressure reaches netio
 		// through the decode ring filling up.
-		_ = s.deps.Out.Push(context.Background(), r)
+		work.Forward(s.deps.Out, r)
 	}
 }
 

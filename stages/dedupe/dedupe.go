@@ -1,8 +1,6 @@
 package dedupe
 
 import (
-	"context"
-
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/swarmmq/swarmmq/frame"
@@ -48,7 +46,7 @@ func (s *Stage) handle(batch []*work.Request) {
 		if r.Kind == work.KindPublish && r.Open > 0 {
 			s.check(r)
 		}
-		_ = s.deps.Out.Push(context.Background(), r)
+		work.Forward(s.deps.Out, r)
 	}
 }
 

@@ -1,7 +1,6 @@
 package fanout
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -11,8 +10,6 @@ import (
 	"github.com/swarmmq/swarmmq/stages/work"
 	"github.com/swarmmq/swarmmq/wal"
 )
-
-func ctxBackground() context.Context { return context.Background() }
 
 // applyRecord applies a record persist has made durable (or reports the
 // storage error that kept it from being durable).

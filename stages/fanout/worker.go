@@ -185,7 +185,7 @@ func (w *worker) shutdown() {
 
 // reply hands r to the ack stage, which answers and releases it.
 func (w *worker) reply(r *work.Request) {
-	_ = w.s.deps.Ack.Push(ctxBackground(), r)
+	work.Forward(w.s.deps.Ack, r)
 }
 
 // fail answers r with an error code through the ack stage.

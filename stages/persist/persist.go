@@ -263,12 +263,11 @@ func (s *Stage) forward(b batch) {
 		s.failures.Inc()
 	}
 	s.commit.Update(float64(s.deps.Now()-b.start) / 1e9) // append to durable: the group commit's latency
-	ctx := context.Background()
 	for _, r := range b.reqs {
 		if r.Index != 0 || b.err != nil {
 			r.Err = err
 		}
-		_ = s.deps.Fanout[int(r.Partition)%len(s.deps.Fanout)].Push(ctx, r)
+		work.Forward(s.deps.Fanout[int(r.Partition)%len(s.deps.Fanout)], r)
 	}
 	clear(b.reqs)
 	select {

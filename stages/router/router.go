@@ -1,8 +1,6 @@
 package router
 
 import (
-	"context"
-
 	"github.com/swarmmq/swarmmq/graph"
 	"github.com/swarmmq/swarmmq/stages/work"
 )
@@ -29,13 +27,12 @@ func New(deps Deps) (*Stage, error) {
 }
 
 func (s *Stage) handle(batch []*work.Request) {
-	ctx := context.Background()
 	for _, r := range batch {
 		switch r.Kind {
 		case work.KindFetch, work.KindNack:
-			_ = s.deps.Fanout[int(r.Partition)%len(s.deps.Fanout)].Push(ctx, r)
+			work.Forward(s.deps.Fanout[int(r.Partition)%len(s.deps.Fanout)], r)
 		default:
-			_ = s.deps.Persist.Push(ctx, r)
+			work.Forward(s.deps.Persist, r)
 		}
 	}
 }
