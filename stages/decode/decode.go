@@ -168,13 +168,7 @@ func (s *Stage) publish(in netio.Inbound, f frame.Frame, now int64) (*work.Reque
 	r := s.newRequest(work.KindPublish, in, f, p.Destination, now)
 	r.Pub = p
 	r.Session, r.Producer = producer != 0, producer
-	n := int(p.Count)
-	if cap(r.Results) < n {
-		r.Results = make([]frame.AckEntry, n)
-	}
-	r.Results = r.Results[:n]
-	clear(r.Results)
-	r.Open = n
+	r.StartResults(int(p.Count))
 	return r, nil
 }
 

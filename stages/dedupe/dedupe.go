@@ -43,7 +43,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 
 func (s *Stage) handle(batch []*work.Request) {
 	for _, r := range batch {
-		if r.Kind == work.KindPublish && r.Open > 0 {
+		if r.Kind == work.KindPublish && r.Unresolved() > 0 {
 			s.check(r)
 		}
 		work.Forward(s.deps.Out, r)

@@ -67,7 +67,7 @@ func (w *worker) publishApplied(r *work.Request) {
 		if res.Duplicate {
 			e.Flags = frame.FlagDuplicate
 		}
-		r.Results[i] = e
+		r.Resolve(i, e)
 	}
 	w.reply(r)
 }
@@ -84,7 +84,7 @@ func (w *worker) storageFailed(r *work.Request) {
 	case work.KindPublish:
 		for i := range r.Results {
 			if !r.Resolved(i) {
-				r.Results[i] = frame.AckEntry{Code: code}
+				r.Resolve(i, frame.AckEntry{Code: code})
 			}
 		}
 		r.Err = nil

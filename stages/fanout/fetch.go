@@ -234,6 +234,6 @@ func (w *worker) nack(r *work.Request) {
 	if r.DelayMs == 0 {
 		w.wake(r.Dest) // before the hand-off: r belongs to ack afterwards
 	}
-	r.Open = n
+	r.Returned = n
 	w.reply(r)
 }

@@ -165,7 +165,7 @@ func (s *Stage) append(reqs []*work.Request) {
 	logged := s.logged[:0]
 	full := s.deps.Log.DiskFull() // one atomic load per drain
 	for _, r := range owned {
-		if full != nil && r.Kind == work.KindPublish && r.Open > 0 {
+		if full != nil && r.Kind == work.KindPublish && r.Unresolved() > 0 {
 			// New messages wait for space; acks and the records fanout
 			// feeds back still go in: they let space be reclaimed.
 			r.Err = full
@@ -199,7 +199,7 @@ func (s *Stage) encode(r *work.Request, t int64) bool {
 	rec := &r.Record
 	switch r.Kind {
 	case work.KindPublish:
-		if r.Open == 0 {
+		if r.Unresolved() == 0 {
 			return false
 		}
 		if r.Conn != nil && r.Conn.Closed() {
@@ -236,7 +236,7 @@ func (s *Stage) encode(r *work.Request, t int64) bool {
 // openMessages returns the raw section of r's unresolved messages: the
 // frame's own bytes when none is resolved, else a copy of the open ones.
 func openMessages(r *work.Request) (uint32, []byte) {
-	if r.Open == len(r.Results) {
+	if r.Unresolved() == len(r.Results) {
 		return r.Pub.Count, r.Pub.Raw
 	}
 	raw := make([]byte, 0, len(r.Pub.Raw))
@@ -250,7 +250,7 @@ func openMessages(r *work.Request) (uint32, []byte) {
 			raw = append(raw, m...)
 		}
 	}
-	return uint32(r.Open), raw
+	return uint32(r.Unresolved()), raw
 }
 
 // forward waits for b's sync and hands its requests to fanout in order.

@@ -47,8 +47,7 @@ func publish(t *testing.T, c work.Conn, payload string) *work.Request {
 	}
 	r := work.NewRequest(work.KindPublish, netio.Inbound{})
 	r.Conn, r.Dest, r.Pub = c, p.Destination, p
-	r.Results = make([]frame.AckEntry, p.Count)
-	r.Open = int(p.Count)
+	r.StartResults(int(p.Count))
 	return r
 }
 
@@ -116,7 +115,8 @@ func TestDiskFullRefusesPublishesOnly(t *testing.T) {
 		Now: func() int64 { return time.Now().UnixNano() }})
 	require.NoError(t, err)
 	pub := work.NewRequest(work.KindPublish, netio.Inbound{})
-	pub.Dest, pub.Open, pub.Results = []byte("q"), 1, make([]frame.AckEntry, 1)
+	pub.Dest = []byte("q")
+	pub.StartResults(1)
 	ack := work.NewRequest(work.KindAck, netio.Inbound{})
 	ack.Dest, ack.Group, ack.Seqs = []byte("q"), []byte("g"), []uint64{1}
 	require.True(t, in.TryPush(pub))
