@@ -20,7 +20,9 @@ import (
 	"github.com/swarmmq/swarmmq/stages/decode"
 	"github.com/swarmmq/swarmmq/stages/dedupe"
 	"github.com/swarmmq/swarmmq/stages/fanout"
+	"github.com/swarmmq/swarmmq/stages/owner"
 	"github.com/swarmmq/swarmmq/stages/persist"
+	"github.com/swarmmq/swarmmq/stages/plog"
 	"github.com/swarmmq/swarmmq/stages/router"
 	"github.com/swarmmq/swarmmq/stages/verify"
 	"github.com/swarmmq/swarmmq/stages/work"
@@ -41,6 +43,7 @@ type Node struct {
 	health      func() (string, error) // the log's health; set once at Start
 	producerKey []byte                 // keys the tokens of producer sessions (netio.Options.ProducerKey)
 	parts       []*queue.Partition
+	owners      *owner.Map    // who serves each partition here; set once at Start
 	cache       *queue.Budget // retained messages in memory; set once at Start
 	topo        *graph.Topology
 	server      *netio.Server
@@ -203,7 +206,9 @@ func topology(o Options) *graph.Topology {
 		lanes    int
 	}{
 		{"decode", "decode", 1}, {"verify", "verify", 1}, {"dedupe", "dedupe", 1}, {"route", "route", 1},
-		{"persist", "persist", 1}, {"fanout", "fanout", o.Workers}, {"ack", "ack", 1},
+		{"persist", "persist", 1},                                            // proposals: the partition log's input
+		{"fanout", "fanout", o.Workers}, {"fanout-log", "fanout", o.Workers}, // FETCH, NACK; the log's outcomes
+		{"ack", "ack", 1},
 	} {
 		t.AddRing(r.name, r.to, r.lanes, o.RingSize)
 	}
@@ -213,7 +218,7 @@ func topology(o Options) *graph.Topology {
 	}{
 		{"netio", "decode", false}, {"decode", "verify", false}, {"verify", "dedupe", false},
 		{"dedupe", "route", false}, {"route", "persist", false}, {"route", "fanout", false},
-		{"persist", "fanout", false}, {"fanout", "ack", false},
+		{"persist", "fanout-log", false}, {"fanout", "ack", false},
 		{"fanout", "persist", true}, // TryPush only: GroupCreate, DeadLetter
 	} {
 		t.AddEdge(e.from, e.ring, e.feedback)
@@ -223,10 +228,11 @@ func topology(o Options) *graph.Topology {
 
 // rings are the node's rings, made from its topology.
 type rings struct {
-	inbound                        *graph.Ring[netio.Inbound]
-	verify, dedupe, route, persist *graph.Ring[*work.Request]
-	ack                            *graph.Ring[*work.Request]
-	fanout                         []*graph.Ring[*work.Request]
+	inbound                    *graph.Ring[netio.Inbound]
+	verify, dedupe, route, ack *graph.Ring[*work.Request]
+	propose                    *graph.Ring[plog.Proposal]
+	fanout                     []*graph.Ring[*work.Request]
+	committed                  []*graph.Ring[plog.Output]
 }
 
 // makeRings makes every ring of t.
@@ -241,8 +247,12 @@ func makeRings(t *graph.Topology) (rings, error) {
 	var err error
 	rs.inbound, err = graph.MakeRing[netio.Inbound](t, "decode")
 	errs = append(errs, err)
-	rs.verify, rs.dedupe, rs.route, rs.persist, rs.ack = one("verify"), one("dedupe"), one("route"), one("persist"), one("ack")
+	rs.verify, rs.dedupe, rs.route, rs.ack = one("verify"), one("dedupe"), one("route"), one("ack")
+	rs.propose, err = graph.MakeRing[plog.Proposal](t, "persist")
+	errs = append(errs, err)
 	rs.fanout, err = graph.MakeRings[*work.Request](t, "fanout")
+	errs = append(errs, err)
+	rs.committed, err = graph.MakeRings[plog.Output](t, "fanout-log")
 	errs = append(errs, err)
 	return rs, errors.Join(errs...)
 }
@@ -250,6 +260,11 @@ func makeRings(t *graph.Topology) (rings, error) {
 // build makes the rings from the topology and wires the stages to them.
 func (n *Node) build() error {
 	o := n.opts
+	owners, err := owner.New(o.Partitions, o.Workers)
+	if err != nil {
+		return err
+	}
+	n.owners = owners
 	t := topology(o)
 	rs, err := makeRings(t)
 	if err != nil {
@@ -276,15 +291,16 @@ func (n *Node) build() error {
 	}
 	ver, _ := verify.New(verify.Options{MaxFrame: o.MaxFrame, Keyring: o.Keyring, Metrics: o.Metrics}, verify.Deps{In: rs.verify, Out: rs.dedupe})
 	ded, _ := dedupe.New(dedupe.Options{Metrics: o.Metrics}, dedupe.Deps{In: rs.dedupe, Out: rs.route, Lookup: n.lookup})
-	rou, _ := router.New(router.Deps{In: rs.route, Persist: rs.persist, Fanout: rs.fanout})
-	per, err := persist.New(persist.Options{Metrics: o.Metrics},
-		persist.Deps{In: rs.persist, Fanout: rs.fanout, Log: n.log, Now: o.Now})
+	rou, _ := router.New(router.Deps{In: rs.route, Log: rs.propose, Fanout: rs.fanout, Owners: n.owners, Now: o.Now})
+	per, err := persist.New(persist.Options{Metrics: o.Metrics}, persist.Deps{
+		Deps: plog.Deps{In: rs.propose, Out: rs.committed, Owners: n.owners, Now: o.Now}, Log: n.log})
 	if err != nil {
 		return err
 	}
 	fan, err := fanout.New(fanout.Options{Workers: o.Workers, MaxFrame: o.MaxFrame, SnapshotEvery: o.SnapshotEvery,
 		Metrics: o.Metrics, Logger: o.Logger},
-		fanout.Deps{In: rs.fanout, Ack: rs.ack, Feedback: rs.persist, Partitions: n.parts, Log: n.log, Now: o.Now})
+		fanout.Deps{In: rs.fanout, Log: rs.committed, Ack: rs.ack, Feedback: rs.propose, Owners: n.owners,
+			Partitions: n.parts, WAL: n.log, Now: o.Now})
 	if err != nil {
 		return err
 	}

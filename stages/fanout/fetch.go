@@ -130,7 +130,7 @@ func (w *worker) load(partition uint32, ds []queue.Delivery) int {
 			var err error
 			// A new buffer each time: the views of the previous one may
 			// still be in use (it is never written to again).
-			rec, err = w.s.deps.Log.Read(partition, d.Loc.Index, nil)
+			rec, err = w.s.deps.WAL.Read(partition, d.Loc.Index, nil)
 			if err != nil {
 				rec = nil
 				w.s.m.readErrors.Inc()

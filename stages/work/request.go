@@ -80,10 +80,12 @@ type Request struct {
 	// without counting their attempt.
 	NackRelease bool
 
-	// Set by persist: the record written and its log index, or the error.
+	// Record is the record proposed for this request (filled by the
+	// sequencer: route, or fanout for its own records); the partition
+	// log's proposal and committed entry point at it.
 	Record queue.Record
-	Index  uint64
-	Err    error
+	// Err, when set, is what the request is answered with (an ERROR frame).
+	Err error
 
 	in netio.Inbound // the frame's pooled buffer; zero for internal records
 }
