@@ -40,8 +40,8 @@ func (c *conn) SendError(_ uint64, code frame.Code, _ string) error {
 	c.codes = append(c.codes, code)
 	return nil
 }
-func (c *conn) Closed() bool                               { return c.closed }
-func (c *conn) MaxFrame() int                              { return 1 << 20 }
+func (c *conn) Closed() bool  { return c.closed }
+func (c *conn) MaxFrame() int { return 1 << 20 }
 
 // publish returns a PUBLISH request of one message from c.
 func publish(t *testing.T, c work.Conn, payload string) *work.Request {
@@ -170,11 +170,9 @@ func TestAppendErrorFailsTheBatch(t *testing.T) {
 	require.NoError(t, err)
 	h := start(t, log, 2, 2, nil)
 	require.NoError(t, log.Close()) // every Append now fails with wal.ErrClosed
-	var reqs []*work.Request
 	for i := range 3 {
 		r := publish(t, &conn{}, "m")
 		h.propose(t, uint32(i%2), r, messages(r))
-		reqs = append(reqs, r)
 	}
 	none := publish(t, &conn{}, "dup")
 	h.propose(t, 1, none, nil)
