@@ -19,7 +19,8 @@
 //     on another node (replicated to this one) come out with no request.
 //   - Failed: the proposal will never commit; Err says why (a storage
 //     error, wal.ErrDiskFull, ErrNotLeader), and the request is answered
-//     with it.
+//     with it. Every proposal for a partition this node does not lead
+//     fails with ErrNotLeader, with a record or not.
 //   - Unwritten: the proposal asked for no entry (a PUBLISH every message
 //     of which was already answered, or whose client had gone): its request
 //     is answered as it is.
