@@ -23,19 +23,23 @@
 //
 // # Lifecycle
 //
-// [Topology] holds stages and edges as data. [Topology.Validate] lists every
-// problem at once. [Topology.Start] starts stages sinks first (reverse
-// topological order over the non-feedback edges), so every consumer runs
-// before its producer; [Topology.Stop] stops them sources first, so each ring
-// can drain into a consumer that is still running. Edge names are
-// "from->to", for example "decode->verify"; they label the ring depth gauges
-// swarmmq_ring_depth{edge="decode->verify"} and
-// swarmmq_ring_capacity{edge="decode->verify"}.
+// [Topology] holds stages, rings and edges as data, and the rings are made
+// from it: [Topology.AddRing] describes a ring (its consumer, its lanes, one
+// per worker of a sharded stage, and each lane's capacity),
+// [Topology.AddEdge] names a stage that pushes into it, and [MakeRings]
+// makes the rings once and hands the same ones to every stage that shares
+// them. [Topology.Validate] lists every problem at once. [Topology.Start]
+// starts stages sinks first (reverse topological order over the
+// non-feedback edges), so every consumer runs before its producer;
+// [Topology.Stop] stops them sources first, so each ring can drain into a
+// consumer that is still running. Each real ring has the gauges
+// swarmmq_ring_depth{ring="persist"} and swarmmq_ring_capacity{ring="persist"}
+// (with lane="i" for rings of several lanes).
 //
 // # Concurrency
 //
-// Ring and Group are safe for concurrent use. A Topology is built (AddStage,
-// AddEdge, RegisterDepth) by one goroutine; after that, Validate, Start, Stop
+// Ring and Group are safe for concurrent use. A Topology is built (AddRing,
+// AddEdge, MakeRings, AddStage) by one goroutine; after that, Validate, Start, Stop
 // and Metrics are safe for concurrent use.
 //
 // # Ring layout

@@ -47,17 +47,23 @@ func (p printStage) Stop(ctx context.Context) error { fmt.Println("stop", p); re
 
 func ExampleTopology() {
 	var t graph.Topology
+	t.AddRing("decode", "decode", 1, 1024)
+	t.AddRing("persist", "persist", 1, 1024)
+	t.AddEdge("netio", "decode", false)
+	t.AddEdge("decode", "persist", false)
+	toDecode, _ := graph.MakeRing[[]byte](&t, "decode")
+	toPersist, _ := graph.MakeRing[[]byte](&t, "persist")
+	fmt.Println("capacities", toDecode.Cap(), toPersist.Cap())
 	t.AddStage("decode", printStage("decode"))
 	t.AddStage("persist", printStage("persist"))
 	t.AddStage("netio", printStage("netio"))
-	t.AddEdge("netio", "decode", 1024, false)
-	t.AddEdge("decode", "persist", 1024, false)
 	if err := t.Start(); err != nil {
 		fmt.Println(err)
 		return
 	}
 	_ = t.Stop(context.Background())
 	// Output:
+	// capacities 1024 1024
 	// start persist
 	// start decode
 	// start netio

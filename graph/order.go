@@ -11,9 +11,10 @@ import (
 func (t *Topology) successors(index map[string]int) [][]int {
 	next := make([][]int, len(t.stages))
 	for _, e := range t.edges {
+		r, ok := t.ring(e.Ring)
 		from, ok1 := index[e.From]
-		to, ok2 := index[e.To]
-		if e.Feedback || !ok1 || !ok2 {
+		to, ok2 := index[r.To]
+		if e.Feedback || !ok || !ok1 || !ok2 {
 			continue
 		}
 		next[from] = append(next[from], to)

@@ -13,14 +13,28 @@ import (
 // lists every problem found.
 var ErrInvalidTopology = errors.New("swarmmq/graph: invalid topology")
 
-// Edge is a ring between two stages: From pushes, To pops.
+// RingSpec describes one ring of the graph (or one set of rings, one per
+// lane, for a stage sharded over workers): the input of stage To, fed by the
+// stages of the edges that name it.
+type RingSpec struct {
+	// Name names the ring; it labels the ring's gauges and the edges that
+	// feed it. Usually the consumer's name ("persist"), or the consumer's
+	// name and what the ring carries ("fanout-log").
+	Name string
+	// To is the consuming stage.
+	To string
+	// Lanes is the number of rings (one per worker of To; at least 1).
+	Lanes int
+	// Capacity is each lane's capacity in items (at least 1).
+	Capacity int
+}
+
+// Edge is a producer of a ring: stage From pushes into ring Ring.
 type Edge struct {
 	// From is the producing stage.
 	From string
-	// To is the consuming stage.
-	To string
-	// Capacity is the ring capacity in items (must be positive).
-	Capacity int
+	// Ring is the name of the ring From pushes into (see RingSpec).
+	Ring string
 	// Feedback marks an edge that points back up the graph (for example
 	// fanout->persist). It may close a cycle and is ignored when ordering
 	// Start and Stop; its producer must only ever TryPush into it, since a
@@ -28,29 +42,36 @@ type Edge struct {
 	Feedback bool
 }
 
-// Name returns the edge's name, "From->To", used as the metric label and as
-// the key of RegisterDepth.
-func (e Edge) Name() string { return EdgeName(e.From, e.To) }
-
-// EdgeName returns the name of the edge from one stage to another: "from->to".
-func EdgeName(from, to string) string { return from + "->" + to }
+// Name returns the edge's name, "From->Ring".
+func (e Edge) Name() string { return e.From + "->" + e.Ring }
 
 type namedStage struct {
 	name  string
 	stage Stage
 }
 
-// Topology is a node's stages and the rings between them, held as data so it
-// can be validated, started and stopped in the right order, and observed.
+// madeRings are the rings of one RingSpec, once made.
+type madeRings struct {
+	rings any // []*Ring[T]
+	depth []func() int
+}
+
+// Topology is a node's stages and the rings between them, held as data: the
+// rings are made from it (MakeRings), so the description the graph is
+// validated, started, stopped and observed by is the one its rings came
+// from.
 //
-// Build it with AddStage, AddEdge and RegisterDepth from one goroutine; then
-// Validate, Start, Stop and Metrics are safe for concurrent use. Errors made
-// while building (duplicate names and the like) are reported by Validate,
-// all at once, rather than by the Add methods.
+// Build it from one goroutine: describe the rings (AddRing) and who feeds
+// them (AddEdge), make the rings (MakeRings, MakeRing) and hand them to the
+// stages, then add the stages (AddStage). After that, Validate, Start, Stop
+// and Metrics are safe for concurrent use. Errors made while building
+// (duplicate names and the like) are reported by Validate, all at once,
+// rather than by the Add methods.
 type Topology struct {
 	stages []namedStage
+	rings  []RingSpec
 	edges  []Edge
-	depth  map[string]func() int // by edge name
+	made   map[string]*madeRings // by ring name
 
 	mu struct {
 		sync.Mutex
@@ -64,81 +85,116 @@ func (t *Topology) AddStage(name string, s Stage) {
 	t.stages = append(t.stages, namedStage{name: name, stage: s})
 }
 
-// AddEdge adds a ring of the given capacity from one stage to another. See
-// Edge for the meaning of feedback.
-func (t *Topology) AddEdge(from, to string, capacity int, feedback bool) {
-	t.edges = append(t.edges, Edge{From: from, To: to, Capacity: capacity, Feedback: feedback})
+// AddRing describes a ring (lanes rings of the given capacity each) that
+// stage to consumes.
+func (t *Topology) AddRing(name, to string, lanes, capacity int) {
+	t.rings = append(t.rings, RingSpec{Name: name, To: to, Lanes: lanes, Capacity: capacity})
 }
+
+// AddEdge says that stage from pushes into the ring named ring. See Edge
+// for the meaning of feedback.
+func (t *Topology) AddEdge(from, ring string, feedback bool) {
+	t.edges = append(t.edges, Edge{From: from, Ring: ring, Feedback: feedback})
+}
+
+// Rings returns a copy of the ring descriptions, in the order they were
+// added.
+func (t *Topology) Rings() []RingSpec { return append([]RingSpec(nil), t.rings...) }
 
 // Edges returns a copy of the edges, in the order they were added.
 func (t *Topology) Edges() []Edge { return append([]Edge(nil), t.edges...) }
 
-// Edge returns the edge from one stage to another.
-func (t *Topology) Edge(from, to string) (Edge, bool) {
-	for _, e := range t.edges {
-		if e.From == from && e.To == to {
-			return e, true
+// ring returns the description of the ring named name.
+func (t *Topology) ring(name string) (RingSpec, bool) {
+	for _, r := range t.rings {
+		if r.Name == name {
+			return r, true
 		}
 	}
-	return Edge{}, false
+	return RingSpec{}, false
 }
 
-// RegisterDepth registers fn as the depth (items queued) of the edge named
-// name ("from->to"); Metrics exports it as a gauge. Usually fn is a ring's
-// Len method; NewEdgeRing does this for you.
-func (t *Topology) RegisterDepth(name string, fn func() int) {
-	if t.depth == nil {
-		t.depth = make(map[string]func() int)
-	}
-	t.depth[name] = fn
-}
-
-// NewEdgeRing returns a ring with the capacity of the edge from one stage to
-// another and registers its Len as that edge's depth. It fails if there is
-// no such edge or its capacity is not positive.
-func NewEdgeRing[T any](t *Topology, from, to string) (*Ring[T], error) {
-	e, ok := t.Edge(from, to)
+// MakeRings makes the rings described under name, one per lane with the
+// described capacity, and returns them; a later call for the same name
+// returns the same rings (every producer and the consumer get the rings
+// they share). It fails if no ring has that name, its lanes or capacity are
+// not positive, or the rings were made for another item type.
+func MakeRings[T any](t *Topology, name string) ([]*Ring[T], error) {
+	spec, ok := t.ring(name)
 	if !ok {
-		return nil, fmt.Errorf("swarmmq/graph: no edge %s", EdgeName(from, to))
+		return nil, fmt.Errorf("swarmmq/graph: no ring %q", name)
 	}
-	if e.Capacity < 1 {
-		return nil, fmt.Errorf("swarmmq/graph: edge %s has capacity %d", e.Name(), e.Capacity)
+	if m, ok := t.made[name]; ok {
+		rs, ok := m.rings.([]*Ring[T])
+		if !ok {
+			return nil, fmt.Errorf("swarmmq/graph: ring %q was made for items of type %T", name, m.rings)
+		}
+		return rs, nil
 	}
-	r := NewRing[T](e.Capacity)
-	t.RegisterDepth(e.Name(), r.Len)
-	return r, nil
+	if spec.Lanes < 1 || spec.Capacity < 1 {
+		return nil, fmt.Errorf("swarmmq/graph: ring %q has %d lanes of capacity %d", name, spec.Lanes, spec.Capacity)
+	}
+	rs := make([]*Ring[T], spec.Lanes)
+	m := &madeRings{rings: rs}
+	for i := range rs {
+		rs[i] = NewRing[T](spec.Capacity)
+		m.depth = append(m.depth, rs[i].Len)
+	}
+	if t.made == nil {
+		t.made = make(map[string]*madeRings)
+	}
+	t.made[name] = m
+	return rs, nil
 }
 
-// Metrics creates, in set, the gauges swarmmq_ring_capacity{edge="from->to"}
-// for every edge and swarmmq_ring_depth{edge="from->to"} for every edge with
-// a registered depth function. Call it once per set, after building.
+// MakeRing is MakeRings for a ring of one lane.
+func MakeRing[T any](t *Topology, name string) (*Ring[T], error) {
+	rs, err := MakeRings[T](t, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != 1 {
+		return nil, fmt.Errorf("swarmmq/graph: ring %q has %d lanes, not 1", name, len(rs))
+	}
+	return rs[0], nil
+}
+
+// Metrics creates, in set, the gauges swarmmq_ring_depth and
+// swarmmq_ring_capacity of every ring made, labelled {ring="name"}, and
+// {ring="name",lane="i"} for rings of several lanes: one series per real
+// ring, with that ring's own capacity. Call it once per set, after making
+// the rings.
 func (t *Topology) Metrics(set *metrics.Set) {
-	for _, e := range t.edges {
-		capacity := float64(e.Capacity)
-		set.NewGauge(fmt.Sprintf(`swarmmq_ring_capacity{edge=%q}`, e.Name()), func() float64 { return capacity })
-		if fn, ok := t.depth[e.Name()]; ok {
-			set.NewGauge(fmt.Sprintf(`swarmmq_ring_depth{edge=%q}`, e.Name()), func() float64 { return float64(fn()) })
+	for _, spec := range t.rings {
+		m, ok := t.made[spec.Name]
+		if !ok {
+			continue
+		}
+		capacity := float64(spec.Capacity)
+		for i, depth := range m.depth {
+			labels := fmt.Sprintf(`{ring=%q}`, spec.Name)
+			if spec.Lanes > 1 {
+				labels = fmt.Sprintf(`{ring=%q,lane="%d"}`, spec.Name, i)
+			}
+			set.NewGauge("swarmmq_ring_capacity"+labels, func() float64 { return capacity })
+			set.NewGauge("swarmmq_ring_depth"+labels, func() float64 { return float64(depth()) })
 		}
 	}
 }
 
 // Validate reports every problem of the topology in one error marked with
 // ErrInvalidTopology: empty, duplicate or unknown stage names, nil stages,
-// duplicate edges, capacities below 1, depth functions for unknown edges,
-// cycles not broken by a feedback edge, and (when there are several stages)
-// stages with no edge at all.
+// duplicate or unknown rings and edges, lanes or capacities below 1, rings
+// never made or fed by no stage, cycles not broken by a feedback edge, and
+// (when there are several stages) stages with no edge at all.
 func (t *Topology) Validate() error {
 	var problems []error
 	add := func(format string, args ...any) {
 		problems = append(problems, fmt.Errorf(format, args...))
 	}
 	index := t.checkStages(add)
+	t.checkRings(index, add)
 	t.checkEdges(index, add)
-	for name := range t.depth {
-		if !t.hasEdgeNamed(name) {
-			add("depth registered for unknown edge %q", name)
-		}
-	}
 	for _, cycle := range t.cycles(index) {
 		add("cycle not broken by a feedback edge: %s", strings.Join(cycle, " -> "))
 	}
@@ -167,7 +223,10 @@ func (t *Topology) checkStages(add func(string, ...any)) map[string]int {
 	if len(t.stages) > 1 {
 		connected := make(map[string]bool)
 		for _, e := range t.edges {
-			connected[e.From], connected[e.To] = true, true
+			connected[e.From] = true
+		}
+		for _, r := range t.rings {
+			connected[r.To] = true
 		}
 		for _, s := range t.stages {
 			if s.name != "" && !connected[s.name] {
@@ -178,29 +237,45 @@ func (t *Topology) checkStages(add func(string, ...any)) map[string]int {
 	return index
 }
 
+// checkRings reports problems of the ring descriptions.
+func (t *Topology) checkRings(index map[string]int, add func(string, ...any)) {
+	seen := make(map[string]bool, len(t.rings))
+	fed := make(map[string]bool, len(t.edges))
+	for _, e := range t.edges {
+		fed[e.Ring] = true
+	}
+	for _, r := range t.rings {
+		if _, ok := index[r.To]; !ok {
+			add("ring %q: unknown stage %q", r.Name, r.To)
+		}
+		if r.Lanes < 1 || r.Capacity < 1 {
+			add("ring %q: %d lanes of capacity %d, both must be at least 1", r.Name, r.Lanes, r.Capacity)
+		}
+		if seen[r.Name] {
+			add("duplicate ring %q", r.Name)
+		}
+		seen[r.Name] = true
+		if _, ok := t.made[r.Name]; !ok {
+			add("ring %q was never made (MakeRings)", r.Name)
+		}
+		if !fed[r.Name] {
+			add("ring %q is fed by no stage", r.Name)
+		}
+	}
+}
+
 func (t *Topology) checkEdges(index map[string]int, add func(string, ...any)) {
 	seen := make(map[string]bool, len(t.edges))
 	for _, e := range t.edges {
-		for _, end := range []string{e.From, e.To} {
-			if _, ok := index[end]; !ok {
-				add("edge %s: unknown stage %q", e.Name(), end)
-			}
+		if _, ok := index[e.From]; !ok {
+			add("edge %s: unknown stage %q", e.Name(), e.From)
 		}
-		if e.Capacity < 1 {
-			add("edge %s: capacity %d, must be at least 1", e.Name(), e.Capacity)
+		if _, ok := t.ring(e.Ring); !ok {
+			add("edge %s: unknown ring %q", e.Name(), e.Ring)
 		}
 		if seen[e.Name()] {
 			add("duplicate edge %s", e.Name())
 		}
 		seen[e.Name()] = true
 	}
-}
-
-func (t *Topology) hasEdgeNamed(name string) bool {
-	for _, e := range t.edges {
-		if e.Name() == name {
-			return true
-		}
-	}
-	return false
 }

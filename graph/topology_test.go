@@ -29,19 +29,28 @@ func (f *fakeStage) Stop(context.Context) error {
 	return f.stopErr
 }
 
-// pipeline builds netio -> decode -> persist -> ack with a feedback edge
-// ack -> persist, adding stages in a scrambled order.
+// pipeline builds netio -> decode -> persist -> ack (two lanes) with a
+// feedback edge ack -> persist, adding stages in a scrambled order, and
+// makes its rings.
 func pipeline(log *[]string) (*Topology, map[string]*fakeStage) {
 	var t Topology
+	t.AddRing("decode", "decode", 1, 8)
+	t.AddRing("persist", "persist", 1, 8)
+	t.AddRing("ack", "ack", 2, 4)
+	t.AddEdge("netio", "decode", false)
+	t.AddEdge("decode", "persist", false)
+	t.AddEdge("persist", "ack", false)
+	t.AddEdge("ack", "persist", true)
+	for _, name := range []string{"decode", "persist", "ack"} {
+		if _, err := MakeRings[int](&t, name); err != nil {
+			panic(err)
+		}
+	}
 	stages := map[string]*fakeStage{}
 	for _, name := range []string{"persist", "ack", "netio", "decode"} {
 		stages[name] = &fakeStage{name: name, log: log}
 		t.AddStage(name, stages[name])
 	}
-	t.AddEdge("netio", "decode", 8, false)
-	t.AddEdge("decode", "persist", 8, false)
-	t.AddEdge("persist", "ack", 8, false)
-	t.AddEdge("ack", "persist", 4, true)
 	return &t, stages
 }
 
@@ -88,29 +97,47 @@ func TestTopologyValidateListsEveryProblem(t *testing.T) {
 		top.AddStage(name, &fakeStage{name: name, log: &log})
 	}
 	top.AddStage("nilstage", nil)
-	top.AddEdge("a", "b", 1, false)
-	top.AddEdge("b", "c", 0, false)
-	top.AddEdge("c", "a", 1, false)
-	top.AddEdge("c", "ghost", 1, false)
-	top.AddEdge("a", "b", 1, false)
-	top.AddEdge("nilstage", "nilstage", 1, true)
-	top.RegisterDepth("x->y", func() int { return 0 })
-	err := top.Validate()
+	top.AddRing("b", "b", 1, 1)
+	top.AddRing("c", "c", 1, 0)
+	top.AddRing("a", "a", 0, 1)
+	top.AddRing("ghost", "ghost", 1, 1)
+	top.AddRing("b", "b", 1, 1)
+	top.AddRing("unfed", "b", 1, 1)
+	top.AddRing("nil", "nilstage", 1, 1)
+	top.AddEdge("a", "b", false)
+	top.AddEdge("b", "c", false)
+	top.AddEdge("c", "a", false)
+	top.AddEdge("c", "ghost", false)
+	top.AddEdge("a", "b", false)
+	top.AddEdge("a", "nowhere", false)
+	top.AddEdge("nilstage", "nil", true)
+	for _, name := range []string{"b", "ghost", "unfed", "nil"} {
+		_, err := MakeRings[int](&top, name)
+		require.NoError(t, err)
+	}
+	_, err := MakeRings[int](&top, "c")
+	require.Error(t, err, "capacity 0")
+	err = top.Validate()
 	require.ErrorIs(t, err, ErrInvalidTopology)
 	for _, want := range []string{
 		`duplicate stage name "a"`,
 		`stage 5 has an empty name`,
 		`stage "nilstage" is nil`,
 		`stage "lonely" has no edges`,
-		`edge b->c: capacity 0, must be at least 1`,
-		`edge c->ghost: unknown stage "ghost"`,
+		`ring "c": 1 lanes of capacity 0, both must be at least 1`,
+		`ring "a": 0 lanes of capacity 1, both must be at least 1`,
+		`ring "ghost": unknown stage "ghost"`,
+		`duplicate ring "b"`,
+		`ring "c" was never made (MakeRings)`,
+		`ring "a" was never made (MakeRings)`,
+		`ring "unfed" is fed by no stage`,
+		`edge a->nowhere: unknown ring "nowhere"`,
 		`duplicate edge a->b`,
-		`depth registered for unknown edge "x->y"`,
 		`cycle not broken by a feedback edge: a -> b -> c -> a`,
 	} {
 		require.Contains(t, err.Error(), want)
 	}
-	require.Contains(t, err.Error(), "(9 problems)")
+	require.Contains(t, err.Error(), "(14 problems)")
 	require.ErrorIs(t, top.Start(), ErrInvalidTopology)
 	require.Empty(t, log)
 }
@@ -125,20 +152,32 @@ func TestTopologySingleStageNeedsNoEdges(t *testing.T) {
 func TestTopologyMetrics(t *testing.T) {
 	var log []string
 	top, _ := pipeline(&log)
-	r, err := NewEdgeRing[int](top, "netio", "decode")
+	r, err := MakeRing[int](top, "decode")
 	require.NoError(t, err)
 	require.Equal(t, 8, r.Cap())
-	_, err = NewEdgeRing[int](top, "netio", "ack")
+	again, err := MakeRings[int](top, "decode")
+	require.NoError(t, err)
+	require.Same(t, r, again[0], "a ring is made once and shared")
+	_, err = MakeRings[string](top, "decode")
+	require.Error(t, err, "made for another item type")
+	_, err = MakeRings[int](top, "nowhere")
 	require.Error(t, err)
+	_, err = MakeRing[int](top, "ack")
+	require.Error(t, err, "two lanes")
+	acks, err := MakeRings[int](top, "ack")
+	require.NoError(t, err)
+	require.Len(t, acks, 2)
 	require.True(t, r.TryPush(1) && r.TryPush(2))
-
+	require.True(t, acks[1].TryPush(3))
 	set := metrics.NewSet()
 	top.Metrics(set)
 	var buf bytes.Buffer
 	set.WritePrometheus(&buf)
 	out := buf.String()
-	require.Contains(t, out, `swarmmq_ring_depth{edge="netio->decode"} 2`)
-	require.Contains(t, out, `swarmmq_ring_capacity{edge="netio->decode"} 8`)
-	require.Contains(t, out, `swarmmq_ring_capacity{edge="ack->persist"} 4`)
-	require.Equal(t, 1, strings.Count(out, "swarmmq_ring_depth"))
+	require.Contains(t, out, `swarmmq_ring_depth{ring="decode"} 2`)
+	require.Contains(t, out, `swarmmq_ring_capacity{ring="decode"} 8`)
+	require.Contains(t, out, `swarmmq_ring_depth{ring="ack",lane="0"} 0`)
+	require.Contains(t, out, `swarmmq_ring_depth{ring="ack",lane="1"} 1`)
+	require.Contains(t, out, `swarmmq_ring_capacity{ring="ack",lane="1"} 4`)
+	require.Equal(t, 4, strings.Count(out, "swarmmq_ring_depth"), "one series per real ring")
 }

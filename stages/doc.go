@@ -3,8 +3,14 @@
 // rings, and serves the client port and the HTTP admin surface.
 //
 //	netio ─► decode ─► verify ─► dedupe ─► route ─► persist ─► fanout ─► ack
-//	                                          └──── FETCH, NACK ───►┘
+//	                                          │   (proposals)  (outcomes)▲
+//	                                          └──── FETCH, NACK ─────────┘
 //	                                          persist ◄── fanout (feedback: GroupCreate, DeadLetter)
+//
+// The rings are made from one description (topology in node.go); route →
+// persist → fanout is the partition log seam (package plog) and persist its
+// local implementation; package owner says which fanout worker serves each
+// partition and whether this node leads it.
 //
 // Each stage lives in its own sub-package and never imports another; this
 // package is the one place that knows the topology. Start opens the log,

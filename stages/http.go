@@ -87,10 +87,7 @@ func (h *httpServer) stop(ctx context.Context) error {
 
 func (h *httpServer) health(w http.ResponseWriter, _ *http.Request) {
 	n := h.n
-	led := make([]uint32, n.opts.Partitions)
-	for i := range led {
-		led[i] = uint32(i)
-	}
+	led := n.owners.Load().Led([]uint32{})
 	status, errText := n.status()
 	body := Health{
 		NodeID: n.opts.NodeID, Cluster: n.opts.ClusterName, Status: status,

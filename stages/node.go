@@ -20,7 +20,9 @@ import (
 	"github.com/swarmmq/swarmmq/stages/decode"
 	"github.com/swarmmq/swarmmq/stages/dedupe"
 	"github.com/swarmmq/swarmmq/stages/fanout"
+	"github.com/swarmmq/swarmmq/stages/owner"
 	"github.com/swarmmq/swarmmq/stages/persist"
+	"github.com/swarmmq/swarmmq/stages/plog"
 	"github.com/swarmmq/swarmmq/stages/router"
 	"github.com/swarmmq/swarmmq/stages/verify"
 	"github.com/swarmmq/swarmmq/stages/work"
@@ -41,6 +43,7 @@ type Node struct {
 	health      func() (string, error) // the log's health; set once at Start
 	producerKey []byte                 // keys the tokens of producer sessions (netio.Options.ProducerKey)
 	parts       []*queue.Partition
+	owners      *owner.Map    // who serves each partition here; set once at Start
 	cache       *queue.Budget // retained messages in memory; set once at Start
 	topo        *graph.Topology
 	server      *netio.Server
@@ -195,15 +198,78 @@ func restore(log *wal.Log, p uint32, qopts queue.Options) (*queue.Partition, int
 	return part, n, nil
 }
 
-// build wires the stages and rings into the topology.
+// topology describes the node's graph: every ring, its consumer, lanes
+// and capacity, and the stages that feed it. The rings are made from it.
+func topology(o Options) *graph.Topology {
+	t := &graph.Topology{}
+	for _, r := range []struct {
+		name, to string
+		lanes    int
+	}{
+		{"decode", "decode", 1}, {"verify", "verify", 1}, {"dedupe", "dedupe", 1}, {"route", "route", 1},
+		{"persist", "persist", 1},                                            // proposals: the partition log's input
+		{"fanout", "fanout", o.Workers}, {"fanout-log", "fanout", o.Workers}, // FETCH, NACK; the log's outcomes
+		{"ack", "ack", 1},
+	} {
+		t.AddRing(r.name, r.to, r.lanes, o.RingSize)
+	}
+	for _, e := range []struct {
+		from, ring string
+		feedback   bool
+	}{
+		{"netio", "decode", false}, {"decode", "verify", false}, {"verify", "dedupe", false},
+		{"dedupe", "route", false}, {"route", "persist", false}, {"route", "fanout", false},
+		{"persist", "fanout-log", false}, {"fanout", "ack", false},
+		{"fanout", "persist", true}, // TryPush only: GroupCreate, DeadLetter
+	} {
+		t.AddEdge(e.from, e.ring, e.feedback)
+	}
+	return t
+}
+
+// rings are the node's rings, made from its topology.
+type rings struct {
+	inbound                    *graph.Ring[netio.Inbound]
+	verify, dedupe, route, ack *graph.Ring[*work.Request]
+	propose                    *graph.Ring[plog.Proposal]
+	fanout                     []*graph.Ring[*work.Request]
+	committed                  []*graph.Ring[plog.Output]
+}
+
+// makeRings makes every ring of t.
+func makeRings(t *graph.Topology) (rings, error) {
+	var rs rings
+	var errs []error
+	one := func(name string) *graph.Ring[*work.Request] {
+		r, err := graph.MakeRing[*work.Request](t, name)
+		errs = append(errs, err)
+		return r
+	}
+	var err error
+	rs.inbound, err = graph.MakeRing[netio.Inbound](t, "decode")
+	errs = append(errs, err)
+	rs.verify, rs.dedupe, rs.route, rs.ack = one("verify"), one("dedupe"), one("route"), one("ack")
+	rs.propose, err = graph.MakeRing[plog.Proposal](t, "persist")
+	errs = append(errs, err)
+	rs.fanout, err = graph.MakeRings[*work.Request](t, "fanout")
+	errs = append(errs, err)
+	rs.committed, err = graph.MakeRings[plog.Output](t, "fanout-log")
+	errs = append(errs, err)
+	return rs, errors.Join(errs...)
+}
+
+// build makes the rings from the topology and wires the stages to them.
 func (n *Node) build() error {
 	o := n.opts
-	ring := func() *graph.Ring[*work.Request] { return graph.NewRing[*work.Request](o.RingSize) }
-	inbound := graph.NewRing[netio.Inbound](o.RingSize)
-	toVerify, toDedupe, toRoute, toPersist, toAck := ring(), ring(), ring(), ring(), ring()
-	toFanout := make([]*graph.Ring[*work.Request], o.Workers)
-	for i := range toFanout {
-		toFanout[i] = ring()
+	owners, err := owner.New(o.Partitions, o.Workers)
+	if err != nil {
+		return err
+	}
+	n.owners = owners
+	t := topology(o)
+	rs, err := makeRings(t)
+	if err != nil {
+		return err
 	}
 	cache := route.NewCache(o.Partitions, 0)
 	server, err := netio.New(netio.Options{
@@ -214,33 +280,32 @@ func (n *Node) build() error {
 		MaxBuffered: o.MaxBuffered, WriteStallTimeout: o.WriteStallTimeout, MaxPipeline: o.MaxPipeline,
 		FlowControlPenalty: o.FlowControlPenalty,
 		Logger:             o.Logger, Metrics: o.Metrics,
-	}, inbound)
+	}, rs.inbound)
 	if err != nil {
 		return err
 	}
 	n.server = server
 	dec, err := decode.New(decode.Options{MaxFrame: o.MaxFrame, FetchBatch: o.FetchBatch, Metrics: o.Metrics},
-		decode.Deps{In: inbound, Out: toVerify, Route: cache, Now: o.Now})
+		decode.Deps{In: rs.inbound, Out: rs.verify, Route: cache, Now: o.Now})
 	if err != nil {
 		return err
 	}
-	ver, _ := verify.New(verify.Options{MaxFrame: o.MaxFrame, Keyring: o.Keyring, Metrics: o.Metrics}, verify.Deps{In: toVerify, Out: toDedupe})
-	ded, _ := dedupe.New(dedupe.Options{Metrics: o.Metrics}, dedupe.Deps{In: toDedupe, Out: toRoute, Lookup: n.lookup})
-	rou, _ := router.New(router.Deps{In: toRoute, Persist: toPersist, Fanout: toFanout})
-	per, err := persist.New(persist.Options{Metrics: o.Metrics},
-		persist.Deps{In: toPersist, Fanout: toFanout, Log: n.log, Now: o.Now})
+	ver, _ := verify.New(verify.Options{MaxFrame: o.MaxFrame, Keyring: o.Keyring, Metrics: o.Metrics}, verify.Deps{In: rs.verify, Out: rs.dedupe})
+	ded, _ := dedupe.New(dedupe.Options{Metrics: o.Metrics}, dedupe.Deps{In: rs.dedupe, Out: rs.route, Lookup: n.lookup})
+	rou, _ := router.New(router.Deps{In: rs.route, Log: rs.propose, Fanout: rs.fanout, Owners: n.owners, Now: o.Now})
+	per, err := persist.New(persist.Options{Metrics: o.Metrics}, persist.Deps{
+		Deps: plog.Deps{In: rs.propose, Out: rs.committed, Owners: n.owners, Now: o.Now}, Log: n.log})
 	if err != nil {
 		return err
 	}
 	fan, err := fanout.New(fanout.Options{Workers: o.Workers, MaxFrame: o.MaxFrame, SnapshotEvery: o.SnapshotEvery,
 		Metrics: o.Metrics, Logger: o.Logger},
-		fanout.Deps{In: toFanout, Ack: toAck, Feedback: toPersist, Partitions: n.parts, Log: n.log, Now: o.Now})
+		fanout.Deps{In: rs.fanout, Log: rs.committed, Ack: rs.ack, Feedback: rs.propose, Owners: n.owners,
+			Partitions: n.parts, WAL: n.log, Now: o.Now})
 	if err != nil {
 		return err
 	}
-	ac, _ := ack.New(ack.Options{Metrics: o.Metrics}, ack.Deps{In: toAck, Now: o.Now})
-
-	t := &graph.Topology{}
+	ac, _ := ack.New(ack.Options{Metrics: o.Metrics}, ack.Deps{In: rs.ack, Now: o.Now})
 	for _, s := range []struct {
 		name  string
 		stage graph.Stage
@@ -248,26 +313,6 @@ func (n *Node) build() error {
 		{"persist", per}, {"fanout", fan}, {"ack", ac}} {
 		t.AddStage(s.name, s.stage)
 	}
-	edge := func(from, to string, feedback bool, depth func() int) {
-		t.AddEdge(from, to, o.RingSize, feedback)
-		t.RegisterDepth(graph.EdgeName(from, to), depth)
-	}
-	fanDepth := func() int {
-		d := 0
-		for _, r := range toFanout {
-			d += r.Len()
-		}
-		return d
-	}
-	edge("netio", "decode", false, inbound.Len)
-	edge("decode", "verify", false, toVerify.Len)
-	edge("verify", "dedupe", false, toDedupe.Len)
-	edge("dedupe", "route", false, toRoute.Len)
-	edge("route", "persist", false, toPersist.Len)
-	edge("route", "fanout", false, fanDepth)
-	edge("persist", "fanout", false, fanDepth)
-	edge("fanout", "ack", false, toAck.Len)
-	edge("fanout", "persist", true, toPersist.Len)
 	if err := t.Validate(); err != nil {
 		return err
 	}

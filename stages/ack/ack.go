@@ -102,8 +102,8 @@ func (s *Stage) answer(r *work.Request, now int64) {
 		s.acked.Add(len(r.Seqs))
 		s.ackLat.Update(time.Duration(now - r.RecvNanos).Seconds())
 	case work.KindNack:
-		s.out = frame.AppendNackOK(s.out[:0], r.Corr, uint32(r.Open))
-		s.nacked.Add(r.Open)
+		s.out = frame.AppendNackOK(s.out[:0], r.Corr, uint32(r.Returned))
+		s.nacked.Add(r.Returned)
 	default:
 		return
 	}

@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -120,7 +119,7 @@ func (s *Stage) handle(batch []netio.Inbound) {
 		}
 		// Push blocks while verify is full: backpressure reaches netio
 		// through the decode ring filling up.
-		_ = s.deps.Out.Push(context.Background(), r)
+		work.Forward(s.deps.Out, r)
 	}
 }
 
@@ -169,13 +168,7 @@ func (s *Stage) publish(in netio.Inbound, f frame.Frame, now int64) (*work.Reque
 	r := s.newRequest(work.KindPublish, in, f, p.Destination, now)
 	r.Pub = p
 	r.Session, r.Producer = producer != 0, producer
-	n := int(p.Count)
-	if cap(r.Results) < n {
-		r.Results = make([]frame.AckEntry, n)
-	}
-	r.Results = r.Results[:n]
-	clear(r.Results)
-	r.Open = n
+	r.StartResults(int(p.Count))
 	return r, nil
 }
 

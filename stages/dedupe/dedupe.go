@@ -1,8 +1,6 @@
 package dedupe
 
 import (
-	"context"
-
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/swarmmq/swarmmq/frame"
@@ -45,10 +43,10 @@ func New(opts Options, deps Deps) (*Stage, error) {
 
 func (s *Stage) handle(batch []*work.Request) {
 	for _, r := range batch {
-		if r.Kind == work.KindPublish && r.Open > 0 {
+		if r.Kind == work.KindPublish && r.Unresolved() > 0 {
 			s.check(r)
 		}
-		_ = s.deps.Out.Push(context.Background(), r)
+		work.Forward(s.deps.Out, r)
 	}
 }
 

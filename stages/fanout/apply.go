@@ -1,55 +1,72 @@
 package fanout
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/netio"
 	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/plog"
 	"github.com/swarmmq/swarmmq/stages/work"
 	"github.com/swarmmq/swarmmq/wal"
 )
 
-func ctxBackground() context.Context { return context.Background() }
+// apply handles one outcome of the partition log.
+func (w *worker) apply(o plog.Output) {
+	switch o.Kind {
+	case plog.Committed:
+		w.applyEntry(o.Entry)
+	case plog.Failed:
+		w.proposalFailed(o.Entry.Req, o.Err)
+	case plog.Unwritten:
+		w.reply(o.Entry.Req) // nothing was written: every message already answered
+	default:
+		w.s.opts.Logger.Error("BUG: unknown partition log output", "kind", o.Kind.String())
+		if o.Entry.Req != nil {
+			w.fail(o.Entry.Req, frame.CodeInternal, fmt.Errorf("unknown log output %s", o.Kind))
+		}
+	}
+}
 
-// applyRecord applies a record persist has made durable (or reports the
-// storage error that kept it from being durable).
-func (w *worker) applyRecord(r *work.Request) {
-	if r.Index == 0 && r.Err == nil {
-		// Nothing was written (every message already resolved).
-		w.reply(r)
-		return
-	}
-	if r.Err != nil {
-		w.storageFailed(r)
-		return
-	}
-	p := w.s.deps.Partitions[r.Partition]
+// applyEntry applies a committed entry to its partition and answers the
+// request it carries (on the node that proposed it).
+func (w *worker) applyEntry(e plog.Entry) {
+	p := w.s.deps.Partitions[e.Partition]
 	var err error
-	w.results, err = p.Apply(r.Index, &r.Record, w.results[:0])
+	w.results, err = p.Apply(e.Index, e.Record, w.results[:0])
 	if err != nil {
-		w.s.opts.Logger.Error("BUG: cannot apply a committed record", "partition", r.Partition,
-			"index", r.Index, "err", err)
-		w.fail(r, frame.CodeInternal, fmt.Errorf("cannot apply record %d: %w", r.Index, err))
+		w.s.opts.Logger.Error("BUG: cannot apply a committed record", "partition", e.Partition,
+			"index", e.Index, "err", err)
+		if e.Req != nil {
+			w.fail(e.Req, frame.CodeInternal, fmt.Errorf("cannot apply record %d: %w", e.Index, err))
+		}
 		return
 	}
 	w.s.m.applied.Inc()
-	switch r.Kind {
-	case work.KindPublish:
-		w.wake(r.Dest) // before the hand-off: r belongs to ack afterwards
-		w.publishApplied(r)
-	case work.KindAck:
-		w.reply(r)
-	case work.KindGroupCreate:
-		delete(w.creating, waitKey{string(r.Dest), string(r.Group)})
-		w.wake(r.Dest)
-		r.Release()
-	case work.KindDeadLetter:
-		w.s.m.deadLetter.Add(len(r.Seqs))
-		w.wake(frame.AppendDeadLetter(nil, r.Dest))
-		r.Release()
+	rec, r := e.Record, e.Req // rec points into r: use it before r is handed on
+	switch rec.Type {
+	case queue.RecordMessages, queue.RecordSessionMessages:
+		w.wake(rec.Dest)
+		if r != nil {
+			w.publishApplied(r)
+		}
+	case queue.RecordAck:
+		if r != nil {
+			w.reply(r)
+		}
+	case queue.RecordGroupCreate:
+		delete(w.creating, waitKey{string(rec.Dest), string(rec.Group)})
+		w.wake(rec.Dest)
+		if r != nil {
+			r.Release()
+		}
+	case queue.RecordDeadLetter:
+		w.s.m.deadLetter.Add(len(rec.Seqs))
+		w.wake(frame.AppendDeadLetter(nil, rec.Dest))
+		if r != nil {
+			r.Release()
+		}
 	}
 }
 
@@ -70,39 +87,46 @@ func (w *worker) publishApplied(r *work.Request) {
 		if res.Duplicate {
 			e.Flags = frame.FlagDuplicate
 		}
-		r.Results[i] = e
+		r.Resolve(i, e)
 	}
 	w.reply(r)
 }
 
-// storageFailed answers a request whose record could not be stored:
+// proposalFailed answers a request whose record will never be committed:
 // DISK_FULL when the log refused it for want of space (retry later),
-// STORAGE otherwise.
-func (w *worker) storageFailed(r *work.Request) {
+// NOT_LEADER when this node no longer leads the partition, STORAGE
+// otherwise.
+func (w *worker) proposalFailed(r *work.Request, err error) {
 	code := frame.CodeStorage
-	if errors.Is(r.Err, wal.ErrDiskFull) {
+	switch {
+	case errors.Is(err, wal.ErrDiskFull):
 		code = frame.CodeDiskFull
+	case errors.Is(err, plog.ErrNotLeader):
+		code = frame.CodeNotLeader
 	}
 	switch r.Kind {
 	case work.KindPublish:
 		for i := range r.Results {
 			if !r.Resolved(i) {
-				r.Results[i] = frame.AckEntry{Code: code}
+				r.Resolve(i, frame.AckEntry{Code: code})
 			}
 		}
-		r.Err = nil
 		w.reply(r)
 	case work.KindAck:
-		w.fail(r, code, r.Err)
-	case work.KindGroupCreate, work.KindDeadLetter:
-		// Internal records: try again later.
-		if r.Kind == work.KindDeadLetter {
-			r.Err, r.Index = nil, 0
-			w.feedback = append(w.feedback, r)
+		w.fail(r, code, err)
+	case work.KindDeadLetter:
+		// Try again later (a new leader decides again on its own).
+		if code != frame.CodeNotLeader {
+			w.feedback = append(w.feedback, plog.Proposal{Partition: r.Partition, Record: &r.Record, Req: r})
 			return
 		}
+		r.Release()
+	case work.KindGroupCreate:
+		// The next FETCH of the group asks again.
 		delete(w.creating, waitKey{string(r.Dest), string(r.Group)})
 		r.Release()
+	default:
+		w.fail(r, code, err)
 	}
 }
 
@@ -116,7 +140,8 @@ func (w *worker) takeDead(p uint32) {
 		r.Dest = append([]byte(nil), d.Dest...)
 		r.Group = append([]byte(nil), d.Group...)
 		r.Seqs = append(r.Seqs[:0], d.Seqs...)
-		w.feedback = append(w.feedback, r)
+		r.Record = queue.Record{Type: queue.RecordDeadLetter, Time: w.s.deps.Now(), Dest: r.Dest, Group: r.Group, Seqs: r.Seqs}
+		w.feedback = append(w.feedback, plog.Proposal{Partition: p, Record: &r.Record, Req: r})
 	}
 }
 
@@ -131,14 +156,15 @@ func (w *worker) requestGroup(p uint32, dest, group []byte) {
 	r.Partition = p
 	r.Dest = []byte(k.dest)
 	r.Group = []byte(k.group)
-	w.feedback = append(w.feedback, r)
+	r.Record = queue.Record{Type: queue.RecordGroupCreate, Time: w.s.deps.Now(), Dest: r.Dest, Group: r.Group}
+	w.feedback = append(w.feedback, plog.Proposal{Partition: p, Record: &r.Record, Req: r})
 }
 
 // flushFeedback offers queued records to persist without blocking.
 func (w *worker) flushFeedback() {
 	n := 0
-	for _, r := range w.feedback {
-		if !w.s.deps.Feedback.TryPush(r) {
+	for _, p := range w.feedback {
+		if !w.s.deps.Feedback.TryPush(p) {
 			break
 		}
 		n++
@@ -188,7 +214,7 @@ func (w *worker) maybeSnapshot() {
 // Read of a retained message never finds it gone.
 func (w *worker) writeSnapshots() {
 	for s := range w.snaps {
-		if err := w.s.deps.Log.SaveSnapshot(s.partition, s.index, s.keepFrom, s.data); err != nil {
+		if err := w.s.deps.WAL.SaveSnapshot(s.partition, s.index, s.keepFrom, s.data); err != nil {
 			w.s.opts.Logger.Error("cannot save snapshot", "partition", s.partition, "index", s.index, "err", err)
 		} else {
 			w.s.m.snapshots.Inc()

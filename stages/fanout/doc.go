@@ -1,13 +1,16 @@
-// Package fanout owns the partitions' state: it applies committed records
-// to the queue state machines, serves FETCH and NACK, wakes long-polling
-// fetches, and feeds the records only it can decide (GroupCreate,
-// DeadLetter) back to persist.
+// Package fanout owns the partitions' state: it applies the entries the
+// partition log (package plog) committed to the queue state machines and
+// answers their requests (or, for proposals the log failed, answers them
+// with the error), serves FETCH and NACK, wakes long-polling fetches, and
+// proposes the records only it can decide (GroupCreate, DeadLetter) to the
+// log. Partition state changes only by applying committed entries.
 //
-// Workers: Options.Workers goroutines; worker i owns the partitions p with
-// p % Workers == i and is the only goroutine that touches their
-// queue.Partition (the dedupe windows are read concurrently by the dedupe
-// stage, which queue.Window allows). Each worker drains its own ring,
-// applies records in log order, and arms one timer for the earliest of:
+// Workers: Options.Workers goroutines; worker i owns the partitions the
+// owner table gives it (owner.Table.Worker) and is the only goroutine
+// that touches their queue.Partition (the dedupe windows are read
+// concurrently by the dedupe stage, which queue.Window allows). Each
+// worker drains its own two rings (the log's outcomes, and FETCH/NACK from
+// route), applies entries in log order, and arms one timer for the earliest of:
 // an in-flight deadline, a NACK delay, an age expiry, a long-poll timeout,
 // the stats tick.
 //
@@ -23,7 +26,7 @@
 // TryPush only (the edge closes a cycle): what does not fit is retried on
 // the next turn of the loop.
 //
-// Stop closes the worker rings; each worker drains its ring, answers its
+// Stop closes the worker rings; each worker drains its rings, answers its
 // parked fetches with empty MESSAGES and returns; its snapshot writer
 // stores what was handed to it and returns too.
 package fanout

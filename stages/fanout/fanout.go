@@ -14,6 +14,8 @@ import (
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/graph"
 	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/owner"
+	"github.com/swarmmq/swarmmq/stages/plog"
 	"github.com/swarmmq/swarmmq/stages/work"
 	"github.com/swarmmq/swarmmq/wal"
 )
@@ -89,11 +91,13 @@ func (o Options) Validate() error {
 // Deps are the stage's neighbours. Partitions[p] is partition p's state,
 // already restored from the log.
 type Deps struct {
-	In         []*graph.Ring[*work.Request] // one per worker
+	In         []*graph.Ring[*work.Request] // FETCH and NACK; one per worker
+	Log        []*graph.Ring[plog.Output]   // the partition log's outcomes; one per worker
 	Ack        *graph.Ring[*work.Request]
-	Feedback   *graph.Ring[*work.Request] // persist's input; TryPush only
+	Feedback   *graph.Ring[plog.Proposal] // the partition log's proposals; TryPush only
+	Owners     *owner.Map                 // which worker applies a partition, and whether it is led here
 	Partitions []*queue.Partition
-	Log        *wal.Log
+	WAL        *wal.Log // reads messages not in memory; stores snapshots
 	Now        func() int64
 }
 
@@ -131,8 +135,9 @@ func New(opts Options, deps Deps) (*Stage, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if len(deps.In) != opts.Workers {
-		return nil, fmt.Errorf("fanout: %d input rings for %d workers", len(deps.In), opts.Workers)
+	if len(deps.In) != opts.Workers || len(deps.Log) != opts.Workers || deps.Owners.Load().Workers() != opts.Workers {
+		return nil, fmt.Errorf("fanout: %d request rings, %d log rings and an owner table of %d workers for %d workers",
+			len(deps.In), len(deps.Log), deps.Owners.Load().Workers(), opts.Workers)
 	}
 	set := opts.Metrics
 	s := &Stage{opts: opts, deps: deps, done: make(chan struct{})}
@@ -188,6 +193,9 @@ func (s *Stage) Start() error {
 func (s *Stage) Stop(ctx context.Context) error {
 	s.stopped.Do(func() {
 		for _, in := range s.deps.In {
+			in.Close()
+		}
+		for _, in := range s.deps.Log {
 			in.Close()
 		}
 	})

@@ -130,7 +130,7 @@ func (w *worker) load(partition uint32, ds []queue.Delivery) int {
 			var err error
 			// A new buffer each time: the views of the previous one may
 			// still be in use (it is never written to again).
-			rec, err = w.s.deps.Log.Read(partition, d.Loc.Index, nil)
+			rec, err = w.s.deps.WAL.Read(partition, d.Loc.Index, nil)
 			if err != nil {
 				rec = nil
 				w.s.m.readErrors.Inc()
@@ -234,6 +234,6 @@ func (w *worker) nack(r *work.Request) {
 	if r.DelayMs == 0 {
 		w.wake(r.Dest) // before the hand-off: r belongs to ack afterwards
 	}
-	r.Open = n
+	r.Returned = n
 	w.reply(r)
 }

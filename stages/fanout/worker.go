@@ -1,10 +1,12 @@
 package fanout
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/plog"
 	"github.com/swarmmq/swarmmq/stages/work"
 )
 
@@ -16,8 +18,8 @@ type worker struct {
 	waiters map[waitKey][]*work.Request
 	// creating marks groups whose GroupCreate record is on its way.
 	creating map[waitKey]bool
-	// feedback holds records that did not fit into persist's ring yet.
-	feedback []*work.Request
+	// feedback holds proposals that did not fit into the log's ring yet.
+	feedback []plog.Proposal
 	lastSnap map[uint32]uint64
 	// snaps takes encoded snapshots to the worker's snapshot writer, so
 	// the synced write does not stall the partitions; at most one waits.
@@ -61,23 +63,29 @@ func newWorker(s *Stage, id int) *worker {
 		spare:    make(chan []byte, 2),
 		lastRead: map[uint32]readRecord{},
 	}
-	for p := range s.deps.Partitions {
-		if p%s.opts.Workers == id {
-			w.parts = append(w.parts, uint32(p))
-			w.lastSnap[uint32(p)] = s.deps.Partitions[p].AppliedIndex()
-		}
+	// A partition never changes worker (package owner): the list is fixed.
+	w.parts = s.deps.Owners.Load().WorkerPartitions(nil, id)
+	for _, p := range w.parts {
+		w.lastSnap[p] = s.deps.Partitions[p].AppliedIndex()
 	}
 	return w
 }
 
-// run is the worker loop: drain, serve, sleep until input or a deadline.
+// run is the worker loop: apply the log's outcomes, serve requests, sleep
+// until input or a deadline.
 func (w *worker) run() {
-	in := w.s.deps.In[w.id]
+	in, log := w.s.deps.In[w.id], w.s.deps.Log[w.id]
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	batch := make([]*work.Request, 0, work.DefaultBatch)
+	outs := make([]plog.Output, 0, work.DefaultBatch)
 	timedOut := false
 	for {
+		outs = log.PopBatch(outs[:0], work.DefaultBatch)
+		for _, o := range outs {
+			w.apply(o)
+		}
+		clear(outs)
 		batch = in.PopBatch(batch[:0], work.DefaultBatch)
 		for _, r := range batch {
 			w.handle(r)
@@ -86,15 +94,16 @@ func (w *worker) run() {
 		now := w.s.deps.Now()
 		w.tick(now, timedOut)
 		timedOut = false
-		if len(batch) > 0 {
+		if len(batch) > 0 || len(outs) > 0 {
 			continue
 		}
-		if in.Closed() {
+		if in.Closed() && log.Closed() {
 			w.shutdown()
 			return
 		}
 		timer.Reset(w.sleep(now))
 		select {
+		case <-log.C():
 		case <-in.C():
 		case <-timer.C:
 			timedOut = true
@@ -102,7 +111,7 @@ func (w *worker) run() {
 	}
 }
 
-// handle dispatches one request.
+// handle serves one FETCH or NACK.
 func (w *worker) handle(r *work.Request) {
 	switch r.Kind {
 	case work.KindFetch:
@@ -110,7 +119,7 @@ func (w *worker) handle(r *work.Request) {
 	case work.KindNack:
 		w.nack(r)
 	default:
-		w.applyRecord(r)
+		w.fail(r, frame.CodeInternal, fmt.Errorf("BUG: fanout got a %d request", r.Kind))
 	}
 }
 
@@ -121,13 +130,16 @@ func (w *worker) tick(now int64, timedOut bool) {
 	if sweep {
 		w.nextSweep = now + int64(sweepInterval)
 	}
+	t := w.s.deps.Owners.Load()
 	for _, p := range w.parts {
 		part := w.s.deps.Partitions[p]
 		part.ExpireAge(now)
 		if sweep {
 			part.Sweep(now)
 		}
-		w.takeDead(p)
+		if t.Leads(p) { // only the leader proposes dead letters
+			w.takeDead(p)
+		}
 	}
 	w.flushFeedback()
 	if sweep {
@@ -176,8 +188,8 @@ func (w *worker) shutdown() {
 		w.s.m.parked.Add(-int64(len(rs)))
 		delete(w.waiters, k)
 	}
-	for _, r := range w.feedback {
-		r.Release()
+	for _, p := range w.feedback {
+		p.Req.Release()
 	}
 	w.feedback = nil
 	close(w.snaps)
@@ -185,7 +197,7 @@ func (w *worker) shutdown() {
 
 // reply hands r to the ack stage, which answers and releases it.
 func (w *worker) reply(r *work.Request) {
-	_ = w.s.deps.Ack.Push(ctxBackground(), r)
+	work.Forward(w.s.deps.Ack, r)
 }
 
 // fail answers r with an error code through the ack stage.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/swarmmq/swarmmq/graph"
 	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/owner"
+	"github.com/swarmmq/swarmmq/stages/plog"
 	"github.com/swarmmq/swarmmq/stages/work"
 	"github.com/swarmmq/swarmmq/wal"
 )
@@ -52,20 +55,20 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Deps are the stage's neighbours.
+// Deps are the stage's neighbours: the partition log's (plog.Deps), and
+// the log on disk.
 type Deps struct {
-	In     *graph.Ring[*work.Request]
-	Fanout []*graph.Ring[*work.Request]
-	Log    *wal.Log
-	Now    func() int64
+	plog.Deps
+	Log *wal.Log
 }
 
-// Stage is the persist stage. Safe for concurrent Start/Stop.
+// Stage is the persist stage, the local partition log. Safe for
+// concurrent Start/Stop.
 type Stage struct {
 	opts    Options
 	deps    Deps
 	synced  chan batch
-	spare   chan []*work.Request // batch slices back from forward, for reuse
+	spare   chan []slot // batch slices back from forward, for reuse
 	g       graph.Group
 	done    chan struct{}
 	started sync.Once
@@ -75,7 +78,6 @@ type Stage struct {
 	entries []wal.Entry
 	indexes []uint64
 	arena   []byte
-	logged  []*work.Request
 
 	batches   *metrics.Counter
 	records   *metrics.Counter
@@ -86,9 +88,18 @@ type Stage struct {
 	commit    *metrics.PrometheusHistogram
 }
 
+// slot is one proposal of a batch and what became of it so far. A
+// Committed slot is committed once its batch's sync returned.
+type slot struct {
+	prop  plog.Proposal
+	kind  plog.Kind
+	index uint64
+	err   error
+}
+
 // batch is one append on its way to the sync goroutine.
 type batch struct {
-	reqs    []*work.Request
+	slots   []slot
 	pending *wal.Pending
 	err     error
 	start   int64 // when the append began (Deps.Now)
@@ -108,7 +119,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		opts:      opts,
 		deps:      deps,
 		synced:    make(chan batch, opts.InFlight),
-		spare:     make(chan []*work.Request, opts.InFlight+1),
+		spare:     make(chan []slot, opts.InFlight+1),
 		done:      make(chan struct{}),
 		batches:   set.NewCounter("swarmmq_persist_batches_total"),
 		records:   set.NewCounter("swarmmq_persist_records_total"),
@@ -153,107 +164,76 @@ func (s *Stage) Stop(ctx context.Context) error {
 }
 
 // append writes one drained batch and queues it for its sync.
-func (s *Stage) append(reqs []*work.Request) {
-	t := s.deps.Now()
+func (s *Stage) append(props []plog.Proposal) {
+	start := s.deps.Now()
 	s.entries, s.indexes, s.arena = s.entries[:0], s.indexes[:0], s.arena[:0]
-	var owned []*work.Request // Drain reuses reqs: the batch needs its own slice
+	var slots []slot // Drain reuses props: the batch needs its own slice
 	select {
-	case owned = <-s.spare:
+	case slots = <-s.spare:
 	default:
 	}
-	owned = append(owned[:0], reqs...)
-	logged := s.logged[:0]
+	slots = slots[:0]
+	t := s.deps.Owners.Load()
 	full := s.deps.Log.DiskFull() // one atomic load per drain
-	for _, r := range owned {
-		if full != nil && r.Kind == work.KindPublish && r.Open > 0 {
-			// New messages wait for space; acks and the records fanout
-			// feeds back still go in: they let space be reclaimed.
-			r.Err = full
-			s.diskFull.Inc()
-			continue
-		}
-		if !s.encode(r, t) {
-			continue
-		}
-		logged = append(logged, r)
+	for _, p := range props {
+		slots = append(slots, s.decide(p, t, full))
 	}
-	b := batch{reqs: owned, start: t}
+	b := batch{slots: slots, start: start}
 	if len(s.entries) > 0 {
-		s.indexes = append(s.indexes, make([]uint64, len(s.entries))...)
+		s.indexes = slices.Grow(s.indexes, len(s.entries))[:len(s.entries)]
 		b.pending, b.err = s.deps.Log.Append(s.entries, s.indexes)
-		for i, r := range logged {
-			r.Index = s.indexes[i]
+		k := 0
+		for i := range slots {
+			if slots[i].kind == plog.Committed {
+				slots[i].index = s.indexes[k]
+				k++
+			}
 		}
-		clear(logged)
-		s.logged = logged[:0]
 		s.batches.Inc()
 		s.records.Add(len(s.entries))
 	}
-	s.size.Update(float64(len(reqs)))
+	s.size.Update(float64(len(props)))
 	s.synced <- b
 }
 
-// encode appends r's record to the batch being built; false means r writes
-// nothing.
-func (s *Stage) encode(r *work.Request, t int64) bool {
-	rec := &r.Record
-	switch r.Kind {
-	case work.KindPublish:
-		if r.Open == 0 {
-			return false
-		}
-		if r.Conn != nil && r.Conn.Closed() {
-			// Its client is gone and was never answered, so nothing was
-			// promised: not writing it keeps a client that reconnects after
-			// each FLOW_CONTROL or SLOW_CONSUMER from filling the log (and
-			// the queue ahead of everyone else) with requests nobody waits
-			// for. Without a Conn, nobody is answered or counted.
-			s.abandoned.Inc()
-			r.Conn = nil
-			return false
-		}
-		*rec = queue.Record{Type: queue.RecordMessages, Time: t, Dest: r.Dest}
-		if r.Session {
-			rec.Type = queue.RecordSessionMessages
-		}
-		rec.Count, rec.Raw = openMessages(r)
-	case work.KindAck:
-		*rec = queue.Record{Type: queue.RecordAck, Time: t, Dest: r.Dest, Group: r.Group, Seqs: r.Seqs}
-	case work.KindGroupCreate:
-		*rec = queue.Record{Type: queue.RecordGroupCreate, Time: t, Dest: r.Dest, Group: r.Group}
-	case work.KindDeadLetter:
-		*rec = queue.Record{Type: queue.RecordDeadLetter, Time: t, Dest: r.Dest, Group: r.Group, Seqs: r.Seqs}
-	default:
-		return false
+// decide returns what becomes of p in this batch; a Committed slot's
+// record is appended to the batch being built (committed once it syncs).
+func (s *Stage) decide(p plog.Proposal, t *owner.Table, full error) slot {
+	r := p.Req
+	switch {
+	case !t.Leads(p.Partition):
+		return slot{prop: p, kind: plog.Failed, err: plog.ErrNotLeader}
+	case !p.Appends():
+		return slot{prop: p, kind: plog.Unwritten}
+	case r.Kind == work.KindPublish && r.Conn != nil && r.Conn.Closed():
+		// Its client is gone and was never answered, so nothing was
+		// promised: not writing it keeps a client that reconnects after
+		// each FLOW_CONTROL or SLOW_CONSUMER from filling the log (and the
+		// queue ahead of everyone else) with requests nobody waits for.
+		// Without a Conn, nobody is answered or counted.
+		s.abandoned.Inc()
+		r.Conn = nil
+		return slot{prop: p, kind: plog.Unwritten}
+	case full != nil && isMessages(p.Record):
+		// New messages wait for space; acks and the records fanout feeds
+		// back still go in: they let space be reclaimed.
+		s.diskFull.Inc()
+		return slot{prop: p, kind: plog.Failed, err: full}
 	}
-	start := len(s.arena)
-	s.arena = queue.AppendRecord(s.arena, rec)
-	s.entries = append(s.entries, wal.Entry{Partition: r.Partition})
-	s.entries[len(s.entries)-1].Data = s.arena[start:]
-	return true
+	at := len(s.arena)
+	s.arena = queue.AppendRecord(s.arena, p.Record)
+	s.entries = append(s.entries, wal.Entry{Partition: p.Partition, Data: s.arena[at:]})
+	return slot{prop: p, kind: plog.Committed}
 }
 
-// openMessages returns the raw section of r's unresolved messages: the
-// frame's own bytes when none is resolved, else a copy of the open ones.
-func openMessages(r *work.Request) (uint32, []byte) {
-	if r.Open == len(r.Results) {
-		return r.Pub.Count, r.Pub.Raw
-	}
-	raw := make([]byte, 0, len(r.Pub.Raw))
-	it := r.Pub
-	for i := 0; ; i++ {
-		_, m, ok := it.Next()
-		if !ok {
-			break
-		}
-		if !r.Resolved(i) {
-			raw = append(raw, m...)
-		}
-	}
-	return uint32(r.Open), raw
+// isMessages reports whether rec stores new messages.
+func isMessages(rec *queue.Record) bool {
+	return rec.Type == queue.RecordMessages || rec.Type == queue.RecordSessionMessages
 }
 
-// forward waits for b's sync and hands its requests to fanout in order.
+// forward waits for b's sync and hands every outcome to the fanout worker
+// of its partition, in order. A failed append or sync fails every proposal
+// the batch was to write.
 func (s *Stage) forward(b batch) {
 	err := b.err
 	if err == nil && b.pending != nil {
@@ -263,16 +243,22 @@ func (s *Stage) forward(b batch) {
 		s.failures.Inc()
 	}
 	s.commit.Update(float64(s.deps.Now()-b.start) / 1e9) // append to durable: the group commit's latency
-	ctx := context.Background()
-	for _, r := range b.reqs {
-		if r.Index != 0 || b.err != nil {
-			r.Err = err
+	t := s.deps.Owners.Load()
+	for i := range b.slots {
+		sl := &b.slots[i]
+		if sl.kind == plog.Committed && err != nil {
+			sl.kind, sl.err = plog.Failed, err
 		}
-		_ = s.deps.Fanout[int(r.Partition)%len(s.deps.Fanout)].Push(ctx, r)
+		o := plog.Output{Kind: sl.kind, Err: sl.err,
+			Entry: plog.Entry{Partition: sl.prop.Partition, Req: sl.prop.Req}}
+		if sl.kind == plog.Committed {
+			o.Entry.Index, o.Entry.Record = sl.index, sl.prop.Record
+		}
+		plog.Deliver(s.deps.Deps, t, o)
 	}
-	clear(b.reqs)
+	clear(b.slots)
 	select {
-	case s.spare <- b.reqs:
+	case s.spare <- b.slots:
 	default:
 	}
 }

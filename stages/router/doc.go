@@ -1,10 +1,14 @@
-// Package router is the hash-route stage: it sends each request to the
-// worker that owns its partition.
+// Package router is the route stage, the node's sequencer: it turns each
+// request into what the partition log or the partition's fanout worker
+// takes.
 //
 // decode already resolved destination → partition (SHA-256, cached in
-// route.Cache). On a single node every partition is local: PUBLISH and ACK
-// go to persist (they change the log), FETCH and NACK go straight to the
-// fanout worker owning the partition (they change only volatile delivery
-// state). In the cluster this is where a request for a partition led
-// elsewhere is forwarded or redirected. One goroutine (work.Runner).
+// route.Cache). The owner table (package owner) says whether this node
+// leads the partition: if not, the request is answered NOT_LEADER (in the
+// cluster this is where it will be forwarded instead). PUBLISH and ACK
+// change the log: route fills the request's record (a PUBLISH's
+// unresolved messages, stamped with the batch's time) and proposes it to
+// the partition log (package plog); FETCH and NACK change only volatile
+// delivery state and go straight to the partition's fanout worker. One
+// goroutine (work.Runner).
 package router

@@ -2,17 +2,24 @@ package router
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/owner"
+	"github.com/swarmmq/swarmmq/stages/plog"
 	"github.com/swarmmq/swarmmq/stages/work"
 )
 
 // Deps are the stage's neighbours: Fanout[i] is the input of fanout worker
-// i, which owns the partitions p with p % len(Fanout) == i.
+// i (owner.Table.Worker).
 type Deps struct {
-	In      *graph.Ring[*work.Request]
-	Persist *graph.Ring[*work.Request]
-	Fanout  []*graph.Ring[*work.Request]
+	In     *graph.Ring[*work.Request]
+	Log    *graph.Ring[plog.Proposal] // the partition log's proposals
+	Fanout []*graph.Ring[*work.Request]
+	Owners *owner.Map
+	Now    func() int64
 }
 
 // Stage is the route stage. Start, Stop: see work.Runner.
@@ -29,13 +36,69 @@ func New(deps Deps) (*Stage, error) {
 }
 
 func (s *Stage) handle(batch []*work.Request) {
-	ctx := context.Background()
+	now := s.deps.Now()
+	t := s.deps.Owners.Load()
 	for _, r := range batch {
+		if !t.Leads(r.Partition) {
+			r.Abort(frame.CodeNotLeader, fmt.Errorf("partition %d is not led by this node", r.Partition))
+			continue
+		}
 		switch r.Kind {
 		case work.KindFetch, work.KindNack:
-			_ = s.deps.Fanout[int(r.Partition)%len(s.deps.Fanout)].Push(ctx, r)
+			work.Forward(s.deps.Fanout[t.Worker(r.Partition)], r)
 		default:
-			_ = s.deps.Persist.Push(ctx, r)
+			s.propose(r, now)
 		}
 	}
+}
+
+// propose hands r's record (or, when it needs none, r alone, to keep its
+// place) to the partition log.
+func (s *Stage) propose(r *work.Request, now int64) {
+	p := plog.Proposal{Partition: r.Partition, Record: record(r, now), Req: r}
+	if err := s.deps.Log.Push(context.Background(), p); err != nil {
+		r.Abort(frame.CodeShuttingDown, fmt.Errorf("the node is stopping: %w", err))
+	}
+}
+
+// record fills r's record, proposed at now, and returns it; nil when r
+// stores nothing (a PUBLISH every message of which is already answered).
+func record(r *work.Request, now int64) *queue.Record {
+	rec := &r.Record
+	switch r.Kind {
+	case work.KindPublish:
+		if r.Unresolved() == 0 {
+			return nil
+		}
+		*rec = queue.Record{Type: queue.RecordMessages, Time: now, Dest: r.Dest}
+		if r.Session {
+			rec.Type = queue.RecordSessionMessages
+		}
+		rec.Count, rec.Raw = openMessages(r)
+	case work.KindAck:
+		*rec = queue.Record{Type: queue.RecordAck, Time: now, Dest: r.Dest, Group: r.Group, Seqs: r.Seqs}
+	default:
+		return nil
+	}
+	return rec
+}
+
+// openMessages returns the raw section of r's unresolved messages: the
+// frame's own bytes when none is resolved, else a copy of the open ones.
+func openMessages(r *work.Request) (uint32, []byte) {
+	if r.Unresolved() == len(r.Results) {
+		return r.Pub.Count, r.Pub.Raw
+	}
+	raw := make([]byte, 0, len(r.Pub.Raw))
+	it := r.Pub
+	for i := 0; ; i++ {
+		_, m, ok := it.Next()
+		if !ok {
+			break
+		}
+		if !r.Resolved(i) {
+			raw = append(raw, m...)
+		}
+	}
+	return uint32(r.Unresolved()), raw
 }

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"errors"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -72,7 +71,7 @@ func (s *Stage) handle(batch []*work.Request) {
 		if r.Kind == work.KindPublish {
 			s.check(r)
 		}
-		_ = s.deps.Out.Push(context.Background(), r)
+		work.Forward(s.deps.Out, r)
 	}
 }
 

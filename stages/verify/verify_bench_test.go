@@ -33,8 +33,7 @@ func BenchmarkCheck(b *testing.B) {
 				b.SetBytes(int64(bytes))
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					clear(r.Results)
-					r.Open = len(r.Results)
+					r.StartResults(len(r.Results))
 					s.check(r)
 				}
 				b.ReportMetric(float64(b.N*len(msgs))/b.Elapsed().Seconds(), "msgs/s")

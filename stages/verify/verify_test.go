@@ -67,8 +67,8 @@ func request(tb testing.TB, dest string, msgs ...frame.Message) *work.Request {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := &work.Request{Kind: work.KindPublish, Dest: p.Destination, Pub: p,
-		Results: make([]frame.AckEntry, p.Count), Open: int(p.Count)}
+	r := &work.Request{Kind: work.KindPublish, Dest: p.Destination, Pub: p}
+	r.StartResults(int(p.Count))
 	return r
 }
 
@@ -88,8 +88,8 @@ func TestUnsealedMode(t *testing.T) {
 	if got, want := codes(r), "[OK UNKNOWN_KEY TOO_LARGE]"; got != want {
 		t.Fatalf("codes %s, want %s", got, want)
 	}
-	if r.Open != 1 {
-		t.Fatalf("open %d, want 1", r.Open)
+	if r.Unresolved() != 1 {
+		t.Fatalf("open %d, want 1", r.Unresolved())
 	}
 }
 
@@ -111,7 +111,8 @@ func TestSealedMode(t *testing.T) {
 	b[len(b)-1] ^= 1
 	f, _, _ := frame.Decode(b, len(b))
 	p, _ := frame.DecodePublish(f.Body, 0)
-	r = &work.Request{Kind: work.KindPublish, Dest: p.Destination, Pub: p, Results: make([]frame.AckEntry, 1), Open: 1}
+	r = &work.Request{Kind: work.KindPublish, Dest: p.Destination, Pub: p}
+	r.StartResults(1)
 	s.check(r)
 	if got := codes(r); got != "[CHECKSUM]" {
 		t.Fatalf("flipped byte: %s", got)
@@ -128,8 +129,7 @@ func TestCheckDoesNotAllocate(t *testing.T) {
 	r := request(t, "q", msgs...)
 	s.check(r) // grows the scratch buffer once
 	if n := testing.AllocsPerRun(20, func() {
-		clear(r.Results)
-		r.Open = len(r.Results)
+		r.StartResults(len(r.Results))
 		s.check(r)
 	}); n != 0 {
 		t.Fatalf("check allocates %v times per batch", n)

@@ -50,12 +50,15 @@ type Request struct {
 	Group     []byte
 	RecvNanos int64 // when decode took the frame (monotonic-ish wall clock)
 
-	// PUBLISH: the raw message section and one result per message. A
-	// result with a non-zero Code or the duplicate flag is resolved and
-	// is not stored; Open counts the unresolved ones.
-	Pub     frame.Publish
-	Results []frame.AckEntry
-	Open    int
+	// PUBLISH: the raw message section and one result per message.
+	// StartResults sizes Results; a message is resolved once Resolve gave
+	// it its answer (rejected, a duplicate, or stored with its seq), and
+	// only unresolved messages are stored. Results is what PUBLISH_ACK
+	// carries.
+	Pub      frame.Publish
+	Results  []frame.AckEntry
+	resolved []bool
+	open     int // messages not resolved
 	// Session: the PUBLISH carries frame.FlagSession, so its messages are
 	// published in producer session Producer (the connection's) and
 	// deduplicated against that session's messages only.
@@ -70,14 +73,19 @@ type Request struct {
 	// ACK, NACK, DeadLetter: sequence numbers; NACK delay.
 	Seqs    []uint64
 	DelayMs uint32
+	// Returned is, for an applied NACK, how many of Seqs were handed back
+	// (the count NACK_OK carries).
+	Returned int
 	// NackRelease is a NACK with frame.FlagRelease: the seqs are given back
 	// without counting their attempt.
 	NackRelease bool
 
-	// Set by persist: the record written and its log index, or the error.
+	// Record is the record proposed for this request (filled by the
+	// sequencer: route, or fanout for its own records); the partition
+	// log's proposal and committed entry point at it.
 	Record queue.Record
-	Index  uint64
-	Err    error
+	// Err, when set, is what the request is answered with (an ERROR frame).
+	Err error
 
 	in netio.Inbound // the frame's pooled buffer; zero for internal records
 }
@@ -99,27 +107,43 @@ func (r *Request) Release() {
 	if r.in.Buf != nil {
 		r.in.Release()
 	}
-	results, seqs := r.Results[:0], r.Seqs[:0]
+	results, resolved, seqs := r.Results[:0], r.resolved[:0], r.Seqs[:0]
 	if cap(results) > maxKeptResults {
-		results = nil
+		results, resolved = nil, nil
 	}
 	if cap(seqs) > maxKeptResults {
 		seqs = nil
 	}
-	*r = Request{Results: results, Seqs: seqs}
+	*r = Request{Results: results, resolved: resolved, Seqs: seqs}
 	requestPool.Put(r)
 }
 
-// Resolve marks message i of a PUBLISH as answered without being stored.
+// StartResults gives a PUBLISH of n messages n unresolved results.
+func (r *Request) StartResults(n int) {
+	if cap(r.Results) < n {
+		r.Results = make([]frame.AckEntry, n)
+		r.resolved = make([]bool, n)
+	}
+	r.Results, r.resolved = r.Results[:n], r.resolved[:n]
+	clear(r.Results)
+	clear(r.resolved)
+	r.open = n
+}
+
+// Resolve gives message i of a PUBLISH its answer: it is rejected (a
+// non-OK code), a duplicate of a stored message, or stored (its seq).
+// Resolving a message again replaces its answer.
 func (r *Request) Resolve(i int, e frame.AckEntry) {
-	if r.Results[i].Code == frame.CodeOK && r.Results[i].Flags&frame.FlagDuplicate == 0 && r.Results[i].Seq == 0 {
-		r.Open--
+	if !r.resolved[i] {
+		r.resolved[i] = true
+		r.open--
 	}
 	r.Results[i] = e
 }
 
 // Resolved reports whether message i of a PUBLISH already has its answer.
-func (r *Request) Resolved(i int) bool {
-	e := r.Results[i]
-	return e.Code != frame.CodeOK || e.Flags&frame.FlagDuplicate != 0 || e.Seq != 0
-}
+func (r *Request) Resolved(i int) bool { return r.resolved[i] }
+
+// Unresolved returns how many messages of a PUBLISH have no answer yet:
+// the ones its record stores.
+func (r *Request) Unresolved() int { return r.open }

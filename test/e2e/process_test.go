@@ -212,7 +212,7 @@ func TestQuickStart(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	for _, want := range []string{"swarmmq_published_messages_total 1", "swarmmq_acked_messages_total 1",
-		`swarmmq_ring_depth{edge="decode->verify"}`, "swarmmq_wal_sync_seconds", "go_goroutines", "process_resident_memory_bytes"} {
+		`swarmmq_ring_depth{ring="verify"}`, "swarmmq_wal_sync_seconds", "go_goroutines", "process_resident_memory_bytes"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

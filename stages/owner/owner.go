@@ -1,0 +1,114 @@
+package owner
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// Table is one immutable view of the partitions served here. Safe for
+// concurrent use.
+type Table struct {
+	workers int
+	led     []bool // by partition
+}
+
+// NewTable returns a table of partitions partitions spread over workers
+// fanout workers, in which the node leads the partitions for which led
+// returns true (nil: every partition). It fails if workers is not in
+// 1..partitions.
+func NewTable(partitions uint32, workers int, led func(p uint32) bool) (*Table, error) {
+	if workers < 1 || uint32(workers) > partitions {
+		return nil, fmt.Errorf("swarmmq/owner: %d workers for %d partitions", workers, partitions)
+	}
+	t := &Table{workers: workers, led: make([]bool, partitions)}
+	for p := range t.led {
+		t.led[p] = led == nil || led(uint32(p))
+	}
+	return t, nil
+}
+
+// Partitions returns the number of partitions.
+func (t *Table) Partitions() uint32 { return uint32(len(t.led)) }
+
+// Workers returns the number of fanout workers.
+func (t *Table) Workers() int { return t.workers }
+
+// Worker returns the fanout worker that applies partition p and serves its
+// fetches. It is the same in every Table of a Map.
+func (t *Table) Worker(p uint32) int { return int(p % uint32(t.workers)) }
+
+// Leads reports whether this node takes requests for partition p. False
+// for a partition out of range.
+func (t *Table) Leads(p uint32) bool { return p < uint32(len(t.led)) && t.led[p] }
+
+// WorkerPartitions appends to dst the partitions worker w applies, led
+// here or not, in increasing order.
+func (t *Table) WorkerPartitions(dst []uint32, w int) []uint32 {
+	for p := uint32(w); p < uint32(len(t.led)); p += uint32(t.workers) {
+		dst = append(dst, p)
+	}
+	return dst
+}
+
+// Led appends to dst the partitions this node leads, in increasing order.
+func (t *Table) Led(dst []uint32) []uint32 {
+	for p, ok := range t.led {
+		if ok {
+			dst = append(dst, uint32(p))
+		}
+	}
+	return dst
+}
+
+// WithLeader returns a copy of t in which this node leads partition p, or
+// no longer does.
+func (t *Table) WithLeader(p uint32, leads bool) *Table {
+	c := &Table{workers: t.workers, led: append([]bool(nil), t.led...)}
+	if p < uint32(len(c.led)) {
+		c.led[p] = leads
+	}
+	return c
+}
+
+// Map holds the current Table. Safe for concurrent use.
+type Map struct {
+	cur atomic.Pointer[Table]
+}
+
+// New returns a Map whose table has the node lead every one of partitions
+// partitions, spread over workers fanout workers: a single node.
+func New(partitions uint32, workers int) (*Map, error) {
+	t, err := NewTable(partitions, workers, nil)
+	if err != nil {
+		return nil, err
+	}
+	m := &Map{}
+	m.cur.Store(t)
+	return m, nil
+}
+
+// Load returns the current table.
+func (m *Map) Load() *Table { return m.cur.Load() }
+
+// Store makes t the current table. t must have the partition and worker
+// counts of the table it replaces (a partition never changes worker).
+func (m *Map) Store(t *Table) error {
+	old := m.cur.Load()
+	if t.Partitions() != old.Partitions() || t.workers != old.workers {
+		return fmt.Errorf("swarmmq/owner: a table of %d partitions over %d workers cannot replace one of %d over %d",
+			t.Partitions(), t.workers, old.Partitions(), old.workers)
+	}
+	m.cur.Store(t)
+	return nil
+}
+
+// SetLeader records that this node now leads partition p, or no longer
+// does. Concurrent SetLeader calls each take effect (compare-and-swap).
+func (m *Map) SetLeader(p uint32, leads bool) {
+	for {
+		old := m.cur.Load()
+		if m.cur.CompareAndSwap(old, old.WithLeader(p, leads)) {
+			return
+		}
+	}
+}
