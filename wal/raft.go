@@ -314,10 +314,11 @@ func (rb *RaftBatch) putSnapshot(partition uint32, index uint64, snapshot []byte
 	rb.snap[partition] = index
 }
 
-// Commit applies the batch and waits for the fsync that covers it (under
-// either SyncPolicy: raft must not send what it has not persisted). An
-// error fails the Log as Append's does. The batch must not be used after.
-func (rb *RaftBatch) Commit() error {
+// Commit applies the batch and, if sync is set, waits for the fsync that
+// covers it (under either SyncPolicy: raft must not send what it has not
+// persisted). An error fails the Log as Append's does. The batch must not
+// be used after.
+func (rb *RaftBatch) Commit(sync bool) error {
 	l := rb.l
 	if rb.b.Empty() {
 		_ = rb.b.Close()
@@ -337,17 +338,21 @@ func (rb *RaftBatch) Commit() error {
 		_ = rb.b.Set([]byte(metaRaftKey), []byte("1"), nil)
 	}
 	size := len(rb.b.Repr())
-	if err := rb.applyLocked(); err != nil {
+	if err := rb.applyLocked(sync); err != nil {
 		return err
 	}
 	l.m.batches.Inc()
 	l.m.entries.Add(rb.n)
 	l.m.bytes.Add(rb.bytes)
 	l.sp.wrote(size)
+	if !sync {
+		_ = rb.b.Close()
+		return nil
+	}
 	return l.syncWait(rb.b)
 }
 
-func (rb *RaftBatch) applyLocked() error {
+func (rb *RaftBatch) applyLocked(sync bool) error {
 	l := rb.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -355,7 +360,7 @@ func (rb *RaftBatch) applyLocked() error {
 		_ = rb.b.Close()
 		return err
 	}
-	if err := l.applyLocked(rb.b, true); err != nil {
+	if err := l.applyLocked(rb.b, sync); err != nil {
 		return err
 	}
 	for p, idx := range rb.snap {

@@ -13,7 +13,7 @@ func raftAppend(t *testing.T, l *Log, p uint32, from uint64, recs ...string) {
 	for i, r := range recs {
 		rb.Append(p, from+uint64(i), []byte(r))
 	}
-	require.NoError(t, rb.Commit())
+	require.NoError(t, rb.Commit(true))
 }
 
 func rangeAll(t *testing.T, l *Log, p uint32, lo, hi uint64) []rec {
@@ -36,7 +36,7 @@ func TestRaftEntriesReadAsRecords(t *testing.T) {
 	rb.Append(1, 3, []byte("b"))
 	rb.SetTerm(1, 1, 5)
 	rb.SetState(1, RaftState{First: 1, Term: 5, Vote: 2, Commit: 2, Conf: []byte{7}})
-	require.NoError(t, rb.Commit())
+	require.NoError(t, rb.Commit(true))
 
 	got, err := l.Read(1, 2, nil)
 	require.NoError(t, err)
@@ -66,12 +66,12 @@ func TestRaftTruncate(t *testing.T) {
 	rb.SetTerm(0, 1, 1)
 	rb.SetTerm(0, 3, 2)
 	rb.SetTerm(0, 4, 3)
-	require.NoError(t, rb.Commit())
+	require.NoError(t, rb.Commit(true))
 
 	rb = l.NewRaftBatch()
 	rb.Append(0, 3, []byte("C"))
 	rb.SetTerm(0, 3, 4)
-	require.NoError(t, rb.Commit())
+	require.NoError(t, rb.Commit(true))
 	require.Equal(t, uint64(3), l.LastIndex(0))
 	require.Equal(t, []rec{{1, "a"}, {2, "b"}, {3, "C"}}, rangeAll(t, l, 0, 1, 4))
 	runs, err := l.LoadTermRuns(0)
@@ -91,11 +91,11 @@ func TestRaftCompactAndRestore(t *testing.T) {
 	rb.SetTerm(0, 1, 1)
 	rb.SetTerm(0, 2, 2)
 	rb.SetTerm(0, 5, 3)
-	require.NoError(t, rb.Commit())
+	require.NoError(t, rb.Commit(true))
 
 	rb = l.NewRaftBatch()
 	rb.Compact(0, 4, 3, 2, []byte("state@4"))
-	require.NoError(t, rb.Commit())
+	require.NoError(t, rb.Commit(true))
 	idx, data, ok, err := l.LoadSnapshot(0)
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -110,7 +110,7 @@ func TestRaftCompactAndRestore(t *testing.T) {
 
 	rb = l.NewRaftBatch()
 	rb.Restore(0, 9, 7, []byte("state@9"), 8, [][]byte{[]byte("h"), []byte("i")})
-	require.NoError(t, rb.Commit())
+	require.NoError(t, rb.Commit(true))
 	require.Equal(t, uint64(9), l.LastIndex(0))
 	require.Equal(t, []rec{{8, "h"}, {9, "i"}}, rangeAll(t, l, 0, 8, 10))
 	_, err = l.Read(0, 5, nil)
