@@ -22,6 +22,8 @@ FUZZ_TARGETS := \
 	./frame:FuzzDecodePublish \
 	./queue:FuzzDecodeRecord \
 	./queue:FuzzRestore \
+	./wal:FuzzDecodeRaftState \
+	./cluster/replica:FuzzDecodeSnapshot \
 	./seal:FuzzParseKeyring \
 	./seal:FuzzOpen
 

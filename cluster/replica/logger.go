@@ -18,14 +18,20 @@ func (r raftLogger) out(level slog.Level, msg string) {
 	}
 }
 
-func (r raftLogger) Debug(v ...any)                   { r.out(slog.LevelDebug, fmt.Sprint(v...)) }
-func (r raftLogger) Debugf(format string, v ...any)   { r.out(slog.LevelDebug, fmt.Sprintf(format, v...)) }
-func (r raftLogger) Info(v ...any)                    { r.out(slog.LevelDebug, fmt.Sprint(v...)) }
-func (r raftLogger) Infof(format string, v ...any)    { r.out(slog.LevelDebug, fmt.Sprintf(format, v...)) }
-func (r raftLogger) Warning(v ...any)                 { r.out(slog.LevelWarn, fmt.Sprint(v...)) }
-func (r raftLogger) Warningf(format string, v ...any) { r.out(slog.LevelWarn, fmt.Sprintf(format, v...)) }
-func (r raftLogger) Error(v ...any)                   { r.out(slog.LevelError, fmt.Sprint(v...)) }
-func (r raftLogger) Errorf(format string, v ...any)   { r.out(slog.LevelError, fmt.Sprintf(format, v...)) }
+func (r raftLogger) Debug(v ...any) { r.out(slog.LevelDebug, fmt.Sprint(v...)) }
+func (r raftLogger) Debugf(format string, v ...any) {
+	r.out(slog.LevelDebug, fmt.Sprintf(format, v...))
+}
+func (r raftLogger) Info(v ...any)                 { r.out(slog.LevelDebug, fmt.Sprint(v...)) }
+func (r raftLogger) Infof(format string, v ...any) { r.out(slog.LevelDebug, fmt.Sprintf(format, v...)) }
+func (r raftLogger) Warning(v ...any)              { r.out(slog.LevelWarn, fmt.Sprint(v...)) }
+func (r raftLogger) Warningf(format string, v ...any) {
+	r.out(slog.LevelWarn, fmt.Sprintf(format, v...))
+}
+func (r raftLogger) Error(v ...any) { r.out(slog.LevelError, fmt.Sprint(v...)) }
+func (r raftLogger) Errorf(format string, v ...any) {
+	r.out(slog.LevelError, fmt.Sprintf(format, v...))
+}
 
 func (r raftLogger) Fatal(v ...any) { r.Panic(v...) }
 func (r raftLogger) Fatalf(format string, v ...any) {
