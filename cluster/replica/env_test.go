@@ -314,5 +314,3 @@ func (e *env) leader(p uint32) uint64 {
 	}
 	return best
 }
-
-func vfsNew() *vfs.MemFS { return vfs.NewCrashableMem() }

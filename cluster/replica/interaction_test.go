@@ -15,8 +15,12 @@ import (
 // restores), in the order the nodes produced them.
 //
 //	init nodes=3 partitions=2 [keep=3] [every=0]
-//	tick [n=1] [node=…]         ticks every live node (or one) n times, delivering between
+//	tick [n=1] [node=…]         ticks every live node (or one) n times, delivering between;
+//	                            followers' election timeouts are random (raft draws them
+//	                            from crypto/rand), so traces elect with campaign, and tick
+//	                            only a leader (its CheckQuorum period is fixed)
 //	campaign node=1 p=0         node 1 starts an election in p
+//	forget node=1 p=0           node 1 forgets p's leader (grants votes)
 //	propose node=1 p=0 data=x   proposes; prints a refusal at once
 //	stabilize                   step and deliver until quiet
 //	step                        one iteration of every live node, no delivery
@@ -26,7 +30,6 @@ import (
 //	isolate node=1              cut every link of node 1
 //	crash node=1                power cut: only fsynced data survives
 //	restart node=1              start it again on its storage
-//	wipe node=1                 replace its storage by an empty one
 //	status                      each live node's view of each partition
 func TestInteraction(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
@@ -100,6 +103,11 @@ var handlers = map[string]func(*env, *datadriven.TestData) string{
 		require.NoError(e.t, nd.eng.groups[uint32(arg(e, d, "p"))].rn.Campaign())
 		return ""
 	},
+	"forget": func(e *env, d *datadriven.TestData) string {
+		nd := e.nodes[arg(e, d, "node")-1]
+		require.NoError(e.t, nd.eng.groups[uint32(arg(e, d, "p"))].rn.ForgetLeader())
+		return ""
+	},
 	"propose": func(e *env, d *datadriven.TestData) string {
 		nd := e.nodes[arg(e, d, "node")-1]
 		var data string
@@ -142,22 +150,32 @@ var handlers = map[string]func(*env, *datadriven.TestData) string{
 		e.nodes[arg(e, d, "node")-1].start()
 		return ""
 	},
-	"wipe": func(e *env, d *datadriven.TestData) string {
-		nd := e.nodes[arg(e, d, "node")-1]
-		nd.stop()
-		nd.fs = vfsNew()
-		return ""
-	},
 	"status": func(e *env, _ *datadriven.TestData) string { return e.status() },
 	"log": func(e *env, d *datadriven.TestData) string {
 		nd := e.nodes[arg(e, d, "node")-1]
 		p := uint32(arg(e, d, "p"))
+		first, ok, err := nd.log.FirstIndex(p)
+		require.NoError(e.t, err)
+		if !ok {
+			return "empty\n"
+		}
 		var b strings.Builder
-		err := nd.log.Replay(p, 0, func(i uint64, data []byte) error {
+		err = nd.log.ReadRange(p, first, nd.log.LastIndex(p)+1, func(i uint64, data []byte) bool {
 			fmt.Fprintf(&b, "%d:%q ", i, data)
-			return nil
+			return true
 		})
 		require.NoError(e.t, err)
 		return strings.TrimSpace(b.String()) + "\n"
+	},
+	"propose-leader": func(e *env, d *datadriven.TestData) string {
+		p := uint32(arg(e, d, "p"))
+		id := e.leader(p)
+		require.NotZero(e.t, id, "no leader of p%d", p)
+		var data string
+		d.ScanArgs(e.t.(*testing.T), "data", &data)
+		if err := e.nodes[id-1].eng.Propose(p, []byte(data), &ackCtx{name: data}); err != nil {
+			return fmt.Sprintf("refused: %v\n", err)
+		}
+		return ""
 	},
 }

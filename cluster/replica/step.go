@@ -79,7 +79,12 @@ func (e *Engine) handleReady(compacts []compaction) error {
 			e.opts.Logger.Warn("compaction skipped", "partition", c.p, "err", err.Error())
 			continue
 		}
-		mustSync = true // a snapshot write trims the log: keep it ordered with the entries
+		st, err := g.st.state()
+		if err != nil {
+			return err
+		}
+		rb.SetState(g.p, st)
+		mustSync = true
 	}
 	var rds []ready
 	for _, g := range e.order {
