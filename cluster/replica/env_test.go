@@ -137,6 +137,17 @@ func (e *env) deliver() int {
 	return n
 }
 
+// drop loses the first k queued messages. As a transport must, it reports
+// a lost snapshot to its sender (else the leader waits for it forever).
+func (e *env) drop(k int) {
+	for i, m := range e.queue[:k] {
+		if m.Msg.GetType() == pb.MsgSnap && !e.nodes[e.from[i]-1].down {
+			e.nodes[e.from[i]-1].eng.ReportSnapshot(m.Partition, m.Msg.GetTo(), true)
+		}
+	}
+	e.queue, e.from = e.queue[k:], e.from[k:]
+}
+
 // stepAll runs one iteration of every live node with ticks ticks.
 func (e *env) stepAll(ticks int) {
 	for _, nd := range e.nodes {

@@ -124,7 +124,7 @@ var handlers = map[string]func(*env, *datadriven.TestData) string{
 	},
 	"drop": func(e *env, _ *datadriven.TestData) string {
 		n := len(e.queue)
-		e.queue, e.from = nil, nil
+		e.drop(n)
 		return fmt.Sprintf("dropped %d\n", n)
 	},
 	"cut": func(e *env, d *datadriven.TestData) string {

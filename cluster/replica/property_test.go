@@ -53,7 +53,7 @@ func randomRun(t *testing.T, seed uint64) {
 			// Deliver a random share; reorder by delivering in two halves.
 			if rng.IntN(4) == 0 {
 				k := rng.IntN(len(e.queue) + 1)
-				e.queue, e.from = e.queue[k:], e.from[k:]
+				e.drop(k)
 			}
 			e.deliver()
 		case r < 80:
