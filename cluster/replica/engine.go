@@ -89,8 +89,9 @@ type Engine struct {
 		stopped  bool
 		err      error
 	}
-	wake chan struct{}
-	quit chan struct{}
+	stats struct{ iterations, writes, fsyncs, entries atomic.Uint64 }
+	wake  chan struct{}
+	quit  chan struct{}
 	done chan struct{}
 	once sync.Once
 	run  atomic.Bool
@@ -248,6 +249,20 @@ func (e *Engine) poke() {
 	case e.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Stats are counters of the loop since New.
+type Stats struct {
+	// Iterations of the loop; Writes of them wrote a batch, Fsyncs synced it.
+	Iterations, Writes, Fsyncs uint64
+	// Entries written to the log (all partitions).
+	Entries uint64
+}
+
+// Stats returns the loop's counters.
+func (e *Engine) Stats() Stats {
+	return Stats{Iterations: e.stats.iterations.Load(), Writes: e.stats.writes.Load(),
+		Fsyncs: e.stats.fsyncs.Load(), Entries: e.stats.entries.Load()}
 }
 
 // Leadership returns what this node knows of partition p's leader.

@@ -96,7 +96,15 @@ func (e *Engine) handleReady(compacts []compaction) error {
 			return err
 		}
 		mustSync = mustSync || r.rd.MustSync
+		e.stats.entries.Add(uint64(len(r.rd.Entries)))
 		rds = append(rds, r)
+	}
+	e.stats.iterations.Add(1)
+	if !rb.Empty() {
+		e.stats.writes.Add(1)
+		if mustSync {
+			e.stats.fsyncs.Add(1)
+		}
 	}
 	if err := rb.Commit(mustSync); err != nil {
 		return fmt.Errorf("swarmmq/replica: cannot persist: %w", err)
