@@ -92,9 +92,9 @@ type Engine struct {
 	stats struct{ iterations, writes, fsyncs, entries atomic.Uint64 }
 	wake  chan struct{}
 	quit  chan struct{}
-	done chan struct{}
-	once sync.Once
-	run  atomic.Bool
+	done  chan struct{}
+	once  sync.Once
+	run   atomic.Bool
 }
 
 type report struct {

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -42,7 +43,10 @@ func BenchmarkEngine(b *testing.B) {
 func benchEngine(b *testing.B, parts uint32) {
 	const nodes, proposers = 3, 64
 	tr := &chanTransport{}
-	leaders := make(chan struct{}, 1024)
+	// changed is broadcast on every leadership change; changes counts them.
+	var lmu sync.Mutex
+	changed := sync.NewCond(&lmu)
+	changes := 0
 	var engines []*Engine
 	for i := range nodes {
 		l, err := wal.Open(wal.Options{Dir: b.TempDir(), Partitions: parts})
@@ -54,10 +58,10 @@ func benchEngine(b *testing.B, parts uint32) {
 		}
 		e, err := New(Options{ID: uint64(i + 1), Log: l, Groups: groups, Transport: tr, StateMachine: nopSM{},
 			Hooks: Hooks{LeaderChange: func(uint32, Leadership) {
-				select {
-				case leaders <- struct{}{}:
-				default:
-				}
+				lmu.Lock()
+				changes++
+				lmu.Unlock()
+				changed.Broadcast()
 			}}})
 		require.NoError(b, err)
 		engines = append(engines, e)
@@ -79,18 +83,23 @@ func benchEngine(b *testing.B, parts uint32) {
 		}
 		return nil
 	}
-	deadline := time.After(30 * time.Second)
-	for p := uint32(0); p < parts; {
-		if leaderOf(p) != nil {
-			p++
-			continue
-		}
-		select {
-		case <-leaders:
-		case <-deadline:
-			b.Fatal("no leaders after 30s")
+	// waitLeader blocks until p has a serving leader.
+	waitLeader := func(p uint32) *Engine {
+		lmu.Lock()
+		defer lmu.Unlock()
+		for {
+			if e := leaderOf(p); e != nil {
+				return e
+			}
+			changed.Wait()
 		}
 	}
+	for p := range parts {
+		waitLeader(p)
+	}
+	lmu.Lock()
+	changesBefore := changes
+	lmu.Unlock()
 	before := make([]Stats, nodes)
 	for i, e := range engines {
 		before[i] = e.Stats()
@@ -116,14 +125,18 @@ func benchEngine(b *testing.B, parts uint32) {
 					return
 				}
 				p := uint32((w + i) % int(parts))
-				e := leaderOf(p)
-				if e == nil {
-					b.Error("partition lost its leader during the benchmark")
-					return
-				}
-				if _, err := e.ProposeWait(context.Background(), p, data); err != nil {
-					b.Error(err)
-					return
+				// Like a client: on a leader change, wait for the new
+				// leader and retry.
+				for {
+					_, err := waitLeader(p).ProposeWait(context.Background(), p, data)
+					if err == nil {
+						break
+					}
+					var nl *NotLeaderError
+					if !errors.As(err, &nl) && !errors.Is(err, ErrLost) && !errors.Is(err, ErrUnknown) && !errors.Is(err, ErrDropped) {
+						b.Error(err)
+						return
+					}
 				}
 			}
 		}()
@@ -140,4 +153,7 @@ func benchEngine(b *testing.B, parts uint32) {
 	b.ReportMetric(float64(b.N)/elapsed, "proposals/s")
 	b.ReportMetric(float64(fsyncs)/elapsed, "fsyncs/s")
 	b.ReportMetric(float64(b.N)/float64(max(fsyncs, 1))*nodes, "proposals/fsync/node")
+	lmu.Lock()
+	b.ReportMetric(float64(changes-changesBefore), "leader-changes")
+	lmu.Unlock()
 }

@@ -298,7 +298,7 @@ func (e *env) status() string {
 			ld := g.lead.Load()
 			fmt.Fprintf(&b, "n%d p%d: %s term %d leader %d commit %d applied %d first %d last %d serving %v\n",
 				nd.id, p, strings.TrimPrefix(st.RaftState.String(), "State"), ld.Term, ld.Leader,
-				st.HardState.GetCommit(), g.applied, g.st.first, g.st.last, ld.Serving)
+				st.GetCommit(), g.applied, g.st.first, g.st.last, ld.Serving)
 		}
 	}
 	return b.String()

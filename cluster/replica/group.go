@@ -44,14 +44,14 @@ type group struct {
 func (g *group) propose(pr *proposal) {
 	st := g.rn.BasicStatus()
 	if st.RaftState != raft.StateLeader {
-		g.e.lost(g.p, pr, &NotLeaderError{Partition: g.p, Leader: st.Lead, Term: st.HardState.GetTerm()})
+		g.e.lost(g.p, pr, &NotLeaderError{Partition: g.p, Leader: st.Lead, Term: st.GetTerm()})
 		return
 	}
 	if err := g.rn.Propose(pr.data); err != nil {
 		g.e.lost(g.p, pr, fmt.Errorf("%w: %w", ErrDropped, err))
 		return
 	}
-	pr.term = st.HardState.GetTerm()
+	pr.term = st.GetTerm()
 	g.unassigned = append(g.unassigned, pr)
 }
 
@@ -61,14 +61,14 @@ func (g *group) propose(pr *proposal) {
 func (g *group) persist(rb *wal.RaftBatch, r *ready) error {
 	rd := &r.rd
 	if rd.SoftState != nil {
-		g.leader = rd.SoftState.RaftState == raft.StateLeader
+		g.leader = rd.RaftState == raft.StateLeader
 		if !g.leader {
 			g.serveFrom = 0
 		}
 	}
 	if rd.HardState != nil && !raft.IsEmptyHardState(rd.HardState) {
 		g.st.hs = rd.HardState
-		g.term = rd.HardState.GetTerm()
+		g.term = rd.GetTerm()
 	}
 	if rd.Snapshot != nil && !raft.IsEmptySnap(rd.Snapshot) {
 		pl, err := g.st.restore(rb, rd.Snapshot)
@@ -180,7 +180,7 @@ func (g *group) apply(r *ready) error {
 // publish updates the leadership others read and calls the hook on change.
 func (g *group) publish() {
 	st := g.rn.BasicStatus()
-	l := Leadership{Term: st.HardState.GetTerm(), Leader: st.Lead}
+	l := Leadership{Term: st.GetTerm(), Leader: st.Lead}
 	l.Serving = g.leader && l.Leader == g.e.opts.ID && g.serveFrom > 0 && g.applied >= g.serveFrom
 	if old := g.lead.Load(); *old == l {
 		return
