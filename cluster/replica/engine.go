@@ -42,7 +42,8 @@ type Entry struct {
 }
 
 // StateMachine is the application the engine feeds. Its methods are called
-// from the loop goroutine, one at a time, in each partition's log order.
+// from the loop goroutine, one at a time, in each partition's log order;
+// Lost also from the goroutine that calls Stop, once the loop has ended.
 type StateMachine interface {
 	// Apply applies committed entries of partition p. An error stops the
 	// engine.

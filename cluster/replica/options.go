@@ -63,16 +63,28 @@ type Options struct {
 	// Hooks are optional callbacks from the loop.
 	Hooks Hooks
 
-	TickInterval              time.Duration
-	HeartbeatTicks            int
-	ElectionTicks             int
-	MaxSizePerMsg             uint64
-	MaxInflightMsgs           int
-	MaxInflightBytes          uint64
-	MaxUncommittedBytes       uint64
+	// TickInterval is the period of raft's clock (DefaultTickInterval).
+	TickInterval time.Duration
+	// HeartbeatTicks is the leader's heartbeat period in ticks.
+	HeartbeatTicks int
+	// ElectionTicks is the election timeout in ticks (randomized up to
+	// twice that by raft), and the CheckQuorum period.
+	ElectionTicks int
+	// MaxSizePerMsg bounds the entries of one append message.
+	MaxSizePerMsg uint64
+	// MaxInflightMsgs bounds the appends in flight to one follower.
+	MaxInflightMsgs int
+	// MaxInflightBytes bounds their bytes.
+	MaxInflightBytes uint64
+	// MaxUncommittedBytes bounds a leader's uncommitted entries per group.
+	MaxUncommittedBytes uint64
+	// MaxCommittedBytesPerReady bounds the entries applied per group per
+	// iteration.
 	MaxCommittedBytesPerReady uint64
-	CacheBytes                int
-	MaxQueuedProposals        int
+	// CacheBytes bounds the in-memory tail of each group's log.
+	CacheBytes int
+	// MaxQueuedProposals bounds the proposals waiting for the loop.
+	MaxQueuedProposals int
 	// Logger receives raft's and the engine's log lines; nil discards.
 	Logger *slog.Logger
 }

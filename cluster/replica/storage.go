@@ -183,7 +183,7 @@ func (s *storage) appendEntries(rb *wal.RaftBatch, ents []*pb.Entry) error {
 		return nil
 	}
 	first := ents[0].GetIndex()
-	if first < s.first || first > s.last+1 && first > s.first {
+	if first < s.first || first > max(s.last, s.first-1)+1 {
 		return fmt.Errorf("BUG: partition %d: append at %d, log is [%d, %d]", s.p, first, s.first, s.last)
 	}
 	// Drop the mirrored runs from the truncation point on.
