@@ -28,6 +28,7 @@ type env struct {
 	cut    map[[2]uint64]bool
 	out    *strings.Builder // events of the current command
 	keep   int              // records the state machine keeps pointing at
+	cache  int              // Options.CacheBytes (0: default)
 	every  int              // data entries between the state machine's compactions
 	global []map[uint64]string
 }
@@ -80,7 +81,7 @@ func (nd *node) start() {
 	for p := range e.parts {
 		groups = append(groups, Group{Partition: p, Peers: nd.peers()})
 	}
-	eng, err := New(Options{ID: nd.id, Log: l, Groups: groups, Transport: (*envTransport)(nd), StateMachine: nd.sm,
+	eng, err := New(Options{ID: nd.id, Log: l, Groups: groups, Transport: (*envTransport)(nd), StateMachine: nd.sm, CacheBytes: e.cache,
 		Hooks: Hooks{LeaderChange: func(p uint32, ld Leadership) {
 			fmt.Fprintf(e.out, "n%d p%d: term %d leader %d serving %v\n", nd.id, p, ld.Term, ld.Leader, ld.Serving)
 		}}})
@@ -132,6 +133,11 @@ func (e *env) deliver() int {
 			continue
 		}
 		dst.eng.Step(m)
+		if m.Msg.GetType() == pb.MsgSnap {
+			// Sent: a transport reports it (the receiver may still crash
+			// before applying it; raft then probes and sends another).
+			e.nodes[from[i]-1].eng.ReportSnapshot(m.Partition, to, false)
+		}
 		n++
 	}
 	return n

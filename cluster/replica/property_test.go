@@ -35,6 +35,9 @@ func randomRun(t *testing.T, seed uint64) {
 	n := 3 + rng.IntN(3)
 	e := newEnv(t, n, 2)
 	e.keep, e.every = 1+rng.IntN(4), 2+rng.IntN(6)
+	if rng.IntN(2) == 0 {
+		e.cache = 1 + rng.IntN(8) // a tail of 0–2 entries: most reads go to Pebble
+	}
 	var props []*ackCtx
 	propKey := map[*ackCtx]uint32{}
 	for step := range 300 {
