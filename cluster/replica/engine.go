@@ -90,7 +90,7 @@ type Engine struct {
 		stopped  bool
 		err      error
 	}
-	stats struct{ iterations, writes, fsyncs, entries atomic.Uint64 }
+	stats struct{ iterations, writes, fsyncs, entries, dropped atomic.Uint64 }
 	wake  chan struct{}
 	quit  chan struct{}
 	done  chan struct{}
@@ -258,12 +258,15 @@ type Stats struct {
 	Iterations, Writes, Fsyncs uint64
 	// Entries written to the log (all partitions).
 	Entries uint64
+	// Dropped counts received messages dropped because the loop's queue
+	// was full.
+	Dropped uint64
 }
 
 // Stats returns the loop's counters.
 func (e *Engine) Stats() Stats {
 	return Stats{Iterations: e.stats.iterations.Load(), Writes: e.stats.writes.Load(),
-		Fsyncs: e.stats.fsyncs.Load(), Entries: e.stats.entries.Load()}
+		Fsyncs: e.stats.fsyncs.Load(), Entries: e.stats.entries.Load(), Dropped: e.stats.dropped.Load()}
 }
 
 // Leadership returns what this node knows of partition p's leader.
@@ -335,10 +338,16 @@ func (e *Engine) ProposeWait(ctx context.Context, p uint32, data []byte) (uint64
 }
 
 // Step hands the engine a message received from a peer. Messages for a
-// partition not replicated here are dropped.
+// partition not replicated here are dropped, as are messages beyond
+// Options.MaxQueuedMessages waiting for the loop (counted in
+// Stats.Dropped): raft tolerates lost messages and sends again.
 func (e *Engine) Step(m Message) {
 	e.in.Lock()
-	if !e.in.stopped {
+	switch {
+	case e.in.stopped:
+	case len(e.in.msgs) >= e.opts.MaxQueuedMessages:
+		e.stats.dropped.Add(1)
+	default:
 		e.in.msgs = append(e.in.msgs, m)
 	}
 	e.in.Unlock()

@@ -38,6 +38,9 @@ const (
 	DefaultCacheBytes = 4 << 20
 	// DefaultMaxQueuedProposals bounds the proposals waiting for the loop.
 	DefaultMaxQueuedProposals = 8192
+	// DefaultMaxQueuedMessages bounds the received messages waiting for the
+	// loop; beyond it they are dropped (raft sends again).
+	DefaultMaxQueuedMessages = 1 << 16
 )
 
 // Group is one partition this node replicates.
@@ -85,6 +88,8 @@ type Options struct {
 	CacheBytes int
 	// MaxQueuedProposals bounds the proposals waiting for the loop.
 	MaxQueuedProposals int
+	// MaxQueuedMessages bounds the received messages waiting for the loop.
+	MaxQueuedMessages int
 	// Logger receives raft's and the engine's log lines; nil discards.
 	Logger *slog.Logger
 }
@@ -113,6 +118,7 @@ func (o *Options) EnsureDefaults() {
 	set64(&o.MaxCommittedBytesPerReady, DefaultMaxCommittedBytesPerReady)
 	set(&o.CacheBytes, DefaultCacheBytes)
 	set(&o.MaxQueuedProposals, DefaultMaxQueuedProposals)
+	set(&o.MaxQueuedMessages, DefaultMaxQueuedMessages)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
