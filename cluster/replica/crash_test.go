@@ -81,6 +81,26 @@ func TestNothingSentBeforeFsync(t *testing.T) {
 		}
 	}
 	e.stabilize()
+	// Node 3 falls behind while the others compact, then catches up by
+	// snapshot: its acknowledgement of the snapshot must be durable too.
+	e.keep, e.every = 1, 2
+	e.cut[[2]uint64{1, 3}], e.cut[[2]uint64{3, 1}] = true, true
+	e.cut[[2]uint64{2, 3}], e.cut[[2]uint64{3, 2}] = true, true
+	for i := range 8 {
+		p := uint32(i % 2)
+		require.NoError(t, e.nodes[p].eng.Propose(p, []byte{byte('A' + i)}, &ackCtx{name: "y"}))
+		e.stabilize()
+	}
+	clear(e.cut)
+	for p := range uint32(2) {
+		require.NoError(t, e.nodes[p].eng.step(1)) // a heartbeat: node 3 answers, the leader sends a snapshot
+	}
+	e.deliver()
+	e.stabilize()
+	for p := range uint32(2) {
+		require.Equal(t, e.nodes[p].eng.groups[p].applied, e.nodes[2].eng.groups[p].applied)
+		require.Greater(t, e.nodes[2].eng.groups[p].st.snapIndex, uint64(0), "p%d: node 3 got no snapshot", p)
+	}
 	total := 0
 	for _, ct := range cts {
 		total += ct.checks

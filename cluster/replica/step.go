@@ -95,7 +95,9 @@ func (e *Engine) handleReady(compacts []compaction) error {
 		if err := g.persist(rb, &r); err != nil {
 			return err
 		}
-		mustSync = mustSync || r.rd.MustSync
+		// raft's MustSync ignores a snapshot: a follower acknowledges the
+		// snapshot's index once it is stored, so it must be durable too.
+		mustSync = mustSync || r.rd.MustSync || r.snap != nil
 		e.stats.entries.Add(uint64(len(r.rd.Entries)))
 		rds = append(rds, r)
 	}
