@@ -36,6 +36,8 @@ FUZZ_TARGETS := \
 	./cluster/peer:FuzzHandshake \
 	./queue:FuzzDecodeRecord \
 	./queue:FuzzRestore \
+	./wal:FuzzDecodeRaftState \
+	./cluster/replica:FuzzDecodeSnapshot \
 	./seal:FuzzParseKeyring \
 	./conf:FuzzParse \
 	./seal:FuzzOpen

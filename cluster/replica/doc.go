@@ -1,0 +1,47 @@
+// Package replica is the replication engine of a node: one raft group
+// (go.etcd.io/raft/v3 RawNode) per partition the node replicates, all driven
+// by one loop, with the raft log kept in the node's wal.Log as the
+// partition log itself.
+//
+// # The loop
+//
+// One goroutine (Start; pprof label swarmmq=raft-loop) repeats: take the
+// received messages, proposals and compaction requests queued by other
+// goroutines; step the messages into their groups; propose; tick every
+// group on each tick of Options.TickInterval; then, for every group with a
+// Ready, write its snapshot, entries and HardState into ONE wal.RaftBatch,
+// committed with one fsync (none if no Ready needs one); only then send all
+// messages (Transport.Send), apply the committed entries
+// (StateMachine.Apply, in order, per partition), and Advance. Nothing is
+// sent before the write that makes it true is durable. Stop signals the
+// loop, waits for it and fails the pending proposals.
+//
+// # Proposals
+//
+// Propose fails at once with *NotLeaderError when this node does not lead
+// the partition; proposal forwarding is off. An accepted proposal records
+// the term it was made in; the Ready that carries its entry gives it its
+// index. Its outcome comes once: its committed entry reaches Apply with the
+// proposer's ctx (same index, same term), or StateMachine.Lost is called
+// with ErrLost (its entry was replaced by another leader's), ErrDropped,
+// ErrUnknown (a snapshot jumped over it: it may have been committed) or
+// ErrStopped.
+//
+// # Storage
+//
+// The entry at (partition, index) is the wal's 'L' key with the record as
+// its value, readable by wal.Read and wal.Replay; terms are kept as runs
+// ('T' keys, one per leader change), raft's HardState, ConfState and first
+// index in an 'R' key (wal/raft.go). Compact stores the state machine's
+// snapshot ('S', as wal.SaveSnapshot) and trims below its KeepFrom; a raft
+// snapshot sent to a follower carries that state and the records from
+// KeepFrom to its index (snapshot.go), which the follower writes at the
+// same indexes.
+//
+// # Concurrency
+//
+// An Engine is safe for concurrent use. The raft groups, their storage and
+// the state machine calls belong to the loop; other goroutines only queue
+// input (under Engine.in) and read each group's Leadership (an atomic
+// pointer).
+package replica
