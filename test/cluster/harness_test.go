@@ -122,21 +122,45 @@ func TestNodesDieWithTheTest(t *testing.T) {
 			// under a TMPDIR this test removes.
 			cmd.Env = append(os.Environ(), "CLUSTER_HELPER="+mode, "CLUSTER_HELPER_PID="+pidFile, "SWARMMQ_NODE_BIN="+bin,
 				"TMPDIR="+t.TempDir())
+			// The helper's output goes to a file (an *os.File: no copying
+			// goroutine for Wait to wait on), shown if the helper hangs.
+			out, err := os.Create(filepath.Join(t.TempDir(), "helper.out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			cmd.Stdout, cmd.Stderr = out, out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
+			// exited is closed, not sent on, when the helper has exited:
+			// waitPid and the select below may both see it (a helper that
+			// panics is often gone before waitPid has read its pid).
+			exited := make(chan struct{})
+			var waitErr error
+			go func() {
+				waitErr = cmd.Wait()
+				close(exited)
+			}()
 			pid := waitPid(t, pidFile, exited)
 			if mode == "sigkill" {
 				_ = cmd.Process.Kill()
 			}
 			select {
-			case err := <-exited:
-				t.Logf("helper exited: %v", err)
+			case <-exited:
+				t.Logf("helper exited: %v", waitErr)
 			case <-time.After(time.Minute):
-				_ = cmd.Process.Kill()
-				t.Fatal("helper did not exit")
+				// SIGQUIT makes the helper print its goroutines and exit;
+				// SIGKILL if even that does not end it.
+				_ = cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-exited:
+				case <-time.After(10 * time.Second):
+					_ = cmd.Process.Kill()
+					<-exited
+				}
+				b, _ := os.ReadFile(out.Name())
+				t.Fatalf("helper did not exit (%v); its output, with its goroutines on SIGQUIT:\n%s", waitErr, b)
 			}
 			// Poll: the node is not our child, so there is nothing to wait on.
 			tick := time.NewTicker(20 * time.Millisecond)
@@ -154,8 +178,10 @@ func TestNodesDieWithTheTest(t *testing.T) {
 	}
 }
 
-// waitPid polls for the pid the helper writes once its node runs.
-func waitPid(t *testing.T, path string, exited <-chan error) int {
+// waitPid polls for the pid the helper writes once its node runs. exited
+// is closed when the helper has exited; waitPid only looks at it (the
+// caller waits on it too).
+func waitPid(t *testing.T, path string, exited <-chan struct{}) int {
 	t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -176,11 +202,11 @@ func waitPid(t *testing.T, path string, exited <-chan error) int {
 			return pid
 		}
 		select {
-		case err := <-exited:
+		case <-exited:
 			if pid := read(); pid != 0 {
 				return pid
 			}
-			t.Fatalf("helper exited before its node ran: %v", err)
+			t.Fatal("helper exited before its node ran")
 		case <-deadline:
 			t.Fatal("helper did not start its node")
 		case <-tick.C:
