@@ -189,3 +189,56 @@ func TestCommandLine(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "--http: no address given")
 }
+
+// TestReadsUnderLoad: swarmctl reads while a producer publishes and a
+// consumer acks (run with -race: the partitions are read on their owning
+// workers only); depth and last seq only move forwards.
+func TestReadsUnderLoad(t *testing.T) {
+	n := nodetest.Start(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), nodetest.Timeout)
+	defer cancel()
+	c, err := client.Dial(ctx, client.Options{Addr: n.AddrString(), ClientID: t.Name()})
+	require.NoError(t, err)
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < 50; i++ {
+			if _, err := c.Publish(ctx, "load", []byte("p1"), []byte("p2")); err != nil {
+				done <- err
+				return
+			}
+			ds, err := c.Fetch(ctx, "load", "g", 1, 0)
+			if err == nil && len(ds) == 1 {
+				err = c.Ack(ctx, "load", "g", ds[0].Seq)
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	http := "--http=" + n.HTTPAddr().String()
+	var last uint64
+	for finished := false; !finished; {
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+			finished = true
+		default:
+		}
+		code, out, errOut := ctl(t, http, "--json", "dest", "ls")
+		require.Zero(t, code, errOut)
+		var ds []adminapi.Destination
+		require.NoError(t, json.Unmarshal([]byte(out), &ds))
+		if len(ds) == 1 {
+			require.GreaterOrEqual(t, ds[0].LastSeq, last)
+			last = ds[0].LastSeq
+		}
+	}
+	code, out, errOut := ctl(t, http, "--json", "group", "info", "load", "g")
+	require.Zero(t, code, errOut)
+	var g adminapi.Group
+	require.NoError(t, json.Unmarshal([]byte(out), &g))
+	require.Equal(t, adminapi.Group{Name: "g", Lag: 50, Pending: 50, AckFloor: 51}, g, "50 of 100 acked, in order")
+}
