@@ -23,7 +23,7 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS     := -X $(VERSION_PKG).stamped=$(VERSION) -X $(VERSION_PKG).stampedCommit=$(COMMIT)
 
-CMDS := node producer-client consumer-client swarmbench
+CMDS := node producer-client consumer-client swarmbench swarmctl
 # The NATS peer of the benchmark lives in its own module, so the node never
 # links NATS.
 NATSPEER := perf/natspeer

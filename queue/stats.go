@@ -1,5 +1,7 @@
 package queue
 
+import "time"
+
 // DestStats describes one destination for metrics. A plain value whose
 // slices are views valid only during the callback of Destinations.
 type DestStats struct {
@@ -8,7 +10,10 @@ type DestStats struct {
 	Bytes    int64  // their payload bytes (what MaxBytes limits)
 	FirstSeq uint64 // oldest retained seq (LastSeq+1 when empty)
 	LastSeq  uint64 // last seq assigned
-	Groups   []GroupStats
+	// OldestTime is the record time (unix ns) of the oldest retained
+	// message, 0 when none is retained.
+	OldestTime int64
+	Groups     []GroupStats
 }
 
 // GroupStats describes one group of a destination.
@@ -35,12 +40,37 @@ func (p *Partition) Destinations(fn func(d DestStats)) {
 			})
 		}
 		fn(DestStats{
-			Name:     d.name,
-			Msgs:     d.msgs,
-			Bytes:    d.bytes,
-			FirstSeq: d.firstSeq(),
-			LastSeq:  d.lastSeq,
-			Groups:   groups,
+			Name:       d.name,
+			Msgs:       d.msgs,
+			Bytes:      d.bytes,
+			FirstSeq:   d.firstSeq(),
+			LastSeq:    d.lastSeq,
+			OldestTime: d.oldestTime(),
+			Groups:     groups,
 		})
 	}
+}
+
+// oldestTime returns the record time of the oldest retained message, or 0.
+func (d *dest) oldestTime() int64 {
+	if i := d.firstLiveFrom(d.firstSeq()); i < d.slots.len() {
+		return d.slots.at(i).time
+	}
+	return 0
+}
+
+// Limits are the per-destination limits a partition applies (today the
+// node's, the same for every destination).
+type Limits struct {
+	MaxMsgs    int64         // 0: unlimited
+	MaxBytes   int64         // payload bytes
+	MaxAge     time.Duration // 0: unlimited
+	MaxDeliver int           // deliveries to a group before dead-lettering
+	AckTimeout time.Duration // in flight this long, a delivery comes back
+}
+
+// Limits returns the limits of the partition's destinations.
+func (p *Partition) Limits() Limits {
+	o := p.opts
+	return Limits{MaxMsgs: o.MaxMsgs, MaxBytes: o.MaxBytes, MaxAge: o.MaxAge, MaxDeliver: o.MaxDeliver, AckTimeout: o.AckTimeout}
 }

@@ -17,8 +17,9 @@ import (
 	"github.com/swarmmq/swarmmq/wal"
 )
 
-// httpServer serves the admin surface: /health, /ready, /metrics and
-// /debug/pprof/*. It owns one goroutine (the HTTP server's accept loop).
+// httpServer serves the admin surface: /health, /ready, /metrics, the
+// read-only /v1/ API (admin.go, docs/admin.md) and /debug/pprof/*. It
+// owns one goroutine (the HTTP server's accept loop).
 type httpServer struct {
 	n   *Node
 	ln  net.Listener
@@ -56,6 +57,7 @@ func (n *Node) startHTTP() error {
 	h.mux.HandleFunc("GET /health", h.health)
 	h.mux.HandleFunc("GET /ready", h.readyz)
 	h.mux.HandleFunc("GET /metrics", h.metrics)
+	h.routeAdmin()
 	h.mux.HandleFunc("/debug/pprof/", pprof.Index)
 	h.mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	h.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -46,6 +46,7 @@ type Node struct {
 	owners      *owner.Map    // who serves each partition here; set once at Start
 	cache       *queue.Budget // retained messages in memory; set once at Start
 	topo        *graph.Topology
+	fan         *fanout.Stage // answers the admin endpoints' reads (Inspect); set once at Start
 	server      *netio.Server
 	http        *httpServer
 }
@@ -305,6 +306,7 @@ func (n *Node) build() error {
 	if err != nil {
 		return err
 	}
+	n.fan = fan
 	ac, _ := ack.New(ack.Options{Metrics: o.Metrics}, ack.Deps{In: rs.ack, Now: o.Now})
 	for _, s := range []struct {
 		name  string

@@ -43,6 +43,9 @@ type Options struct {
 	// HTTPAddr serves /health, /ready, /metrics, /debug/pprof; "" or "off"
 	// disables it.
 	HTTPAddr string
+	// Version is the build's version, shown by GET /v1/status; "" shows
+	// "unknown".
+	Version string
 	// DataDir holds the Pebble log.
 	DataDir string
 	// FS is the file system of the log (tests: vfs.NewMem); nil = the OS.

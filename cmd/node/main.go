@@ -109,6 +109,7 @@ func run(flags conf.NodeFlags) error {
 	if err != nil {
 		return err
 	}
+	opts.Version = version.Get().Version
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	return serve(ctx, opts, logger, nil)

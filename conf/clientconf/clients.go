@@ -1,5 +1,5 @@
-// Package clientconf holds the kong command lines of producer-client and
-// consumer-client. It is apart from conf so the client binaries do not link
+// Package clientconf holds the kong command lines of producer-client,
+// consumer-client and swarmctl (ctl.go). It is apart from conf so the client binaries do not link
 // the node (gnet, Pebble) that conf configures.
 package clientconf
 

@@ -12,7 +12,9 @@
 // worker drains its own two rings (the log's outcomes, and FETCH/NACK from
 // route), applies entries in log order, and arms one timer for the earliest of:
 // an in-flight deadline, a NACK delay, an age expiry, a long-poll timeout,
-// the stats tick.
+// the stats tick. Other goroutines read partitions only through
+// Stage.Inspect (the node's admin API): a query the owning worker runs
+// between two turns of its loop, never concurrently with it.
 //
 // Snapshots: a worker encodes a partition's snapshot (every SnapshotEvery
 // records, while it retains few messages) and hands it to its own

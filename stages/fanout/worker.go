@@ -29,6 +29,10 @@ type worker struct {
 	// lastRead is the last log record read per partition, for messages
 	// not in memory.
 	lastRead map[uint32]readRecord
+	// queries are reads of the partitions from other goroutines
+	// (Stage.Inspect); exited is closed when run returns.
+	queries chan query
+	exited  chan struct{}
 
 	results   []queue.Result
 	deliv     []queue.Delivery
@@ -62,6 +66,8 @@ func newWorker(s *Stage, id int) *worker {
 		snaps:    make(chan snapshot, 1),
 		spare:    make(chan []byte, 2),
 		lastRead: map[uint32]readRecord{},
+		queries:  make(chan query),
+		exited:   make(chan struct{}),
 	}
 	// A partition never changes worker (package owner): the list is fixed.
 	w.parts = s.deps.Owners.Load().WorkerPartitions(nil, id)
@@ -74,6 +80,7 @@ func newWorker(s *Stage, id int) *worker {
 // run is the worker loop: apply the log's outcomes, serve requests, sleep
 // until input or a deadline.
 func (w *worker) run() {
+	defer close(w.exited)
 	in, log := w.s.deps.In[w.id], w.s.deps.Log[w.id]
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -91,6 +98,7 @@ func (w *worker) run() {
 			w.handle(r)
 		}
 		clear(batch)
+		w.answerQueries()
 		now := w.s.deps.Now()
 		w.tick(now, timedOut)
 		timedOut = false
@@ -107,6 +115,8 @@ func (w *worker) run() {
 		case <-in.C():
 		case <-timer.C:
 			timedOut = true
+		case q := <-w.queries:
+			w.answer(q)
 		}
 	}
 }

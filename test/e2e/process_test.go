@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	code := func() int {
 		defer func() { _ = os.RemoveAll(dir) }()
 		out, err := exec.Command("go", "build", "-o", dir+"/",
-			"../../cmd/node", "../../cmd/producer-client", "../../cmd/consumer-client").CombinedOutput()
+			"../../cmd/node", "../../cmd/producer-client", "../../cmd/consumer-client", "../../cmd/swarmctl").CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "cannot build the binaries: %v\n%s", err, out)
 			return 1
@@ -191,6 +191,11 @@ func TestQuickStart(t *testing.T) {
 	// Acked: a second consumer of the same group gets nothing.
 	if out, _, _ := run(t, "", "consumer-client", "--node", p.addr, "--destination", "test-queue", "--timeout", "300ms"); out != "" {
 		t.Fatalf("acked message delivered again: %q", out)
+	}
+	// README, "Operating": the acked message is gone, the group stays.
+	out, stderr, err = run(t, "", "swarmctl", "--http", p.httpAddr, "group", "info", "test-queue", "default")
+	if err != nil || out != "Group      default\nLag        0\nPending    0\nIn flight  0\nAck floor  2\n" {
+		t.Fatalf("swarmctl group info: %v %q\n%s", err, out, stderr)
 	}
 
 	resp, err := http.Get("http://" + p.httpAddr + "/health")

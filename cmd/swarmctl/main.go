@@ -1,0 +1,46 @@
+// Command swarmctl shows what a SwarmMQ node holds, through the node's
+// read-only admin HTTP API (docs/admin.md):
+//
+//	swarmctl status                          # the node: id, version, health, uptime, partitions led
+//	swarmctl dest ls                         # destinations: depth, bytes, oldest age, last seq, groups
+//	swarmctl dest info orders                # one destination, its limits and its groups
+//	swarmctl group ls orders                 # the groups of a destination
+//	swarmctl group info orders billing       # one group: lag, pending, in flight
+//	swarmctl --http 10.0.0.5:8080 --json dest ls
+//
+// --http is the node's admin address (node.http_addr, default
+// 127.0.0.1:8080), not its client port; with a comma-separated list the
+// first address that answers is used. Tables are for people, --json prints
+// the node's JSON for scripts. It exits 0 on success, 1 on an error (the
+// node unreachable, an unknown destination or group) and 2 on a bad
+// command line.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/swarmmq/swarmmq/cmd/internal/version"
+	"github.com/swarmmq/swarmmq/conf/clientconf"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// parserOptions are the kong options of the command line.
+func parserOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("swarmctl"),
+		kong.Description("Show what a SwarmMQ node holds (read-only), through its admin HTTP address."),
+		clientconf.CtlVars(),
+		kong.Embed(&version.Flag{}), version.Vars("swarmctl"),
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/swarmmq/swarmmq/stages/adminapi"
+)
+
+func table(out io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+}
+
+func printStatus(out io.Writer, s adminapi.Status) error {
+	tw := table(out)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row("Node", s.NodeID)
+	if s.Cluster != "" {
+		row("Cluster", s.Cluster)
+	}
+	row("Version", s.Version)
+	health := s.Status
+	if s.Error != "" {
+		health += " (" + s.Error + ")"
+	}
+	row("Health", health)
+	row("Uptime", seconds(s.UptimeSeconds))
+	row("Client address", s.Addr)
+	row("Partitions led", fmt.Sprintf("%d of %d", len(s.PartitionsLed), s.Partitions))
+	row("Destinations", s.Destinations)
+	row("Connections", s.Connections)
+	return tw.Flush()
+}
+
+func printDestinations(out io.Writer, ds []adminapi.Destination) error {
+	tw := table(out)
+	fmt.Fprintln(tw, "DESTINATION\tPARTITION\tDEPTH\tBYTES\tOLDEST\tLAST SEQ\tGROUPS")
+	for _, d := range ds {
+		names := make([]string, len(d.Groups))
+		for i, g := range d.Groups {
+			names[i] = g.Name
+		}
+		groups := strings.Join(names, ",")
+		if groups == "" {
+			groups = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\t%s\n", d.Name, d.Partition, d.Depth, d.Bytes, age(d), d.LastSeq, groups)
+	}
+	return tw.Flush()
+}
+
+func printDestination(out io.Writer, d adminapi.Destination) error {
+	tw := table(out)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row("Destination", d.Name)
+	row("Partition", d.Partition)
+	row("Depth", d.Depth)
+	row("Bytes", d.Bytes)
+	row("Oldest message", age(d))
+	row("Seqs retained", fmt.Sprintf("%d..%d", d.FirstSeq, d.LastSeq))
+	row("Max msgs", unlimited(d.Limits.MaxMsgs))
+	row("Max bytes", unlimited(d.Limits.MaxBytes))
+	row("Max age", unlimitedSeconds(d.Limits.MaxAgeSeconds))
+	row("Max deliver", d.Limits.MaxDeliver)
+	row("Ack timeout", seconds(d.Limits.AckTimeoutSeconds))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(d.Groups) == 0 {
+		_, err := fmt.Fprintln(out, "\nNo groups.")
+		return err
+	}
+	fmt.Fprintln(out)
+	return printGroups(out, d.Groups)
+}
+
+func printGroups(out io.Writer, gs []adminapi.Group) error {
+	tw := table(out)
+	fmt.Fprintln(tw, "GROUP\tLAG\tPENDING\tIN FLIGHT\tACK FLOOR")
+	for _, g := range gs {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", g.Name, g.Lag, g.Pending, g.InFlight, g.AckFloor)
+	}
+	return tw.Flush()
+}
+
+func printGroup(out io.Writer, g adminapi.Group) error {
+	tw := table(out)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row("Group", g.Name)
+	row("Lag", g.Lag)
+	row("Pending", g.Pending)
+	row("In flight", g.InFlight)
+	row("Ack floor", g.AckFloor)
+	return tw.Flush()
+}
+
+// age is the oldest message's age, "-" when the destination is empty.
+func age(d adminapi.Destination) string {
+	if d.Depth == 0 {
+		return "-"
+	}
+	return seconds(d.OldestAgeSeconds)
+}
+
+func seconds(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
+}
+
+func unlimited(n int64) string {
+	if n == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprint(n)
+}
+
+func unlimitedSeconds(s float64) string {
+	if s == 0 {
+		return "unlimited"
+	}
+	return seconds(s)
+}

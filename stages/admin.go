@@ -1,0 +1,157 @@
+package stages
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/adminapi"
+)
+
+// adminTimeout bounds how long an admin read waits for the fanout workers.
+const adminTimeout = 5 * time.Second
+
+func (h *httpServer) routeAdmin() {
+	h.mux.HandleFunc("GET /v1/status", h.v1Status)
+	h.mux.HandleFunc("GET /v1/destinations", h.v1Destinations)
+	h.mux.HandleFunc("GET /v1/destinations/{name}", h.v1Destination)
+	h.mux.HandleFunc("GET /v1/destinations/{name}/groups", h.v1Groups)
+	h.mux.HandleFunc("GET /v1/destinations/{name}/groups/{group}", h.v1Group)
+}
+
+func (h *httpServer) v1Status(w http.ResponseWriter, r *http.Request) {
+	n := h.n
+	dests, err := n.destinations(r.Context(), "")
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	status, errText := n.status()
+	version := n.opts.Version
+	if version == "" {
+		version = "unknown"
+	}
+	writeJSON(w, http.StatusOK, adminapi.Status{
+		NodeID: n.opts.NodeID, Cluster: n.opts.ClusterName, Version: version, Status: status, Error: errText,
+		Addr: n.server.Addr().String(), UptimeSeconds: time.Since(n.start).Seconds(),
+		Partitions: n.opts.Partitions, PartitionsLed: n.owners.Load().Led([]uint32{}),
+		Destinations: len(dests), Connections: n.server.Connections(),
+	})
+}
+
+func (h *httpServer) v1Destinations(w http.ResponseWriter, r *http.Request) {
+	dests, err := h.n.destinations(r.Context(), "")
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, dests)
+}
+
+func (h *httpServer) v1Destination(w http.ResponseWriter, r *http.Request) {
+	if d, ok := h.destination(w, r); ok {
+		writeJSON(w, http.StatusOK, d)
+	}
+}
+
+func (h *httpServer) v1Groups(w http.ResponseWriter, r *http.Request) {
+	if d, ok := h.destination(w, r); ok {
+		writeJSON(w, http.StatusOK, d.Groups)
+	}
+}
+
+func (h *httpServer) v1Group(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.destination(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("group")
+	i := slices.IndexFunc(d.Groups, func(g adminapi.Group) bool { return g.Name == name })
+	if i < 0 {
+		writeError(w, http.StatusNotFound, "no group "+name+" on destination "+d.Name)
+		return
+	}
+	writeJSON(w, http.StatusOK, d.Groups[i])
+}
+
+// destination finds the destination named in r's path, or answers the
+// error itself and returns false.
+func (h *httpServer) destination(w http.ResponseWriter, r *http.Request) (adminapi.Destination, bool) {
+	name := r.PathValue("name")
+	dests, err := h.n.destinations(r.Context(), name)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return adminapi.Destination{}, false
+	}
+	if len(dests) == 0 {
+		writeError(w, http.StatusNotFound, "no destination "+name)
+		return adminapi.Destination{}, false
+	}
+	return dests[0], true
+}
+
+// destinations reads the destinations (only the one called name, if name
+// is not "") from the partitions, on the fanout workers that own them,
+// sorted by name.
+func (n *Node) destinations(ctx context.Context, name string) ([]adminapi.Destination, error) {
+	if n.fan == nil {
+		return nil, errors.New("the node is not started")
+	}
+	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
+	defer cancel()
+	now := n.opts.Now()
+	dests := []adminapi.Destination{}
+	err := n.fan.Inspect(ctx, func(p *queue.Partition) {
+		lim := limitsOf(p.Limits())
+		p.Destinations(func(d queue.DestStats) {
+			if name == "" || string(d.Name) == name {
+				dests = append(dests, destinationOf(p.ID(), d, now, lim))
+			}
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(dests, func(a, b adminapi.Destination) int { return strings.Compare(a.Name, b.Name) })
+	return dests, nil
+}
+
+// destinationOf copies d (views valid only during the callback).
+func destinationOf(partition uint32, d queue.DestStats, now int64, lim adminapi.Limits) adminapi.Destination {
+	out := adminapi.Destination{
+		Name: string(d.Name), Partition: partition, Depth: d.Msgs, Bytes: d.Bytes,
+		FirstSeq: d.FirstSeq, LastSeq: d.LastSeq, Limits: lim, Groups: make([]adminapi.Group, 0, len(d.Groups)),
+	}
+	if d.OldestTime != 0 {
+		out.OldestAgeSeconds = max(time.Duration(now-d.OldestTime), 0).Seconds()
+	}
+	for _, g := range d.Groups {
+		inFlight := uint64(max(g.Pending, 0))
+		out.Groups = append(out.Groups, adminapi.Group{
+			Name: string(g.Name), Lag: g.Lag, Pending: g.Lag - min(inFlight, g.Lag), InFlight: g.Pending, AckFloor: g.Floor,
+		})
+	}
+	return out
+}
+
+func limitsOf(l queue.Limits) adminapi.Limits {
+	return adminapi.Limits{MaxMsgs: l.MaxMsgs, MaxBytes: l.MaxBytes, MaxAgeSeconds: l.MaxAge.Seconds(),
+		MaxDeliver: l.MaxDeliver, AckTimeoutSeconds: l.AckTimeout.Seconds()}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, adminapi.APIError{Error: msg})
+}
