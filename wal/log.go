@@ -199,7 +199,7 @@ func (l *Log) checkPartitions(dir string, v []byte) error {
 		return corruptf("partition count marker is %d bytes, want %d", len(v), partitionsValue)
 	}
 	if n := binary.BigEndian.Uint32(v); n != l.parts {
-		return fmt.Errorf("%w: the log in %q has %d partitions, Options.Partitions is %d", ErrPartitions, dir, n, l.parts)
+		return fmt.Errorf("%w: the log in %q was created with %d partitions and this node is configured for %d (cluster.partitions); a partition count cannot change: use the original count or a new data directory", ErrPartitions, dir, n, l.parts)
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func TestPartitionCountMismatch(t *testing.T) {
 
 	_, err = Open(memOptions(fs, 16))
 	require.ErrorIs(t, err, ErrPartitions)
-	require.ErrorContains(t, err, "has 8 partitions, Options.Partitions is 16")
+	require.ErrorContains(t, err, "created with 8 partitions and this node is configured for 16 (cluster.partitions)")
 
 	l, err = Open(memOptions(fs, 8))
 	require.NoError(t, err, "the failed open released the database")
