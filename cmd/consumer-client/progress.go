@@ -3,10 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/swarmmq/swarmmq/cmd/internal/progress"
 )
 
 // progressInterval is how often the progress line is redrawn.
@@ -26,20 +27,12 @@ func (t *tally) handled() int64 { return t.printed.Load() + t.withheld.Load() }
 func (t *tally) summary(elapsed time.Duration) string {
 	printed := t.printed.Load()
 	return fmt.Sprintf("printed %d, withheld %d, %s msg/s, elapsed %s",
-		printed, t.withheld.Load(), rate(printed, elapsed), elapsed.Round(time.Millisecond))
+		printed, t.withheld.Load(), progress.Rate(printed, elapsed), elapsed.Round(time.Millisecond))
 }
 
-// rate formats n per elapsed as a whole number of messages per second.
-func rate(n int64, elapsed time.Duration) string {
-	if elapsed <= 0 {
-		return "0"
-	}
-	return fmt.Sprintf("%.0f", float64(n)/elapsed.Seconds())
-}
-
-// progress renders the progress on stderr: one line redrawn in place on a
+// progressLine renders the progress on stderr: one line redrawn in place on a
 // terminal, a line per tick elsewhere.
-type progress struct {
+type progressLine struct {
 	w     io.Writer
 	t     *tally
 	count int // --count, 0 = no limit
@@ -47,48 +40,25 @@ type progress struct {
 	tty   bool
 }
 
-// barWidth is the width of the bar between brackets.
-const barWidth = 30
-
 // line renders the progress at now. With --count it says how many are
 // still awaited, since without --timeout the consumer waits for them.
-func (p *progress) line(now time.Time) string {
+func (p *progressLine) line(now time.Time) string {
 	printed, withheld := p.t.printed.Load(), p.t.withheld.Load()
-	r := rate(printed, now.Sub(p.start))
+	r := progress.Rate(printed, now.Sub(p.start))
 	if p.count <= 0 {
 		return fmt.Sprintf("printed %d, withheld %d, %s msg/s", printed, withheld, r)
 	}
 	done := min(printed+withheld, int64(p.count))
-	n := int(done * barWidth / int64(p.count))
-	bar := strings.Repeat("=", n) + strings.Repeat(" ", barWidth-n)
 	return fmt.Sprintf("[%s] %d/%d (withheld %d), %s msg/s, waiting for %d more",
-		bar, done, p.count, withheld, r, int64(p.count)-done)
+		progress.Bar(done, int64(p.count)), done, p.count, withheld, r, int64(p.count)-done)
 }
 
 // start runs the progress line until the returned function is called,
 // which clears it on a terminal.
-func (p *progress) run(interval time.Duration) (stop func()) {
+func (p *progressLine) run(interval time.Duration) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case now := <-tick.C:
-				if p.tty {
-					fmt.Fprintf(p.w, "\r\033[K%s", p.line(now))
-				} else {
-					fmt.Fprintln(p.w, "consumer-client:", p.line(now))
-				}
-			case <-done:
-				if p.tty {
-					fmt.Fprint(p.w, "\r\033[K")
-				}
-				return
-			}
-		}
-	})
+	wg.Go(func() { progress.Run(p.w, p.tty, "consumer-client: ", interval, p.line, done) })
 	return func() {
 		close(done)
 		wg.Wait()

@@ -12,7 +12,7 @@ func TestProgressLine(t *testing.T) {
 	var tl tally
 	tl.printed.Add(30)
 	tl.withheld.Add(1)
-	p := &progress{t: &tl, start: start}
+	p := &progressLine{t: &tl, start: start}
 	require.Equal(t, "printed 30, withheld 1, 15 msg/s", p.line(start.Add(2*time.Second)))
 	p.count = 100
 	require.Equal(t, "[=========                     ] 31/100 (withheld 1), 15 msg/s, waiting for 69 more",
@@ -35,7 +35,7 @@ func TestProgressRun(t *testing.T) {
 	tl.printed.Add(4)
 	for _, tty := range []bool{false, true} {
 		w := make(lines)
-		stop := (&progress{w: w, t: &tl, count: 10, start: time.Now(), tty: tty}).run(time.Millisecond)
+		stop := (&progressLine{w: w, t: &tl, count: 10, start: time.Now(), tty: tty}).run(time.Millisecond)
 		first := <-w
 		if tty {
 			require.Regexp(t, `^\r\x1b\[K\[=+ +\] 4/10 \(withheld 0\), \d+ msg/s, waiting for 6 more$`, first)

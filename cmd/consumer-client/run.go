@@ -53,7 +53,7 @@ func run(ctx context.Context, f clientconf.ConsumerFlags, out *bufio.Writer, std
 	start := time.Now()
 	stopProgress := func() {}
 	if tty || f.Progress {
-		stopProgress = (&progress{w: stderr, t: &t, count: f.Count, start: start, tty: tty}).run(progressInterval)
+		stopProgress = (&progressLine{w: stderr, t: &t, count: f.Count, start: start, tty: tty}).run(progressInterval)
 	}
 	err = consume(ctx, c, f, newPrinter(out, f.JSON), stderr, &t)
 	stopProgress()

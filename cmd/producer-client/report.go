@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/swarmmq/swarmmq/client"
+	"github.com/swarmmq/swarmmq/cmd/internal/progress"
 )
 
 // maxReasons bounds the distinct failure reasons a run remembers.
@@ -59,7 +59,7 @@ func (s *stats) summary(elapsed time.Duration) string {
 	acked := s.acked.Load()
 	return fmt.Sprintf("sent %d, acked %d, duplicates %d, failed %d, %s msg/s, elapsed %s",
 		s.sent.Load(), acked, s.dups.Load(), s.failed.Load(),
-		rate(acked, elapsed), elapsed.Round(time.Millisecond))
+		progress.Rate(acked, elapsed), elapsed.Round(time.Millisecond))
 }
 
 // problems explains, one line each, why messages were not acknowledged;
@@ -82,17 +82,9 @@ func (s *stats) problems() []string {
 	return out
 }
 
-// rate formats n per elapsed as a whole number of messages per second.
-func rate(n int64, elapsed time.Duration) string {
-	if elapsed <= 0 {
-		return "0"
-	}
-	return fmt.Sprintf("%.0f", float64(n)/elapsed.Seconds())
-}
-
-// progress renders a one-line progress bar on a terminal (or a line per
+// progressLine renders a one-line progress bar on a terminal (or a line per
 // tick elsewhere).
-type progress struct {
+type progressLine struct {
 	w     io.Writer
 	st    *stats
 	total int
@@ -100,38 +92,18 @@ type progress struct {
 	tty   bool
 }
 
-// barWidth is the width of the bar between brackets.
-const barWidth = 30
-
 // line renders the progress at now.
-func (p *progress) line(now time.Time) string {
+func (p *progressLine) line(now time.Time) string {
 	sent, acked := p.st.sent.Load(), p.st.acked.Load()
-	r := rate(acked, now.Sub(p.start))
+	r := progress.Rate(acked, now.Sub(p.start))
 	if p.total <= 0 {
 		return fmt.Sprintf("sent %d, acked %d, %s msg/s", sent, acked, r)
 	}
-	done := min(int(acked*barWidth/int64(p.total)), barWidth)
-	bar := strings.Repeat("=", done) + strings.Repeat(" ", barWidth-done)
-	return fmt.Sprintf("[%s] %3d%% %d/%d acked, %s msg/s", bar, acked*100/int64(p.total), acked, p.total, r)
+	return fmt.Sprintf("[%s] %3d%% %d/%d acked, %s msg/s",
+		progress.Bar(acked, int64(p.total)), acked*100/int64(p.total), acked, p.total, r)
 }
 
 // run redraws the line every interval until stop is closed, then clears it.
-func (p *progress) run(stop <-chan struct{}, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case now := <-t.C:
-			if p.tty {
-				fmt.Fprintf(p.w, "\r\033[K%s", p.line(now))
-			} else {
-				fmt.Fprintln(p.w, p.line(now))
-			}
-		case <-stop:
-			if p.tty {
-				fmt.Fprint(p.w, "\r\033[K")
-			}
-			return
-		}
-	}
+func (p *progressLine) run(stop <-chan struct{}, interval time.Duration) {
+	progress.Run(p.w, p.tty, "", interval, p.line, stop)
 }

@@ -45,7 +45,7 @@ func TestProgressLine(t *testing.T) {
 	start := time.Unix(0, 0)
 	st.sent.Add(60)
 	st.acked.Add(50)
-	p := progress{st: &st, total: 200, start: start}
+	p := progressLine{st: &st, total: 200, start: start}
 	require.Equal(t, "[=======                       ]  25% 50/200 acked, 50 msg/s", p.line(start.Add(time.Second)))
 	p.total = 0
 	require.Equal(t, "sent 60, acked 50, 25 msg/s", p.line(start.Add(2*time.Second)))

@@ -78,7 +78,7 @@ func startProgress(f clientconf.ProducerFlags, e env, st *stats, total int, star
 	if !e.tty && !f.Progress {
 		return func() {}
 	}
-	p := &progress{w: e.stderr, st: st, total: total, start: start, tty: e.tty}
+	p := &progressLine{w: e.stderr, st: st, total: total, start: start, tty: e.tty}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { p.run(stop, progressInterval) })
