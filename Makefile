@@ -34,6 +34,7 @@ FUZZ_TARGETS := \
 	./frame:FuzzDecodePublish \
 	./frame:FuzzDecodePeer \
 	./cluster/peer:FuzzHandshake \
+	./cluster/forward:FuzzDecodeEnvelope \
 	./queue:FuzzDecodeRecord \
 	./queue:FuzzRestore \
 	./wal:FuzzDecodeRaftState \

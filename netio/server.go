@@ -40,11 +40,30 @@ const drainPoll = 2 * time.Millisecond
 // every view into it.
 type Inbound struct {
 	// Conn is the connection the frame arrived on; replies go to Conn.Send.
+	// Nil for a frame that did not arrive on a client connection (see
+	// Remote).
 	Conn *Conn
+	// Remote, set when Conn is nil, answers a frame another node forwarded
+	// on behalf of its client (package cluster/forward).
+	Remote Replier
 	// Buf holds exactly one whole frame, header included.
 	Buf *bytebufferpool.ByteBuffer
 
 	size int32 // bytes counted against Conn's and the server's budget until Release
+}
+
+// Replier is what answers a frame that did not arrive on a client
+// connection: the methods of Conn the stages use. Release of its Inbound
+// hands Buf to Replier.ReleaseBuf.
+type Replier interface {
+	Send(b []byte) error
+	SendError(corr uint64, code frame.Code, msg string) error
+	Closed() bool
+	MaxFrame() int
+	// Producer is the producer session the frame was sent in (0: none).
+	Producer() uint64
+	// ReleaseBuf takes back the Inbound's buffer.
+	ReleaseBuf(b *bytebufferpool.ByteBuffer)
 }
 
 // Frame decodes the frame in in.Buf; Body is a view into in.Buf, valid until
@@ -58,10 +77,27 @@ func (in Inbound) Frame() (frame.Frame, error) {
 // Release returns in.Buf to the pool of the Server that received it, and
 // its bytes to the connection's and the server's budget.
 func (in Inbound) Release() {
+	if in.Conn == nil {
+		in.Remote.ReleaseBuf(in.Buf)
+		return
+	}
 	if in.size > 0 {
 		in.Conn.releasedFrame(int64(in.size))
 	}
 	in.Conn.srv.ReleaseBuf(in.Buf)
+}
+
+// ReleaseBuf returns an Inbound buffer to the pool of c's server.
+func (c *Conn) ReleaseBuf(b *bytebufferpool.ByteBuffer) { c.srv.ReleaseBuf(b) }
+
+var _ Replier = (*Conn)(nil)
+
+// Replier returns who answers the frame: Conn, or Remote when Conn is nil.
+func (in Inbound) Replier() Replier {
+	if in.Conn == nil {
+		return in.Remote
+	}
+	return in.Conn
 }
 
 // A Server is the netio stage of a node's topology.

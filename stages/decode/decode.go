@@ -113,7 +113,7 @@ func (s *Stage) handle(batch []netio.Inbound) {
 			if f, _, derr := frame.Decode(in.Buf.B, s.opts.MaxFrame); derr == nil {
 				corr = f.Corr
 			}
-			_ = in.Conn.SendError(corr, code, msg)
+			_ = in.Replier().SendError(corr, code, msg)
 			in.Release()
 			continue
 		}
@@ -145,7 +145,8 @@ func (s *Stage) decode(in netio.Inbound, now int64) (*work.Request, error) {
 
 func (s *Stage) newRequest(kind work.Kind, in netio.Inbound, f frame.Frame, dest []byte, now int64) *work.Request {
 	r := work.NewRequest(kind, in)
-	r.Conn = in.Conn
+	r.Conn = in.Replier()
+	r.Forwarded = in.Conn == nil
 	r.Corr = f.Corr
 	r.Dest = dest
 	r.Partition = s.deps.Route.Partition(dest)
@@ -160,7 +161,7 @@ func (s *Stage) publish(in netio.Inbound, f frame.Frame, now int64) (*work.Reque
 	}
 	var producer uint64
 	if f.Flags&frame.FlagSession != 0 {
-		if producer = in.Conn.Producer(); producer == 0 {
+		if producer = in.Replier().Producer(); producer == 0 {
 			return nil, &frame.Error{Code: frame.CodeBadProducer,
 				Msg: "PUBLISH in a producer session, but this connection holds none: send PRODUCER first"}
 		}

@@ -20,6 +20,18 @@ type Deps struct {
 	Fanout []*graph.Ring[*work.Request]
 	Owners *owner.Map
 	Now    func() int64
+	// Forward, when set, takes requests for partitions another node leads
+	// (a cluster); without it, or when it declines, they are answered
+	// NOT_LEADER.
+	Forward Forwarder
+}
+
+// Forwarder hands a request for a partition this node does not lead to the
+// partition's leader and answers it on r.Conn when the leader has. Forward
+// returns false when it cannot take r (no leader known, too many requests
+// forwarded): r is still the caller's.
+type Forwarder interface {
+	Forward(r *work.Request) bool
 }
 
 // Stage is the route stage. Start, Stop: see work.Runner.
@@ -40,6 +52,9 @@ func (s *Stage) handle(batch []*work.Request) {
 	t := s.deps.Owners.Load()
 	for _, r := range batch {
 		if !t.Leads(r.Partition) {
+			if !r.Forwarded && s.deps.Forward != nil && s.deps.Forward.Forward(r) {
+				continue
+			}
 			r.Abort(frame.CodeNotLeader, fmt.Errorf("partition %d is not led by this node", r.Partition))
 			continue
 		}

@@ -49,6 +49,10 @@ type Request struct {
 	Dest      []byte // view into Buf (or into a fanout-owned slice for records)
 	Group     []byte
 	RecvNanos int64 // when decode took the frame (monotonic-ish wall clock)
+	// Forwarded is set on a request another node forwarded here for its
+	// client (Conn answers through the peer link): it is never forwarded
+	// again.
+	Forwarded bool
 
 	// PUBLISH: the raw message section and one result per message.
 	// StartResults sizes Results; a message is resolved once Resolve gave
@@ -99,6 +103,15 @@ func NewRequest(kind Kind, in netio.Inbound) *Request {
 	r.Kind = kind
 	r.in = in
 	return r
+}
+
+// Frame returns the request frame as it arrived, header included, or nil
+// for an internal record. It is valid until Release.
+func (r *Request) Frame() []byte {
+	if r.in.Buf == nil {
+		return nil
+	}
+	return r.in.Buf.B
 }
 
 // Release returns the Request and its buffer to their pools. The Request and
