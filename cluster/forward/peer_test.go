@@ -1,15 +1,20 @@
 package forward
 
 import (
+	"bytes"
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/swarmmq/swarmmq/cluster/peer"
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/graph"
 	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/netio/promtext"
 	"github.com/swarmmq/swarmmq/stages/work"
 )
 
@@ -93,5 +98,40 @@ func waitLinked(t *testing.T, tr *peer.Transport) {
 		case <-deadline:
 			t.Fatalf("links not up: %+v", tr.Peers())
 		}
+	}
+}
+
+// TestClusterFamilies: every family the peer links and forwarding expose
+// is in promtext's cluster table (so /metrics gives it HELP and TYPE, and
+// docs/metrics.md's check knows it is a cluster family).
+func TestClusterFamilies(t *testing.T) {
+	set := metrics.NewSet()
+	tr, err := peer.New(peer.Options{ID: "n1", ClusterName: "c", Partitions: 4,
+		Peers: map[string]string{"n2": "127.0.0.1:1"}, ListenAddr: "127.0.0.1:0", Handler: leaderHandler{}, Metrics: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tr.Close() }()
+	f, err := New(Options{Self: "n1", Leader: func(uint32) (string, bool) { return "", false }, Call: tr.Call, Metrics: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Stop(context.Background()) }()
+	NewServer(ServerOptions{Metrics: set}, graph.NewRing[netio.Inbound](1))
+	var b bytes.Buffer
+	set.WritePrometheus(&b)
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		name, _, _ := strings.Cut(line, "{")
+		name, _, _ = strings.Cut(name, " ")
+		seen[promtext.FamilyOf(name)] = true
+	}
+	for name := range seen {
+		if !promtext.ClusterOnly(name) {
+			t.Errorf("%s is not in promtext's cluster table", name)
+		}
+	}
+	if len(seen) < 13 {
+		t.Errorf("only %d families seen: %v", len(seen), seen)
 	}
 }

@@ -90,3 +90,24 @@ var node = map[string]entry{
 	"swarmmq_netio_refused_per_ip_total":       {Counter, "Connections refused because their IP address had max_connections_per_ip open."},
 	"swarmmq_netio_tls_handshake_errors_total": {Counter, "Failed TLS handshakes."},
 }
+
+// cluster describes the families a node exposes only as a member of a
+// cluster of several nodes (docs/cluster.md); NodeNames leaves them out.
+var cluster = map[string]entry{
+	// Node-to-node links (cluster/peer), by peer.
+	"swarmmq_peer_sent_bytes_total":         {Counter, "Bytes written to the peer link, frame headers included."},
+	"swarmmq_peer_sent_frames_total":        {Counter, "Frames written to the peer link."},
+	"swarmmq_peer_received_bytes_total":     {Counter, "Bytes read from the peer link, frame headers included."},
+	"swarmmq_peer_received_frames_total":    {Counter, "Frames read from the peer link."},
+	"swarmmq_peer_dropped_frames_total":     {Counter, "Frames to the peer dropped: its queue was full or the link down (raft sends again)."},
+	"swarmmq_peer_reconnects_total":         {Counter, "Links to the peer established after the first."},
+	"swarmmq_peer_last_contact_seconds":     {Gauge, "Unix time of the last frame received from the peer."},
+	"swarmmq_peer_connected":                {Gauge, "1 while the link to the peer is up, else 0."},
+	"swarmmq_peer_queued_bytes":             {Gauge, "Bytes queued for the peer link, not yet written."},
+	"swarmmq_peer_handshakes_refused_total": {Counter, "Peer handshakes refused (another cluster, partition count, unknown or duplicate node)."},
+
+	// Forwarding (cluster/forward).
+	"swarmmq_forward_requests_total": {Counter, "Client requests for partitions led elsewhere, by result: ok (answered by the leader), failed (answered NOT_LEADER after trying), declined (answered NOT_LEADER at once)."},
+	"swarmmq_forward_in_flight":      {Gauge, "Client requests forwarded to their leader and not yet answered."},
+	"swarmmq_forward_served_total":   {Counter, "Requests other nodes forwarded here, by result: accepted into the pipeline, or refused."},
+}

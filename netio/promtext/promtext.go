@@ -41,6 +41,9 @@ type entry struct {
 func Lookup(name string) (Family, bool) {
 	e, ok := node[name]
 	if !ok {
+		e, ok = cluster[name]
+	}
+	if !ok {
 		e, ok = runtime[name]
 	}
 	return Family{Type: e.typ, Help: e.help, NoSum: withoutSum[name]}, ok
@@ -48,8 +51,11 @@ func Lookup(name string) (Family, bool) {
 
 // Names returns the name of every family in the table, sorted.
 func Names() []string {
-	names := make([]string, 0, len(node)+len(runtime))
+	names := make([]string, 0, len(node)+len(cluster)+len(runtime))
 	for n := range node {
+		names = append(names, n)
+	}
+	for n := range cluster {
 		names = append(names, n)
 	}
 	for n := range runtime {
@@ -67,6 +73,24 @@ func NodeNames() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// ClusterNames returns the names of the families a node exposes only as a
+// member of a cluster of several nodes, sorted.
+func ClusterNames() []string {
+	names := make([]string, 0, len(cluster))
+	for n := range cluster {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ClusterOnly reports whether family name is exposed only by a member of a
+// cluster of several nodes.
+func ClusterOnly(name string) bool {
+	_, ok := cluster[name]
+	return ok
 }
 
 // FamilyOf returns the family a sample called name belongs to: name itself,
