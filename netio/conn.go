@@ -34,6 +34,7 @@ type Conn struct {
 	handshaken atomic.Bool
 	producer   atomic.Uint64 // producer session, 0 until PRODUCER (see Producer)
 	lastActive atomic.Int64  // unix ns of the last whole frame received (or last reply, see idle.go)
+	pingedAt   atomic.Int64  // the lastActive the server last PINGed the connection at (idle.go)
 	held       atomic.Bool   // a frame is held back by a full ring
 	closing    atomic.Bool   // mirrors mu.closing for Closed
 

@@ -61,7 +61,8 @@
 // of its bytes is read. A connection with no whole
 // frame received and no request outstanding (handed to the ring, reply not
 // yet sent: a long-polling FETCH is outstanding) for IdleTimeout gets
-// IDLE_TIMEOUT and is closed; see idle.go.
+// IDLE_TIMEOUT and is closed; halfway there it is sent a PING, which a live
+// client answers with a PONG that restarts the clock; see idle.go.
 //
 // # Goroutines
 //

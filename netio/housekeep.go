@@ -24,6 +24,10 @@ func (s *Server) housekeep() error {
 			s.checkWrites(now.UnixNano())
 		case now := <-tick.C:
 			for _, e := range s.expired(now.UnixNano()) {
+				if e.code == frame.CodeOK {
+					e.c.ping()
+					continue
+				}
 				_ = e.c.SendError(0, e.code, e.msg)
 			}
 		case <-s.quit:
@@ -69,13 +73,14 @@ func (s *Server) wakeParked() {
 // expiry is a connection past one of its deadlines.
 type expiry struct {
 	c    *Conn
-	code frame.Code
+	code frame.Code // CodeOK: not expired, PING it (halfway through its idle timeout)
 	msg  string
 }
 
 // expired returns the connections past a deadline at now (unix ns): no HELLO
 // within HandshakeTimeout, or, with IdleTimeout set, no whole frame received,
-// no request outstanding and nothing held back for IdleTimeout (idle.go). It only reads clocks stored by the event
+// no request outstanding and nothing held back for IdleTimeout (idle.go);
+// and, with code CodeOK, those idle for half of it, to be PINGed once. It only reads clocks stored by the event
 // loops, so tests can call it with any now.
 func (s *Server) expired(now int64) []expiry {
 	hs, idle := s.opts.HandshakeTimeout.Nanoseconds(), s.opts.IdleTimeout.Nanoseconds()
@@ -91,6 +96,10 @@ func (s *Server) expired(now int64) []expiry {
 			}
 		case idle > 0 && !c.held.Load() && c.outstanding.Load() <= 0 && now-c.lastActive.Load() >= idle:
 			out = append(out, expiry{c, frame.CodeIdleTimeout, "no frame received for " + s.opts.IdleTimeout.String()})
+		case idle > 0 && !c.held.Load() && c.outstanding.Load() <= 0 && now-c.lastActive.Load() >= idle/2:
+			if last := c.lastActive.Load(); c.pingedAt.Swap(last) != last {
+				out = append(out, expiry{c: c, code: frame.CodeOK})
+			}
 		}
 	}
 	return out

@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/swarmmq/swarmmq/frame"
 )
 
 // The idle timeout and the per-address connection limit.
@@ -15,6 +17,27 @@ import (
 // waits, and the idle clock restarts when the last reply is queued. Bytes
 // of a partial frame never count: a client that sends half a frame after
 // HELLO is closed with IDLE_TIMEOUT like a silent one.
+
+// Halfway through the idle timeout the server PINGs the connection (once
+// per idle period, correlation id 0): a client that answers PONG, as the
+// protocol asks of every client, restarts the clock and is never closed
+// for being idle while it lives; one that does not is closed at the
+// timeout as before.
+
+// ping queues a keep-alive PING. It uses no credit and counts no reply.
+func (c *Conn) ping() {
+	c.mu.Lock()
+	if c.mu.closing {
+		c.mu.Unlock()
+		return
+	}
+	out := c.outLocked()
+	out.B = frame.AppendPing(out.B, 0)
+	c.accountOutLocked()
+	kick := c.scheduleLocked()
+	c.mu.Unlock()
+	c.kick(kick)
+}
 
 // replied restarts the idle clock once no request is outstanding; Send and
 // SendError call it after counting their replies (budget.go).

@@ -105,6 +105,13 @@ func (c *Conn) handle(in inbuf, f frame.Frame, raw []byte) (closeNow bool) {
 		}
 		c.reply(func(dst []byte) []byte { return frame.AppendPong(dst, f.Corr) }, false)
 		return false
+	case f.Type == frame.TypePong:
+		// The answer to the server's keep-alive PING (idle.go); like every
+		// whole frame, it restarts the idle clock.
+		if err := frame.DecodeEmpty(f.Body); err != nil {
+			return c.fail(in, f.Corr, frame.CodeOf(err), err.Error())
+		}
+		return false
 	case f.Type == frame.TypeProducer:
 		return c.producerSession(in, f)
 	case c.overCredits():

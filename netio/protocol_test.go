@@ -213,6 +213,8 @@ func requireNotEarly(t *testing.T, start time.Time, d time.Duration) {
 	require.GreaterOrEqual(t, time.Since(start), d-d/10)
 }
 
+// TestIdleTimeout: a client that answers nothing is PINGed once, halfway,
+// then closed with IDLE_TIMEOUT.
 func TestIdleTimeout(t *testing.T) {
 	opts := testOptions()
 	opts.IdleTimeout = 50 * time.Millisecond
@@ -221,6 +223,28 @@ func TestIdleTimeout(t *testing.T) {
 	c.hello(10, 0)
 	c.expectError(frame.CodeIdleTimeout)
 	c.expectEOF()
+	require.Equal(t, 1, c.keepalives, "keep-alive PINGs before the idle timeout")
+}
+
+// TestKeepAlive: a client that answers the server's PINGs with PONG stays
+// open through many idle timeouts, sending nothing else; a client PONG is
+// accepted, not refused as a type clients may not send.
+func TestKeepAlive(t *testing.T) {
+	opts := testOptions()
+	opts.IdleTimeout = 60 * time.Millisecond
+	e := startEnv(t, opts, 16)
+	c := e.dial()
+	c.hello(10, 0)
+	start := time.Now()
+	for range 6 {
+		f, _, err := c.next()
+		require.NoError(t, err)
+		require.Equal(t, frame.TypePing, f.Type, "got %v", f.Type)
+		require.Zero(t, f.Corr)
+		c.write(frame.AppendPong(nil, 0))
+	}
+	require.Greater(t, time.Since(start), 2*opts.IdleTimeout)
+	c.ping(7) // still open
 }
 
 func TestMaxConns(t *testing.T) {
@@ -268,6 +292,9 @@ func TestExpired(t *testing.T) {
 	}
 	require.Empty(t, codes(99))
 	require.Equal(t, map[uint64]frame.Code{1: frame.CodeHandshakeTimeout}, codes(100))
+	// Halfway through its idle timeout, 2 is PINGed (CodeOK), once.
+	require.Equal(t, map[uint64]frame.Code{1: frame.CodeHandshakeTimeout, 4: frame.CodeHandshakeTimeout}, codes(999))
+	require.Equal(t, map[uint64]frame.Code{1: frame.CodeHandshakeTimeout, 2: frame.CodeOK, 4: frame.CodeHandshakeTimeout}, codes(1000))
 	require.Equal(t, map[uint64]frame.Code{1: frame.CodeHandshakeTimeout, 4: frame.CodeHandshakeTimeout}, codes(1499))
 	require.Equal(t, frame.CodeIdleTimeout, codes(1500)[2])
 	require.NotContains(t, codes(1<<40), uint64(3))
@@ -308,8 +335,10 @@ func TestIdleNotWhileOutstanding(t *testing.T) {
 	require.Zero(t, c.outstanding.Load())
 	require.Greater(t, c.lastActive.Load(), int64(0), "the idle clock restarts at the last reply")
 	now := c.lastActive.Load()
+	require.Empty(t, s.expired(now+499))
+	require.Equal(t, frame.CodeOK, s.expired(now + 500)[0].code, "a keep-alive PING halfway")
 	require.Empty(t, s.expired(now+999))
-	require.Len(t, s.expired(now+1000), 1)
+	require.Equal(t, frame.CodeIdleTimeout, s.expired(now + 1000)[0].code)
 }
 
 func TestMaxConnsPerIP(t *testing.T) {

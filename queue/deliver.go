@@ -93,6 +93,7 @@ func (p *Partition) redeliver(d *dest, g *group, max int, now int64, out []Deliv
 			continue
 		}
 		e.attempt++
+		e.back = false
 		g.setDeadline(e, deadline)
 		out = append(out, Delivery{Seq: e.seq, Attempt: e.attempt, Msg: d.hot.view(s.loc), Loc: s.loc})
 		n++
@@ -189,7 +190,8 @@ func maxU64(a uint64, b ...uint64) uint64 {
 
 // Nack makes the in-flight deliveries seqs of the group deliverable again
 // at now+delay, keeping their attempt counts. It returns how many of seqs
-// were in flight. Volatile.
+// it gave back: those in flight and not already given back since their
+// last delivery. Volatile.
 func (p *Partition) Nack(dest, group []byte, seqs []uint64, delay time.Duration, now int64) int {
 	return p.giveBack(dest, group, seqs, delay, now, false)
 }
@@ -199,7 +201,7 @@ func (p *Partition) Nack(dest, group []byte, seqs []uint64, delay time.Duration,
 // delivery carries the same attempt number and a release never brings a
 // message nearer MaxDeliver (the NACK release flag, AMQP's "released":
 // the consumer never tried to process it). It returns how many of seqs
-// were in flight. Volatile.
+// it gave back, as Nack. Volatile.
 func (p *Partition) Release(dest, group []byte, seqs []uint64, delay time.Duration, now int64) int {
 	return p.giveBack(dest, group, seqs, delay, now, true)
 }
@@ -218,10 +220,14 @@ func (p *Partition) giveBack(dest, group []byte, seqs []uint64, delay time.Durat
 	at := satAdd(now, max(int64(delay), 0))
 	n := 0
 	for _, seq := range seqs {
-		if e := g.pendAt(seq); e != nil && e.state == pendWait {
+		// A seq already given back and not delivered since is left as it
+		// is: a second NACK neither counts it nor moves its due time, and
+		// a second release cannot take its attempt below the delivery's.
+		if e := g.pendAt(seq); e != nil && e.state == pendWait && !e.back {
 			if release && e.attempt > 0 {
 				e.attempt--
 			}
+			e.back = true
 			g.setDeadline(e, at)
 			n++
 		}

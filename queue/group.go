@@ -24,6 +24,7 @@ type pending struct {
 	attempt  uint32
 	state    pendState
 	queued   bool // in Partition.dead, not yet taken by TakeDead
+	back     bool // given back (NACK, release) and not delivered again since
 }
 
 func (e pending) seqNum() uint64 { return e.seq }

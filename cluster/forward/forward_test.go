@@ -41,9 +41,9 @@ func (c *client) Send(b []byte) error {
 func (c *client) SendError(corr uint64, code frame.Code, msg string) error {
 	return c.Send(frame.AppendError(nil, corr, code, msg))
 }
-func (c *client) Closed() bool     { return false }
-func (c *client) MaxFrame() int    { return 8192 }
-func (c *client) Producer() uint64 { return 0 }
+func (c *client) Closed() bool                          { return false }
+func (c *client) MaxFrame() int                         { return 8192 }
+func (c *client) Producer() uint64                      { return 0 }
 func (c *client) ReleaseBuf(*bytebufferpool.ByteBuffer) { c.released <- struct{}{} }
 
 // reply waits for the one frame sent to c and decodes it.
