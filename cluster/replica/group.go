@@ -29,6 +29,8 @@ type group struct {
 	st      *storage
 	applied uint64
 	lead    atomic.Pointer[Leadership]
+	// progress is commit and applied for other goroutines (Progress).
+	progress struct{ commit, applied atomic.Uint64 }
 	// leader is set while raft is leader (SoftState), serveFrom to the
 	// index of the first entry of its term (0 until seen).
 	leader    bool
@@ -180,6 +182,8 @@ func (g *group) apply(r *ready) error {
 // publish updates the leadership others read and calls the hook on change.
 func (g *group) publish() {
 	st := g.rn.BasicStatus()
+	g.progress.commit.Store(st.GetCommit())
+	g.progress.applied.Store(g.applied)
 	l := Leadership{Term: st.GetTerm(), Leader: st.Lead}
 	l.Serving = g.leader && l.Leader == g.e.opts.ID && g.serveFrom > 0 && g.applied >= g.serveFrom
 	if old := g.lead.Load(); *old == l {

@@ -16,6 +16,11 @@
 // state ever moves between fanout workers, and the worker that applies a
 // partition's committed entries is the one that serves its fetches.
 //
-// Today a single node leads every partition (New). Table and Map are safe
-// for concurrent use.
+// A single node leads every partition (New). A cluster member starts
+// leading none (NewMap); its replicated log records each partition's
+// Leader (node id, client address, term) as soon as it learns it
+// (SetLeadership, leads false), and the applier Promotes the node once it
+// has applied everything committed before its term: the Leader is the
+// hint a NOT_LEADER answer carries, Epoch counts its changes. Table and Map
+// are safe for concurrent use.
 package owner

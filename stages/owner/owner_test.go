@@ -117,3 +117,28 @@ func BenchmarkLoadLeads(b *testing.B) {
 }
 
 var sink atomic.Int64
+
+// TestPromoteOnlyTheCurrentLeadership: a node takes a partition's requests
+// only if the leadership the applier saw is still the table's; every change
+// of a leader bumps the epoch.
+func TestPromoteOnlyTheCurrentLeadership(t *testing.T) {
+	tb, err := NewTable(4, 2, func(uint32) bool { return false })
+	require.NoError(t, err)
+	m := NewMap(tb)
+	self := Leader{ID: "n1", Addr: "127.0.0.1:9001", Term: 2}
+	m.SetLeadership(1, false, self)
+	require.Equal(t, uint64(1), m.Load().Epoch())
+	require.False(t, m.Load().Leads(1))
+	require.Equal(t, []string{"", "127.0.0.1:9001", "", ""}, m.Load().LeaderAddrs(nil))
+
+	m.SetLeadership(1, false, Leader{ID: "n2", Addr: "127.0.0.1:9002", Term: 3})
+	require.False(t, m.Promote(1, self), "leadership moved since")
+	require.False(t, m.Load().Leads(1))
+	require.Equal(t, uint64(2), m.Load().Epoch())
+
+	m.SetLeadership(1, false, Leader{ID: "n1", Addr: "127.0.0.1:9001", Term: 4})
+	require.True(t, m.Promote(1, Leader{ID: "n1", Addr: "127.0.0.1:9001", Term: 4}))
+	require.True(t, m.Load().Leads(1))
+	require.Equal(t, uint64(3), m.Load().Epoch(), "promotion changes no leader")
+	require.Equal(t, Leader{}, m.Load().Leader(9))
+}

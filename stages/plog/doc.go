@@ -25,8 +25,15 @@
 //     of which was already answered, or whose client had gone): its request
 //     is answered as it is.
 //
-// Order: the committed entries of a partition come out in index order,
-// with no gap, and its outputs (of every kind) in the order the partition's
+// A replicated log also emits, in the same ring and in log order, Lead
+// (this node leads the partition and everything committed before its term
+// came out before: promote it), Follow (it no longer does) and Restore (a
+// snapshot replaces the partition's state).
+//
+// Order: the committed entries of a partition come out in increasing index
+// order, with no gap but the indexes of the log's own entries (a raft
+// leader's empty first entry, which carries no record and does not come
+// out), and its outputs (of every kind) in the order the partition's
 // proposals went in on the node that proposed them. A log never
 // blocks on its output for long: the applier drains its rings.
 //

@@ -16,6 +16,35 @@ import (
 // not lead (its leadership moved after the request was routed).
 var ErrNotLeader = errors.New("swarmmq/plog: not the partition's leader")
 
+// NotLeaderError is ErrNotLeader with what the log knows of the
+// partition's leader: its text names the leader's node id and client
+// address, so a client can retry there. errors.Is(err, ErrNotLeader)
+// holds; Cause (may be nil) is why the proposal failed underneath.
+type NotLeaderError struct {
+	Partition uint32
+	Leader    owner.Leader
+	Cause     error
+}
+
+func (e *NotLeaderError) Error() string {
+	s := fmt.Sprintf("partition %d is not led by this node", e.Partition)
+	if e.Leader.Addr != "" {
+		s += fmt.Sprintf("; its leader is %s at %s (term %d)", e.Leader.ID, e.Leader.Addr, e.Leader.Term)
+	} else {
+		s += "; no leader is known yet"
+	}
+	if e.Cause != nil {
+		s += " (" + e.Cause.Error() + ")"
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrNotLeader) hold.
+func (e *NotLeaderError) Is(target error) bool { return target == ErrNotLeader }
+
+// Unwrap returns the cause.
+func (e *NotLeaderError) Unwrap() error { return e.Cause }
+
 // ErrClosed is the error of a proposal the log took after it was stopped.
 var ErrClosed = errors.New("swarmmq/plog: log closed")
 
@@ -57,6 +86,16 @@ const (
 	Committed Kind = iota + 1 // Entry is committed: apply it
 	Failed                    // the proposal will never commit: answer Entry.Req with Err
 	Unwritten                 // the proposal asked for no entry: answer Entry.Req as it is
+	// Lead: this node is the partition's Leader and every entry committed
+	// before its term came out before this output; once it is applied, the
+	// node may serve the partition (owner.Map.Promote(p, Leader)).
+	Lead
+	// Follow: this node no longer leads the partition (Leader is the new
+	// one, if known); requests waiting on its state are answered NOT_LEADER.
+	Follow
+	// Restore: replace the partition's state by State, the state machine's
+	// snapshot at Entry.Index (the records it points at are in the log).
+	Restore
 )
 
 // String returns the kind's name.
@@ -68,18 +107,30 @@ func (k Kind) String() string {
 		return "failed"
 	case Unwritten:
 		return "unwritten"
+	case Lead:
+		return "lead"
+	case Follow:
+		return "follow"
+	case Restore:
+		return "restore"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
 // Output is one outcome of the log, on the ring of its partition's fanout
 // worker. For Failed and Unwritten only Entry.Partition and Entry.Req are
-// set.
+// set; for Lead and Follow Entry.Partition and Leader; for Restore
+// Entry.Partition, Entry.Index and State. Only a replicated log emits Lead,
+// Follow and Restore.
 type Output struct {
 	Kind  Kind
 	Entry Entry
 	// Err is why a Failed proposal will never commit.
 	Err error
+	// Leader is the partition's leader of a Lead or Follow.
+	Leader owner.Leader
+	// State is the snapshot of a Restore; it stays valid.
+	State []byte
 }
 
 // Deps are what every implementation of the log is built with.

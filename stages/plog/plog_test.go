@@ -51,3 +51,12 @@ func TestKindString(t *testing.T) {
 	require.Equal(t, "unwritten", Unwritten.String())
 	require.Equal(t, "Kind(9)", Kind(9).String())
 }
+
+func TestNotLeaderErrorNamesTheLeader(t *testing.T) {
+	err := error(&NotLeaderError{Partition: 3, Leader: owner.Leader{ID: "n2", Addr: "127.0.0.1:9002", Term: 7}})
+	require.ErrorIs(t, err, ErrNotLeader)
+	require.Equal(t, "partition 3 is not led by this node; its leader is n2 at 127.0.0.1:9002 (term 7)", err.Error())
+	err = &NotLeaderError{Partition: 1, Cause: ErrClosed}
+	require.ErrorIs(t, err, ErrClosed)
+	require.Equal(t, "partition 1 is not led by this node; no leader is known yet (swarmmq/plog: log closed)", err.Error())
+}

@@ -1,0 +1,45 @@
+package rlog
+
+import (
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// logMetrics are the log's swarmmq_raft_* families (docs/metrics.md).
+type logMetrics struct {
+	proposals     *metrics.Counter // handed to raft
+	failed        *metrics.Counter // failed NOT_LEADER (any cause)
+	notLeader     *metrics.Counter // refused before raft: not led here
+	applied       *metrics.Counter // committed entries handed out
+	restores      *metrics.Counter
+	leaderChanges *metrics.Counter
+	elections     *metrics.Counter // leaderships this node won
+}
+
+func newMetrics(set *metrics.Set, l *Log) logMetrics {
+	set.NewGauge("swarmmq_raft_apply_lag_entries", func() float64 { return float64(l.ApplyLag()) })
+	set.NewCounter("swarmmq_raft_forwarded_requests_total") // forwarding is not built yet
+	return logMetrics{
+		proposals:     set.NewCounter("swarmmq_raft_proposals_total"),
+		failed:        set.NewCounter("swarmmq_raft_proposals_failed_total"),
+		notLeader:     set.NewCounter("swarmmq_raft_not_leader_total"),
+		applied:       set.NewCounter("swarmmq_raft_commits_total"),
+		restores:      set.NewCounter("swarmmq_raft_snapshots_restored_total"),
+		leaderChanges: set.NewCounter("swarmmq_raft_leader_changes_total"),
+		elections:     set.NewCounter("swarmmq_raft_elections_won_total"),
+	}
+}
+
+// ApplyLag sums, over the partitions replicated here, the committed
+// entries the engine has not handed to the state machine yet.
+func (l *Log) ApplyLag() uint64 {
+	if l.eng == nil {
+		return 0
+	}
+	var lag uint64
+	for p := range l.parts {
+		if pr, err := l.eng.Progress(p); err == nil && pr.Commit > pr.Applied {
+			lag += pr.Commit - pr.Applied
+		}
+	}
+	return lag
+}
