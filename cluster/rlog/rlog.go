@@ -272,3 +272,12 @@ func (l *Log) deliver(p uint32, o plog.Output) {
 	o.Entry.Partition = p
 	plog.Deliver(l.deps.Deps, l.deps.Owners.Load(), o)
 }
+
+// SaveSnapshot is the raft log's fanout.Snapshotter: the partition's
+// state at index goes to the engine (Compact), which stores it and trims
+// the log below keepFrom in its next write, and sends it, with the records
+// it points at, to a replica too far behind for entries. state is copied.
+func (l *Log) SaveSnapshot(p uint32, index, keepFrom uint64, state []byte) error {
+	l.eng.Compact(p, index, keepFrom, append([]byte(nil), state...))
+	return nil
+}

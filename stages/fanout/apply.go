@@ -21,6 +21,12 @@ func (w *worker) apply(o plog.Output) {
 		w.proposalFailed(o.Entry.Req, o.Err)
 	case plog.Unwritten:
 		w.reply(o.Entry.Req) // nothing was written: every message already answered
+	case plog.Lead:
+		w.lead(o)
+	case plog.Follow:
+		w.follow(o)
+	case plog.Restore:
+		w.restore(o)
 	default:
 		w.s.opts.Logger.Error("BUG: unknown partition log output", "kind", o.Kind.String())
 		if o.Entry.Req != nil {
@@ -103,6 +109,8 @@ func (w *worker) proposalFailed(r *work.Request, err error) {
 		code = frame.CodeDiskFull
 	case errors.Is(err, plog.ErrNotLeader):
 		code = frame.CodeNotLeader
+	case errors.Is(err, plog.ErrClosed):
+		code = frame.CodeShuttingDown
 	}
 	switch r.Kind {
 	case work.KindPublish:
@@ -214,7 +222,7 @@ func (w *worker) maybeSnapshot() {
 // Read of a retained message never finds it gone.
 func (w *worker) writeSnapshots() {
 	for s := range w.snaps {
-		if err := w.s.deps.WAL.SaveSnapshot(s.partition, s.index, s.keepFrom, s.data); err != nil {
+		if err := w.s.deps.Snapshots.SaveSnapshot(s.partition, s.index, s.keepFrom, s.data); err != nil {
 			w.s.opts.Logger.Error("cannot save snapshot", "partition", s.partition, "index", s.index, "err", err)
 		} else {
 			w.s.m.snapshots.Inc()

@@ -18,10 +18,21 @@
 //
 // Snapshots: a worker encodes a partition's snapshot (every SnapshotEvery
 // records, while it retains few messages) and hands it to its own
-// snapshot writer goroutine, which stores it with wal.SaveSnapshot; at
+// snapshot writer goroutine, which stores it through Deps.Snapshots
+// (wal.SaveSnapshot on a single node; the raft engine's Compact in a
+// cluster, which also ships it to lagging replicas); at
 // most one waits, so a slow disk skips snapshots rather than stalling
 // deliveries. Cold messages (not in the message cache) are read back with
 // wal.Read when a fetch delivers them.
+//
+// Leadership (a replicated log): a Lead output makes the node serve the
+// partition (owner.Map.Promote) when the worker reaches it, so only after
+// every entry committed before the leader's term is applied; a Follow
+// answers the fetches parked on the partition NOT_LEADER; a Restore
+// rebuilds the partition from a snapshot (a new queue.Partition, swapped
+// for the dedupe stage's reads through an atomic pointer: Stage.Lookup).
+// Only the leader proposes dead letters; followers apply every committed
+// entry, with no request, so they are ready to lead.
 //
 // Replies: MESSAGES frames go straight to the connection; publish results
 // and ack confirmations go to the ack stage. Feedback to persist uses

@@ -97,8 +97,14 @@ type Deps struct {
 	Feedback   *graph.Ring[plog.Proposal] // the partition log's proposals; TryPush only
 	Owners     *owner.Map                 // which worker applies a partition, and whether it is led here
 	Partitions []*queue.Partition
-	WAL        *wal.Log // reads messages not in memory; stores snapshots
-	Now        func() int64
+	WAL        *wal.Log // reads messages not in memory; stores snapshots unless Snapshots is set
+	// Snapshots stores the partitions' snapshots; nil = WAL (the local
+	// log). A replicated log passes its engine's compaction.
+	Snapshots Snapshotter
+	// NewPartition makes an empty partition p for a Restore output (a
+	// replicated log's snapshot); nil = queue.New with default options.
+	NewPartition func(p uint32) (*queue.Partition, error)
+	Now          func() int64
 }
 
 // Stage is the fanout stage. Safe for concurrent Start/Stop.
@@ -106,6 +112,9 @@ type Stage struct {
 	opts    Options
 	deps    Deps
 	workers []*worker
+	// parts are the partitions for readers on other goroutines (Lookup):
+	// a Restore swaps one (the workers use deps.Partitions, theirs only).
+	parts   []atomic.Pointer[queue.Partition]
 	g       graph.Group
 	done    chan struct{}
 	started sync.Once
@@ -139,8 +148,18 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		return nil, fmt.Errorf("fanout: %d request rings, %d log rings and an owner table of %d workers for %d workers",
 			len(deps.In), len(deps.Log), deps.Owners.Load().Workers(), opts.Workers)
 	}
+	if deps.Snapshots == nil {
+		deps.Snapshots = deps.WAL
+	}
+	if deps.NewPartition == nil {
+		deps.NewPartition = newPartitionDefault
+	}
 	set := opts.Metrics
-	s := &Stage{opts: opts, deps: deps, done: make(chan struct{})}
+	s := &Stage{opts: opts, deps: deps, done: make(chan struct{}),
+		parts: make([]atomic.Pointer[queue.Partition], len(deps.Partitions))}
+	for i, p := range deps.Partitions {
+		s.parts[i].Store(p)
+	}
 	s.m = stageMetrics{
 		applied:    set.NewCounter("swarmmq_fanout_records_applied_total"),
 		delivered:  set.NewCounter("swarmmq_deliveries_total"),
