@@ -39,6 +39,7 @@ FUZZ_TARGETS := \
 	./queue:FuzzRestore \
 	./wal:FuzzDecodeRaftState \
 	./cluster/replica:FuzzDecodeSnapshot \
+	./cluster/rlog:FuzzDecodeMessage \
 	./seal:FuzzParseKeyring \
 	./conf:FuzzParse \
 	./seal:FuzzOpen

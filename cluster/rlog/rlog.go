@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
@@ -19,8 +20,14 @@ import (
 	"github.com/swarmmq/swarmmq/wal"
 )
 
-// DefaultMaxBatch bounds the proposals taken from the ring at once.
-const DefaultMaxBatch = 1024
+// Defaults of Options.
+const (
+	// DefaultMaxBatch bounds the proposals taken from the ring at once.
+	DefaultMaxBatch = 1024
+	// DefaultStopWait bounds how long Stop waits for pending proposals to
+	// commit (a leader without a quorum would wait forever).
+	DefaultStopWait = 3 * time.Second
+)
 
 // Node is one member of the cluster as the log needs it.
 type Node struct {
@@ -49,6 +56,8 @@ type Options struct {
 	Raft replica.Options
 	// MaxBatch bounds the proposals taken from the ring at once.
 	MaxBatch int
+	// StopWait bounds how long Stop waits for pending proposals.
+	StopWait time.Duration
 	// Metrics receives swarmmq_raft_*; nil keeps them in a private set.
 	Metrics *metrics.Set
 	// Logger receives the log's and raft's lines; nil discards them.
@@ -59,6 +68,9 @@ type Options struct {
 func (o *Options) EnsureDefaults() {
 	if o.MaxBatch == 0 {
 		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.StopWait == 0 {
+		o.StopWait = DefaultStopWait
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewSet()
@@ -182,9 +194,10 @@ func (l *Log) Start() error {
 	return nil
 }
 
-// Stop closes the proposal ring, lets the drain finish, waits (bounded by
-// ctx) until every proposal taken has its outcome, then stops the engine:
-// what is still pending then fails (plog.ErrClosed). Idempotent.
+// Stop closes the proposal ring, lets the drain finish, waits (at most
+// Options.StopWait, and ctx) until every proposal taken has its outcome,
+// then stops the engine: what is still pending then fails
+// (plog.ErrClosed). Idempotent.
 func (l *Log) Stop(ctx context.Context) error {
 	l.stopped.Do(func() { l.deps.In.Close() })
 	l.started.Do(func() { close(l.done) })
@@ -196,22 +209,19 @@ func (l *Log) Stop(ctx context.Context) error {
 	if err := l.g.Wait(); err != nil {
 		return err
 	}
-	waited := make(chan struct{})
-	go func() {
-		defer close(waited)
-		l.mu.Lock()
-		for l.outstandingLocked() > 0 && ctx.Err() == nil && l.eng.Err() == nil {
-			l.idle.Wait()
-		}
-		l.mu.Unlock()
-	}()
-	stop := context.AfterFunc(ctx, func() {
+	wctx, cancel := context.WithTimeout(ctx, l.opts.StopWait)
+	defer cancel()
+	wake := context.AfterFunc(wctx, func() {
 		l.mu.Lock()
 		l.idle.Broadcast()
 		l.mu.Unlock()
 	})
-	<-waited
-	stop()
+	defer wake()
+	l.mu.Lock()
+	for l.outstandingLocked() > 0 && wctx.Err() == nil && l.eng.Err() == nil {
+		l.idle.Wait()
+	}
+	l.mu.Unlock()
 	return l.eng.Stop(ctx)
 }
 

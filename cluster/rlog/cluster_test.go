@@ -1,0 +1,250 @@
+package rlog
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmmq/swarmmq/cluster/peer"
+	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/stages/owner"
+	"github.com/swarmmq/swarmmq/stages/plog"
+	"github.com/swarmmq/swarmmq/stages/work"
+	"github.com/swarmmq/swarmmq/wal"
+)
+
+// member is one node of an in-process cluster: its raft log on a real
+// peer transport over loopback, and an applier playing fanout (one
+// worker): it applies committed entries in order and promotes the node
+// on Lead, recording what it had applied at that moment.
+type member struct {
+	id     string
+	wal    *wal.Log
+	owners *owner.Map
+	deps   plog.Deps
+	log    *Log
+	peers  *peer.Transport
+	done   chan struct{}
+
+	mu struct {
+		sync.Mutex
+		applied  map[uint32][]uint64 // seqs of the ack records applied, in order
+		index    map[uint32]uint64   // last index applied
+		acked    map[uint32][]uint64 // seqs whose proposal committed here
+		promoted map[uint32][]uint64 // applied seqs when the node began to serve
+	}
+}
+
+// startCluster starts ids' members replicating partitions partitions.
+func startCluster(t *testing.T, ids []string, partitions uint32) []*member {
+	lns := make([]net.Listener, len(ids))
+	var nodes []Node
+	addrs := map[string]string{}
+	for i, id := range ids {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		lns[i] = ln
+		addrs[id] = ln.Addr().String()
+		nodes = append(nodes, Node{ID: id, Client: "client-of-" + id})
+	}
+	ms := make([]*member, len(ids))
+	for i, id := range ids {
+		ms[i] = startMember(t, id, nodes, addrs, lns[i], partitions)
+	}
+	return ms
+}
+
+func startMember(t *testing.T, id string, nodes []Node, addrs map[string]string, ln net.Listener, partitions uint32) *member {
+	m := &member{id: id, done: make(chan struct{})}
+	m.mu.applied, m.mu.index = map[uint32][]uint64{}, map[uint32]uint64{}
+	m.mu.acked, m.mu.promoted = map[uint32][]uint64{}, map[uint32][]uint64{}
+	var err error
+	m.wal, err = wal.Open(wal.Options{Dir: "data", FS: vfs.NewMem(), Partitions: partitions, MinFree: -1})
+	require.NoError(t, err)
+	tb, err := owner.NewTable(partitions, 1, func(uint32) bool { return false })
+	require.NoError(t, err)
+	m.owners = owner.NewMap(tb)
+	m.deps = plog.Deps{In: graph.NewRing[plog.Proposal](64), Out: []*graph.Ring[plog.Output]{graph.NewRing[plog.Output](1024)},
+		Owners: m.owners, Now: func() int64 { return time.Now().UnixNano() }}
+	nw := NewNet(nodes, nil)
+	m.peers, err = peer.New(peer.Options{ID: id, ClusterName: "test", Partitions: partitions, Peers: addrs, Listener: ln,
+		Handler: nw, BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	require.NoError(t, err)
+	nw.Attach(m.peers)
+	opts := Options{Self: id, Nodes: nodes}
+	for p := range partitions {
+		opts.Groups = append(opts.Groups, Group{Partition: p, Replicas: nodeIDs(nodes)})
+	}
+	m.log, err = New(opts, Deps{Deps: m.deps, Log: m.wal, Transport: nw})
+	require.NoError(t, err)
+	nw.Bind(m.log.Engine())
+	require.NoError(t, m.peers.Start())
+	require.NoError(t, m.log.Start())
+	go m.apply()
+	t.Cleanup(func() { m.stop(t) })
+	return m
+}
+
+// stop stops the member (again: a killed one only closes what is left).
+func (m *member) stop(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, m.log.Stop(ctx))
+	_ = m.peers.Close()
+	m.deps.Out[0].Close()
+	<-m.done
+	require.NoError(t, m.wal.Close())
+}
+
+// kill stops the member's engine and links at once, as a crash would for
+// its peers: its pending proposals fail, it answers nothing more.
+func (m *member) kill(t *testing.T) {
+	require.NoError(t, m.log.Engine().Stop(context.Background()))
+	require.NoError(t, m.peers.Close())
+}
+
+// apply is the member's fanout: outputs in ring order.
+func (m *member) apply() {
+	defer close(m.done)
+	ring := m.deps.Out[0]
+	for {
+		outs := ring.PopBatch(nil, 64)
+		for _, o := range outs {
+			m.one(o)
+		}
+		if len(outs) == 0 {
+			if ring.Closed() {
+				return
+			}
+			<-ring.C()
+		}
+	}
+}
+
+func (m *member) one(o plog.Output) {
+	p := o.Entry.Partition
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch o.Kind {
+	case plog.Committed:
+		if o.Entry.Index <= m.mu.index[p] {
+			panic(fmt.Sprintf("%s: partition %d: index %d after %d", m.id, p, o.Entry.Index, m.mu.index[p]))
+		}
+		m.mu.index[p] = o.Entry.Index
+		m.mu.applied[p] = append(m.mu.applied[p], o.Entry.Record.Seqs[0])
+		if o.Entry.Req != nil {
+			m.mu.acked[p] = append(m.mu.acked[p], o.Entry.Record.Seqs[0])
+		}
+	case plog.Lead:
+		if m.owners.Promote(p, o.Leader) {
+			m.mu.promoted[p] = append([]uint64(nil), m.mu.applied[p]...)
+		}
+	}
+	if o.Entry.Req != nil {
+		o.Entry.Req.Release()
+	}
+}
+
+// leader waits until some member other than skip serves p, and returns it.
+func leader(t *testing.T, ms []*member, p uint32, skip *member) *member {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range ms {
+			if m != skip && m.owners.Load().Leads(p) {
+				return m
+			}
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, as nothing signals it
+	}
+	t.Fatalf("no leader of partition %d", p)
+	return nil
+}
+
+// propose proposes ack records with seqs from..to-1 on m, for p.
+func propose(t *testing.T, m *member, p uint32, from, to uint64) {
+	for s := from; s < to; s++ {
+		r := work.NewRequest(work.KindAck, netio.Inbound{})
+		r.Partition = p
+		r.Record = queue.Record{Type: queue.RecordAck, Time: int64(s), Dest: []byte("d"), Group: []byte("g"), Seqs: []uint64{s}}
+		require.NoError(t, m.deps.In.Push(context.Background(), plog.Proposal{Partition: p, Record: &r.Record, Req: r}))
+	}
+}
+
+// waitAcked waits until m has acked n proposals of p.
+func waitAcked(t *testing.T, m *member, p uint32, n int) []uint64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		m.mu.Lock()
+		got := append([]uint64(nil), m.mu.acked[p]...)
+		m.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, as nothing signals it
+	}
+	t.Fatalf("%s acked fewer than %d proposals of partition %d", m.id, n, p)
+	return nil
+}
+
+func (m *member) appliedSeqs(p uint32) []uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]uint64(nil), m.mu.applied[p]...)
+}
+
+// TestLeaderKillLosesNothing: three members on real peer links; the leader
+// of a partition acks proposals, then dies. A new leader serves only once
+// it has applied every proposal the old one acked; it acks more; the two
+// survivors apply the same entries in the same order, every acked one
+// included.
+func TestLeaderKillLosesNothing(t *testing.T) {
+	const p = 1
+	ms := startCluster(t, []string{"n1", "n2", "n3"}, 2)
+	old := leader(t, ms, p, nil)
+	propose(t, old, p, 1, 101)
+	acked := waitAcked(t, old, p, 100)
+	require.Len(t, acked, 100)
+	for _, m := range ms {
+		if m != old {
+			require.NotEqual(t, "", m.owners.Load().Leader(p).Addr, "%s knows the leader", m.id)
+			require.False(t, m.owners.Load().Leads(p))
+		}
+	}
+
+	old.kill(t)
+	now := leader(t, ms, p, old)
+	now.mu.Lock()
+	promoted := now.mu.promoted[p]
+	now.mu.Unlock()
+	require.Subset(t, promoted, acked, "the new leader served before applying what the old one acked")
+	require.Equal(t, now.id, now.owners.Load().Leader(p).ID)
+
+	propose(t, now, p, 101, 151)
+	more := waitAcked(t, now, p, 50)
+	var survivors []*member
+	for _, m := range ms {
+		if m != old {
+			survivors = append(survivors, m)
+		}
+	}
+	want := append(append([]uint64(nil), acked...), more...)
+	deadline := time.Now().Add(10 * time.Second)
+	for _, m := range survivors {
+		for len(m.appliedSeqs(p)) < len(want) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond) // polling a condition, as nothing signals it
+		}
+	}
+	a, b := survivors[0].appliedSeqs(p), survivors[1].appliedSeqs(p)
+	require.Equal(t, a, b, "the survivors applied different logs")
+	require.Subset(t, a, want, "an acked proposal was lost")
+}
