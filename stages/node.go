@@ -47,6 +47,8 @@ type Node struct {
 	cache       *queue.Budget // retained messages in memory; set once at Start
 	topo        *graph.Topology
 	fan         *fanout.Stage // answers the admin endpoints' reads (Inspect); set once at Start
+	qopts       queue.Options // the partitions' options; set once at Start
+	cluster     *clusterParts // a cluster member's raft log and peer links; nil on a single node
 	server      *netio.Server
 	http        *httpServer
 }
@@ -96,7 +98,13 @@ func (n *Node) Start() error {
 		_ = n.closeLog()
 		return err
 	}
+	if err := n.startPeers(); err != nil {
+		_ = n.stopPeers()
+		_ = n.closeLog()
+		return fmt.Errorf("cannot start the peer links: %w", err)
+	}
 	if err := n.topo.Start(); err != nil {
+		_ = n.stopPeers()
 		_ = n.closeLog()
 		return err
 	}
@@ -104,6 +112,7 @@ func (n *Node) Start() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = n.topo.Stop(ctx)
+		_ = n.stopPeers()
 		_ = n.closeLog()
 		return err
 	}
@@ -139,6 +148,9 @@ func (n *Node) open() error {
 	}
 	n.log = log
 	n.health = log.Health
+	if err := n.checkLogMode(); err != nil {
+		return err
+	}
 	// Without the secret (a nearly full disk opened read-only, say) the
 	// node runs without producer sessions: clients fall back to
 	// application ids.
@@ -152,8 +164,22 @@ func (n *Node) open() error {
 		qopts.Memory = queue.NewBudget(max(n.opts.MessageCache, 0))
 	}
 	n.cache = qopts.Memory
+	n.qopts = qopts
 	n.opts.Metrics.GetOrCreateGauge("swarmmq_message_cache_bytes", func() float64 { return float64(n.cache.Used()) })
 	n.opts.Metrics.GetOrCreateGauge("swarmmq_message_cache_limit_bytes", func() float64 { return float64(n.cache.Limit()) })
+	if n.opts.Cluster != nil {
+		// A member's partitions start empty: the raft engine restores each
+		// from its snapshot and re-applies its committed entries, through
+		// the partition log's outputs, once the graph runs.
+		for p := range n.opts.Partitions {
+			part, err := queue.New(p, qopts)
+			if err != nil {
+				return err
+			}
+			n.parts = append(n.parts, part)
+		}
+		return nil
+	}
 	for p := uint32(0); p < n.opts.Partitions; p++ {
 		part, k, err := restore(log, p, qopts)
 		if err != nil {
@@ -263,6 +289,9 @@ func makeRings(t *graph.Topology) (rings, error) {
 func (n *Node) build() error {
 	o := n.opts
 	owners, err := owner.New(o.Partitions, o.Workers)
+	if o.Cluster != nil {
+		owners, err = clusterOwners(o.Partitions, o.Workers)
+	}
 	if err != nil {
 		return err
 	}
@@ -294,15 +323,15 @@ func (n *Node) build() error {
 	ver, _ := verify.New(verify.Options{MaxFrame: o.MaxFrame, Keyring: o.Keyring, Metrics: o.Metrics}, verify.Deps{In: rs.verify, Out: rs.dedupe})
 	ded, _ := dedupe.New(dedupe.Options{Metrics: o.Metrics}, dedupe.Deps{In: rs.dedupe, Out: rs.route, Lookup: n.lookup})
 	rou, _ := router.New(router.Deps{In: rs.route, Log: rs.propose, Fanout: rs.fanout, Owners: n.owners, Now: o.Now})
-	per, err := persist.New(persist.Options{Metrics: o.Metrics}, persist.Deps{
-		Deps: plog.Deps{In: rs.propose, Out: rs.committed, Owners: n.owners, Now: o.Now}, Log: n.log})
+	per, snaps, err := n.partitionLog(plog.Deps{In: rs.propose, Out: rs.committed, Owners: n.owners, Now: o.Now})
 	if err != nil {
 		return err
 	}
 	fan, err := fanout.New(fanout.Options{Workers: o.Workers, MaxFrame: o.MaxFrame, SnapshotEvery: o.SnapshotEvery,
 		Metrics: o.Metrics, Logger: o.Logger},
 		fanout.Deps{In: rs.fanout, Log: rs.committed, Ack: rs.ack, Feedback: rs.propose, Owners: n.owners,
-			Partitions: n.parts, WAL: n.log, Now: o.Now})
+			Partitions: n.parts, WAL: n.log, Snapshots: snaps, Now: o.Now,
+			NewPartition: func(p uint32) (*queue.Partition, error) { return queue.New(p, n.qopts) }})
 	if err != nil {
 		return err
 	}
@@ -323,15 +352,31 @@ func (n *Node) build() error {
 	return nil
 }
 
+// partitionLog builds the partition log: persist (the local log) on a
+// single node, the raft log on a cluster member; and where fanout stores
+// its snapshots.
+func (n *Node) partitionLog(deps plog.Deps) (graph.Stage, fanout.Snapshotter, error) {
+	if n.opts.Cluster != nil {
+		s, err := n.buildCluster(deps)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, n.cluster.log, nil
+	}
+	s, err := persist.New(persist.Options{Metrics: n.opts.Metrics}, persist.Deps{Deps: deps, Log: n.log})
+	return s, n.log, err
+}
+
 // producerWindow is the ProducerWindow the partitions of o run with.
 func producerWindow(o queue.Options) int {
 	o.EnsureDefaults()
 	return o.ProducerWindow
 }
 
-// lookup answers the dedupe stage from the partition's dedupe state.
+// lookup answers the dedupe stage from the partition's applied dedupe
+// state (fanout swaps a partition a snapshot restores).
 func (n *Node) lookup(p uint32, dest []byte, session bool, producer uint64, id [16]byte) (uint64, bool) {
-	return n.parts[p].Lookup(dest, session, producer, id)
+	return n.fan.Lookup(p, dest, session, producer, id)
 }
 
 // Stop stops serving (netio first, so nothing new arrives), drains every
@@ -348,7 +393,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	if n.topo != nil {
 		// Sources first: netio stops reading, each ring drains into the
 		// next stage; then netio flushes the last replies and closes.
-		errs = append(errs, n.topo.Stop(ctx), n.server.Stop(ctx))
+		errs = append(errs, n.topo.Stop(ctx), n.server.Stop(ctx), n.stopPeers())
 	}
 	if n.http != nil {
 		errs = append(errs, n.http.stop(ctx))

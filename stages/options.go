@@ -100,6 +100,9 @@ type Options struct {
 	// refused after one of its connections met FLOW_CONTROL (0 = netio's
 	// default, negative = off).
 	FlowControlPenalty time.Duration
+	// Cluster, when set, makes the node a member of a cluster (its
+	// partition log is raft's); nil runs a single node.
+	Cluster *Cluster
 	// Workers is the number of fanout workers (partition owners).
 	Workers int
 	// SnapshotEvery is the number of records a partition applies between
@@ -179,5 +182,8 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("node: %d fanout workers for %d partitions", o.Workers, o.Partitions))
 	}
 	errs = append(errs, o.Queue.Validate())
+	if o.Cluster != nil {
+		errs = append(errs, o.Cluster.validate(o.NodeID))
+	}
 	return errors.Join(errs...)
 }

@@ -23,9 +23,11 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/swarmmq/swarmmq/cluster/peer"
 	"github.com/swarmmq/swarmmq/cmd/internal/version"
 	"github.com/swarmmq/swarmmq/conf"
 	"github.com/swarmmq/swarmmq/seal/keyfile"
+	"github.com/swarmmq/swarmmq/stages"
 )
 
 // stopTimeout bounds a graceful stop.
@@ -64,16 +66,32 @@ func applyMemoryLimit(limit int64, logger *slog.Logger) {
 	}
 }
 
-// refuseCluster stops a node whose config lists more than one node: the
-// cluster is not wired into the node yet, and running one member of it as a
-// single node would split the cluster's data.
-func refuseCluster(cfg conf.Config) error {
+// clusterOptions makes the node a cluster member when cluster.nodes lists
+// more than one node: its membership, its replication factor, and mutual
+// TLS on the peer links when the node has a certificate
+// (security.tls_cert, tls_key; peers checked against security.peer_ca,
+// else tls_ca). A single node gets nil and runs exactly as before.
+func clusterOptions(cfg conf.Config) (*stages.Cluster, error) {
 	m := cfg.Membership()
 	if !m.Clustered() {
-		return nil
+		return nil, nil
 	}
-	return fmt.Errorf("clustering is not wired yet: this build runs a single node, and cluster.nodes lists %d; "+
-		"run with a config of one node (--check-config validates this one)", len(m.Peers)+1)
+	c := &stages.Cluster{ReplicationFactor: m.ReplicationFactor}
+	for _, e := range append([]conf.Endpoint{m.Self}, m.Peers...) {
+		c.Members = append(c.Members, stages.Member{ID: e.ID, Client: e.Client, Peer: e.Peer})
+	}
+	if sec := cfg.Security; sec.TLSCert != "" {
+		ca := sec.PeerCA
+		if ca == "" {
+			ca = sec.TLSCA
+		}
+		t, err := peer.TLSConfig(sec.TLSCert, sec.TLSKey, ca)
+		if err != nil {
+			return nil, fmt.Errorf("peer links: %w", err)
+		}
+		c.PeerTLS = t
+	}
+	return c, nil
 }
 
 func run(flags conf.NodeFlags) error {
@@ -100,13 +118,13 @@ func run(flags conf.NodeFlags) error {
 		_, err = os.Stdout.Write(b)
 		return err
 	}
-	if err := refuseCluster(cfg); err != nil {
-		return err
-	}
 	logger := cfg.Logger(os.Stderr)
 	applyMemoryLimit(int64(cfg.Performance.MemoryLimit), logger)
 	opts, err := cfg.NodeOptions(logger)
 	if err != nil {
+		return err
+	}
+	if opts.Cluster, err = clusterOptions(cfg); err != nil {
 		return err
 	}
 	opts.Version = version.Get().Version

@@ -51,15 +51,15 @@ func (s *Stage) handle(batch []*work.Request) {
 	now := s.deps.Now()
 	t := s.deps.Owners.Load()
 	for _, r := range batch {
-		if !t.Leads(r.Partition) {
-			if !r.Forwarded && s.deps.Forward != nil && s.deps.Forward.Forward(r) {
-				continue
-			}
-			r.Abort(frame.CodeNotLeader, fmt.Errorf("partition %d is not led by this node", r.Partition))
+		if !t.Leads(r.Partition) && !r.Forwarded && s.deps.Forward != nil && s.deps.Forward.Forward(r) {
 			continue
 		}
 		switch r.Kind {
 		case work.KindFetch, work.KindNack:
+			if !t.Leads(r.Partition) {
+				r.Abort(frame.CodeNotLeader, &plog.NotLeaderError{Partition: r.Partition, Leader: t.Leader(r.Partition)})
+				continue
+			}
 			work.Forward(s.deps.Fanout[t.Worker(r.Partition)], r)
 		default:
 			s.propose(r, now)

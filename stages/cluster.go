@@ -1,0 +1,189 @@
+package stages
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/swarmmq/swarmmq/cluster/peer"
+	"github.com/swarmmq/swarmmq/cluster/placement"
+	"github.com/swarmmq/swarmmq/cluster/replica"
+	"github.com/swarmmq/swarmmq/cluster/rlog"
+	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/stages/owner"
+	"github.com/swarmmq/swarmmq/stages/plog"
+)
+
+// Cluster makes a node a member of a cluster: its partition log is the
+// raft log (cluster/rlog) of the partitions placement gives it, replicated
+// over peer links, instead of the local log. Nil in Options: a single node.
+type Cluster struct {
+	// Members are every node of the cluster, this one (Options.NodeID)
+	// included.
+	Members []Member
+	// ReplicationFactor is the number of replicas of each partition.
+	ReplicationFactor int
+	// PeerAddr is where this node accepts peer links ("127.0.0.1:0" in
+	// tests); "" = its member's Peer address.
+	PeerAddr string
+	// PeerTLS, when set, runs every peer link over mutual TLS 1.3
+	// (peer.TLSConfig).
+	PeerTLS *tls.Config
+	// Raft tunes the raft engine (zero fields: replica's defaults).
+	Raft replica.Options
+	// Peer tunes the peer transport (its ID, cluster, partitions, peers,
+	// listener, TLS, handler, logger and metrics are set by the node).
+	Peer peer.Options
+}
+
+// Member is one node of the cluster.
+type Member struct {
+	// ID is the node id; Client the address clients dial; Peer the
+	// address nodes dial.
+	ID, Client, Peer string
+}
+
+// validate lists the problems of c for the node self of a cluster of
+// partitions partitions.
+func (c *Cluster) validate(self string) error {
+	var errs []error
+	ids := make([]string, len(c.Members))
+	for i, m := range c.Members {
+		ids[i] = m.ID
+	}
+	errs = append(errs, rlog.CheckIDs(ids))
+	if !slices.Contains(ids, self) {
+		errs = append(errs, fmt.Errorf("node: node id %q is not among the cluster's members %v", self, ids))
+	}
+	if c.ReplicationFactor < 1 || c.ReplicationFactor > len(ids) {
+		errs = append(errs, fmt.Errorf("node: replication factor %d for %d nodes", c.ReplicationFactor, len(ids)))
+	}
+	return errors.Join(errs...)
+}
+
+// clusterParts are what a cluster member runs beside the stage graph.
+type clusterParts struct {
+	net    *rlog.Net
+	peers  *peer.Transport
+	log    *rlog.Log
+	hosted []uint32 // partitions replicated here, ascending
+}
+
+// clusterOwners is a member's first owner table: it leads nothing until
+// its log says so.
+func clusterOwners(partitions uint32, workers int) (*owner.Map, error) {
+	t, err := owner.NewTable(partitions, workers, func(uint32) bool { return false })
+	if err != nil {
+		return nil, err
+	}
+	return owner.NewMap(t), nil
+}
+
+// buildCluster makes the peer transport and the raft log on deps: the
+// stage that takes the node's proposals in place of persist.
+func (n *Node) buildCluster(deps plog.Deps) (graph.Stage, error) {
+	o, c := n.opts, n.opts.Cluster
+	ids := make([]string, len(c.Members))
+	nodes := make([]rlog.Node, len(c.Members))
+	addrs := map[string]string{}
+	self := Member{}
+	for i, m := range c.Members {
+		ids[i], nodes[i], addrs[m.ID] = m.ID, rlog.Node{ID: m.ID, Client: m.Client}, m.Peer
+		if m.ID == o.NodeID {
+			self = m
+		}
+	}
+	hosted, err := placement.Hosted(o.Partitions, ids, c.ReplicationFactor, o.NodeID)
+	if err != nil {
+		return nil, err
+	}
+	cp := &clusterParts{net: rlog.NewNet(nodes, o.Metrics), hosted: hosted}
+	po := c.Peer
+	po.ID, po.ClusterName, po.Partitions, po.Peers = o.NodeID, o.ClusterName, o.Partitions, addrs
+	po.ListenAddr, po.TLS, po.Handler, po.Logger, po.Metrics = c.PeerAddr, c.PeerTLS, cp.net, o.Logger, o.Metrics
+	if po.ListenAddr == "" {
+		po.ListenAddr = self.Peer
+	}
+	if cp.peers, err = peer.New(po); err != nil {
+		return nil, err
+	}
+	cp.net.Attach(cp.peers)
+	ro := rlog.Options{Self: o.NodeID, Nodes: nodes, Raft: c.Raft, Metrics: o.Metrics, Logger: o.Logger}
+	for _, p := range hosted {
+		replicas, err := placement.Replicas(p, ids, c.ReplicationFactor)
+		if err != nil {
+			return nil, err
+		}
+		ro.Groups = append(ro.Groups, rlog.Group{Partition: p, Replicas: replicas})
+	}
+	if cp.log, err = rlog.New(ro, rlog.Deps{Deps: deps, Log: n.log, Transport: cp.net}); err != nil {
+		return nil, err
+	}
+	cp.net.Bind(cp.log.Engine())
+	n.cluster = cp
+	return cp.log, nil
+}
+
+// startPeers starts the peer links (before the graph: the raft loop sends
+// as soon as it runs).
+func (n *Node) startPeers() error {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.peers.Start()
+}
+
+// stopPeers closes the peer links (after the graph: the raft loop has
+// stopped).
+func (n *Node) stopPeers() error {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.peers.Close()
+}
+
+// checkLogMode refuses a data directory of the other mode: a single
+// node's log replayed by raft, or a raft log (with uncommitted entries
+// and raft's own) replayed as a single node's.
+func (n *Node) checkLogMode() error {
+	isRaft, err := n.log.IsRaft()
+	if err != nil {
+		return err
+	}
+	switch {
+	case isRaft && n.opts.Cluster == nil:
+		return fmt.Errorf("the data directory %s was written by a cluster member (raft); a single node cannot open it: "+
+			"run this node with its cluster configuration, or start the single node on an empty data directory", n.opts.DataDir)
+	case !isRaft && n.opts.Cluster != nil && n.hasEntries():
+		return fmt.Errorf("the data directory %s was written by a single node; a cluster member cannot open it "+
+			"(its log is not a raft log): start the member on an empty data directory", n.opts.DataDir)
+	}
+	return nil
+}
+
+// hasEntries reports whether any partition's log has an entry.
+func (n *Node) hasEntries() bool {
+	for p := range n.opts.Partitions {
+		if n.log.LastIndex(p) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Leaders returns, for each partition, the client address of its leader
+// as this node knows it ("" if unknown), and an epoch that increases
+// whenever any of them changes. On a single node every partition is led
+// here (its own client address) and the epoch stays 0.
+func (n *Node) Leaders() (uint64, []string) {
+	t := n.owners.Load()
+	if n.opts.Cluster == nil {
+		addrs := make([]string, t.Partitions())
+		for i := range addrs {
+			addrs[i] = n.server.Addr().String()
+		}
+		return 0, addrs
+	}
+	return t.Epoch(), t.LeaderAddrs(make([]string, 0, t.Partitions()))
+}
