@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmmq/swarmmq/client"
+	"github.com/swarmmq/swarmmq/conf"
+	"github.com/swarmmq/swarmmq/route"
+)
+
+// nodeEnv carries a helper process's flags (JSON of conf.NodeFlags).
+const nodeEnv = "SWARMMQ_TEST_NODE_FLAGS"
+
+// TestHelperNode runs a node as the `node` command would, with the flags
+// in SWARMMQ_TEST_NODE_FLAGS, until SIGTERM (or SIGKILL); without them it
+// does nothing. TestClusterLeaderKill starts this test binary as its nodes.
+func TestHelperNode(t *testing.T) {
+	raw := os.Getenv(nodeEnv)
+	if raw == "" {
+		return
+	}
+	var flags conf.NodeFlags
+	if err := json.Unmarshal([]byte(raw), &flags); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(flags); err != nil {
+		fmt.Fprintln(os.Stderr, "node:", err)
+		os.Exit(1)
+	}
+}
+
+// freePorts returns n distinct free loopback ports.
+func freePorts(t *testing.T, n int) []int {
+	var lns []net.Listener
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		require.NoError(t, ln.Close())
+	}
+	return ports
+}
+
+// proc is one node process of the test cluster.
+type proc struct {
+	id, addr, http string
+	cmd            *exec.Cmd
+	exited         chan struct{}
+}
+
+// startProcs writes a config of ids on loopback ports and starts one node
+// process per id.
+func startProcs(t *testing.T, ids []string, partitions int) []*proc {
+	ports := freePorts(t, 3*len(ids))
+	dir := t.TempDir()
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster:\n  name: e2e\n  partitions: %d\n  replication_factor: 3\n  nodes:\n", partitions)
+	ps := make([]*proc, len(ids))
+	for i, id := range ids {
+		ps[i] = &proc{id: id, addr: fmt.Sprintf("127.0.0.1:%d", ports[3*i]), http: fmt.Sprintf("127.0.0.1:%d", ports[3*i+2])}
+		fmt.Fprintf(&b, "    - id: %s\n      address: %q\n      peer_address: \"127.0.0.1:%d\"\n      http_address: %q\n",
+			id, ps[i].addr, ports[3*i+1], ps[i].http)
+	}
+	b.WriteString("node:\n  bind: 127.0.0.1\nlog:\n  level: info\nstorage:\n  min_free: 0\n")
+	cfg := filepath.Join(dir, "cluster.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(b.String()), 0o600))
+	for _, p := range ps {
+		flags, err := json.Marshal(conf.NodeFlags{Config: cfg, NodeID: p.id, DataDir: filepath.Join(dir, p.id)})
+		require.NoError(t, err)
+		p.cmd = exec.Command(os.Args[0], "-test.run=^TestHelperNode$")
+		p.cmd.Env = append(os.Environ(), nodeEnv+"="+string(flags))
+		logf, err := os.Create(filepath.Join(dir, p.id+".log"))
+		require.NoError(t, err)
+		p.cmd.Stdout, p.cmd.Stderr = logf, logf
+		require.NoError(t, p.cmd.Start())
+		p.exited = make(chan struct{})
+		go func() {
+			_ = p.cmd.Wait()
+			_ = logf.Close()
+			close(p.exited)
+		}()
+		t.Cleanup(func() {
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.exited:
+			case <-time.After(30 * time.Second):
+				_ = p.cmd.Process.Kill()
+				<-p.exited
+			}
+			if t.Failed() {
+				b, _ := os.ReadFile(logf.Name())
+				t.Logf("%s's log:\n%s", p.id, b)
+			}
+		})
+	}
+	return ps
+}
+
+// health reads a node's /health (zero value if it does not answer).
+func (p *proc) health() (h struct {
+	PartitionsLed []uint32 `json:"partitions_led"`
+}) {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get("http://" + p.http + "/health")
+	if err != nil {
+		return h
+	}
+	defer func() { _ = resp.Body.Close() }()
+	_ = json.NewDecoder(resp.Body).Decode(&h)
+	return h
+}
+
+// leaderOf waits until one of ps (not skip) says it leads partition part.
+func leaderOf(t *testing.T, ps []*proc, part uint32, skip *proc) *proc {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, p := range ps {
+			if p != skip && slices.Contains(p.health().PartitionsLed, part) {
+				return p
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // polling /health: nothing to wait on
+	}
+	t.Fatalf("no node leads partition %d", part)
+	return nil
+}
+
+// TestClusterLeaderKill starts three node processes on a generated
+// three-node config, publishes to the leader of a destination's partition
+// (found through /health), kills the leader with SIGKILL, and reads every
+// acknowledged message once from the new leader.
+func TestClusterLeaderKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three node processes")
+	}
+	const partitions, dest, count = 4, "orders", 300
+	ps := startProcs(t, []string{"n1", "n2", "n3"}, partitions)
+	part := route.Partition([]byte(dest), partitions)
+	old := leaderOf(t, ps, part, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	c, err := client.Dial(ctx, client.Options{Addr: old.addr, NoReconnect: true})
+	require.NoError(t, err)
+	acked := map[string]bool{}
+	for i := range count {
+		payload := fmt.Sprintf("m-%03d", i)
+		res, err := c.Publish(ctx, dest, []byte(payload))
+		require.NoError(t, err)
+		require.Len(t, res, 1)
+		require.NoError(t, res[0].Err, payload)
+		acked[payload] = true
+	}
+	c.Close()
+
+	require.NoError(t, old.cmd.Process.Kill())
+	<-old.exited
+	now := leaderOf(t, ps, part, old)
+	require.NotEqual(t, old.id, now.id)
+
+	c, err = client.Dial(ctx, client.Options{Addr: now.addr, NoReconnect: true})
+	require.NoError(t, err)
+	defer c.Close()
+	got := map[string]int{}
+	for len(got) < len(acked) {
+		ds, err := c.Fetch(ctx, dest, "readers", 100, 500*time.Millisecond)
+		require.NoError(t, err)
+		if len(ds) == 0 {
+			break
+		}
+		var seqs []uint64
+		for _, d := range ds {
+			got[string(d.Payload)]++
+			seqs = append(seqs, d.Seq)
+		}
+		require.NoError(t, c.Ack(ctx, dest, "readers", seqs...))
+	}
+	for p := range acked {
+		require.Equal(t, 1, got[p], "acknowledged message %s read %d times from the new leader", p, got[p])
+	}
+}
