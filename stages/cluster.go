@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/swarmmq/swarmmq/cluster/peer"
 	"github.com/swarmmq/swarmmq/cluster/placement"
@@ -68,6 +70,9 @@ type clusterParts struct {
 	peers  *peer.Transport
 	log    *rlog.Log
 	hosted []uint32 // partitions replicated here, ascending
+	// caughtUp holds the partitions (uint32 → true) that have applied
+	// everything they knew committed at least once (/ready).
+	caughtUp sync.Map
 }
 
 // clusterOwners is a member's first owner table: it leads nothing until
@@ -186,4 +191,81 @@ func (n *Node) Leaders() (uint64, []string) {
 		return 0, addrs
 	}
 	return t.Epoch(), t.LeaderAddrs(make([]string, 0, t.Partitions()))
+}
+
+// FollowedHealth is a partition this member replicates and does not lead.
+type FollowedHealth struct {
+	Partition uint32 `json:"partition"`
+	Leader    string `json:"leader"` // node id, "" if none is known
+	Term      uint64 `json:"term"`
+	// ApplyLag is the committed entries not yet applied here.
+	ApplyLag uint64 `json:"apply_lag"`
+}
+
+// PeerHealth is one peer link.
+type PeerHealth struct {
+	ID        string `json:"id"`
+	Addr      string `json:"addr"`
+	Connected bool   `json:"connected"`
+	// LastContactSeconds is how long ago the peer was last heard from (-1:
+	// never).
+	LastContactSeconds float64 `json:"last_contact_seconds"`
+	Reconnects         uint64  `json:"reconnects"`
+	LastError          string  `json:"last_error,omitempty"`
+}
+
+// clusterHealth fills h's cluster fields.
+func (n *Node) clusterHealth(h *Health) {
+	if n.cluster == nil {
+		return
+	}
+	t := n.owners.Load()
+	h.PartitionTerms = map[string]uint64{}
+	h.PartitionsFollowed = []FollowedHealth{}
+	for _, s := range n.cluster.log.Status() {
+		if t.Leads(s.Partition) {
+			h.PartitionTerms[fmt.Sprint(s.Partition)] = s.Term
+			continue
+		}
+		h.PartitionsFollowed = append(h.PartitionsFollowed, FollowedHealth{Partition: s.Partition, Leader: s.Leader,
+			Term: s.Term, ApplyLag: s.Commit - min(s.Applied, s.Commit)})
+	}
+	h.Peers, h.PeerLinks = []string{}, []PeerHealth{}
+	for _, p := range n.cluster.peers.Peers() {
+		ph := PeerHealth{ID: p.ID, Addr: p.Addr, Connected: p.Connected, Reconnects: p.Reconnects, LastContactSeconds: -1}
+		if !p.LastContact.IsZero() {
+			ph.LastContactSeconds = time.Since(p.LastContact).Seconds()
+		}
+		if p.LastError != nil {
+			ph.LastError = p.LastError.Error()
+		}
+		h.Peers = append(h.Peers, p.ID)
+		h.PeerLinks = append(h.PeerLinks, ph)
+	}
+}
+
+// caughtUp reports whether a member is ready: every partition it
+// replicates has a known leader and has once applied everything it knew
+// committed (latched per partition, so a busy partition stays ready).
+// A single node is always caught up.
+func (n *Node) caughtUp() bool {
+	if n.cluster == nil {
+		return true
+	}
+	ready := true
+	for _, s := range n.cluster.log.Status() {
+		if s.Leader == "" {
+			ready = false
+			continue
+		}
+		if _, ok := n.cluster.caughtUp.Load(s.Partition); ok {
+			continue
+		}
+		if s.Applied >= s.Commit {
+			n.cluster.caughtUp.Store(s.Partition, true)
+			continue
+		}
+		ready = false
+	}
+	return ready
 }

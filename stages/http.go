@@ -43,6 +43,13 @@ type Health struct {
 	UptimeSeconds float64  `json:"uptime_seconds"`
 	Connections   int      `json:"connections"`
 	Error         string   `json:"error,omitempty"`
+
+	// A cluster member's (absent on a single node): the partitions it
+	// replicates and does not lead, the raft term of each it leads (by
+	// partition number), and its peer links (Peers lists their ids).
+	PartitionsFollowed []FollowedHealth  `json:"partitions_followed,omitempty"`
+	PartitionTerms     map[string]uint64 `json:"partition_terms,omitempty"`
+	PeerLinks          []PeerHealth      `json:"peer_links,omitempty"`
 }
 
 func (n *Node) startHTTP() error {
@@ -98,6 +105,7 @@ func (h *httpServer) health(w http.ResponseWriter, _ *http.Request) {
 		UptimeSeconds: time.Since(n.start).Seconds(), Connections: n.server.Connections(),
 		Error: errText,
 	}
+	n.clusterHealth(&body)
 	w.Header().Set("Content-Type", "application/json")
 	if status != "ok" {
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -133,6 +141,9 @@ func (n *Node) status() (string, string) {
 	}
 	if !n.ready.Load() {
 		return "stopping", ""
+	}
+	if !n.caughtUp() {
+		return "catching_up", "a replicated partition has no known leader or has not applied its committed entries yet"
 	}
 	return "ok", ""
 }

@@ -1,6 +1,9 @@
 package rlog
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/VictoriaMetrics/metrics"
 )
 
@@ -42,4 +45,31 @@ func (l *Log) ApplyLag() uint64 {
 		}
 	}
 	return lag
+}
+
+// Status is one replicated partition as this node sees it. A plain value.
+type Status struct {
+	Partition uint32
+	// Term is the raft term; Leader the leader's node id ("" if unknown).
+	Term   uint64
+	Leader string
+	// Commit is the commit index this node knows, Applied how far it has
+	// handed entries to the state machine.
+	Commit, Applied uint64
+}
+
+// Status returns every partition replicated here, in increasing order.
+func (l *Log) Status() []Status {
+	out := make([]Status, 0, len(l.parts))
+	for _, g := range l.opts.Groups {
+		ld, err := l.eng.Leadership(g.Partition)
+		if err != nil {
+			continue
+		}
+		pr, _ := l.eng.Progress(g.Partition)
+		out = append(out, Status{Partition: g.Partition, Term: ld.Term, Leader: l.nodes[ld.Leader].ID,
+			Commit: pr.Commit, Applied: pr.Applied})
+	}
+	slices.SortFunc(out, func(a, b Status) int { return cmp.Compare(a.Partition, b.Partition) })
+	return out
 }

@@ -116,7 +116,16 @@ func startProcs(t *testing.T, ids []string, partitions int) []*proc {
 
 // health reads a node's /health (zero value if it does not answer).
 func (p *proc) health() (h struct {
-	PartitionsLed []uint32 `json:"partitions_led"`
+	PartitionsLed      []uint32          `json:"partitions_led"`
+	PartitionTerms     map[string]uint64 `json:"partition_terms"`
+	PartitionsFollowed []struct {
+		Partition uint32 `json:"partition"`
+		Leader    string `json:"leader"`
+	} `json:"partitions_followed"`
+	PeerLinks []struct {
+		ID        string `json:"id"`
+		Connected bool   `json:"connected"`
+	} `json:"peer_links"`
 }) {
 	c := http.Client{Timeout: time.Second}
 	resp, err := c.Get("http://" + p.http + "/health")
@@ -126,6 +135,22 @@ func (p *proc) health() (h struct {
 	defer func() { _ = resp.Body.Close() }()
 	_ = json.NewDecoder(resp.Body).Decode(&h)
 	return h
+}
+
+// waitReady waits until the node's /ready answers 200.
+func (p *proc) waitReady(t *testing.T) {
+	t.Helper()
+	c := http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := c.Get("http://" + p.http + "/ready")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s never became ready", p.id)
 }
 
 // leaderOf waits until one of ps (not skip) says it leads partition part.
@@ -155,6 +180,9 @@ func TestClusterLeaderKill(t *testing.T) {
 	const partitions, dest, count = 4, "orders", 300
 	ps := startProcs(t, []string{"n1", "n2", "n3"}, partitions)
 	part := route.Partition([]byte(dest), partitions)
+	for _, p := range ps {
+		p.waitReady(t)
+	}
 	old := leaderOf(t, ps, part, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -176,6 +204,10 @@ func TestClusterLeaderKill(t *testing.T) {
 	<-old.exited
 	now := leaderOf(t, ps, part, old)
 	require.NotEqual(t, old.id, now.id)
+	h := now.health()
+	require.Contains(t, h.PartitionTerms, fmt.Sprint(part), "the leader's term of the partition")
+	require.Len(t, h.PeerLinks, 2)
+	require.Len(t, h.PartitionsFollowed, partitions-len(h.PartitionsLed), "R=3 of 3: every partition is here")
 
 	c, err = client.Dial(ctx, client.Options{Addr: now.addr, NoReconnect: true})
 	require.NoError(t, err)
