@@ -20,7 +20,6 @@ type logMetrics struct {
 
 func newMetrics(set *metrics.Set, l *Log) logMetrics {
 	set.NewGauge("swarmmq_raft_apply_lag_entries", func() float64 { return float64(l.ApplyLag()) })
-	set.NewCounter("swarmmq_raft_forwarded_requests_total") // forwarding is not built yet
 	return logMetrics{
 		proposals:     set.NewCounter("swarmmq_raft_proposals_total"),
 		failed:        set.NewCounter("swarmmq_raft_proposals_failed_total"),

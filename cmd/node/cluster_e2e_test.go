@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/swarmmq/swarmmq/client"
 	"github.com/swarmmq/swarmmq/conf"
+	"github.com/swarmmq/swarmmq/netio/promtext"
 	"github.com/swarmmq/swarmmq/route"
 )
 
@@ -153,6 +155,21 @@ func (p *proc) waitReady(t *testing.T) {
 	t.Fatalf("%s never became ready", p.id)
 }
 
+// checkMetrics: every family a member exposes is described (a row in
+// netio/promtext), and raft counted its work.
+func (p *proc) checkMetrics(t *testing.T) {
+	t.Helper()
+	resp, err := http.Get("http://" + p.http + "/metrics")
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	text := string(b)
+	require.NotContains(t, text, promtext.UnknownHelp)
+	require.Contains(t, text, "swarmmq_raft_elections_won_total ")
+	require.Contains(t, text, "swarmmq_peer_connected{peer=")
+}
+
 // leaderOf waits until one of ps (not skip) says it leads partition part.
 func leaderOf(t *testing.T, ps []*proc, part uint32, skip *proc) *proc {
 	t.Helper()
@@ -208,6 +225,7 @@ func TestClusterLeaderKill(t *testing.T) {
 	require.Contains(t, h.PartitionTerms, fmt.Sprint(part), "the leader's term of the partition")
 	require.Len(t, h.PeerLinks, 2)
 	require.Len(t, h.PartitionsFollowed, partitions-len(h.PartitionsLed), "R=3 of 3: every partition is here")
+	now.checkMetrics(t)
 
 	c, err = client.Dial(ctx, client.Options{Addr: now.addr, NoReconnect: true})
 	require.NoError(t, err)

@@ -106,6 +106,22 @@ var cluster = map[string]entry{
 	"swarmmq_peer_queued_bytes":             {Gauge, "Bytes queued for the peer link, not yet written."},
 	"swarmmq_peer_handshakes_refused_total": {Counter, "Peer handshakes refused (another cluster, partition count, unknown or duplicate node)."},
 
+	// The raft partition log (cluster/rlog).
+	"swarmmq_raft_proposals_total":              {Counter, "Records proposed to raft by this node (as a partition's leader)."},
+	"swarmmq_raft_proposals_failed_total":       {Counter, "Proposals answered NOT_LEADER: not led here, lost in a leader change, dropped by raft."},
+	"swarmmq_raft_not_leader_total":             {Counter, "Proposals refused before raft because this node does not lead the partition."},
+	"swarmmq_raft_commits_total":                {Counter, "Committed entries handed to fanout (all partitions replicated here)."},
+	"swarmmq_raft_snapshots_restored_total":     {Counter, "Partition states replaced by a raft snapshot (at start, or sent by a leader)."},
+	"swarmmq_raft_leader_changes_total":         {Counter, "Changes of a partition's leader (or term) this node learnt of."},
+	"swarmmq_raft_elections_won_total":          {Counter, "Partition leaderships this node won."},
+	"swarmmq_raft_apply_lag_entries":            {Gauge, "Committed entries not yet handed to fanout, summed over the partitions replicated here."},
+	"swarmmq_raft_messages_sent_total":          {Counter, "Raft messages queued on a peer link."},
+	"swarmmq_raft_messages_dropped_total":       {Counter, "Raft messages not sent: link down, queue full, or unknown peer (raft sends again)."},
+	"swarmmq_raft_messages_received_total":      {Counter, "Raft messages received from peers and stepped into their group."},
+	"swarmmq_raft_messages_refused_total":       {Counter, "Received RAFT frames that did not decode or came from another node than their sender."},
+	"swarmmq_raft_snapshots_sent_total":         {Counter, "Raft snapshots (state and the records it points at) sent to lagging replicas."},
+	"swarmmq_raft_snapshot_send_failures_total": {Counter, "Raft snapshots that could not be queued on their link (reported to raft, which retries)."},
+
 	// Forwarding (cluster/forward).
 	"swarmmq_forward_requests_total": {Counter, "Client requests for partitions led elsewhere, by result: ok (answered by the leader), failed (answered NOT_LEADER after trying), declined (answered NOT_LEADER at once)."},
 	"swarmmq_forward_in_flight":      {Gauge, "Client requests forwarded to their leader and not yet answered."},
