@@ -64,6 +64,7 @@ func freePorts(t *testing.T, n int) []int {
 // proc is one node process of the test cluster.
 type proc struct {
 	id, addr, http string
+	env, logPath   string
 	cmd            *exec.Cmd
 	exited         chan struct{}
 }
@@ -87,33 +88,45 @@ func startProcs(t *testing.T, ids []string, partitions int) []*proc {
 	for _, p := range ps {
 		flags, err := json.Marshal(conf.NodeFlags{Config: cfg, NodeID: p.id, DataDir: filepath.Join(dir, p.id)})
 		require.NoError(t, err)
-		p.cmd = exec.Command(os.Args[0], "-test.run=^TestHelperNode$")
-		p.cmd.Env = append(os.Environ(), nodeEnv+"="+string(flags))
-		logf, err := os.Create(filepath.Join(dir, p.id+".log"))
-		require.NoError(t, err)
-		p.cmd.Stdout, p.cmd.Stderr = logf, logf
-		require.NoError(t, p.cmd.Start())
-		p.exited = make(chan struct{})
-		go func() {
-			_ = p.cmd.Wait()
-			_ = logf.Close()
-			close(p.exited)
-		}()
+		p.env, p.logPath = nodeEnv+"="+string(flags), filepath.Join(dir, p.id+".log")
+		p.start(t)
 		t.Cleanup(func() {
-			_ = p.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.exited:
-			case <-time.After(30 * time.Second):
-				_ = p.cmd.Process.Kill()
-				<-p.exited
-			}
+			p.stop()
 			if t.Failed() {
-				b, _ := os.ReadFile(logf.Name())
+				b, _ := os.ReadFile(p.logPath)
 				t.Logf("%s's log:\n%s", p.id, b)
 			}
 		})
 	}
 	return ps
+}
+
+// start starts the node process (again: on the same data directory).
+func (p *proc) start(t *testing.T) {
+	p.cmd = exec.Command(os.Args[0], "-test.run=^TestHelperNode$")
+	p.cmd.Env = append(os.Environ(), p.env)
+	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	require.NoError(t, err)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	require.NoError(t, p.cmd.Start())
+	p.exited = make(chan struct{})
+	go func() {
+		_ = p.cmd.Wait()
+		_ = logf.Close()
+		close(p.exited)
+	}()
+}
+
+// stop stops the process with SIGTERM (SIGKILL after 30 s); a no-op once
+// it exited.
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
 }
 
 // health reads a node's /health (zero value if it does not answer).
@@ -247,4 +260,10 @@ func TestClusterLeaderKill(t *testing.T) {
 	for p := range acked {
 		require.Equal(t, 1, got[p], "acknowledged message %s read %d times from the new leader", p, got[p])
 	}
+
+	// The killed node restarts on its data directory, rebuilds its
+	// partitions from its log and catches up as a follower.
+	old.start(t)
+	old.waitReady(t)
+	require.NotContains(t, old.health().PartitionsLed, part, "the old leader does not take the partition back by itself")
 }
