@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -8,13 +9,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/swarmmq/swarmmq/cluster/forward"
 	"github.com/swarmmq/swarmmq/cluster/peer"
 	"github.com/swarmmq/swarmmq/cluster/placement"
 	"github.com/swarmmq/swarmmq/cluster/replica"
 	"github.com/swarmmq/swarmmq/cluster/rlog"
 	"github.com/swarmmq/swarmmq/graph"
+	"github.com/swarmmq/swarmmq/netio"
 	"github.com/swarmmq/swarmmq/stages/owner"
 	"github.com/swarmmq/swarmmq/stages/plog"
+	"github.com/swarmmq/swarmmq/stages/router"
 )
 
 // Cluster makes a node a member of a cluster: its partition log is the
@@ -68,6 +72,8 @@ func (c *Cluster) validate(self string) error {
 type clusterParts struct {
 	net    *rlog.Net
 	peers  *peer.Transport
+	fwd    *forward.Forwarder // hands requests for partitions led elsewhere to their leader
+	serve  *forward.Server    // feeds requests other nodes forward here to decode
 	log    *rlog.Log
 	hosted []uint32 // partitions replicated here, ascending
 	// caughtUp holds the partitions (uint32 → true) that have applied
@@ -85,35 +91,68 @@ func clusterOwners(partitions uint32, workers int) (*owner.Map, error) {
 	return owner.NewMap(t), nil
 }
 
-// buildCluster makes the peer transport and the raft log on deps: the
-// stage that takes the node's proposals in place of persist.
-func (n *Node) buildCluster(deps plog.Deps) (graph.Stage, error) {
+// buildPeers makes the peer transport and request forwarding (both ways:
+// requests forwarded here go into inbound, decode's ring).
+func (n *Node) buildPeers(inbound *graph.Ring[netio.Inbound]) error {
 	o, c := n.opts, n.opts.Cluster
-	ids := make([]string, len(c.Members))
 	nodes := make([]rlog.Node, len(c.Members))
 	addrs := map[string]string{}
 	self := Member{}
 	for i, m := range c.Members {
-		ids[i], nodes[i], addrs[m.ID] = m.ID, rlog.Node{ID: m.ID, Client: m.Client}, m.Peer
+		nodes[i], addrs[m.ID] = rlog.Node{ID: m.ID, Client: m.Client}, m.Peer
 		if m.ID == o.NodeID {
 			self = m
 		}
 	}
-	hosted, err := placement.Hosted(o.Partitions, ids, c.ReplicationFactor, o.NodeID)
-	if err != nil {
-		return nil, err
-	}
-	cp := &clusterParts{net: rlog.NewNet(nodes, o.Metrics), hosted: hosted}
+	cp := &clusterParts{net: rlog.NewNet(nodes, o.Metrics)}
 	po := c.Peer
 	po.ID, po.ClusterName, po.Partitions, po.Peers = o.NodeID, o.ClusterName, o.Partitions, addrs
 	po.ListenAddr, po.TLS, po.Handler, po.Logger, po.Metrics = c.PeerAddr, c.PeerTLS, cp.net, o.Logger, o.Metrics
 	if po.ListenAddr == "" {
 		po.ListenAddr = self.Peer
 	}
+	var err error
 	if cp.peers, err = peer.New(po); err != nil {
-		return nil, err
+		return err
 	}
 	cp.net.Attach(cp.peers)
+	owners := n.owners
+	cp.fwd, err = forward.New(forward.Options{Self: o.NodeID, Call: cp.peers.Call, Metrics: o.Metrics, Logger: o.Logger,
+		Leader: func(p uint32) (string, bool) {
+			id := owners.Load().Leader(p).ID
+			return id, id != ""
+		}})
+	if err != nil {
+		return err
+	}
+	cp.serve = forward.NewServer(forward.ServerOptions{MaxFrame: o.MaxFrame, Metrics: o.Metrics}, inbound)
+	cp.net.ServeRequests(func(from string, payload []byte, r peer.Responder) { cp.serve.Handle(from, payload, r) })
+	n.cluster = cp
+	return nil
+}
+
+// forwarder is the router's Forwarder: a member's, nil on a single node.
+func (n *Node) forwarder() router.Forwarder {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.fwd
+}
+
+// buildCluster makes the raft log on deps: the stage that takes the
+// node's proposals in place of persist.
+func (n *Node) buildCluster(deps plog.Deps) (graph.Stage, error) {
+	o, c, cp := n.opts, n.opts.Cluster, n.cluster
+	ids := make([]string, len(c.Members))
+	nodes := make([]rlog.Node, len(c.Members))
+	for i, m := range c.Members {
+		ids[i], nodes[i] = m.ID, rlog.Node{ID: m.ID, Client: m.Client}
+	}
+	hosted, err := placement.Hosted(o.Partitions, ids, c.ReplicationFactor, o.NodeID)
+	if err != nil {
+		return nil, err
+	}
+	cp.hosted = hosted
 	ro := rlog.Options{Self: o.NodeID, Nodes: nodes, Raft: c.Raft, Metrics: o.Metrics, Logger: o.Logger}
 	for _, p := range hosted {
 		replicas, err := placement.Replicas(p, ids, c.ReplicationFactor)
@@ -126,8 +165,25 @@ func (n *Node) buildCluster(deps plog.Deps) (graph.Stage, error) {
 		return nil, err
 	}
 	cp.net.Bind(cp.log.Engine())
-	n.cluster = cp
 	return cp.log, nil
+}
+
+// stopServing stops taking forwarded requests (before the graph stops:
+// they go into decode's ring).
+func (n *Node) stopServing(ctx context.Context) error {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.serve.Stop(ctx)
+}
+
+// stopForwarding ends the requests this node forwarded (after the router
+// stopped, before the client connections close).
+func (n *Node) stopForwarding(ctx context.Context) error {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.fwd.Stop(ctx)
 }
 
 // startPeers starts the peer links (before the graph: the raft loop sends

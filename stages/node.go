@@ -301,6 +301,11 @@ func (n *Node) build() error {
 	if err != nil {
 		return err
 	}
+	if o.Cluster != nil {
+		if err := n.buildPeers(rs.inbound); err != nil {
+			return err
+		}
+	}
 	cache := route.NewCache(o.Partitions, 0)
 	server, err := netio.New(netio.Options{
 		Addr: o.ClientAddr, TLS: o.TLS, PlainAddr: o.PlainAddr, NodeID: o.NodeID, Partitions: o.Partitions, Multicore: true,
@@ -322,7 +327,8 @@ func (n *Node) build() error {
 	}
 	ver, _ := verify.New(verify.Options{MaxFrame: o.MaxFrame, Keyring: o.Keyring, Metrics: o.Metrics}, verify.Deps{In: rs.verify, Out: rs.dedupe})
 	ded, _ := dedupe.New(dedupe.Options{Metrics: o.Metrics}, dedupe.Deps{In: rs.dedupe, Out: rs.route, Lookup: n.lookup})
-	rou, _ := router.New(router.Deps{In: rs.route, Log: rs.propose, Fanout: rs.fanout, Owners: n.owners, Now: o.Now})
+	rou, _ := router.New(router.Deps{In: rs.route, Log: rs.propose, Fanout: rs.fanout, Owners: n.owners, Now: o.Now,
+		Forward: n.forwarder()})
 	per, snaps, err := n.partitionLog(plog.Deps{In: rs.propose, Out: rs.committed, Owners: n.owners, Now: o.Now})
 	if err != nil {
 		return err
@@ -393,7 +399,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	if n.topo != nil {
 		// Sources first: netio stops reading, each ring drains into the
 		// next stage; then netio flushes the last replies and closes.
-		errs = append(errs, n.topo.Stop(ctx), n.server.Stop(ctx), n.stopPeers())
+		errs = append(errs, n.stopServing(ctx), n.topo.Stop(ctx), n.stopForwarding(ctx), n.server.Stop(ctx), n.stopPeers())
 	}
 	if n.http != nil {
 		errs = append(errs, n.http.stop(ctx))

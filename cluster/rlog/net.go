@@ -54,6 +54,7 @@ type Net struct {
 	raft  map[string]uint64 // node id → raft id
 	peers atomic.Pointer[peer.Transport]
 	eng   atomic.Pointer[replica.Engine]
+	reqs  atomic.Pointer[RequestHandler]
 
 	sent, dropped, snaps, snapFailures, received, bad *metrics.Counter
 }
@@ -147,8 +148,19 @@ func (n *Net) HandleFrame(from string, t frame.Type, payload []byte) {
 	e.Step(m)
 }
 
-// HandleRequest refuses forwarded requests: forwarding is not built yet
-// (a client is told NOT_LEADER with the leader's address instead).
-func (n *Net) HandleRequest(_ string, _ []byte, r peer.Responder) {
+// RequestHandler serves a REQUEST from a peer (forwarded client requests:
+// cluster/forward's Server.Handle).
+type RequestHandler func(from string, payload []byte, r peer.Responder)
+
+// ServeRequests sets the handler of the REQUESTs peers send.
+func (n *Net) ServeRequests(h RequestHandler) { n.reqs.Store(&h) }
+
+// HandleRequest hands a REQUEST to the handler ServeRequests set; without
+// one it is refused NOT_LEADER (the client then asks the leader itself).
+func (n *Net) HandleRequest(from string, payload []byte, r peer.Responder) {
+	if h := n.reqs.Load(); h != nil {
+		(*h)(from, payload, r)
+		return
+	}
 	_ = r.Fail(frame.CodeNotLeader, "this node does not take forwarded requests: ask the partition's leader")
 }

@@ -201,8 +201,10 @@ func leaderOf(t *testing.T, ps []*proc, part uint32, skip *proc) *proc {
 
 // TestClusterLeaderKill starts three node processes on a generated
 // three-node config, publishes to the leader of a destination's partition
-// (found through /health), kills the leader with SIGKILL, and reads every
-// acknowledged message once from the new leader.
+// (found through /health), kills the leader with SIGKILL, publishes more
+// through the node that is not the new leader (it forwards them), and
+// reads every acknowledged message once from the new leader; the killed
+// node then restarts on its data directory and catches up.
 func TestClusterLeaderKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three node processes")
@@ -239,6 +241,24 @@ func TestClusterLeaderKill(t *testing.T) {
 	require.Len(t, h.PeerLinks, 2)
 	require.Len(t, h.PartitionsFollowed, partitions-len(h.PartitionsLed), "R=3 of 3: every partition is here")
 	now.checkMetrics(t)
+
+	// A node that does not lead the partition forwards to the leader.
+	var via *proc
+	for _, p := range ps {
+		if p != old && p != now {
+			via = p
+		}
+	}
+	c, err = client.Dial(ctx, client.Options{Addr: via.addr, NoReconnect: true})
+	require.NoError(t, err)
+	for i := range 50 {
+		payload := fmt.Sprintf("via-%03d", i)
+		res, err := c.Publish(ctx, dest, []byte(payload))
+		require.NoError(t, err)
+		require.NoError(t, res[0].Err, "%s through %s (the leader is %s)", payload, via.id, now.id)
+		acked[payload] = true
+	}
+	c.Close()
 
 	c, err = client.Dial(ctx, client.Options{Addr: now.addr, NoReconnect: true})
 	require.NoError(t, err)
