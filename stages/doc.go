@@ -18,4 +18,11 @@
 // partitions, starts the stages sinks first and netio last; Stop goes the
 // other way: netio stops reading, each ring drains before its consumer
 // stops, and the log closes last. A Node is safe for concurrent use.
+//
+// With Options.Cluster the node is a member of a cluster (cluster.go): the
+// raft log (cluster/rlog) takes persist's place in the same topology, the
+// partitions start empty and are rebuilt through the log's outputs (a
+// snapshot's Restore, then the committed entries), the peer links
+// (cluster/peer) start before the graph and close after it, and the router
+// forwards requests for partitions led elsewhere (cluster/forward).
 package stages

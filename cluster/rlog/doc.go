@@ -37,8 +37,9 @@
 // while their outputs are pushed (plog.Deliver may wait for room), so
 // outputs leave in order whichever goroutine decided them; the engine's
 // loop takes it in its callbacks, never while holding its own input lock.
-// Stop closes the ring, waits for the drain, then (bounded by its ctx)
-// for every proposal taken to have its outcome, then stops the engine,
+// Stop closes the ring, waits for the drain, then (at most
+// Options.StopWait, and its ctx) for every proposal taken to have its
+// outcome, then stops the engine,
 // which fails what is still pending with plog.ErrClosed. The caller opens
 // and closes the wal.Log and the transport.
 package rlog
