@@ -236,8 +236,12 @@ func (n *Node) hasEntries() bool {
 // Leaders returns, for each partition, the client address of its leader
 // as this node knows it ("" if unknown), and an epoch that increases
 // whenever any of them changes. On a single node every partition is led
-// here (its own client address) and the epoch stays 0.
+// here (its own client address) and the epoch stays 0. Before Start it
+// returns nil. Safe for concurrent use (one atomic load).
 func (n *Node) Leaders() (uint64, []string) {
+	if n.owners == nil || n.server == nil {
+		return 0, nil // not started
+	}
 	t := n.owners.Load()
 	if n.opts.Cluster == nil {
 		addrs := make([]string, t.Partitions())
