@@ -153,7 +153,8 @@ func (n *Node) buildCluster(deps plog.Deps) (graph.Stage, error) {
 		return nil, err
 	}
 	cp.hosted = hosted
-	ro := rlog.Options{Self: o.NodeID, Nodes: nodes, Raft: c.Raft, Metrics: o.Metrics, Logger: o.Logger}
+	ro := rlog.Options{Self: o.NodeID, Nodes: nodes, Raft: c.Raft, Metrics: o.Metrics, Logger: o.Logger,
+		Announce: cp.net.Announce}
 	for _, p := range hosted {
 		replicas, err := placement.Replicas(p, ids, c.ReplicationFactor)
 		if err != nil {
@@ -165,6 +166,7 @@ func (n *Node) buildCluster(deps plog.Deps) (graph.Stage, error) {
 		return nil, err
 	}
 	cp.net.Bind(cp.log.Engine())
+	cp.net.OnLeader(cp.log.LearnLeader)
 	return cp.log, nil
 }
 

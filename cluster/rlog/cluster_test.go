@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -45,6 +46,11 @@ type member struct {
 
 // startCluster starts ids' members replicating partitions partitions.
 func startCluster(t *testing.T, ids []string, partitions uint32) []*member {
+	return startClusterOf(t, ids, partitions, func(uint32) []string { return ids })
+}
+
+// startClusterOf starts ids' members; replicas(p) are partition p's.
+func startClusterOf(t *testing.T, ids []string, partitions uint32, replicas func(p uint32) []string) []*member {
 	lns := make([]net.Listener, len(ids))
 	var nodes []Node
 	addrs := map[string]string{}
@@ -57,12 +63,13 @@ func startCluster(t *testing.T, ids []string, partitions uint32) []*member {
 	}
 	ms := make([]*member, len(ids))
 	for i, id := range ids {
-		ms[i] = startMember(t, id, nodes, addrs, lns[i], partitions)
+		ms[i] = startMember(t, id, nodes, addrs, lns[i], partitions, replicas)
 	}
 	return ms
 }
 
-func startMember(t *testing.T, id string, nodes []Node, addrs map[string]string, ln net.Listener, partitions uint32) *member {
+func startMember(t *testing.T, id string, nodes []Node, addrs map[string]string, ln net.Listener, partitions uint32,
+	replicas func(p uint32) []string) *member {
 	m := &member{id: id, done: make(chan struct{})}
 	m.mu.applied, m.mu.index = map[uint32][]uint64{}, map[uint32]uint64{}
 	m.mu.acked, m.mu.promoted = map[uint32][]uint64{}, map[uint32][]uint64{}
@@ -79,13 +86,16 @@ func startMember(t *testing.T, id string, nodes []Node, addrs map[string]string,
 		Handler: nw, BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
 	require.NoError(t, err)
 	nw.Attach(m.peers)
-	opts := Options{Self: id, Nodes: nodes}
+	opts := Options{Self: id, Nodes: nodes, Announce: nw.Announce, AnnounceInterval: 100 * time.Millisecond}
 	for p := range partitions {
-		opts.Groups = append(opts.Groups, Group{Partition: p, Replicas: nodeIDs(nodes)})
+		if rs := replicas(p); slices.Contains(rs, id) {
+			opts.Groups = append(opts.Groups, Group{Partition: p, Replicas: rs})
+		}
 	}
 	m.log, err = New(opts, Deps{Deps: m.deps, Log: m.wal, Transport: nw})
 	require.NoError(t, err)
 	nw.Bind(m.log.Engine())
+	nw.OnLeader(m.log.LearnLeader)
 	require.NoError(t, m.peers.Start())
 	require.NoError(t, m.log.Start())
 	go m.apply()
@@ -247,4 +257,30 @@ func TestLeaderKillLosesNothing(t *testing.T) {
 	a, b := survivors[0].appliedSeqs(p), survivors[1].appliedSeqs(p)
 	require.Equal(t, a, b, "the survivors applied different logs")
 	require.Subset(t, a, want, "an acked proposal was lost")
+}
+
+// TestLeadersAnnounced: a member that does not replicate a partition
+// learns its leader from the leader's announcements, and the new leader
+// after the old one dies.
+func TestLeadersAnnounced(t *testing.T) {
+	const p = 0
+	ms := startClusterOf(t, []string{"n1", "n2", "n3", "n4"}, 1, func(uint32) []string { return []string{"n1", "n2", "n3"} })
+	outsider := ms[3]
+	old := leader(t, ms, p, nil)
+	knows := func(id string) bool {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if l := outsider.owners.Load().Leader(p); l.ID == id {
+				require.Equal(t, "client-of-"+id, l.Addr)
+				return true
+			}
+			time.Sleep(5 * time.Millisecond) // polling a condition, as nothing signals it
+		}
+		return false
+	}
+	require.True(t, knows(old.id), "n4 never heard that %s leads", old.id)
+	require.False(t, outsider.owners.Load().Leads(p))
+	old.kill(t)
+	now := leader(t, ms, p, old)
+	require.True(t, knows(now.id), "n4 never heard that %s leads now", now.id)
 }

@@ -97,6 +97,9 @@ func (l *Log) leaderChange(p uint32, ld replica.Leadership) {
 	case ld.Leader == l.self && ld.Serving:
 		l.serving[p] = true
 		l.deliver(p, plog.Output{Kind: plog.Lead, Leader: info})
+		if l.opts.Announce != nil {
+			l.opts.Announce(Announcement{Partition: p, Term: ld.Term, Leader: l.self})
+		}
 	case serving:
 		l.serving[p] = false
 		l.deliver(p, plog.Output{Kind: plog.Follow, Leader: info})

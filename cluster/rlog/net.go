@@ -50,11 +50,12 @@ func DecodeMessage(b []byte) (replica.Message, error) {
 // are there, messages are dropped (raft sends again). Safe for concurrent
 // use.
 type Net struct {
-	ids   map[uint64]string // raft id → node id
-	raft  map[string]uint64 // node id → raft id
-	peers atomic.Pointer[peer.Transport]
-	eng   atomic.Pointer[replica.Engine]
-	reqs  atomic.Pointer[RequestHandler]
+	ids     map[uint64]string // raft id → node id
+	raft    map[string]uint64 // node id → raft id
+	peers   atomic.Pointer[peer.Transport]
+	eng     atomic.Pointer[replica.Engine]
+	reqs    atomic.Pointer[RequestHandler]
+	leaders atomic.Pointer[func(Announcement)]
 
 	sent, dropped, snaps, snapFailures, received, bad *metrics.Counter
 }
@@ -139,6 +140,10 @@ func (n *Net) HandleFrame(from string, t frame.Type, payload []byte) {
 	if t != frame.TypeRaft || e == nil {
 		return
 	}
+	if IsAnnouncement(payload) {
+		n.heard(from, payload)
+		return
+	}
 	m, err := DecodeMessage(payload)
 	if err != nil || m.Msg.GetFrom() != n.raft[from] {
 		n.bad.Inc()
@@ -147,6 +152,13 @@ func (n *Net) HandleFrame(from string, t frame.Type, payload []byte) {
 	n.received.Inc()
 	e.Step(m)
 }
+
+// OnLeader sets what receives the leader announcements of peers
+// (Log.LearnLeader).
+func (n *Net) OnLeader(h func(Announcement)) { n.leaders.Store(&h) }
+
+// Announce tells every peer that a.Leader (this node) leads a.Partition.
+func (n *Net) Announce(a Announcement) { n.announce(a) }
 
 // RequestHandler serves a REQUEST from a peer (forwarded client requests:
 // cluster/forward's Server.Handle).

@@ -9,9 +9,9 @@ import (
 	"github.com/swarmmq/swarmmq/cluster/replica"
 )
 
-// FuzzDecodeMessage feeds arbitrary RAFT payloads to the decoder: it never
-// panics, and what it accepts encodes back to a payload that decodes to
-// the same message.
+// FuzzDecodeMessage feeds arbitrary RAFT payloads to the decoders (raft
+// messages and leader announcements): they never panic, and what they
+// accept encodes back to the same payload or message.
 func FuzzDecodeMessage(f *testing.F) {
 	for _, m := range []replica.Message{
 		{Partition: 3, Msg: &pb.Message{Type: pb.MessageType_MsgApp.Enum(), To: proto.Uint64(RaftID("n2")),
@@ -27,9 +27,15 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	f.Add(AppendAnnouncement(nil, Announcement{Partition: 2, Term: 9, Leader: RaftID("n1")}))
 	f.Add([]byte{0, 0, 0})
 	f.Add([]byte{0, 0, 0, 1, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if a, err := DecodeAnnouncement(b); err == nil {
+			if again := AppendAnnouncement(nil, a); string(again) != string(b) {
+				t.Fatalf("announcement round trip: %x vs %x", again, b)
+			}
+		}
 		m, err := DecodeMessage(b)
 		if err != nil {
 			return

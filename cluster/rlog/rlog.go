@@ -58,6 +58,11 @@ type Options struct {
 	MaxBatch int
 	// StopWait bounds how long Stop waits for pending proposals.
 	StopWait time.Duration
+	// Announce, when set, tells the peers that this node leads a
+	// partition (Net.Announce): when it starts serving it, and every
+	// AnnounceInterval after.
+	Announce         func(Announcement)
+	AnnounceInterval time.Duration
 	// Metrics receives swarmmq_raft_*; nil keeps them in a private set.
 	Metrics *metrics.Set
 	// Logger receives the log's and raft's lines; nil discards them.
@@ -71,6 +76,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.StopWait == 0 {
 		o.StopWait = DefaultStopWait
+	}
+	if o.AnnounceInterval == 0 {
+		o.AnnounceInterval = DefaultAnnounceInterval
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewSet()
@@ -136,6 +144,7 @@ type Log struct {
 
 	g       graph.Group
 	done    chan struct{}
+	quit    chan struct{} // ends the announcements
 	started sync.Once
 	stopped sync.Once
 	m       logMetrics
@@ -150,7 +159,8 @@ func New(opts Options, deps Deps) (*Log, error) {
 		return nil, err
 	}
 	l := &Log{opts: opts, deps: deps, self: RaftID(opts.Self), nodes: map[uint64]Node{},
-		parts: map[uint32]*fifo{}, leader: map[uint32]owner.Leader{}, serving: map[uint32]bool{}, done: make(chan struct{})}
+		parts: map[uint32]*fifo{}, leader: map[uint32]owner.Leader{}, serving: map[uint32]bool{}, done: make(chan struct{}),
+		quit: make(chan struct{})}
 	l.idle = sync.NewCond(&l.mu)
 	l.m = newMetrics(opts.Metrics, l)
 	for _, n := range opts.Nodes {
@@ -190,6 +200,12 @@ func (l *Log) Start() error {
 			work.Drain(l.deps.In, l.opts.MaxBatch, l.propose)
 			return nil
 		})
+		if l.opts.Announce != nil {
+			l.g.Go("rlog-announce", func() error {
+				l.announceLoop(l.quit)
+				return nil
+			})
+		}
 	})
 	return nil
 }
@@ -199,7 +215,10 @@ func (l *Log) Start() error {
 // then stops the engine: what is still pending then fails
 // (plog.ErrClosed). Idempotent.
 func (l *Log) Stop(ctx context.Context) error {
-	l.stopped.Do(func() { l.deps.In.Close() })
+	l.stopped.Do(func() {
+		l.deps.In.Close()
+		close(l.quit)
+	})
 	l.started.Do(func() { close(l.done) })
 	select {
 	case <-l.done:
