@@ -281,6 +281,7 @@ func (n *Node) build() error {
 		MaxBuffered: o.MaxBuffered, WriteStallTimeout: o.WriteStallTimeout, MaxPipeline: o.MaxPipeline,
 		FlowControlPenalty: o.FlowControlPenalty,
 		Logger:             o.Logger, Metrics: o.Metrics,
+		Leaders: o.Leaders,
 	}, rs.inbound)
 	if err != nil {
 		return err

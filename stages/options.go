@@ -40,6 +40,9 @@ type Options struct {
 	TLS *tls.Config
 	// PlainAddr, with TLS set, is an additional plaintext listener; "" = none.
 	PlainAddr string
+	// Leaders answers METADATA (netio.Options.Leaders): the epoch and each
+	// partition's leader's client address; nil: a single node.
+	Leaders func() (epoch uint64, addrs []string)
 	// HTTPAddr serves /health, /ready, /metrics, /debug/pprof; "" or "off"
 	// disables it.
 	HTTPAddr string
