@@ -157,7 +157,7 @@ func (c *Conn) hello(f frame.Frame, buf []byte, n int) ([]byte, bool) {
 		return nil, false
 	}
 	ok := frame.HelloOK{NodeID: []byte(c.s.opts.NodeID), Credits: c.s.opts.Credits,
-		MaxFrame: c.s.opts.MaxFrame, Partitions: 16}
+		MaxFrame: c.s.opts.MaxFrame, Partitions: Partitions}
 	if ok.Credits == 0 {
 		ok.Credits = h.Credits
 	}
