@@ -88,6 +88,9 @@ func (c *Client) connectedLocked(l *link, cn *conn) {
 		c.parts.Store(cn.partitions)
 	}
 	c.mu.route.connected()
+	if c.mu.route.asking == l {
+		c.mu.route.asking = nil
+	}
 	delete(c.mu.down, l.addr)
 	c.g.Go("reader", func() { c.readLoop(l, cn) })
 	c.g.Go("writer", func() { c.writeLoop(l, cn) })
