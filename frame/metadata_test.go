@@ -2,6 +2,8 @@ package frame
 
 import (
 	"bytes"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -56,4 +58,20 @@ func TestDecodeMetadataOKReuses(t *testing.T) {
 	require.Error(t, DecodeMetadataOK(body[:len(body)-1], &m))
 	require.Equal(t, uint64(3), m.Epoch)
 	require.Len(t, m.Leaders, 4)
+}
+
+// TestProtocolDocMetadataExample keeps the METADATA_OK example of
+// docs/protocol.md true: it must be, verbatim, an encode output of
+// testdata/metadata.
+func TestProtocolDocMetadataExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/protocol.md")
+	require.NoError(t, err)
+	golden, err := os.ReadFile("testdata/metadata")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(doc), "A METADATA_OK of three nodes")
+	require.True(t, ok, "docs/protocol.md lost its METADATA_OK example")
+	_, block, _ := strings.Cut(rest, "```text\n")
+	block, _, ok = strings.Cut(block, "```")
+	require.True(t, ok)
+	require.Contains(t, string(golden), "----\n"+block+"\n")
 }
