@@ -313,3 +313,58 @@ func TestOldNodeWithoutMetadata(t *testing.T) {
 	require.Equal(t, 3, s.Accepted(), "reconnected after the dropped PUBLISH")
 	require.True(t, strings.HasPrefix(c.NodeID(), "fake"))
 }
+
+// pausable is an Intercept that, once paused, takes every frame sent to
+// node and answers none: the node hangs as a SIGSTOPped process does (its
+// connections stay open).
+type pausable struct {
+	node   string
+	paused atomic.Bool
+}
+
+func (p *pausable) intercept(c *clienttest.Conn, _ clienttest.Frame) bool {
+	return c.NodeID() == p.node && p.paused.Load()
+}
+
+// TestClusterPausedLeader pauses the leader while a PUBLISH is on its way
+// and elects another node: the Client, which also has a link to that
+// node, sees the paused node's connection silent, asks the other node,
+// and sends the PUBLISH to the new leader long before its request timeout.
+func TestClusterPausedLeader(t *testing.T) {
+	pause := &pausable{node: "fake-1"}
+	cl := startCluster(t, 2, clienttest.Options{Intercept: pause.intercept})
+	d := destLedBy(t, cl, 0)
+	c := dialSeeds(t, cl.Nodes[0].Addr(), nil)
+	_, err := c.Publish(testCtx(t), destLedBy(t, cl, 1), []byte("warm"))
+	require.NoError(t, err) // a link to node 1 as well
+	pause.paused.Store(true)
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Publish(testCtx(t), d, []byte("a"))
+		done <- err
+	}()
+	cl.SetLeader(cl.Partition(d), 1)
+	require.NoError(t, <-done)
+	t.Logf("moved after %v", time.Since(start))
+	require.Less(t, time.Since(start), DefaultRequestTimeout/2)
+	require.Len(t, cl.Nodes[1].Messages(d), 1)
+}
+
+// TestClusterPausedOnlyNode pauses the only node the Client is connected
+// to: its METADATA question goes unanswered, the Client drops that
+// connection after DialTimeout and learns the new leader from the next
+// seed.
+func TestClusterPausedOnlyNode(t *testing.T) {
+	pause := &pausable{node: "fake-1"}
+	cl := startCluster(t, 2, clienttest.Options{Intercept: pause.intercept})
+	d := destLedBy(t, cl, 0)
+	c := dialSeeds(t, cl.Nodes[0].Addr()+","+cl.Nodes[1].Addr(), func(o *Options) { o.DialTimeout = 300 * time.Millisecond })
+	_, err := c.Publish(testCtx(t), d, []byte("first"))
+	require.NoError(t, err)
+	pause.paused.Store(true)
+	cl.SetLeader(cl.Partition(d), 1)
+	res, err := c.Publish(testCtx(t), d, []byte("second"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), res[0].Seq)
+}

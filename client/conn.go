@@ -42,6 +42,7 @@ type conn struct {
 	once       sync.Once
 	err        error        // why it died; written before dead is closed
 	lastWrite  atomic.Int64 // unix ns of the writer's last write
+	lastRead   atomic.Int64 // unix ns of the reader's last read
 }
 
 // kill ends the connection once, remembering why.
@@ -178,6 +179,7 @@ func (c *Client) hello(nc net.Conn, addr string) (*conn, error) {
 	}
 	cn.leftover = append([]byte(nil), rest...)
 	cn.lastWrite.Store(c.now().UnixNano())
+	cn.lastRead.Store(c.now().UnixNano())
 	return cn, nil
 }
 
@@ -247,6 +249,7 @@ func (c *Client) readLoop(l *link, cn *conn) {
 			cn.kill(err)
 			return
 		}
+		cn.lastRead.Store(c.now().UnixNano())
 		n += m
 	}
 }

@@ -170,8 +170,13 @@
 // After MaxReconnects failed connection attempts in a row while no node
 // is reachable, every outstanding request fails with an error wrapping
 // ErrConnectionLost and the Client stops (Options.NoReconnect makes the
-// first loss final). A METADATA question a node leaves unanswered for
-// DialTimeout drops that connection (a paused or cut-off node). A
+// first loss final). A connection that receives nothing for a second
+// while requests are outstanding on it (its node may be paused or cut
+// off, and its connection stays open) makes the Client ask another node
+// for METADATA: if its node no longer leads the partition of one of those
+// requests, the connection is dropped and its requests go to the new
+// leader. A METADATA question a node leaves unanswered for DialTimeout
+// drops that connection too. A
 // non-fatal server ERROR fails only the request it answers; errors print
 // the operation and the server's code, for example "swarmmq: publish to
 // test-queue: DESTINATION_FULL: …", and wrap the *frame.Error

@@ -17,6 +17,16 @@ import (
 // elected.
 const maxRefreshWait = 250 * time.Millisecond
 
+// stallAfter is how long a connection with requests outstanding may stay
+// silent before the Client asks another node whether its node still
+// leads their partitions (a paused or cut-off leader answers nothing,
+// and its connection stays open).
+const stallAfter = time.Second
+
+// errLeaderMoved ends a silent connection whose node no longer leads the
+// partition of a request outstanding on it.
+var errLeaderMoved = errors.New("swarmmq/client: the node is silent and no longer leads a partition of its requests")
+
 // errNoAnswer ends a connection whose node did not answer METADATA within
 // Options.DialTimeout.
 var errNoAnswer = errors.New("swarmmq/client: no answer to METADATA in time")
@@ -175,8 +185,46 @@ func (c *Client) installTableLocked(t table) {
 	t.gen = cur.gen + 1
 	c.mu.table = t
 	c.mu.route.stale = false
+	c.dropSilentLocked()
 	c.placeLocked()
 	c.placePublishersLocked()
+}
+
+// silentLocked reports whether l has requests outstanding on its
+// connection and has received nothing for stallAfter.
+func (c *Client) silentLocked(l *link, now time.Time) bool {
+	cn := l.conn
+	return cn != nil && l.wire > 0 && now.UnixNano()-cn.lastRead.Load() >= int64(stallAfter)
+}
+
+// dropSilentLocked ends the connection of each silent link that no longer
+// leads the partition of a request written on it, by the current table:
+// its requests then go to the new leader (lostLocked), instead of waiting
+// for a node that may never answer.
+func (c *Client) dropSilentLocked() {
+	now := c.now()
+	var silent []*link
+	for _, l := range c.mu.links {
+		if c.silentLocked(l, now) {
+			silent = append(silent, l)
+		}
+	}
+	if len(silent) == 0 {
+		return
+	}
+	for _, cl := range c.mu.pending {
+		if cl.state != stateWritten || cl.part == anyPartition || !slices.Contains(silent, cl.l) {
+			continue
+		}
+		if a := c.mu.table.addr(cl.part); a != "" && a != cl.l.addr {
+			c.log.Warn("swarmmq client: leader moved away from a silent node", "addr", cl.l.addr, "leader", a)
+			cl.l.conn.kill(errLeaderMoved)
+			silent = slices.DeleteFunc(silent, func(l *link) bool { return l == cl.l })
+			if len(silent) == 0 {
+				return
+			}
+		}
+	}
 }
 
 // placeLocked sends each parked request that failed with an older table to
@@ -401,17 +449,26 @@ func (c *Client) refreshLocked() (time.Duration, error) {
 	return max(wait, time.Millisecond), nil
 }
 
-// liveLinkLocked returns a live link, the one last connected first.
+// liveLinkLocked returns a live link to ask for METADATA: one that is not
+// silent (silentLocked), the one last connected first, else any live one.
 func (c *Client) liveLinkLocked() *link {
+	now := c.now()
+	var fallback *link
 	if h := c.mu.home; h != nil && h.liveLocked() {
-		return h
+		if !c.silentLocked(h, now) {
+			return h
+		}
+		fallback = h
 	}
 	for _, l := range c.mu.links {
 		if l.liveLocked() {
-			return l
+			if !c.silentLocked(l, now) {
+				return l
+			}
+			fallback = l
 		}
 	}
-	return nil
+	return fallback
 }
 
 // candidateLocked returns the next address to dial for a table: the seeds

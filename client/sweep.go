@@ -18,16 +18,22 @@ func tickInterval(o Options) time.Duration {
 }
 
 // keepAlive sends a PING on each connection the client has written
-// nothing on for Options.KeepAlive. Its PONG matches no request and is
-// dropped.
+// nothing on for Options.KeepAlive; its PONG matches no request and is
+// dropped. A connection silent for stallAfter while requests are
+// outstanding on it makes the leader table stale: its node may be paused
+// or cut off while another has taken over (see silentLocked).
 func (c *Client) keepAlive(now time.Time) {
-	if c.opts.KeepAlive <= 0 {
-		return
-	}
 	c.mu.Lock()
 	var quiet []*link
 	for _, l := range c.mu.links {
-		if cn := l.conn; cn != nil && now.UnixNano()-cn.lastWrite.Load() >= int64(c.opts.KeepAlive) {
+		cn := l.conn
+		if cn == nil {
+			continue
+		}
+		if c.silentLocked(l, now) {
+			c.mu.route.stale = true
+		}
+		if c.opts.KeepAlive > 0 && now.UnixNano()-cn.lastWrite.Load() >= int64(c.opts.KeepAlive) {
 			cn.lastWrite.Store(now.UnixNano())
 			quiet = append(quiet, l)
 		}
