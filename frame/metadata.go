@@ -16,8 +16,9 @@ import (
 // the empty address means the node that sent the METADATA_OK (the one the
 // client is talking to, whatever address it dialled). leader is an index
 // into the node table, or [NoLeader] while the partition has no known
-// leader (an election). epoch grows whenever a leader changes, so of two
-// answers the one with the larger epoch is the newer.
+// leader (an election). epoch grows whenever a leader changes as the
+// answering node saw it: of two answers of one node, the one with the
+// larger epoch is the newer.
 
 // NoLeader, as a partition's leader in METADATA_OK, says that the node
 // knows no leader for the partition.
