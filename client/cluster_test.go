@@ -368,3 +368,32 @@ func TestClusterPausedOnlyNode(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), res[0].Seq)
 }
+
+// TestClusterNodesWithoutSharedKey moves the leadership of a Publisher's
+// destination between nodes that key producer tokens apart: the new
+// leader refuses the session, and the Client publishes there with
+// application ids instead (FlagSession cleared), so no message fails.
+func TestClusterNodesWithoutSharedKey(t *testing.T) {
+	cl := startCluster(t, 2, clienttest.Options{NodeKeys: true, Record: true})
+	d := destLedBy(t, cl, 0)
+	c := dialSeeds(t, cl.Nodes[0].Addr(), nil)
+	p := c.NewPublisher(d, PublisherOptions{MaxBatch: 8})
+	var col collector
+	const n = 400
+	for i := range n {
+		if i == n/2 {
+			cl.SetLeader(cl.Partition(d), 1)
+		}
+		require.NoError(t, p.Publish(testCtx(t), []byte("x"), col.done))
+	}
+	require.NoError(t, p.Close(testCtx(t)))
+	for _, r := range col.get() {
+		require.NoError(t, r.Err)
+	}
+	moved := nodeFrames(cl, 1, frame.TypePublish)
+	require.NotEmpty(t, moved)
+	for _, f := range moved {
+		require.Zero(t, f.Flags&frame.FlagSession, "application ids at the node without the session")
+	}
+	require.Equal(t, c.ProducerID(), c.Session().ID, "the session stays the one node 0 issued")
+}

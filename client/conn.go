@@ -32,6 +32,7 @@ type conn struct {
 	credits    int    // the server's grant
 	nodeID     string // the server's node id
 	partitions uint32 // the cluster's partition count (HELLO_OK)
+	session    uint64 // the producer session it holds, 0: none
 	table      table  // the leader table the handshake brought
 	leftover   []byte // bytes read past the handshake, for the reader
 
@@ -170,7 +171,7 @@ func (c *Client) hello(nc net.Conn, addr string) (*conn, error) {
 	if cn.credits == 0 { // no limit of the server's own
 		cn.credits = int(c.opts.Credits)
 	}
-	rest, err := c.openSession(nc, buf[n:], pcorr, cn.maxFrame)
+	rest, err := c.openSession(nc, buf[n:], pcorr, cn)
 	if err != nil {
 		return nil, fmt.Errorf("producer session: %w", err)
 	}
@@ -331,6 +332,7 @@ func (c *Client) writeLoop(l *link, cn *conn) {
 			continue
 		}
 		for _, cl := range batch {
+			sessionFlag(cl.buf, cn.session)
 			if _, err := bw.Write(cl.buf); err != nil {
 				cn.kill(err)
 				return

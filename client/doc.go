@@ -163,9 +163,13 @@
 // node, resumes it (PRODUCER with its id and token), and a cluster keeps
 // each partition's session state in its replicated state, so the new
 // leader recognises the retries. That needs every node to accept the
-// session's token (docs/protocol.md, "Sessions across nodes"); a node
-// that refuses it makes the Client open a new session, whose retries of
-// the old session's messages may be stored twice.
+// session's token (docs/protocol.md, "Sessions across nodes"). A node
+// that refuses it while another node holds the session (the nodes do not
+// share a producer key) gets the Client's PUBLISH frames without
+// frame.FlagSession: their ids are then application ids there, no message
+// fails, but a retry that moved to that node may be stored twice. A node
+// that refuses it while none holds it (a single node restarted with
+// another key) makes the Client open a new session.
 //
 // After MaxReconnects failed connection attempts in a row while no node
 // is reachable, every outstanding request fails with an error wrapping

@@ -126,7 +126,8 @@ func (b *broker) request(c *Conn, f frame.Frame) error {
 }
 
 // producer opens or resumes a producer session: the fake's token is the
-// id, so resuming any id the fake issued works.
+// id (xor the node's salt in a Cluster with NodeKeys), so resuming any id
+// the fake issued works (on any node of a Cluster without NodeKeys).
 func (b *broker) producer(c *Conn, f frame.Frame) error {
 	p, err := frame.DecodeProducer(f.Body)
 	if err != nil {
@@ -137,10 +138,10 @@ func (b *broker) producer(c *Conn, f frame.Frame) error {
 		b.mu.producers++
 		p.ID = b.mu.producers<<32 | 0x5e55
 		b.mu.Unlock()
-	} else if binary.BigEndian.Uint64(p.Token[:]) != p.ID {
+	} else if binary.BigEndian.Uint64(p.Token[:]) != p.ID^c.s.salt {
 		return &frame.Error{Code: frame.CodeBadProducer, Msg: "wrong token"}
 	}
-	binary.BigEndian.PutUint64(p.Token[:], p.ID)
+	binary.BigEndian.PutUint64(p.Token[:], p.ID^c.s.salt)
 	_ = c.Send(frame.AppendProducerOK(nil, f.Corr, frame.ProducerOK{ID: p.ID, Token: p.Token, Window: 8192}))
 	return nil
 }

@@ -48,6 +48,9 @@ func StartCluster(n int, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 		s.cluster, s.index = c, i
+		if opts.NodeKeys {
+			s.salt = uint64(i+1) << 48
+		}
 		c.Nodes = append(c.Nodes, s)
 	}
 	return c, nil

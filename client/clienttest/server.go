@@ -45,6 +45,10 @@ type Options struct {
 	// connection. By default it answers as a single node (it leads every
 	// partition), or as a member of its Cluster.
 	NoMetadata bool
+	// NodeKeys, for a Cluster, keys each node's producer tokens apart, as
+	// nodes that do not share a producer key do: a session opened on one
+	// node is refused (BAD_PRODUCER) by the others.
+	NodeKeys bool
 }
 
 // Frame is a received frame: the decoded header and body, and the whole
@@ -66,6 +70,7 @@ type Server struct {
 	b        *broker
 	cluster  *Cluster // nil: a single node
 	index    int      // its place in cluster.Nodes
+	salt     uint64   // keys its producer tokens (Options.NodeKeys)
 	wg       sync.WaitGroup
 	accepted atomic.Int64
 
