@@ -71,7 +71,8 @@ func (c *Client) sweep(now time.Time) {
 			cl.state = stateCancelled
 			continue
 		}
-		c.mu.pending[corr] = &call{corr: corr, state: cl.state, abandoned: true, l: cl.l, free: cl.free, fn: func(frame.Frame, error) {}}
+		c.mu.pending[corr] = &call{corr: corr, state: cl.state, abandoned: true, l: cl.l, free: cl.free, part: cl.part,
+			fn: func(frame.Frame, error) {}}
 	}
 	c.mu.Unlock()
 	for _, cl := range expired {
