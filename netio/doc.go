@@ -93,8 +93,8 @@
 // # Credits, backpressure and memory
 //
 // Credits are counted exactly. A request (every frame but HELLO, PING,
-// PRODUCER and METADATA) takes a credit when netio decodes it; it gives it back when a frame that
-// answers a request — PUBLISH_ACK, MESSAGES, ACK_OK, NACK_OK or ERROR — is
+// PRODUCER and METADATA) takes a credit when netio decodes it; it gives
+// it back when a frame that answers a request — PUBLISH_ACK, MESSAGES, ACK_OK, NACK_OK or ERROR — is
 // queued for the connection by Send or SendError (budget.go: replies). A
 // FETCH held in a long poll keeps its credit until answered. The request
 // that would take a connection above the credits HELLO_OK granted gets
