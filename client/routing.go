@@ -112,9 +112,9 @@ func (c *Client) partitionOf(dest string) int32 {
 }
 
 // linkForLocked returns the link to the leader of part, making it (and
-// dialling it) if there is none yet; nil when no leader is known or its
-// address is backing off after a failed dial. anyPartition takes the link
-// last connected, or any live one.
+// dialling it) if there is none yet; while its address backs off after a
+// failed dial, any live link; nil when no leader is known (or no link is
+// live). anyPartition takes the link last connected, or any live one.
 func (c *Client) linkForLocked(part int32) *link {
 	if part == anyPartition {
 		if h := c.mu.home; h != nil && h.liveLocked() {
@@ -135,7 +135,11 @@ func (c *Client) linkForLocked(part int32) *link {
 		return l
 	}
 	if until, ok := c.mu.down[addr]; ok && c.now().Before(until) {
-		return nil
+		// The leader cannot be dialled (dead, or its advertised address
+		// is not reachable from here): a live node may forward the
+		// request to it, or answers NOT_LEADER, which parks it until the
+		// next table.
+		return c.liveLinkLocked()
 	}
 	return c.startDialLocked(addr)
 }
