@@ -84,7 +84,9 @@ type Options struct {
 	RequestTimeout time.Duration
 	// TLS, when set, dials the node over TLS with this config (the node
 	// speaks TLS 1.3 only; see netio/tlsconf.Client). An empty ServerName
-	// is taken from Addr's host.
+	// is taken from the host of each address dialled (a seed, or a
+	// leader's address from METADATA), so a cluster's certificates must
+	// name the addresses its nodes advertise.
 	TLS *tls.Config
 	// NoReconnect turns reconnecting off: the first lost connection fails
 	// every outstanding request and the client. By default the client
