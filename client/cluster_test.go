@@ -397,3 +397,20 @@ func TestClusterNodesWithoutSharedKey(t *testing.T) {
 	}
 	require.Equal(t, c.ProducerID(), c.Session().ID, "the session stays the one node 0 issued")
 }
+
+// TestClusterNoLeaderTimesOut checks that a request whose partition has
+// no leader waits for one for its request timeout, then fails with
+// ErrTimeout (retryable), and that it goes through once a leader is back.
+func TestClusterNoLeaderTimesOut(t *testing.T) {
+	cl := startCluster(t, 2, clienttest.Options{})
+	d := destLedBy(t, cl, 0)
+	c := dialSeeds(t, cl.Nodes[1].Addr(), func(o *Options) { o.RequestTimeout = shortRequestTimeout })
+	cl.SetLeader(cl.Partition(d), -1)
+	_, err := c.Publish(testCtx(t), d, []byte("a"))
+	require.ErrorIs(t, err, ErrTimeout)
+	require.True(t, IsRetryable(err))
+	cl.SetLeader(cl.Partition(d), 0)
+	res, err := c.Publish(testCtx(t), d, []byte("b"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), res[0].Seq)
+}
