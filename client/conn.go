@@ -33,6 +33,7 @@ type conn struct {
 	nodeID     string // the server's node id
 	partitions uint32 // the cluster's partition count (HELLO_OK)
 	session    uint64 // the producer session it holds, 0: none
+	foreign    bool   // its node refused the session another connection holds (see sessionFlag)
 	table      table  // the leader table the handshake brought
 	leftover   []byte // bytes read past the handshake, for the reader
 
@@ -332,7 +333,7 @@ func (c *Client) writeLoop(l *link, cn *conn) {
 			continue
 		}
 		for _, cl := range batch {
-			sessionFlag(cl.buf, cn.session)
+			sessionFlag(cl.buf, cn)
 			if _, err := bw.Write(cl.buf); err != nil {
 				cn.kill(err)
 				return

@@ -61,8 +61,9 @@ func (c *Client) producerRequest(corr uint64) []byte {
 // stamped with the old id are then refused with BAD_PRODUCER, and the
 // Client reports them as failed. But while another live connection holds
 // the session, the refusing node is another node of a cluster whose nodes
-// do not share a producer key: the session is kept, cn holds none, and the
-// PUBLISH frames written on cn go without FlagSession (see sessionFlag).
+// do not share a producer key: the session is kept, cn holds none
+// (foreign), and the PUBLISH frames written on cn go without FlagSession
+// (see sessionFlag).
 // It returns the bytes read past the answer.
 func (c *Client) openSession(nc net.Conn, rest []byte, corr uint64, cn *conn) ([]byte, error) {
 	maxFrame := cn.maxFrame
@@ -94,6 +95,7 @@ func (c *Client) openSession(nc net.Conn, rest []byte, corr uint64, cn *conn) ([
 			c.log.Warn("swarmmq client: a node refused the producer session another node holds: the nodes do not share "+
 				"a producer key; publishing to it with application ids (a retry moved to it may be stored twice)",
 				"producer", c.ProducerID(), "reason", msg)
+			cn.foreign = true
 			return rest, nil
 		}
 		c.log.Warn("swarmmq client: the node did not resume the producer session; opening a new one "+
@@ -142,25 +144,18 @@ func (c *Client) sessionHeldElsewhere() bool {
 	return false
 }
 
-// sessionFlag clears FlagSession in the PUBLISH frame buf when the
-// connection it is written on does not hold the session its messages were
-// stamped with (session 0: none): the messages then go with application
-// ids instead of a BAD_PRODUCER answer. Writer goroutine only; buf belongs
-// to a call no other goroutine touches while it is written.
-func sessionFlag(buf []byte, session uint64) {
-	if len(buf) < frame.HeaderSize+2 || frame.Type(buf[5]) != frame.TypePublish {
+// sessionFlag clears FlagSession in the PUBLISH frame buf written on a
+// connection whose node refused the session another node holds
+// (conn.foreign): its messages then go with application ids there,
+// instead of a BAD_PRODUCER answer. Writer goroutine only; buf belongs to
+// a call no other goroutine touches while it is written.
+func sessionFlag(buf []byte, cn *conn) {
+	if !cn.foreign || len(buf) < frame.HeaderSize || frame.Type(buf[5]) != frame.TypePublish {
 		return
 	}
-	flags := binary.BigEndian.Uint16(buf[6:])
-	if flags&frame.FlagSession == 0 {
-		return
+	if flags := binary.BigEndian.Uint16(buf[6:]); flags&frame.FlagSession != 0 {
+		frame.SetFlags(buf, 0, flags&^frame.FlagSession)
 	}
-	// The first message's producer: header, destination, count, id, timestamp.
-	off := frame.HeaderSize + 2 + int(binary.BigEndian.Uint16(buf[frame.HeaderSize:])) + 4 + 16 + 8
-	if len(buf) >= off+8 && binary.BigEndian.Uint64(buf[off:]) == session {
-		return
-	}
-	frame.SetFlags(buf, 0, flags&^frame.FlagSession)
 }
 
 // readNext returns the first whole frame of buf and what nc sends next,
