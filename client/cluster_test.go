@@ -414,3 +414,20 @@ func TestClusterNoLeaderTimesOut(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), res[0].Seq)
 }
+
+// TestClusterSeedDiesOthersLearnt dials a cluster through one seed, which
+// is then killed: the Client gets its next table from a node it learnt
+// from an earlier one, not from a seed.
+func TestClusterSeedDiesOthersLearnt(t *testing.T) {
+	cl := startCluster(t, 3, clienttest.Options{})
+	d := destLedBy(t, cl, 0)
+	c := dialSeeds(t, cl.Nodes[0].Addr(), nil)
+	_, err := c.Publish(testCtx(t), d, []byte("a"))
+	require.NoError(t, err)
+	p := cl.Partition(d)
+	cl.SetLeader(p, 2)
+	cl.Nodes[0].Close()
+	res, err := c.Publish(testCtx(t), d, []byte("b"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), res[0].Seq)
+}

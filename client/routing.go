@@ -86,6 +86,7 @@ type routeState struct {
 	failures int           // dials failed in a row
 	lastErr  error         // the last dial failure
 	seed     int           // the next candidate address to dial
+	known    []string      // node addresses learnt from tables (learnLocked)
 }
 
 // connected resets the backoff: a node answered.
@@ -187,6 +188,7 @@ func (c *Client) installTableLocked(t table) {
 		c.log.Info("swarmmq client: partition leaders", "epoch", t.epoch, "single", t.single, "leaders", len(t.addrs))
 	}
 	t.gen = cur.gen + 1
+	c.learnLocked(t)
 	c.mu.table = t
 	c.mu.route.stale = false
 	c.dropSilentLocked()
@@ -475,18 +477,33 @@ func (c *Client) liveLinkLocked() *link {
 	return fallback
 }
 
-// candidateLocked returns the next address to dial for a table: the seeds
-// and the leaders of the current table in turn, skipping those with a
-// link already.
-func (c *Client) candidateLocked() string {
-	cands := slices.Clone(c.seeds)
-	for _, a := range c.mu.table.addrs {
-		if a != "" && !slices.Contains(cands, a) {
-			cands = append(cands, a)
+// maxKnown bounds the node addresses the Client remembers from tables.
+const maxKnown = 64
+
+// learnLocked remembers the leaders' addresses of t: after a failure the
+// Client may dial any of them for a new table, even when they lead
+// nothing any more (the seeds may all be down).
+func (c *Client) learnLocked(t table) {
+	add := func(a string) {
+		if a != "" && len(c.mu.route.known) < maxKnown && !slices.Contains(c.mu.route.known, a) {
+			c.mu.route.known = append(c.mu.route.known, a)
 		}
 	}
-	if t := c.mu.table.single; t != "" && !slices.Contains(cands, t) {
-		cands = append(cands, t)
+	add(t.single)
+	for _, a := range t.addrs {
+		add(a)
+	}
+}
+
+// candidateLocked returns the next address to dial for a table: the seeds
+// and the nodes learnt from tables in turn, skipping those with a link
+// already.
+func (c *Client) candidateLocked() string {
+	cands := slices.Clone(c.seeds)
+	for _, a := range c.mu.route.known {
+		if !slices.Contains(cands, a) {
+			cands = append(cands, a)
+		}
 	}
 	for range cands {
 		a := cands[c.mu.route.seed%len(cands)]
