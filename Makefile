@@ -33,6 +33,7 @@ FUZZ_TARGETS := \
 	./frame:FuzzDecode \
 	./frame:FuzzDecodePublish \
 	./frame:FuzzDecodePeer \
+	./frame:FuzzDecodeMetadataOK \
 	./cluster/peer:FuzzHandshake \
 	./cluster/forward:FuzzDecodeEnvelope \
 	./queue:FuzzDecodeRecord \

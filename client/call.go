@@ -16,12 +16,16 @@ const (
 	stateQueued    callState = iota // in the write queue, not on the wire
 	stateWritten                    // handed to the current connection's writer
 	stateCancelled                  // its caller left before it was written
+	stateParked                     // waiting for the router to find its partition's leader
 )
+
+// anyPartition is the partition of a request any node answers (PING).
+const anyPartition = -1
 
 // call is one request and what to do with its reply. buf is the whole
 // request frame, correlation id included; it is never modified after
 // submission, so a request sent again after a reconnect is the same bytes.
-// The fields below buf are guarded by the Client's mutex.
+// The fields below fn are guarded by the Client's mutex.
 //
 // fn runs exactly once after the call leaves the pending set: with the
 // reply frame (a view valid only during fn, on the reader goroutine) and
@@ -35,9 +39,13 @@ type call struct {
 	free    bool // takes no credit (PING)
 	fn      func(f frame.Frame, err error)
 
+	part int32 // the partition its destination maps to; anyPartition for PING
+
 	state     callState
-	abandoned bool  // its caller left after it was written: never resent
-	deadline  int64 // unix ns after which sweep fails it; 0: never (see sweep)
+	abandoned bool   // its caller left after it was written: never resent
+	deadline  int64  // unix ns after which sweep fails it; 0: never (see sweep)
+	l         *link  // the link it is queued or written on, holding its credit; nil while parked
+	gen       uint64 // parked: the table it failed with; it is sent again once a newer one arrives
 }
 
 // setCorr writes corr into the header of the frame in buf.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -17,21 +18,25 @@ import (
 	"github.com/swarmmq/swarmmq/seal"
 )
 
-// Client is a connection to a SwarmMQ node that reconnects by itself. It
-// is safe for concurrent use: any number of goroutines may publish, fetch
-// and ack through one Client, and their requests share the connection
-// (replies are matched by correlation id).
+// Client is a connection to a SwarmMQ node, or to the nodes of a cluster,
+// that reconnects by itself. It is safe for concurrent use: any number of
+// goroutines may publish, fetch and ack through one Client, and their
+// requests share the connections (replies are matched by correlation id).
 //
-// A Client owns three goroutines: a supervisor that reconnects, and a
-// reader and a writer per connection. The writer coalesces: it writes
-// every queued request into one buffer and flushes only when the queue is
-// empty, so many requests share a system call under load. Close stops all
-// three and waits for them.
+// A Client keeps one link per node it needs (link.go): the node of the
+// first seed that answered, and each node that leads a partition the
+// application uses (routing.go). It owns a router goroutine, which
+// follows leadership, reconnects and times out requests, and per live
+// connection a reader and a writer. The writer coalesces: it writes every
+// queued request into one buffer and flushes only when the queue is
+// empty, so many requests share a system call under load. Close stops
+// them all and waits for them.
 //
 // Lock order: Client.mu before Publisher.mu (the writer takes a
 // publisher's batches while holding Client.mu); never the other way.
 type Client struct {
 	opts     Options
+	seeds    []string
 	log      *slog.Logger
 	ctx      context.Context // cancelled by Close
 	cancel   context.CancelFunc
@@ -39,11 +44,13 @@ type Client struct {
 	producer atomic.Uint64 // the producer session's id, stamped on messages
 	sealer   *seal.Sealer  // nil without Options.Keyring
 	now      func() time.Time
-	rng      *mrand.Rand // used by the supervisor goroutine only
+	rng      *mrand.Rand   // used by the router goroutine only
+	kickC    chan struct{} // one slot: the router has work
+	noMeta   atomic.Bool   // a node answered no METADATA: it is served as a single node
+	parts    atomic.Uint32 // the partition count (HELLO_OK), for routing
 
 	nextCorr atomic.Uint64
-	maxFrame atomic.Int64         // negotiated largest frame
-	cur      atomic.Pointer[conn] // current connection, for waking its writer
+	maxFrame atomic.Int64 // negotiated largest frame
 
 	// ids draws message ids: ChaCha8 (a CSPRNG) seeded from crypto/rand,
 	// so nobody can predict the next id from the ones they have seen.
@@ -62,29 +69,31 @@ type Client struct {
 
 	mu struct {
 		sync.Mutex
-		conn    *conn            // nil while reconnecting
+		links   map[string]*link // by address: live, dialling, or failed and not yet collected
+		home    *link            // the link last connected: PING goes there
+		table   table            // who leads each partition (routing.go)
 		pending map[uint64]*call // requests submitted and not answered
-		queue   []*call          // requests to write, in submission order
-		credits gate             // used: pending requests holding a credit; limit: the server's grant
-		wire    int              // requests written on conn and not answered
-		pubs    []*Publisher     // open publishers, polled by the writer
-		pubNext int              // where the writer's next poll of pubs starts
+		parked  []*call          // pending requests waiting for a leader to send them to
+		pubs    []*Publisher     // open publishers
+		down    map[string]time.Time
+		route   routeState // the router's refresh and backoff state
 		nodeID  string
 		closed  bool  // Close was called
 		err     error // why requests fail now: ErrClosed (wrapping why, after giving up)
 	}
 }
 
-// Dial connects to opts.Addr and performs the HELLO exchange, within
-// opts.DialTimeout and ctx. A server that refuses the handshake with an
-// ERROR frame yields an error wrapping that *frame.Error. Dial tries once;
-// reconnecting starts only after a first connection succeeded.
+// Dial connects to the first seed of opts.Addr that answers and performs
+// the HELLO exchange, within opts.DialTimeout and ctx. A server that
+// refuses the handshake with an ERROR frame yields an error wrapping that
+// *frame.Error. Dial tries each seed once; reconnecting starts only after
+// a first connection succeeded.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Client{opts: opts, log: opts.Logger, now: time.Now}
+	c := &Client{opts: opts, seeds: opts.seeds(), log: opts.Logger, now: time.Now, kickC: make(chan struct{}, 1)}
 	if opts.Keyring != nil {
 		s, err := seal.NewSealer(opts.Keyring, nil)
 		if err != nil {
@@ -99,21 +108,36 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	c.inflight.limit = math.MaxInt
 	c.sess.id, c.sess.token = opts.Session.ID, opts.Session.Token
 	c.mu.pending = make(map[uint64]*call)
-	c.mu.credits.limit = int(opts.Credits)
+	c.mu.links = make(map[string]*link)
+	c.mu.down = make(map[string]time.Time)
 	c.maxFrame.Store(int64(cmp.Or(opts.MaxFrame, frame.DefaultMaxFrame))) // until HELLO_OK
 
-	cn, err := c.connect(ctx)
-	if err != nil {
-		return nil, wrapOp("dial "+opts.Addr, c.diagnose(ctx, err))
+	var errs []error
+	for _, addr := range c.seeds {
+		cn, err := c.connect(ctx, addr)
+		if err != nil {
+			errs = append(errs, wrapOp("dial "+addr, c.diagnose(ctx, addr, err)))
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		c.ctx, c.cancel = context.WithCancel(context.Background())
+		c.mu.Lock()
+		l := c.newLinkLocked(addr)
+		c.connectedLocked(l, cn)
+		c.mu.Unlock()
+		c.g.Go("router", c.run)
+		return c, nil
 	}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.install(cn)
-	c.g.Go("supervisor", func() { c.supervise(cn) })
-	return c, nil
+	if len(errs) == 1 {
+		return nil, errs[0]
+	}
+	return nil, errors.Join(errs...)
 }
 
 // Close fails every outstanding request with ErrClosed, closes the
-// connection and waits for the Client's goroutines. Messages a Publisher
+// connections and waits for the Client's goroutines. Messages a Publisher
 // holds unsent fail too: Flush or Close publishers first. Close may be
 // called more than once, but not from a Publisher's done callback.
 func (c *Client) Close() {
@@ -125,10 +149,15 @@ func (c *Client) Close() {
 	}
 	c.mu.closed = true
 	c.mu.err = ErrClosed
-	cn := c.mu.conn
+	var conns []*conn
+	for _, l := range c.mu.links {
+		if l.conn != nil {
+			conns = append(conns, l.conn)
+		}
+	}
 	c.mu.Unlock()
 	c.cancel()
-	if cn != nil {
+	for _, cn := range conns {
 		cn.kill(ErrClosed)
 	}
 	c.g.Wait()
@@ -149,22 +178,22 @@ func (c *Client) KeyID() uint32 {
 	return c.sealer.KeyID()
 }
 
-// NodeID returns the id of the node the current (or last) connection
-// reached.
+// NodeID returns the id of the node the last connection reached.
 func (c *Client) NodeID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.mu.nodeID
 }
 
-// MaxFrame returns the largest frame in force on the connection: the
+// MaxFrame returns the largest frame in force on the connections: the
 // server's, or the smaller of Options.MaxFrame and the server's.
 func (c *Client) MaxFrame() int { return int(c.maxFrame.Load()) }
 
-// Ping sends a PING and waits for the PONG. A PING takes no credit.
+// Ping sends a PING to a node the Client is connected to and waits for
+// the PONG. A PING takes no credit.
 func (c *Client) Ping(ctx context.Context) error {
 	s := newSyncCall(frame.AppendPing(nil, 0), frame.TypePong, false, nil)
-	s.free = true
+	s.free, s.part = true, anyPartition
 	return wrapOp("ping", c.roundTrip(ctx, c.opts.RequestTimeout, s))
 }
 
@@ -188,8 +217,10 @@ func (c *Client) newID() (id [16]byte) {
 	return id
 }
 
-// submit takes a credit (waiting for one while ctx allows), gives the call
-// a correlation id and queues it for the writer.
+// submit takes a credit of the link that serves the call's partition
+// (waiting for one while ctx allows), gives the call a correlation id and
+// queues it for that link's writer. A call whose partition has no known
+// leader waits, parked, for the router to find one.
 func (c *Client) submit(ctx context.Context, cl *call) error {
 	for {
 		c.mu.Lock()
@@ -198,13 +229,22 @@ func (c *Client) submit(ctx context.Context, cl *call) error {
 			c.mu.Unlock()
 			return err
 		}
-		if cl.free || c.mu.credits.tryLocked() {
-			c.enqueueLocked(cl)
+		l := c.linkForLocked(cl.part)
+		if l == nil {
+			c.registerLocked(cl)
+			c.parkLocked(cl)
 			c.mu.Unlock()
-			c.wakeWriter()
+			c.kick()
 			return nil
 		}
-		ch := c.mu.credits.waitLocked()
+		if cl.free || l.credits.tryLocked() {
+			c.registerLocked(cl)
+			c.queueLocked(l, cl)
+			c.mu.Unlock()
+			l.signal()
+			return nil
+		}
+		ch := l.credits.waitLocked()
 		c.mu.Unlock()
 		select {
 		case <-ch:
@@ -214,23 +254,32 @@ func (c *Client) submit(ctx context.Context, cl *call) error {
 	}
 }
 
-// enqueueLocked registers cl as pending (its credit already taken) and
-// queues it.
-func (c *Client) enqueueLocked(cl *call) {
+// registerLocked gives cl a correlation id and makes it pending.
+func (c *Client) registerLocked(cl *call) {
 	cl.corr = c.nextCorr.Add(1)
 	setCorr(cl.buf, cl.corr)
-	cl.state = stateQueued
 	c.mu.pending[cl.corr] = cl
-	c.mu.queue = append(c.mu.queue, cl)
 }
 
-// control queues a frame that expects no reply (a PONG) for the current
-// connection only.
-func (c *Client) control(buf []byte) {
+// queueLocked queues the pending call cl on l, whose credit it holds (or
+// takes now, beyond the grant if need be: the writer still sends no more
+// than the grant).
+func (c *Client) queueLocked(l *link, cl *call) {
+	if cl.l == nil && !cl.free && cl.state == stateParked {
+		l.credits.used++
+	}
+	cl.l = l
+	cl.state = stateQueued
+	l.queue = append(l.queue, cl)
+}
+
+// control queues a frame that expects no reply (a PONG, a keep-alive
+// PING) for l's current connection only.
+func (c *Client) control(l *link, buf []byte) {
 	c.mu.Lock()
-	c.mu.queue = append(c.mu.queue, &call{buf: buf, noReply: true})
+	l.queue = append(l.queue, &call{buf: buf, noReply: true, l: l})
 	c.mu.Unlock()
-	c.wakeWriter()
+	l.signal()
 }
 
 // abandon detaches a call its caller no longer waits for. It returns false
@@ -241,7 +290,7 @@ func (c *Client) abandon(cl *call) bool {
 	if c.mu.pending[cl.corr] != cl {
 		return false
 	}
-	if cl.state == stateQueued {
+	if cl.state == stateQueued || cl.state == stateParked {
 		c.dropLocked(cl)
 		cl.state = stateCancelled
 		return true
@@ -251,12 +300,21 @@ func (c *Client) abandon(cl *call) bool {
 }
 
 // complete ends the pending call corr with a reply or an error. Unknown
-// correlation ids (abandoned calls dropped at a reconnect) are ignored.
+// correlation ids (abandoned calls dropped at a reconnect) are ignored. A
+// PUBLISH_ACK saying NOT_LEADER for any of its messages sends the whole
+// PUBLISH again, byte for byte, to the partition's new leader instead
+// (the messages stored meanwhile come back as duplicates).
 func (c *Client) complete(corr uint64, f frame.Frame, err error) {
 	c.mu.Lock()
 	cl, ok := c.mu.pending[corr]
 	if !ok {
 		c.mu.Unlock()
+		return
+	}
+	if err == nil && f.Type == frame.TypePublishAck && cl.resend && !cl.abandoned && notLeader(f.Body) {
+		c.rerouteLocked(cl)
+		c.mu.Unlock()
+		c.kick()
 		return
 	}
 	c.dropLocked(cl)
@@ -267,19 +325,19 @@ func (c *Client) complete(corr uint64, f frame.Frame, err error) {
 // dropLocked removes cl from the pending set and gives back its credit.
 func (c *Client) dropLocked(cl *call) {
 	delete(c.mu.pending, cl.corr)
-	if cl.free {
-		return
-	}
-	c.mu.credits.releaseLocked(1)
-	if cl.state == stateWritten {
-		c.mu.wire--
-	}
+	c.releaseLocked(cl)
 }
 
-// wakeWriter tells the current connection's writer to look for work.
-func (c *Client) wakeWriter() {
-	if cn := c.cur.Load(); cn != nil {
-		cn.signal()
+// releaseLocked gives back the credit cl holds on its link, if any.
+func (c *Client) releaseLocked(cl *call) {
+	l := cl.l
+	cl.l = nil
+	if cl.free || l == nil {
+		return
+	}
+	l.credits.releaseLocked(1)
+	if cl.state == stateWritten {
+		l.wire--
 	}
 }
 
@@ -296,9 +354,14 @@ func (c *Client) failAll(err error) {
 		calls = append(calls, cl)
 	}
 	clear(c.mu.pending)
-	clear(c.mu.queue)
-	c.mu.queue = c.mu.queue[:0]
-	c.mu.credits.releaseLocked(c.mu.credits.used)
+	clear(c.mu.parked)
+	c.mu.parked = nil
+	for _, l := range c.mu.links {
+		clear(l.queue)
+		l.queue = l.queue[:0]
+		l.credits.releaseLocked(l.credits.used)
+		l.pubs = nil
+	}
 	pubs := c.mu.pubs
 	c.mu.pubs = nil
 	c.mu.Unlock()

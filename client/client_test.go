@@ -37,7 +37,7 @@ func TestHandshake(t *testing.T) {
 	require.Equal(t, "node-7", c.NodeID())
 	require.Equal(t, 8192, c.MaxFrame())
 	c.mu.Lock()
-	require.Equal(t, 3, c.mu.credits.limit)
+	require.Equal(t, 3, c.mu.home.credits.limit)
 	c.mu.Unlock()
 
 	hellos := framesOf(s, frame.TypeHello)
@@ -241,7 +241,7 @@ func TestRequestTimeout(t *testing.T) {
 	barrier(t, c)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	require.Zero(t, c.mu.credits.used)
+	require.Zero(t, c.mu.home.credits.used)
 	require.Empty(t, c.mu.pending)
 }
 

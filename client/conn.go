@@ -27,11 +27,15 @@ const (
 // both (readerDone, writerDone) before it reconnects. Safe for concurrent
 // use: kill and signal may be called from any goroutine.
 type conn struct {
-	nc       net.Conn
-	maxFrame int    // negotiated, for both directions
-	credits  int    // the server's grant
-	nodeID   string // the server's node id
-	leftover []byte // bytes read past HELLO_OK, for the reader
+	nc         net.Conn
+	maxFrame   int    // negotiated, for both directions
+	credits    int    // the server's grant
+	nodeID     string // the server's node id
+	partitions uint32 // the cluster's partition count (HELLO_OK)
+	session    uint64 // the producer session it holds, 0: none
+	foreign    bool   // its node refused the session another connection holds (see sessionFlag)
+	table      table  // the leader table the handshake brought
+	leftover   []byte // bytes read past the handshake, for the reader
 
 	wake       chan struct{} // one slot: the writer has work
 	dead       chan struct{} // closed by kill
@@ -40,6 +44,7 @@ type conn struct {
 	once       sync.Once
 	err        error        // why it died; written before dead is closed
 	lastWrite  atomic.Int64 // unix ns of the writer's last write
+	lastRead   atomic.Int64 // unix ns of the reader's last read
 }
 
 // kill ends the connection once, remembering why.
@@ -69,18 +74,30 @@ func (cn *conn) signal() {
 	}
 }
 
-// connect dials and performs the HELLO exchange within DialTimeout and ctx.
-func (c *Client) connect(ctx context.Context) (*conn, error) {
+// connect dials addr and performs the handshake (HELLO, PRODUCER,
+// METADATA) within DialTimeout and ctx. A node that does not know METADATA
+// closes the connection; it is dialled once more without it, and served
+// as a single node from then on.
+func (c *Client) connect(ctx context.Context, addr string) (*conn, error) {
+	cn, err := c.connectOnce(ctx, addr)
+	if errors.Is(err, errNoMetadata) {
+		cn, err = c.connectOnce(ctx, addr)
+	}
+	return cn, err
+}
+
+// connectOnce is one attempt of connect.
+func (c *Client) connectOnce(ctx context.Context, addr string) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
 	defer cancel()
 	var nc net.Conn
 	var err error
 	if c.opts.TLS != nil {
 		d := tls.Dialer{Config: c.opts.TLS}
-		nc, err = d.DialContext(ctx, "tcp", c.opts.Addr) // includes the TLS handshake
+		nc, err = d.DialContext(ctx, "tcp", addr) // includes the TLS handshake
 	} else {
 		var d net.Dialer
-		nc, err = d.DialContext(ctx, "tcp", c.opts.Addr)
+		nc, err = d.DialContext(ctx, "tcp", addr)
 	}
 	if err != nil {
 		if d := recogniseTLS(err); d != nil {
@@ -90,7 +107,7 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 	}
 	// Unblock the handshake's reads and writes when ctx ends.
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
-	cn, err := c.hello(nc)
+	cn, err := c.hello(nc, addr)
 	if !stop() && err == nil {
 		err = ctx.Err()
 	}
@@ -110,8 +127,8 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 }
 
 // hello sends HELLO and PRODUCER on nc and reads the answers (see
-// session).
-func (c *Client) hello(nc net.Conn) (*conn, error) {
+// session), then asks for the leader table (see metadata).
+func (c *Client) hello(nc net.Conn, addr string) (*conn, error) {
 	corr := c.nextCorr.Add(1)
 	h := frame.Hello{ClientID: []byte(c.opts.ClientID), Credits: c.opts.Credits, MaxFrame: uint32(c.opts.MaxFrame)}
 	pcorr := c.nextCorr.Add(1)
@@ -144,7 +161,7 @@ func (c *Client) hello(nc net.Conn) (*conn, error) {
 		return nil, fmt.Errorf("%w: bad HELLO_OK: %w", ErrProtocol, err)
 	}
 	cn := &conn{
-		nc: nc, nodeID: string(ok.NodeID),
+		nc: nc, nodeID: string(ok.NodeID), partitions: ok.Partitions,
 		maxFrame: int(ok.MaxFrame), credits: int(ok.Credits),
 		wake: make(chan struct{}, 1), dead: make(chan struct{}),
 		readerDone: make(chan struct{}), writerDone: make(chan struct{}),
@@ -155,12 +172,16 @@ func (c *Client) hello(nc net.Conn) (*conn, error) {
 	if cn.credits == 0 { // no limit of the server's own
 		cn.credits = int(c.opts.Credits)
 	}
-	rest, err := c.openSession(nc, buf[n:], pcorr, cn.maxFrame)
+	rest, err := c.openSession(nc, buf[n:], pcorr, cn)
 	if err != nil {
 		return nil, fmt.Errorf("producer session: %w", err)
 	}
+	if rest, err = c.metadata(nc, rest, cn, addr); err != nil {
+		return nil, err
+	}
 	cn.leftover = append([]byte(nil), rest...)
 	cn.lastWrite.Store(c.now().UnixNano())
+	cn.lastRead.Store(c.now().UnixNano())
 	return cn, nil
 }
 
@@ -193,30 +214,10 @@ func frameLen(b []byte, fallback int) int {
 	return max(int(binary.BigEndian.Uint32(b))+4, fallback)
 }
 
-// install makes cn the current connection and starts its reader and
-// writer. It returns false, starting nothing, if the Client was closed.
-func (c *Client) install(cn *conn) bool {
-	c.mu.Lock()
-	if c.mu.closed {
-		c.mu.Unlock()
-		return false
-	}
-	c.mu.conn = cn
-	c.mu.nodeID = cn.nodeID
-	c.mu.wire = 0
-	c.mu.credits.limit = cn.credits
-	c.mu.credits.wakeLocked()
-	c.maxFrame.Store(int64(cn.maxFrame))
-	c.cur.Store(cn)
-	c.mu.Unlock()
-	c.g.Go("reader", func() { c.readLoop(cn) })
-	c.g.Go("writer", func() { c.writeLoop(cn) })
-	return true
-}
-
 // readLoop decodes every frame the server sends and dispatches it, until
 // the connection dies.
-func (c *Client) readLoop(cn *conn) {
+func (c *Client) readLoop(l *link, cn *conn) {
+	defer c.kick()
 	defer close(cn.readerDone)
 	buf := make([]byte, max(readBufferSize, len(cn.leftover)))
 	n := copy(buf, cn.leftover)
@@ -232,14 +233,14 @@ func (c *Client) readLoop(cn *conn) {
 			if m == 0 {
 				break
 			}
-			if err := c.dispatch(f); err != nil {
+			if err := c.dispatch(l, f); err != nil {
 				cn.kill(err)
 				return
 			}
 			start += m
 		}
 		if start > 0 {
-			c.wakeWriter() // replies freed credits
+			cn.signal() // replies freed credits
 			n = copy(buf, buf[start:n])
 		}
 		if n == len(buf) {
@@ -250,19 +251,20 @@ func (c *Client) readLoop(cn *conn) {
 			cn.kill(err)
 			return
 		}
+		cn.lastRead.Store(c.now().UnixNano())
 		n += m
 	}
 }
 
 // dispatch handles one frame from the server on the reader goroutine. An
 // error ends the connection.
-func (c *Client) dispatch(f frame.Frame) error {
+func (c *Client) dispatch(l *link, f frame.Frame) error {
 	switch f.Type {
 	case frame.TypePing:
-		c.control(frame.AppendPong(nil, f.Corr))
+		c.control(l, frame.AppendPong(nil, f.Corr))
 	case frame.TypeError:
-		return c.dispatchError(f)
-	case frame.TypePong, frame.TypePublishAck, frame.TypeMessages, frame.TypeAckOK, frame.TypeNackOK:
+		return c.dispatchError(l, f)
+	case frame.TypePong, frame.TypePublishAck, frame.TypeMessages, frame.TypeAckOK, frame.TypeNackOK, frame.TypeMetadataOK:
 		c.complete(f.Corr, f, nil)
 	default:
 		return fmt.Errorf("%w: server sent %s", ErrProtocol, f.Type)
@@ -270,18 +272,20 @@ func (c *Client) dispatch(f frame.Frame) error {
 	return nil
 }
 
-// dispatchError handles an ERROR frame. A non-fatal one fails its request.
-// After a fatal one the server closes the connection: the request fails
-// too if the code says the request itself was at fault (it would fail
-// again), else it is sent again on the next connection.
-func (c *Client) dispatchError(f frame.Frame) error {
+// dispatchError handles an ERROR frame. A non-fatal one fails its request,
+// except NOT_LEADER, after which a request that may be sent again goes to
+// the partition's new leader. After a fatal one the server closes the
+// connection: the request fails too if the code says the request itself
+// was at fault (it would fail again), else it is sent again on the next
+// connection.
+func (c *Client) dispatchError(l *link, f frame.Frame) error {
 	code, msg, err := frame.DecodeError(f.Body)
 	if err != nil {
 		return fmt.Errorf("%w: bad ERROR frame: %w", ErrProtocol, err)
 	}
 	fe := serverError(code, msg)
 	if f.Corr == 0 {
-		c.log.Warn("swarmmq client: server error", "addr", c.opts.Addr, "err", fe)
+		c.log.Warn("swarmmq client: server error", "addr", l.addr, "err", fe)
 		if code.Fatal() {
 			return fe
 		}
@@ -289,6 +293,9 @@ func (c *Client) dispatchError(f frame.Frame) error {
 	}
 	if code.Fatal() && !requestSpecific(code) {
 		return fe
+	}
+	if code == frame.CodeNotLeader && c.notLeaderError(f.Corr) {
+		return nil
 	}
 	c.complete(f.Corr, frame.Frame{}, fe)
 	if code.Fatal() {
@@ -299,13 +306,14 @@ func (c *Client) dispatchError(f frame.Frame) error {
 
 // writeLoop writes queued requests and publisher batches, flushing only
 // when nothing more is waiting, until the connection dies.
-func (c *Client) writeLoop(cn *conn) {
+func (c *Client) writeLoop(l *link, cn *conn) {
+	defer c.kick()
 	defer close(cn.writerDone)
 	bw := bufio.NewWriterSize(cn.nc, writeBufferSize)
 	var batch []*call
 	for {
 		var ok bool
-		batch, ok = c.nextWrites(cn, batch[:0])
+		batch, ok = c.nextWrites(l, cn, batch[:0])
 		if !ok {
 			return
 		}
@@ -325,6 +333,7 @@ func (c *Client) writeLoop(cn *conn) {
 			continue
 		}
 		for _, cl := range batch {
+			sessionFlag(cl.buf, cn)
 			if _, err := bw.Write(cl.buf); err != nil {
 				cn.kill(err)
 				return
@@ -335,48 +344,48 @@ func (c *Client) writeLoop(cn *conn) {
 	}
 }
 
-// nextWrites appends to out what cn's writer should write next: queued
-// requests while the server's credits allow, then closed publisher batches
-// for the credits left. It marks them written. ok is false when cn is no
-// longer the current connection.
-func (c *Client) nextWrites(cn *conn, out []*call) (_ []*call, ok bool) {
+// nextWrites appends to out what cn's writer should write next: l's
+// queued requests while the server's credits allow, then closed batches of
+// l's publishers for the credits left. It marks them written. ok is false
+// when cn is no longer l's connection.
+func (c *Client) nextWrites(l *link, cn *conn, out []*call) (_ []*call, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.mu.conn != cn || cn.isDead() {
-		return out, false // what is queued waits for the next connection
+	if l.conn != cn || l.gone || cn.isDead() {
+		return out, false // what is queued waits for the router
 	}
-	q := c.mu.queue
+	q := l.queue
 	i := 0
 queue:
 	for ; i < len(q); i++ {
 		cl := q[i]
 		switch {
-		case cl.state == stateCancelled:
+		case cl.state == stateCancelled || cl.state == stateParked || cl.l != l:
 			continue
 		case cl.noReply:
 		case cl.free:
 			cl.state = stateWritten
-		case c.mu.wire >= c.mu.credits.limit:
+		case l.wire >= l.credits.limit:
 			break queue
 		default:
 			cl.state = stateWritten
-			c.mu.wire++
+			l.wire++
 		}
 		out = append(out, cl)
 	}
 	n := copy(q, q[i:])
 	clear(q[n:])
-	c.mu.queue = q[:n]
-	free := min(c.mu.credits.freeLocked(), c.mu.credits.limit-c.mu.wire)
+	l.queue = q[:n]
+	free := min(l.credits.freeLocked(), l.credits.limit-l.wire)
 	var deadline int64
 	// Start at a different publisher each time, so that one busy
 	// publisher cannot take every credit from the others.
-	pubs := c.mu.pubs
+	pubs := l.pubs
 	if len(pubs) > 1 {
-		c.mu.pubNext = (c.mu.pubNext + 1) % len(pubs)
+		l.pubNext = (l.pubNext + 1) % len(pubs)
 	}
 	for i := range pubs {
-		p := pubs[(c.mu.pubNext+i)%len(pubs)]
+		p := pubs[(l.pubNext+i)%len(pubs)]
 		if free <= 0 {
 			break
 		}
@@ -390,12 +399,14 @@ queue:
 		}
 		for _, cl := range out[before:] {
 			cl.deadline = deadline
-			c.mu.credits.used++
+			cl.part = p.part
+			cl.l = l
+			l.credits.used++
 			cl.corr = c.nextCorr.Add(1)
 			setCorr(cl.buf, cl.corr)
 			cl.state = stateWritten
 			c.mu.pending[cl.corr] = cl
-			c.mu.wire++
+			l.wire++
 		}
 		free -= len(out) - before
 	}

@@ -78,7 +78,7 @@ func recogniseTLS(err error) error {
 	return errNotTLS
 }
 
-// diagnose explains a first connection that failed without a byte from
+// diagnose explains a first connection to addr that failed without a byte from
 // the server, if it can; else it returns err (connect already explained
 // the failures whose bytes say what the server is). A plaintext handshake the server closed
 // without a word is tried again as a TLS handshake (Go's TLS servers close
@@ -87,7 +87,7 @@ func recogniseTLS(err error) error {
 // waits for a request line that HELLO does not complete). Each probe is
 // one more connection, made only after a dial failed, bounded by parent
 // and probeTimeout.
-func (c *Client) diagnose(parent context.Context, err error) error {
+func (c *Client) diagnose(parent context.Context, addr string, err error) error {
 	var se *silentError
 	if !errors.As(err, &se) || parent.Err() != nil {
 		return err
@@ -96,11 +96,11 @@ func (c *Client) diagnose(parent context.Context, err error) error {
 	defer cancel()
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		if probeHTTP(ctx, c.opts.Addr) {
+		if probeHTTP(ctx, addr) {
 			return errHTTP
 		}
 	case c.opts.TLS == nil && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
-		if probeTLS(ctx, c.opts.Addr) {
+		if probeTLS(ctx, addr) {
 			return errTLSRequired
 		}
 	}

@@ -44,18 +44,20 @@
 //
 // The client sits at the far end of a node's pipeline: its frames go to
 // netio → decode → verify → … → ack, whose replies come back on the same
-// connection. It imports frame, seal and the standard library only.
+// connection. It imports frame, route, seal and the standard library only.
 //
 // # Goroutines, stopping and concurrency
 //
-// A Client is safe for concurrent use and owns three goroutines: a
-// supervisor, which reconnects, and per connection a reader, which
-// dispatches replies to their requests by correlation id, and a writer,
-// which writes every queued request into one buffer and flushes when the
-// queue is empty (so requests coalesce into few system calls under load).
-// Close fails what is outstanding with ErrClosed, stops the three and
-// waits for them. A Publisher is safe for concurrent use and owns no
-// goroutine; its done callbacks run on the reader goroutine.
+// A Client is safe for concurrent use and owns a router goroutine, which
+// follows leadership, reconnects and times out requests (routing.go), a
+// short-lived goroutine per connection attempt, and per connection a
+// reader, which dispatches replies to their requests by correlation id,
+// and a writer, which writes every queued request into one buffer and
+// flushes when the queue is empty (so requests coalesce into few system
+// calls under load). Close fails what is outstanding with ErrClosed,
+// stops them all and waits for them. A Publisher is safe for concurrent
+// use and owns no goroutine; its done callbacks run on a reader
+// goroutine.
 //
 // Flow control: HELLO asks for Options.Credits outstanding requests; the
 // server's grant bounds the requests in flight (a semaphore: further ones
@@ -118,29 +120,71 @@
 // attempt, and stops: a misconfigured consumer never dead-letters what a
 // correctly configured one can open. docs/sealing.md has the details.
 //
+// # Clusters: seeds, leaders and METADATA
+//
+// Options.Addr is one address or a comma-separated list of seeds
+// ("h1:9001,h2:9001,h3:9001"). Dial connects to the first seed that
+// answers; every handshake ends with METADATA (docs/protocol.md), which
+// tells which node leads each partition. The Client keeps one link per
+// node it needs, made when a request first needs it: each request goes to
+// the leader of its destination's partition (SHA-256 routing, package
+// route), and a Publisher's batches to its destination's leader. A
+// single node, or a node from before METADATA, leads every partition: one
+// connection, as before clusters.
+//
+//	request ─► partition of dest ─► table[p] = leader address ─► link ─► conn
+//	                                     ▲
+//	         NOT_LEADER, lost link ─► park ─► METADATA (any live node, or the next seed) ─► send again
+//
 // # Reconnecting and retries
 //
-// When the connection drops (or the server sends a fatal ERROR), the
-// supervisor dials again (at once, then with doubling, jittered pauses,
-// at most Options.MaxReconnects times), sends a new HELLO, and sends the
-// outstanding requests again in their original order:
+// A request that may be sent again is never failed by a leadership
+// change or a lost connection while its timeout runs: when its node
+// answers NOT_LEADER (an ERROR, or a PUBLISH_ACK entry), when the
+// connection drops (or the server sends a fatal ERROR) or the leader
+// cannot be dialled, the request is parked, the router asks a live node
+// for METADATA (or dials the next seed or known node: at once, then with
+// doubling, jittered pauses from ReconnectWait up to MaxReconnectWait;
+// up to 250 ms between questions to a live node while a partition has no
+// leader), and sends the request to the partition's leader by the newer
+// table, in its original order:
 //
 //   - PUBLISH frames byte for byte, so with the same message ids in the
 //     same (resumed) producer session: the server answers a message it
 //     already stored with its original seq and PublishResult.Duplicate
 //     set, never storing it twice;
 //   - ACK and NACK frames, which are idempotent;
-//   - not FETCH: an outstanding Fetch fails with ErrConnectionLost, and the
-//     messages that request may have delivered come back after the
-//     server's ack timeout. Call Fetch again.
+//   - FETCH frames: a long poll goes on at the new leader (the messages
+//     the lost request may have delivered come back after the server's
+//     ack timeout);
+//   - not PING.
 //
-// After the last failed attempt every outstanding request fails with an
-// error wrapping ErrConnectionLost and the Client stops (Options.NoReconnect
-// makes the first loss final). A non-fatal server ERROR fails only the
-// request it answers; errors print the operation and the server's code, for
-// example "swarmmq: publish to test-queue: DESTINATION_FULL: …", and wrap
-// the *frame.Error (errors.As) and the sentinels of this package
-// (errors.Is).
+// The producer session goes with the Client: a new connection, to any
+// node, resumes it (PRODUCER with its id and token), and a cluster keeps
+// each partition's session state in its replicated state, so the new
+// leader recognises the retries. That needs every node to accept the
+// session's token (docs/protocol.md, "Sessions across nodes"). A node
+// that refuses it while another node holds the session (the nodes do not
+// share a producer key) gets the Client's PUBLISH frames without
+// frame.FlagSession: their ids are then application ids there, no message
+// fails, but a retry that moved to that node may be stored twice. A node
+// that refuses it while none holds it (a single node restarted with
+// another key) makes the Client open a new session.
+//
+// After MaxReconnects failed connection attempts in a row while no node
+// is reachable, every outstanding request fails with an error wrapping
+// ErrConnectionLost and the Client stops (Options.NoReconnect makes the
+// first loss final). A connection that receives nothing for a second
+// while requests are outstanding on it (its node may be paused or cut
+// off, and its connection stays open) makes the Client ask another node
+// for METADATA: if its node no longer leads the partition of one of those
+// requests, the connection is dropped and its requests go to the new
+// leader. A METADATA question a node leaves unanswered for DialTimeout
+// drops that connection too. A
+// non-fatal server ERROR fails only the request it answers; errors print
+// the operation and the server's code, for example "swarmmq: publish to
+// test-queue: DESTINATION_FULL: …", and wrap the *frame.Error
+// (errors.As) and the sentinels of this package (errors.Is).
 //
 // # What "exactly once" means here
 //

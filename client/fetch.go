@@ -64,12 +64,12 @@ type Delivery struct {
 // Each delivery must be acknowledged (Ack) or given back (Nack); one that
 // is not comes back after the server's ack timeout, with Attempt + 1.
 // A delivery with Err set has no payload (see Delivery.Err); the others
-// are authenticated and decrypted when the Client has a keyring. A
-// FETCH is not sent twice: if the connection is lost while it is
-// outstanding, Fetch fails with an error wrapping ErrConnectionLost and
-// may simply be called again (what the lost request delivered comes back
-// after the ack timeout). The request may take wait plus
-// Options.RequestTimeout; ctx can end it sooner.
+// are authenticated and decrypted when the Client has a keyring. If the
+// connection is lost while the FETCH is outstanding, or the node answers
+// NOT_LEADER (leadership moved), the FETCH is sent again to the
+// partition's leader, so a long poll goes on there (what the lost request
+// delivered comes back after the ack timeout). The request may take wait
+// plus Options.RequestTimeout; ctx can end it sooner.
 func (c *Client) Fetch(ctx context.Context, dest, group string, max int, wait time.Duration) ([]Delivery, error) {
 	op := "fetch from " + dest + " for group " + group
 	if err := checkNames(dest, group); err != nil {
@@ -82,7 +82,8 @@ func (c *Client) Fetch(ctx context.Context, dest, group string, max int, wait ti
 		WaitMS: uint32(min(wait.Milliseconds(), math.MaxUint32)),
 	}
 	fc := &fetchCall{dest: dest, group: group, open: opener{kr: c.opts.Keyring, dest: []byte(dest)}}
-	s := newSyncCall(frame.AppendFetch(nil, 0, f), frame.TypeMessages, false, fc.handle)
+	s := newSyncCall(frame.AppendFetch(nil, 0, f), frame.TypeMessages, true, fc.handle)
+	s.part = c.partitionOf(dest)
 	if err := c.roundTrip(ctx, c.opts.RequestTimeout+wait, s); err != nil {
 		return nil, wrapOp(op, err)
 	}
@@ -184,10 +185,13 @@ func (c *Client) ackNack(ctx context.Context, op, dest, group string, extra int,
 		return nil
 	}
 	per := (c.MaxFrame() - frame.HeaderSize - 2 - len(dest) - 2 - len(group) - extra - 4) / 8
+	part := c.partitionOf(dest)
 	var calls []*syncCall
 	for len(seqs) > 0 {
 		n := min(per, len(seqs))
-		calls = append(calls, newSyncCall(enc(seqs[:n]), want, true, nil))
+		s := newSyncCall(enc(seqs[:n]), want, true, nil)
+		s.part = part
+		calls = append(calls, s)
 		seqs = seqs[n:]
 	}
 	return wrapOp(op, c.roundTrip(ctx, c.opts.RequestTimeout, calls...))

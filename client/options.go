@@ -8,7 +8,9 @@ import (
 	"math"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/swarmmq/swarmmq/seal"
@@ -48,7 +50,12 @@ const minMaxFrame = 4096
 // "use the default". Options is a plain value, not safe for concurrent
 // mutation.
 type Options struct {
-	// Addr is the node's client address, host:port.
+	// Addr is the node's client address, host:port, or a comma-separated
+	// list of them: the seeds of a cluster ("h1:9001,h2:9001"). The Client
+	// asks the first seed that answers which node leads each partition
+	// (METADATA) and sends each destination's requests to its
+	// partition's leader, following leadership as it moves (see the
+	// package documentation, Clusters). Any one live seed is enough.
 	Addr string
 	// ClientID names the client in the server's logs and metrics; the
 	// default is "<hostname>-<pid>".
@@ -77,7 +84,9 @@ type Options struct {
 	RequestTimeout time.Duration
 	// TLS, when set, dials the node over TLS with this config (the node
 	// speaks TLS 1.3 only; see netio/tlsconf.Client). An empty ServerName
-	// is taken from Addr's host.
+	// is taken from the host of each address dialled (a seed, or a
+	// leader's address from METADATA), so a cluster's certificates must
+	// name the addresses its nodes advertise.
 	TLS *tls.Config
 	// NoReconnect turns reconnecting off: the first lost connection fails
 	// every outstanding request and the client. By default the client
@@ -151,14 +160,32 @@ func (o *Options) EnsureDefaults() {
 	}
 }
 
+// seeds returns the addresses of Addr, in order, without blanks and
+// repeats.
+func (o Options) seeds() []string {
+	var out []string
+	for a := range strings.SplitSeq(o.Addr, ",") {
+		if a = strings.TrimSpace(a); a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Validate reports every invalid field at once.
 func (o Options) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("client: "+format, args...))
 	}
-	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+	seeds := o.seeds()
+	if len(seeds) == 0 {
 		bad("addr %q is not host:port", o.Addr)
+	}
+	for _, a := range seeds {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad("addr %q is not host:port", a)
+		}
 	}
 	if len(o.ClientID) > math.MaxUint16 {
 		bad("client id is longer than %d bytes", math.MaxUint16)

@@ -129,8 +129,10 @@ func (c *Client) publish(ctx context.Context, dest string, payloads [][]byte, id
 	results := make([]PublishResult, len(payloads))
 	calls := c.buildPublish(dest, payloads, ids, flags, results, op)
 	syncs := make([]*syncCall, len(calls))
+	part := c.partitionOf(dest)
 	for i, pc := range calls {
 		syncs[i] = pc.syncCall
+		pc.part = part
 	}
 	_ = c.roundTrip(ctx, c.opts.RequestTimeout, syncs...)
 	failed := 0

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,8 +112,10 @@ type Publisher struct {
 	op       string
 	overhead int
 	opts     PublisherOptions
-	timer    *time.Timer // linger; nil when Linger is 0
-	hint     atomic.Bool // a batch is ready to take; written under mu
+	part     int32                // the partition of dest
+	timer    *time.Timer          // linger; nil when Linger is 0
+	hint     atomic.Bool          // a batch is ready to take; written under mu
+	link     atomic.Pointer[link] // the link to dest's leader, whose writer takes the batches; written under Client.mu
 
 	mu struct {
 		sync.Mutex
@@ -145,7 +148,8 @@ type pubBatch struct {
 // options, or on a closed Client, every Publish fails with the reason.
 func (c *Client) NewPublisher(dest string, opts PublisherOptions) *Publisher {
 	opts.EnsureDefaults()
-	p := &Publisher{c: c, dest: []byte(dest), op: "publish to " + dest, overhead: publishOverhead(dest), opts: opts}
+	p := &Publisher{c: c, dest: []byte(dest), op: "publish to " + dest, overhead: publishOverhead(dest), opts: opts,
+		part: c.partitionOf(dest)}
 	p.mu.window.limit = opts.Window
 	p.mu.ids = c.newIDSource()
 	if err := errors.Join(checkName(dest, frame.CodeBadDestination), opts.Validate()); err != nil {
@@ -163,7 +167,15 @@ func (c *Client) NewPublisher(dest string, opts PublisherOptions) *Publisher {
 		return p
 	}
 	c.mu.pubs = append(c.mu.pubs, p)
+	c.placePublisherLocked(p)
 	return p
+}
+
+// wake wakes the writer of the link the Publisher's batches go to.
+func (p *Publisher) wake() {
+	if l := p.link.Load(); l != nil {
+		l.signal()
+	}
 }
 
 // Publish adds payload to the open batch and returns; done, if not nil,
@@ -225,7 +237,7 @@ func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(Publi
 	}
 	p.mu.Unlock()
 	if wake {
-		p.c.wakeWriter()
+		p.wake()
 	}
 	return wrapOp(p.op, err)
 }
@@ -342,7 +354,7 @@ func (p *Publisher) lingerFired() {
 	}
 	p.mu.Unlock()
 	if wake {
-		p.c.wakeWriter()
+		p.wake()
 	}
 }
 
@@ -414,7 +426,7 @@ func (p *Publisher) finish(b *pubBatch, recycle bool) {
 	}
 	p.mu.Unlock()
 	if wake {
-		p.c.wakeWriter()
+		p.wake()
 	}
 }
 
@@ -437,7 +449,7 @@ func (p *Publisher) Flush(ctx context.Context) error {
 		ch := p.mu.window.waitLocked()
 		p.mu.Unlock()
 		if wake {
-			p.c.wakeWriter()
+			p.wake()
 		}
 		select {
 		case <-ch:
@@ -488,10 +500,13 @@ func (p *Publisher) fail(err error) {
 func (c *Client) removePublisher(p *Publisher) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, q := range c.mu.pubs {
-		if q == p {
-			c.mu.pubs = append(c.mu.pubs[:i], c.mu.pubs[i+1:]...)
-			return
+	if i := slices.Index(c.mu.pubs, p); i >= 0 {
+		c.mu.pubs = slices.Delete(c.mu.pubs, i, i+1)
+	}
+	if l := p.link.Load(); l != nil {
+		if i := slices.Index(l.pubs, p); i >= 0 {
+			l.pubs = slices.Delete(l.pubs, i, i+1)
 		}
+		p.link.Store(nil)
 	}
 }

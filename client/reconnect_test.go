@@ -2,6 +2,7 @@ package client
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -88,15 +89,20 @@ func TestReconnectResendsAck(t *testing.T) {
 	require.Equal(t, acks[0].Raw, acks[1].Raw)
 }
 
-func TestReconnectFailsFetch(t *testing.T) {
-	s := startServer(t, clienttest.Options{Intercept: dropFirst(frame.TypeFetch, false)})
+// TestReconnectReissuesFetch checks that a FETCH whose connection dies
+// is sent again on the next one, byte for byte, and Fetch does not fail.
+func TestReconnectReissuesFetch(t *testing.T) {
+	s := startServer(t, clienttest.Options{Record: true, Intercept: dropFirst(frame.TypeFetch, false)})
 	c := dial(t, s, nil)
-	_, err := c.Fetch(testCtx(t), "q", "g", 1, 0)
-	require.ErrorIs(t, err, ErrConnectionLost)
-	require.True(t, IsRetryable(err))
-	require.ErrorContains(t, err, "swarmmq: fetch from q for group g: connection lost")
-	_, err = c.Fetch(testCtx(t), "q", "g", 1, 0)
+	_, err := c.Publish(testCtx(t), "q", []byte("a"))
 	require.NoError(t, err)
+	ds, err := c.Fetch(testCtx(t), "q", "g", 1, time.Second)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	fetches := framesOf(s, frame.TypeFetch)
+	require.Len(t, fetches, 2)
+	require.Equal(t, []int{1, 2}, []int{fetches[0].Conn, fetches[1].Conn})
+	require.Equal(t, fetches[0].Raw, fetches[1].Raw)
 }
 
 func TestFatalErrorReconnects(t *testing.T) {

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -54,12 +55,18 @@ func (c *Client) producerRequest(corr uint64) []byte {
 	return frame.AppendProducer(nil, corr, frame.Producer{ID: c.sess.id, Token: c.sess.token})
 }
 
-// openSession reads the answer to PRODUCER (corr) from rest and nc. A
-// session the node refuses to resume (its key changed: BAD_PRODUCER) is
-// replaced by a new one; messages stamped with the old id are then refused
-// with BAD_PRODUCER, and the Client reports them as failed. It returns the
-// bytes read past the answer.
-func (c *Client) openSession(nc net.Conn, rest []byte, corr uint64, maxFrame int) ([]byte, error) {
+// openSession reads the answer to PRODUCER (corr) from rest and nc, and
+// records the session cn holds. A session the node refuses to resume
+// (BAD_PRODUCER: its key changed) is replaced by a new one; messages
+// stamped with the old id are then refused with BAD_PRODUCER, and the
+// Client reports them as failed. But while another live connection holds
+// the session, the refusing node is another node of a cluster whose nodes
+// do not share a producer key: the session is kept, cn holds none
+// (foreign), and the PUBLISH frames written on cn go without FlagSession
+// (see sessionFlag).
+// It returns the bytes read past the answer.
+func (c *Client) openSession(nc net.Conn, rest []byte, corr uint64, cn *conn) ([]byte, error) {
+	maxFrame := cn.maxFrame
 	f, rest, err := readNext(nc, rest, maxFrame)
 	if err != nil {
 		return nil, err
@@ -84,6 +91,13 @@ func (c *Client) openSession(nc net.Conn, rest []byte, corr uint64, maxFrame int
 		if code != frame.CodeBadProducer {
 			return nil, serverError(code, msg)
 		}
+		if c.sessionHeldElsewhere() {
+			c.log.Warn("swarmmq client: a node refused the producer session another node holds: the nodes do not share "+
+				"a producer key; publishing to it with application ids (a retry moved to it may be stored twice)",
+				"producer", c.ProducerID(), "reason", msg)
+			cn.foreign = true
+			return rest, nil
+		}
 		c.log.Warn("swarmmq client: the node did not resume the producer session; opening a new one "+
 			"(unacknowledged messages of the old session will be refused BAD_PRODUCER)", "producer", c.ProducerID(), "reason", msg)
 		c.sess.mu.Lock()
@@ -93,7 +107,7 @@ func (c *Client) openSession(nc net.Conn, rest []byte, corr uint64, maxFrame int
 		if _, err := nc.Write(c.producerRequest(corr)); err != nil {
 			return nil, err
 		}
-		return c.openSession(nc, rest, corr, maxFrame)
+		return c.openSession(nc, rest, corr, cn)
 	case f.Type != frame.TypeProducerOK:
 		return nil, fmt.Errorf("%w: PRODUCER answered by %s", ErrProtocol, f.Type)
 	}
@@ -104,12 +118,44 @@ func (c *Client) openSession(nc net.Conn, rest []byte, corr uint64, maxFrame int
 	c.sess.mu.Lock()
 	c.sess.id, c.sess.token, c.sess.window = ok.ID, ok.Token, int(min(ok.Window, math.MaxInt32))
 	c.sess.mu.Unlock()
+	cn.session = ok.ID
 	c.producer.Store(ok.ID)
 	c.inflight.Lock()
 	c.inflight.limit = int(min(ok.Window, math.MaxInt32))
 	c.inflight.wakeLocked()
 	c.inflight.Unlock()
 	return rest, nil
+}
+
+// sessionHeldElsewhere reports whether a live connection holds the
+// Client's producer session.
+func (c *Client) sessionHeldElsewhere() bool {
+	id := c.producer.Load()
+	if id == 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range c.mu.links {
+		if l.liveLocked() && l.conn.session == id {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionFlag clears FlagSession in the PUBLISH frame buf written on a
+// connection whose node refused the session another node holds
+// (conn.foreign): its messages then go with application ids there,
+// instead of a BAD_PRODUCER answer. Writer goroutine only; buf belongs to
+// a call no other goroutine touches while it is written.
+func sessionFlag(buf []byte, cn *conn) {
+	if !cn.foreign || len(buf) < frame.HeaderSize || frame.Type(buf[5]) != frame.TypePublish {
+		return
+	}
+	if flags := binary.BigEndian.Uint16(buf[6:]); flags&frame.FlagSession != 0 {
+		frame.SetFlags(buf, 0, flags&^frame.FlagSession)
+	}
 }
 
 // readNext returns the first whole frame of buf and what nc sends next,

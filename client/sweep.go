@@ -17,14 +17,37 @@ func tickInterval(o Options) time.Duration {
 	return min(max(d, time.Millisecond), time.Second)
 }
 
-// keepAlive sends a PING when the client has written nothing on cn for
-// Options.KeepAlive. Its PONG matches no request and is dropped.
-func (c *Client) keepAlive(cn *conn, now time.Time) {
-	if c.opts.KeepAlive <= 0 || now.UnixNano()-cn.lastWrite.Load() < int64(c.opts.KeepAlive) {
-		return
+// keepAlive sends a PING on each connection the client has written
+// nothing on for Options.KeepAlive; its PONG matches no request and is
+// dropped. A connection silent for stallAfter while requests are
+// outstanding on it makes the leader table stale: its node may be paused
+// or cut off while another has taken over (see silentLocked).
+func (c *Client) keepAlive(now time.Time) {
+	c.mu.Lock()
+	var quiet []*link
+	for _, l := range c.mu.links {
+		cn := l.conn
+		if cn == nil {
+			continue
+		}
+		if c.silentLocked(l, now) {
+			c.mu.route.stale = true
+		}
+		if c.opts.KeepAlive > 0 && now.UnixNano()-cn.lastWrite.Load() >= int64(c.opts.KeepAlive) {
+			cn.lastWrite.Store(now.UnixNano())
+			quiet = append(quiet, l)
+		}
 	}
-	cn.lastWrite.Store(now.UnixNano())
-	c.control(frame.AppendPing(nil, c.nextCorr.Add(1)))
+	c.mu.Unlock()
+	for _, l := range quiet {
+		c.control(l, frame.AppendPing(nil, c.nextCorr.Add(1)))
+	}
+}
+
+// jitter spreads d by ±20% so that clients of a restarted node do not
+// reconnect in lockstep. Router goroutine only (it draws from c.rng).
+func (c *Client) jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*c.rng.Float64()))
 }
 
 // sweep fails the publisher batches whose request timeout ran out
@@ -43,12 +66,13 @@ func (c *Client) sweep(now time.Time) {
 			continue
 		}
 		expired = append(expired, cl)
-		if cl.state == stateQueued {
+		if cl.state == stateQueued || cl.state == stateParked {
 			c.dropLocked(cl)
 			cl.state = stateCancelled
 			continue
 		}
-		c.mu.pending[corr] = &call{corr: corr, state: cl.state, abandoned: true, fn: func(frame.Frame, error) {}}
+		c.mu.pending[corr] = &call{corr: corr, state: cl.state, abandoned: true, l: cl.l, free: cl.free, part: cl.part,
+			fn: func(frame.Frame, error) {}}
 	}
 	c.mu.Unlock()
 	for _, cl := range expired {

@@ -148,12 +148,35 @@ func (d *dumper) body(typ Type) {
 	case TypeError:
 		d.field(2, "code="+Code(binary.BigEndian.Uint16(d.peek(2))).String())
 		d.str("message")
+	case TypeMetadataOK:
+		d.metadata()
 	case TypeProducer, TypeProducerOK:
 		d.u64("id")
 		d.field(TokenSize, fmt.Sprintf("token=%x", d.peek(TokenSize)))
 		if typ == TypeProducerOK {
 			d.u32("window")
 		}
+	}
+}
+
+func (d *dumper) metadata() {
+	d.u64("epoch")
+	for i := range d.u16("nodes") {
+		if !d.ok() {
+			return
+		}
+		d.str(fmt.Sprintf("[%d] address", i))
+	}
+	for i := range d.u32("partitions") {
+		if !d.ok() {
+			return
+		}
+		l := binary.BigEndian.Uint16(d.peek(2))
+		note := fmt.Sprintf("[%d] leader=%d", i, l)
+		if l == NoLeader {
+			note = fmt.Sprintf("[%d] leader=none", i)
+		}
+		d.field(2, note)
 	}
 }
 

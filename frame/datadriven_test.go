@@ -21,7 +21,7 @@ import (
 //	<each frame in text form, then "need more bytes" or the error>
 //
 // Regenerate with: go test ./frame/ -run TestGolden -rewrite
-var goldenFiles = []string{"testdata/encode", "testdata/decode"}
+var goldenFiles = []string{"testdata/encode", "testdata/decode", "testdata/metadata"}
 
 func TestGolden(t *testing.T) {
 	for _, path := range goldenFiles {

@@ -48,6 +48,10 @@
 //	NACK_OK      count u32
 //	ERROR        code u16 | message str
 //	PING, PONG   (empty)
+//	PRODUCER     producer_id u64 | token [16]byte
+//	PRODUCER_OK  producer_id u64 | token [16]byte | window u32
+//	METADATA     (empty)
+//	METADATA_OK  epoch u64 | nodes u16 | nodes × address str | partitions u32 | partitions × leader u16
 //
 // Node-to-node links use the same header with their own types, from 64
 // (peer.go: PEER_HELLO, PEER_HELLO_OK, RAFT, REQUEST, RESPONSE), decoded by

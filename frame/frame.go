@@ -40,6 +40,8 @@ const (
 	TypePong       Type = 13 // either way: answers PING
 	TypeProducer   Type = 14 // client → server: opens or resumes a producer session
 	TypeProducerOK Type = 15 // server → client: the session this connection holds
+	TypeMetadata   Type = 16 // client → server: asks who leads each partition
+	TypeMetadataOK Type = 17 // server → client: the partition → leader table (metadata.go)
 )
 
 // typeNames is a lookup table indexed by Type.
@@ -59,6 +61,8 @@ var typeNames = [...]string{
 	TypePong:       "PONG",
 	TypeProducer:   "PRODUCER",
 	TypeProducerOK: "PRODUCER_OK",
+	TypeMetadata:   "METADATA",
+	TypeMetadataOK: "METADATA_OK",
 }
 
 // String returns the upper-case wire name of t, such as "PUBLISH_ACK", or
@@ -74,7 +78,7 @@ func (t Type) String() string {
 }
 
 func (t Type) valid() bool {
-	return t >= TypeHello && t <= TypeProducerOK
+	return t >= TypeHello && t <= TypeMetadataOK
 }
 
 // Header is the fixed part of a frame after the length field. It is a plain

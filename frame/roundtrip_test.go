@@ -93,7 +93,7 @@ func TestRoundTripRandom(t *testing.T) {
 }
 
 func randFrame(rng *rand.Rand) testFrame {
-	tf := testFrame{Header: Header{Version: Version, Type: Type(1 + rng.IntN(int(TypePong))), Corr: rng.Uint64()}}
+	tf := testFrame{Header: Header{Version: Version, Type: Type(1 + rng.IntN(int(TypeMetadataOK))), Corr: rng.Uint64()}}
 	if rng.IntN(4) == 0 {
 		tf.Flags = uint16(rng.Uint32())
 	}
@@ -130,8 +130,39 @@ func randFrame(rng *rand.Rand) testFrame {
 		tf.Body = countBody{Count: rng.Uint32()}
 	case TypeError:
 		tf.Body = errorBody{Code: Code(rng.IntN(40)), Msg: randBytes(rng, 80)}
+	case TypeProducer:
+		tf.Body = Producer{ID: rng.Uint64(), Token: randToken(rng)}
+	case TypeProducerOK:
+		tf.Body = ProducerOK{ID: rng.Uint64(), Token: randToken(rng), Window: rng.Uint32()}
+	case TypeMetadataOK:
+		tf.Body = randMetadata(rng)
 	}
 	return tf
+}
+
+func randToken(rng *rand.Rand) (t [TokenSize]byte) {
+	for i := range t {
+		t[i] = byte(rng.Uint32())
+	}
+	return t
+}
+
+// randMetadata returns a METADATA_OK table: a few nodes (the answering
+// one, "", among them now and then) and partitions led by one of them or
+// by none.
+func randMetadata(rng *rand.Rand) Metadata {
+	m := Metadata{Epoch: rng.Uint64()}
+	for range rng.IntN(8) {
+		m.Nodes = append(m.Nodes, randBytes(rng, 30))
+	}
+	for range rng.IntN(70) {
+		l := NoLeader
+		if len(m.Nodes) > 0 && rng.IntN(5) > 0 {
+			l = uint16(rng.IntN(len(m.Nodes)))
+		}
+		m.Leaders = append(m.Leaders, l)
+	}
+	return m
 }
 
 // randMessage returns a message with a correct CRC, or now and then a

@@ -56,9 +56,12 @@ func encodeFrame(dst []byte, tf testFrame) []byte {
 	start := len(dst)
 	switch b := tf.Body.(type) {
 	case nil:
-		if tf.Type == TypePing {
+		switch tf.Type {
+		case TypePing:
 			dst = AppendPing(dst, tf.Corr)
-		} else {
+		case TypeMetadata:
+			dst = AppendMetadata(dst, tf.Corr)
+		default:
 			dst = AppendPong(dst, tf.Corr)
 		}
 	case Hello:
@@ -97,6 +100,8 @@ func encodeFrame(dst []byte, tf testFrame) []byte {
 		dst = AppendProducer(dst, tf.Corr, b)
 	case ProducerOK:
 		dst = AppendProducerOK(dst, tf.Corr, b)
+	case Metadata:
+		dst = AppendMetadataOK(dst, tf.Corr, b)
 	}
 	binary.BigEndian.PutUint16(dst[start+6:], tf.Flags)
 	return dst
@@ -131,7 +136,7 @@ func decodeFrame(t testing.TB, f Frame, maxCount int) (testFrame, error) {
 	tf := testFrame{Header: f.Header}
 	var err error
 	switch f.Type {
-	case TypePing, TypePong:
+	case TypePing, TypePong, TypeMetadata:
 		err = DecodeEmpty(f.Body)
 	case TypeHello:
 		var h Hello
@@ -167,6 +172,8 @@ func decodeFrame(t testing.TB, f Frame, maxCount int) (testFrame, error) {
 		tf.Body, err = DecodeProducer(f.Body)
 	case TypeProducerOK:
 		tf.Body, err = DecodeProducerOK(f.Body)
+	case TypeMetadataOK:
+		tf.Body, err = decodeMetadataBody(f.Body)
 	default:
 		t.Fatalf("Decode returned type %v", f.Type)
 	}
@@ -256,4 +263,17 @@ func decodeSeqsBody(typ Type, body []byte) (any, error) {
 		b.Seqs = append(b.Seqs, n.Seq(i))
 	}
 	return b, nil
+}
+
+// decodeMetadataBody decodes a METADATA_OK body and copies its addresses
+// (an empty address, the answering node, becomes nil).
+func decodeMetadataBody(body []byte) (any, error) {
+	var m Metadata
+	if err := DecodeMetadataOK(body, &m); err != nil {
+		return nil, err
+	}
+	for i, n := range m.Nodes {
+		m.Nodes[i] = own(n)
+	}
+	return m, nil
 }

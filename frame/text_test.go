@@ -59,6 +59,11 @@ func formatFrame(tf testFrame, verify bool) string {
 		fmt.Fprintf(&sb, " id=%d token=%x", b.ID, b.Token)
 	case ProducerOK:
 		fmt.Fprintf(&sb, " id=%d token=%x window=%d", b.ID, b.Token, b.Window)
+	case Metadata:
+		fmt.Fprintf(&sb, " epoch=%d leaders=%s", b.Epoch, formatLeaders(b.Leaders))
+		for _, n := range b.Nodes {
+			fmt.Fprintf(&sb, "\n  node address=%q", n)
+		}
 	}
 	return sb.String()
 }
@@ -70,6 +75,18 @@ func formatMessage(m Message, verify bool) string {
 		s += map[bool]string{true: " verify=ok", false: " verify=BAD"}[m.Verify()]
 	}
 	return s
+}
+
+// formatLeaders prints a METADATA_OK's leader indexes, "-" for NoLeader.
+func formatLeaders(leaders []uint16) string {
+	s := make([]string, len(leaders))
+	for i, l := range leaders {
+		s[i] = strconv.Itoa(int(l))
+		if l == NoLeader {
+			s[i] = "-"
+		}
+	}
+	return strings.Join(s, ",")
 }
 
 func formatSeqs(seqs []uint64) string {
@@ -103,7 +120,7 @@ func parseFrame(text string) (testFrame, error) {
 }
 
 func parseBody(typ Type, f *fields, items []string) (any, error) {
-	if typ != TypePublish && typ != TypeMessages && typ != TypePublishAck && len(items) > 0 {
+	if typ != TypePublish && typ != TypeMessages && typ != TypePublishAck && typ != TypeMetadataOK && len(items) > 0 {
 		return nil, fmt.Errorf("%v takes no item lines", typ)
 	}
 	switch typ {
@@ -131,6 +148,8 @@ func parseBody(typ Type, f *fields, items []string) (any, error) {
 		return Producer{ID: f.uint("id", 64), Token: f.token("token")}, nil
 	case TypeProducerOK:
 		return ProducerOK{ID: f.uint("id", 64), Token: f.token("token"), Window: uint32(f.uint("window", 32))}, nil
+	case TypeMetadataOK:
+		return parseMetadata(f, items)
 	}
 	return nil, nil
 }
@@ -171,8 +190,43 @@ func parseItems(typ Type, f *fields, items []string) (any, error) {
 	return ab, nil
 }
 
+// parseMetadata reads METADATA_OK: epoch=N leaders=i,j,- and one
+// "node address=..." line per node of the table.
+func parseMetadata(f *fields, items []string) (any, error) {
+	m := Metadata{Epoch: f.uint("epoch", 64)}
+	v, _ := f.get("leaders")
+	for s := range strings.SplitSeq(v, ",") {
+		switch s {
+		case "":
+			continue
+		case "-":
+			m.Leaders = append(m.Leaders, NoLeader)
+			continue
+		}
+		n, err := strconv.ParseUint(s, 0, 16)
+		if err != nil {
+			return nil, fmt.Errorf("leaders: %v", err)
+		}
+		m.Leaders = append(m.Leaders, uint16(n))
+	}
+	for _, line := range items {
+		it, err := parseFields(line)
+		if err != nil {
+			return nil, err
+		}
+		if it.word != "node" {
+			return nil, fmt.Errorf("unexpected item %q in METADATA_OK", it.word)
+		}
+		m.Nodes = append(m.Nodes, it.bytes("address"))
+		if err := it.done(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
 func typeByName(s string) (Type, bool) {
-	for t := TypeHello; t <= TypeProducerOK; t++ {
+	for t := TypeHello; t <= TypeMetadataOK; t++ {
 		if t.String() == s {
 			return t, true
 		}

@@ -38,6 +38,7 @@
 //	HELLO{client_id, credits, max_frame} ──►
 //	                                     ◄── HELLO_OK{node_id, credits, max_frame, partitions}
 //	PING ──►                             ◄── PONG            (answered by netio)
+//	METADATA ──►                         ◄── METADATA_OK     (answered by netio, metadata.go)
 //	PUBLISH / FETCH / ACK / NACK … ──►        to the ring     (answered by the stages)
 //
 // HELLO must come first (else ERROR HANDSHAKE_REQUIRED and close) and within
@@ -91,9 +92,9 @@
 //
 // # Credits, backpressure and memory
 //
-// Credits are counted exactly. A request (every frame but HELLO and PING)
-// takes a credit when netio decodes it; it gives it back when a frame that
-// answers a request — PUBLISH_ACK, MESSAGES, ACK_OK, NACK_OK or ERROR — is
+// Credits are counted exactly. A request (every frame but HELLO, PING,
+// PRODUCER and METADATA) takes a credit when netio decodes it; it gives
+// it back when a frame that answers a request — PUBLISH_ACK, MESSAGES, ACK_OK, NACK_OK or ERROR — is
 // queued for the connection by Send or SendError (budget.go: replies). A
 // FETCH held in a long poll keeps its credit until answered. The request
 // that would take a connection above the credits HELLO_OK granted gets

@@ -136,6 +136,13 @@ type Options struct {
 	// it derives each session's token from it. nil answers PRODUCER with
 	// BAD_REQUEST.
 	ProducerKey []byte
+	// Leaders, when set, answers METADATA: an epoch that grows whenever a
+	// leader changes, and per partition (one entry each) the client
+	// address of its leader, "" while it has none. netio only reads the
+	// slice it returns. It is called on the goroutine serving the
+	// connection, so it must not block. nil means a single node, which
+	// leads every partition (docs/protocol.md, METADATA).
+	Leaders func() (epoch uint64, addrs []string)
 	// ProducerWindow is what PRODUCER_OK tells a client: the most messages
 	// of its session it may have unacknowledged (the server recognises a
 	// retry of any of them).

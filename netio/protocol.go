@@ -114,6 +114,8 @@ func (c *Conn) handle(in inbuf, f frame.Frame, raw []byte) (closeNow bool) {
 		return false
 	case f.Type == frame.TypeProducer:
 		return c.producerSession(in, f)
+	case f.Type == frame.TypeMetadata:
+		return c.metadata(in, f)
 	case c.overCredits():
 		c.srv.metrics.flowControl.Inc()
 		c.penalize()

@@ -71,7 +71,7 @@ const (
 type Config struct {
 	Workload string `help:"Workload: publish, publish-sync, consume, consume-confirmed or e2e." short:"w" default:"publish" enum:"publish,publish-sync,consume,consume-confirmed,e2e"`
 	Target   string `help:"System under test: swarmmq or nats." default:"swarmmq" enum:"swarmmq,nats"`
-	Addr     string `help:"Address of a running broker (host:port); empty with --embedded."`
+	Addr     string `help:"Address of a running broker (host:port; for a SwarmMQ cluster, a comma-separated list of its nodes); empty with --embedded."`
 	Embedded bool   `help:"Start the broker in this process, on a temporary directory (or --data-dir)."`
 	DataDir  string `help:"Data directory of the embedded broker (default: a new temporary directory, removed afterwards)." type:"path"`
 

@@ -311,10 +311,11 @@ func (n *Node) build() error {
 		Addr: o.ClientAddr, TLS: o.TLS, PlainAddr: o.PlainAddr, NodeID: o.NodeID, Partitions: o.Partitions, Multicore: true,
 		MaxConns: o.MaxConns, MaxFrame: o.MaxFrame, Credits: o.Credits, MaxOutbound: o.MaxOutbound,
 		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout, MaxConnsPerIP: o.MaxConnsPerIP,
-		ProducerKey: n.producerKey, ProducerWindow: uint32(producerWindow(o.Queue)),
+		ProducerKey: n.sessionKey(), ProducerWindow: uint32(producerWindow(o.Queue)),
 		MaxBuffered: o.MaxBuffered, WriteStallTimeout: o.WriteStallTimeout, MaxPipeline: o.MaxPipeline,
 		FlowControlPenalty: o.FlowControlPenalty,
 		Logger:             o.Logger, Metrics: o.Metrics,
+		Leaders: o.Leaders,
 	}, rs.inbound)
 	if err != nil {
 		return err

@@ -40,6 +40,15 @@ type Options struct {
 	TLS *tls.Config
 	// PlainAddr, with TLS set, is an additional plaintext listener; "" = none.
 	PlainAddr string
+	// Leaders answers METADATA (netio.Options.Leaders): the epoch and each
+	// partition's leader's client address; nil: a single node.
+	Leaders func() (epoch uint64, addrs []string)
+	// ProducerKey, when set (netio.ProducerKeySize bytes), keys the tokens
+	// of producer sessions instead of the secret kept in the data
+	// directory. Every node of a cluster must use the same key, so that a
+	// client moving to a new leader resumes its session there and its
+	// retries are recognised (docs/protocol.md, "Sessions across nodes").
+	ProducerKey []byte
 	// HTTPAddr serves /health, /ready, /metrics, /debug/pprof; "" or "off"
 	// disables it.
 	HTTPAddr string

@@ -85,18 +85,17 @@ func (d *destination) group(name string) *group {
 func (b *broker) handle(c *Conn, f frame.Frame) {
 	var err error
 	switch f.Type {
-	case frame.TypePublish:
-		err = b.publish(c, f)
-	case frame.TypeFetch:
-		err = b.fetch(c, f)
-	case frame.TypeAck:
-		err = b.ack(c, f)
-	case frame.TypeNack:
-		err = b.nack(c, f)
+	case frame.TypePublish, frame.TypeFetch, frame.TypeAck, frame.TypeNack:
+		if err = c.s.leads(f); err != nil {
+			break
+		}
+		err = b.request(c, f)
 	case frame.TypePing:
 		_ = c.Send(frame.AppendPong(nil, f.Corr))
 	case frame.TypeProducer:
 		err = b.producer(c, f)
+	case frame.TypeMetadata:
+		err = c.s.metadata(c, f)
 	case frame.TypePong:
 	default:
 		err = &frame.Error{Code: frame.CodeUnknownType, Msg: f.Type.String() + " is not a request"}
@@ -110,8 +109,25 @@ func (b *broker) handle(c *Conn, f frame.Frame) {
 	}
 }
 
+// request answers PUBLISH, FETCH, ACK or NACK.
+func (b *broker) request(c *Conn, f frame.Frame) error {
+	var err error
+	switch f.Type {
+	case frame.TypePublish:
+		err = b.publish(c, f)
+	case frame.TypeFetch:
+		err = b.fetch(c, f)
+	case frame.TypeAck:
+		err = b.ack(c, f)
+	case frame.TypeNack:
+		err = b.nack(c, f)
+	}
+	return err
+}
+
 // producer opens or resumes a producer session: the fake's token is the
-// id, so resuming any id the fake issued works.
+// id (xor the node's salt in a Cluster with NodeKeys), so resuming any id
+// the fake issued works (on any node of a Cluster without NodeKeys).
 func (b *broker) producer(c *Conn, f frame.Frame) error {
 	p, err := frame.DecodeProducer(f.Body)
 	if err != nil {
@@ -122,10 +138,10 @@ func (b *broker) producer(c *Conn, f frame.Frame) error {
 		b.mu.producers++
 		p.ID = b.mu.producers<<32 | 0x5e55
 		b.mu.Unlock()
-	} else if binary.BigEndian.Uint64(p.Token[:]) != p.ID {
+	} else if binary.BigEndian.Uint64(p.Token[:]) != p.ID^c.s.salt {
 		return &frame.Error{Code: frame.CodeBadProducer, Msg: "wrong token"}
 	}
-	binary.BigEndian.PutUint64(p.Token[:], p.ID)
+	binary.BigEndian.PutUint64(p.Token[:], p.ID^c.s.salt)
 	_ = c.Send(frame.AppendProducerOK(nil, f.Corr, frame.ProducerOK{ID: p.ID, Token: p.Token, Window: 8192}))
 	return nil
 }
@@ -377,6 +393,25 @@ func (b *broker) deadLetter(dest string, seq uint64) (uint64, bool) {
 func (b *broker) stopLocked(p *parked) {
 	if p.timer.Stop() {
 		b.timers.Done()
+	}
+}
+
+// notLeader answers NOT_LEADER to the fetches parked on s's connections
+// for destinations whose partition s no longer leads.
+func (b *broker) notLeader(s *Server) {
+	var gone []*parked
+	b.mu.Lock()
+	b.mu.parked = slices.DeleteFunc(b.mu.parked, func(p *parked) bool {
+		if p.c.s != s || s.leadsDest(p.dest) {
+			return false
+		}
+		b.stopLocked(p)
+		gone = append(gone, p)
+		return true
+	})
+	b.mu.Unlock()
+	for _, p := range gone {
+		_ = p.c.Send(frame.AppendError(nil, p.corr, frame.CodeNotLeader, "partition moved"))
 	}
 }
 

@@ -27,6 +27,9 @@ type Conn struct {
 // ID returns the connection's number: 1 for the first accepted.
 func (c *Conn) ID() int { return c.id }
 
+// NodeID returns the node id of the Server the connection belongs to.
+func (c *Conn) NodeID() string { return c.s.opts.NodeID }
+
 // Send writes a whole frame (or several) to the client. b may be reused
 // once Send returns.
 func (c *Conn) Send(b []byte) error {
@@ -157,7 +160,7 @@ func (c *Conn) hello(f frame.Frame, buf []byte, n int) ([]byte, bool) {
 		return nil, false
 	}
 	ok := frame.HelloOK{NodeID: []byte(c.s.opts.NodeID), Credits: c.s.opts.Credits,
-		MaxFrame: c.s.opts.MaxFrame, Partitions: 16}
+		MaxFrame: c.s.opts.MaxFrame, Partitions: Partitions}
 	if ok.Credits == 0 {
 		ok.Credits = h.Credits
 	}

@@ -14,6 +14,16 @@
 // Server.Update. With Options.Reject set to VerifySealed(keyring), it
 // checks sealed payloads as a node's verify stage does.
 //
+// A Server answers METADATA as a single node (it leads every partition),
+// or, with Options.NoMetadata, as a node from before METADATA (ERROR
+// UNKNOWN_TYPE, then close). StartCluster starts several Servers over one
+// broker, as a cluster's nodes share the replicated state: each partition
+// has a leader (Cluster.SetLeader moves it, -1 for none, and bumps the
+// epoch), the other nodes answer its requests NOT_LEADER, and a leader
+// that loses a partition answers the fetches parked on it NOT_LEADER.
+// With Options.NodeKeys the nodes refuse each other's producer sessions,
+// as nodes without a shared producer key do.
+//
 // # Goroutines and stopping
 //
 // A Server owns an accept goroutine, one goroutine per connection, and the
@@ -26,6 +36,6 @@
 // written together:
 //
 //	client ──HELLO──► server ──HELLO_OK──► client
-//	client ──PUBLISH, FETCH, ACK, NACK, PING…──► server (Options.Intercept first)
-//	server ──PUBLISH_ACK, MESSAGES, ACK_OK, NACK_OK, PONG, ERROR──► client
+//	client ──PUBLISH, FETCH, ACK, NACK, PING, PRODUCER, METADATA…──► server (Options.Intercept first)
+//	server ──PUBLISH_ACK, MESSAGES, ACK_OK, NACK_OK, PONG, PRODUCER_OK, METADATA_OK, ERROR──► client
 package clienttest

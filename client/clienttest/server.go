@@ -40,6 +40,15 @@ type Options struct {
 	// Discard keeps no message bodies and no dedupe ids (for benchmarks):
 	// publishes get seqs and FETCH returns nothing.
 	Discard bool
+	// NoMetadata makes the Server a node from before METADATA: it answers
+	// METADATA with ERROR UNKNOWN_TYPE (correlation id 0) and closes the
+	// connection. By default it answers as a single node (it leads every
+	// partition), or as a member of its Cluster.
+	NoMetadata bool
+	// NodeKeys, for a Cluster, keys each node's producer tokens apart, as
+	// nodes that do not share a producer key do: a session opened on one
+	// node is refused (BAD_PRODUCER) by the others.
+	NodeKeys bool
 }
 
 // Frame is a received frame: the decoded header and body, and the whole
@@ -59,6 +68,9 @@ type Server struct {
 	opts     Options
 	ln       net.Listener
 	b        *broker
+	cluster  *Cluster // nil: a single node
+	index    int      // its place in cluster.Nodes
+	salt     uint64   // keys its producer tokens (Options.NodeKeys)
 	wg       sync.WaitGroup
 	accepted atomic.Int64
 
@@ -72,17 +84,25 @@ type Server struct {
 
 // Start listens on 127.0.0.1:0 and serves until Close.
 func Start(opts Options) (*Server, error) {
+	return startOn(opts, "127.0.0.1:0", nil)
+}
+
+// startOn listens on addr and serves over b (a new broker when nil).
+func startOn(opts Options, addr string, b *broker) (*Server, error) {
 	if opts.NodeID == "" {
 		opts.NodeID = DefaultNodeID
 	}
 	if opts.MaxFrame == 0 {
 		opts.MaxFrame = frame.DefaultMaxFrame
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, ln: ln, b: newBroker(opts.Discard, opts.Reject)}
+	if b == nil {
+		b = newBroker(opts.Discard, opts.Reject)
+	}
+	s := &Server{opts: opts, ln: ln, b: b}
 	s.mu.conns = make(map[*Conn]struct{})
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -153,7 +173,9 @@ func (s *Server) Close() {
 	if !already {
 		_ = s.ln.Close()
 		s.DropConnections()
-		s.b.close()
+		if s.cluster == nil {
+			s.b.close()
+		}
 	}
 	s.wg.Wait()
 }

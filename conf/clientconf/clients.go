@@ -48,7 +48,7 @@ func ClientVars() kong.Vars {
 // ProducerFlags is the command line of producer-client (parsed by kong
 // with ClientVars); the help tags document the fields.
 type ProducerFlags struct {
-	Node        string        `help:"Address of a SwarmMQ node (default: ${default})." default:"${default_node}" placeholder:"HOST:PORT"`
+	Node        string        `help:"Address of a SwarmMQ node, or a comma-separated list of a cluster's nodes (seeds: any live one is enough; requests go to each partition's leader) (default: ${default})." default:"${default_node}" placeholder:"HOST:PORT[,HOST:PORT…]"`
 	Destination string        `short:"d" help:"Destination to publish to (1-251 bytes of [A-Za-z0-9._-])." required:"" placeholder:"NAME"`
 	Message     string        `short:"m" help:"Message text; with --count N > 1 message i is TEXT-i (i from 1)." placeholder:"TEXT"`
 	Count       int           `short:"n" help:"Number of messages (default 1, or every line with --stdin)." placeholder:"N"`
@@ -106,7 +106,7 @@ func (f ProducerFlags) ClientOptions(log *slog.Logger) client.Options {
 // ConsumerFlags is the command line of consumer-client (parsed by kong
 // with ClientVars); the help tags document the fields.
 type ConsumerFlags struct {
-	Node        string        `help:"Address of a SwarmMQ node (default: ${default})." default:"${default_node}" placeholder:"HOST:PORT"`
+	Node        string        `help:"Address of a SwarmMQ node, or a comma-separated list of a cluster's nodes (seeds: any live one is enough; requests go to each partition's leader) (default: ${default})." default:"${default_node}" placeholder:"HOST:PORT[,HOST:PORT…]"`
 	Destination string        `short:"d" help:"Destination to consume." required:"" placeholder:"NAME"`
 	Group       string        `short:"g" help:"Consumer group; its members share the messages (default: ${default})." default:"${default_group}" placeholder:"NAME"`
 	Count       int           `short:"n" help:"Stop after this many deliveries, printed or withheld (not opened: reported, exit status 1); 0 = no limit. Without --timeout it waits for them however long that takes." placeholder:"N"`
