@@ -176,6 +176,12 @@ type Security struct {
 	PeerCA string `yaml:"peer_ca"`
 	// ClientAuth requires a client certificate signed by TLSCA (mutual TLS).
 	ClientAuth bool `yaml:"client_auth"`
+	// ProducerKeyFile holds the key of producer session tokens (64 hex
+	// digits, see ReadProducerKey), read when the node starts (a cluster's
+	// is often written just before: make cluster). Required on a cluster,
+	// where every node must use the same; a single node without it keeps
+	// its own key in its data directory.
+	ProducerKeyFile string `yaml:"producer_key_file,omitempty"`
 }
 
 // Log configures structured logging.

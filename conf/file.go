@@ -110,6 +110,7 @@ func (c *Config) pathKeys() []struct {
 		{"security.tls_key", &c.Security.TLSKey},
 		{"security.tls_ca", &c.Security.TLSCA},
 		{"security.peer_ca", &c.Security.PeerCA},
+		{"security.producer_key_file", &c.Security.ProducerKeyFile},
 	}
 }
 

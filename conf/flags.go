@@ -11,18 +11,19 @@ import (
 // that is given beats the config file; nil or empty means "not given".
 // Relative paths in flags are relative to the working directory.
 type NodeFlags struct {
-	Config     string `help:"YAML config file (e.g. configs/mvp-cluster.yaml); relative paths in it are relative to its directory. Without it the node runs on embedded defaults." placeholder:"FILE"`
-	NodeID     string `name:"node-id" help:"This node's id among cluster.nodes; required when the config lists more than one node (default: node.id, the only listed node, or node-1)." placeholder:"ID"`
-	Port       *int   `help:"Client port (default 9001, or the port of this node's cluster.nodes address; 0 = any free port)." placeholder:"PORT"`
-	Bind       string `help:"Interface the client port listens on (default 127.0.0.1)." placeholder:"IP"`
-	DataDir    string `name:"data-dir" help:"Directory of the Pebble log (default ./data)." placeholder:"DIR"`
-	HTTPAddr   string `name:"http-addr" help:"Address of /health, /ready, /metrics and /debug/pprof, or off (default: this node's cluster.nodes http_address, else 127.0.0.1:8080)." placeholder:"HOST:PORT"`
-	Fsync      string `help:"always (every ack is fsynced, default) or interval." enum:",always,interval" default:""`
-	MinFree    *Size  `name:"min-free" help:"Free space kept on the data directory's disk: below it publishes are refused with DISK_FULL; at least 32MB, or 0 = no reserve (default 256MB)." placeholder:"SIZE"`
-	LogLevel   string `name:"log-level" help:"debug, info, warn or error." enum:",debug,info,warn,error" default:""`
-	Dump       bool   `name:"print-config" help:"Print the effective config as YAML and exit."`
-	Check      bool   `name:"check-config" help:"Validate the config (a cluster's too), print this node's resolved view of it and exit: 0 if valid, 1 with every problem listed."`
-	GenKeyring string `name:"gen-keyring" help:"Write a new keyring with one fresh current key to FILE (mode 0600, never overwriting) and exit." placeholder:"FILE"`
+	Config         string `help:"YAML config file (e.g. configs/mvp-cluster.yaml); relative paths in it are relative to its directory. Without it the node runs on embedded defaults." placeholder:"FILE"`
+	NodeID         string `name:"node-id" help:"This node's id among cluster.nodes; required when the config lists more than one node (default: node.id, the only listed node, or node-1)." placeholder:"ID"`
+	Port           *int   `help:"Client port (default 9001, or the port of this node's cluster.nodes address; 0 = any free port)." placeholder:"PORT"`
+	Bind           string `help:"Interface the client port listens on (default 127.0.0.1)." placeholder:"IP"`
+	DataDir        string `name:"data-dir" help:"Directory of the Pebble log (default ./data)." placeholder:"DIR"`
+	HTTPAddr       string `name:"http-addr" help:"Address of /health, /ready, /metrics and /debug/pprof, or off (default: this node's cluster.nodes http_address, else 127.0.0.1:8080)." placeholder:"HOST:PORT"`
+	Fsync          string `help:"always (every ack is fsynced, default) or interval." enum:",always,interval" default:""`
+	MinFree        *Size  `name:"min-free" help:"Free space kept on the data directory's disk: below it publishes are refused with DISK_FULL; at least 32MB, or 0 = no reserve (default 256MB)." placeholder:"SIZE"`
+	LogLevel       string `name:"log-level" help:"debug, info, warn or error." enum:",debug,info,warn,error" default:""`
+	Dump           bool   `name:"print-config" help:"Print the effective config as YAML and exit."`
+	Check          bool   `name:"check-config" help:"Validate the config (a cluster's too), print this node's resolved view of it and exit: 0 if valid, 1 with every problem listed."`
+	GenProducerKey string `name:"gen-producer-key" help:"Write a new producer key (security.producer_key_file, shared by every node of a cluster) to FILE (mode 0600, never overwriting) and exit." placeholder:"FILE"`
+	GenKeyring     string `name:"gen-keyring" help:"Write a new keyring with one fresh current key to FILE (mode 0600, never overwriting) and exit." placeholder:"FILE"`
 }
 
 // LoadNode builds the effective config: embedded defaults, then the file

@@ -34,6 +34,14 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 			logger.Warn("keyring", "file", c.Security.Keyring, "warning", w)
 		}
 	}
+	var producerKey []byte
+	if c.Security.ProducerKeyFile != "" {
+		var err error
+		if producerKey, err = ReadProducerKey(c.Security.ProducerKeyFile); err != nil {
+			return stages.Options{}, fmt.Errorf("security.producer_key_file: %w (node --gen-producer-key FILE writes one; "+
+				"every node of a cluster needs the same)", err)
+		}
+	}
 	var tlsConfig *tls.Config
 	plainAddr := ""
 	if c.Security.TLSCert != "" {
@@ -50,6 +58,7 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 		TLS:          tlsConfig,
 		PlainAddr:    plainAddr,
 		Keyring:      kr,
+		ProducerKey:  producerKey,
 		NodeID:       c.Node.ID,
 		ClusterName:  c.Cluster.Name,
 		Partitions:   uint32(c.Cluster.Partitions),

@@ -331,3 +331,16 @@ func (n *Node) caughtUp() bool {
 	}
 	return ready
 }
+
+// leaders is what answers METADATA: Options.Leaders when given, a
+// member's leadership table, or nil on a single node (netio then names
+// itself the leader of every partition).
+func (n *Node) leaders() func() (uint64, []string) {
+	switch {
+	case n.opts.Leaders != nil:
+		return n.opts.Leaders
+	case n.opts.Cluster != nil:
+		return n.Leaders
+	}
+	return nil
+}

@@ -315,7 +315,7 @@ func (n *Node) build() error {
 		MaxBuffered: o.MaxBuffered, WriteStallTimeout: o.WriteStallTimeout, MaxPipeline: o.MaxPipeline,
 		FlowControlPenalty: o.FlowControlPenalty,
 		Logger:             o.Logger, Metrics: o.Metrics,
-		Leaders: o.Leaders,
+		Leaders: n.leaders(),
 	}, rs.inbound)
 	if err != nil {
 		return err

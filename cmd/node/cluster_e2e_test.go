@@ -82,7 +82,9 @@ func startProcs(t *testing.T, ids []string, partitions int) []*proc {
 		fmt.Fprintf(&b, "    - id: %s\n      address: %q\n      peer_address: \"127.0.0.1:%d\"\n      http_address: %q\n",
 			id, ps[i].addr, ports[3*i+1], ps[i].http)
 	}
-	b.WriteString("node:\n  bind: 127.0.0.1\nlog:\n  level: info\nstorage:\n  min_free: 0\n")
+	require.NoError(t, conf.GenerateProducerKey(filepath.Join(dir, "producer.key")))
+	b.WriteString("node:\n  bind: 127.0.0.1\nlog:\n  level: info\nstorage:\n  min_free: 0\n" +
+		"security:\n  producer_key_file: producer.key\n")
 	cfg := filepath.Join(dir, "cluster.yaml")
 	require.NoError(t, os.WriteFile(cfg, []byte(b.String()), 0o600))
 	for _, p := range ps {

@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -76,6 +77,11 @@ func clusterOptions(cfg conf.Config) (*stages.Cluster, error) {
 	if !m.Clustered() {
 		return nil, nil
 	}
+	if cfg.Security.ProducerKeyFile == "" {
+		return nil, errors.New("security.producer_key_file is required on a cluster: every node must key producer " +
+			"sessions with the same secret, or a client's session is refused by a partition's next leader; write one " +
+			"with node --gen-producer-key FILE and give every node the same file")
+	}
 	c := &stages.Cluster{ReplicationFactor: m.ReplicationFactor}
 	for _, e := range append([]conf.Endpoint{m.Self}, m.Peers...) {
 		c.Members = append(c.Members, stages.Member{ID: e.ID, Client: e.Client, Peer: e.Peer})
@@ -100,6 +106,13 @@ func run(flags conf.NodeFlags) error {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "node: wrote a new keyring to %s (mode 0600); point security.keyring and the clients' --key-file at it\n", flags.GenKeyring)
+		return nil
+	}
+	if flags.GenProducerKey != "" {
+		if err := conf.GenerateProducerKey(flags.GenProducerKey); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "node: wrote a new producer key to %s (mode 0600); point security.producer_key_file of every node at it\n", flags.GenProducerKey)
 		return nil
 	}
 	cfg, err := conf.LoadNode(flags)
