@@ -234,9 +234,12 @@ func TestClusterLeaderKill(t *testing.T) {
 	}
 	c.Close()
 
+	killed := time.Now()
 	require.NoError(t, old.cmd.Process.Kill())
 	<-old.exited
 	now := leaderOf(t, ps, part, old)
+	t.Logf("%s leads partition %d %v after %s was killed (polled every 20 ms)", now.id, part,
+		time.Since(killed).Round(time.Millisecond), old.id)
 	require.NotEqual(t, old.id, now.id)
 	h := now.health()
 	require.Contains(t, h.PartitionTerms, fmt.Sprint(part), "the leader's term of the partition")
