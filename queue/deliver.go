@@ -280,9 +280,6 @@ func growDead(out []DeadSet) []DeadSet {
 // volatile call never changes what Apply does or what Snapshot encodes.
 func (p *Partition) ExpireAge(now int64) int {
 	p.see(now)
-	if p.opts.MaxAge <= 0 {
-		return 0
-	}
 	n := 0
 	for _, d := range p.order {
 		n += p.expireVolatile(d, now)
@@ -293,10 +290,10 @@ func (p *Partition) ExpireAge(now int64) int {
 // expireVolatile advances d.expiredTo to now and drops the in-flight
 // deliveries below it.
 func (p *Partition) expireVolatile(d *dest, now int64) int {
-	if p.opts.MaxAge <= 0 {
+	if d.lim.maxAge <= 0 {
 		return 0
 	}
-	limit := satSub(now, int64(p.opts.MaxAge))
+	limit := satSub(now, d.lim.maxAge)
 	n := 0
 	for i := d.firstLiveFrom(max(d.expiredTo, d.firstSeq())); i < d.slots.len(); i++ {
 		s := d.slots.at(i)
@@ -339,13 +336,13 @@ func (p *Partition) NextDeadline() (int64, bool) {
 
 // ageDeadline returns when the next not yet expired message of d expires.
 func (p *Partition) ageDeadline(d *dest) (int64, bool) {
-	if p.opts.MaxAge <= 0 {
+	if d.lim.maxAge <= 0 {
 		return 0, false
 	}
 	i := d.firstLiveFrom(max(d.expiredTo, d.firstSeq()))
 	if i == d.slots.len() {
 		return 0, false
 	}
-	t := satAdd(satAdd(d.slots.at(i).time, int64(p.opts.MaxAge)), 1)
+	t := satAdd(satAdd(d.slots.at(i).time, d.lim.maxAge), 1)
 	return max(t, satAdd(p.now, 1)), true
 }

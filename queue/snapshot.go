@@ -15,7 +15,7 @@ import (
 const snapMagic = "SMQS"
 
 // SnapshotVersion is the snapshot format version.
-const SnapshotVersion = 4
+const SnapshotVersion = 5
 
 // SnapshotMsgBytes is what one retained message adds to a Snapshot.
 const SnapshotMsgBytes = snapMsg
@@ -25,7 +25,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Minimum encoded sizes, used to bound counts before allocating.
 const (
-	minSnapDest  = 2 + 1 + 8 + 4 + 4
+	minSnapDest  = 2 + 1 + 1 + configSize + 8 + 4 + 4
 	snapMsg      = 8 + 8 + 8 + 4 + 4
 	minSnapGroup = 2 + 1 + 8 + 4
 	minSnapSpan  = 16
@@ -82,7 +82,7 @@ func appendSnapWindow(dst []byte, w *Window) []byte {
 func (p *Partition) SnapshotLen() int {
 	n := len(snapMagic) + 1 + 4 + 8 + 8 + 4
 	for _, d := range p.order {
-		n += 2 + len(d.name) + 8 + 4 + int(d.msgs)*snapMsg + 4
+		n += 2 + len(d.name) + 1 + configSize + 8 + 4 + int(d.msgs)*snapMsg + 4
 		for _, g := range d.order {
 			n += 2 + len(g.name) + 8 + 4 + len(g.spans)*minSnapSpan
 		}
@@ -94,8 +94,17 @@ func (p *Partition) SnapshotLen() int {
 	return n + 4
 }
 
+// snapDeleted is the destination flag of a deleted destination.
+const snapDeleted = 1
+
 func appendSnapDest(dst []byte, d *dest) []byte {
 	dst = appendStr16(dst, d.name)
+	var flags byte
+	if d.deleted {
+		flags |= snapDeleted
+	}
+	dst = append(dst, flags)
+	dst = appendConfig(dst, d.cfg)
 	dst = binary.BigEndian.AppendUint64(dst, d.lastSeq)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(d.msgs))
 	for i := 0; i < d.slots.len(); i++ {
@@ -182,12 +191,11 @@ func (p *Partition) Restore(b []byte, log RecordReader) error {
 // install makes the decoded state p's.
 func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entries []winEntry, sess []restoredSession) {
 	p.applied, p.lastTime = applied, lastTime
-	p.ageFloor = math.MaxInt64
+	p.ageDue = math.MaxInt64
 	for _, d := range dests {
+		d.lim = limitsOf(d.cfg, &p.opts)
 		p.insertDest(d)
-		if d.slots.len() > 0 {
-			p.ageFloor = min(p.ageFloor, d.slots.at(0).time)
-		}
+		p.noteFront(d)
 	}
 	// Adding the entries in order rebuilds the same generations the
 	// snapshot's partition had (a previous generation is always full).
@@ -223,6 +231,8 @@ func restoreDests(rd *reader, applied uint64, seed maphash.Seed) ([]*dest, error
 
 func restoreDest(rd *reader, applied uint64, seed maphash.Seed) (*dest, error) {
 	name := rd.str16("destination")
+	flags := rd.u8("destination flags")
+	cfg := readConfig(rd)
 	lastSeq := rd.u64("last seq")
 	n := rd.count(snapMsg, "message count")
 	if rd.err != nil {
@@ -231,13 +241,22 @@ func restoreDest(rd *reader, applied uint64, seed maphash.Seed) (*dest, error) {
 	if lastSeq >= math.MaxInt64 {
 		return nil, corruptf("destination %q: last seq %d", name, lastSeq)
 	}
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("destination %q: %w", name, err)
+	}
+	if flags&^snapDeleted != 0 {
+		return nil, corruptf("destination %q: flags %#x", name, flags)
+	}
 	d := newDest(name, seed)
-	d.lastSeq = lastSeq
+	d.lastSeq, d.cfg, d.deleted = lastSeq, cfg, flags&snapDeleted != 0
 	if err := restoreSlots(rd, d, n, applied); err != nil {
 		return nil, fmt.Errorf("destination %q: %w", name, err)
 	}
 	if err := restoreGroups(rd, d); err != nil {
 		return nil, fmt.Errorf("destination %q: %w", name, err)
+	}
+	if d.deleted && (d.msgs != 0 || len(d.order) != 0 || !cfg.IsZero()) {
+		return nil, corruptf("deleted destination %q holds messages, groups or a configuration", name)
 	}
 	return d, nil
 }
@@ -259,6 +278,8 @@ func restoreSlots(rd *reader, d *dest, n int, applied uint64) error {
 			return corruptf("message seq %d at %+v (applied %d)", s.seq, s.loc, applied)
 		}
 		prev = s.seq
+		d.unordered = d.unordered || s.loc.Index < d.lastIndex
+		d.lastIndex = max(d.lastIndex, s.loc.Index)
 		d.slots.push(s)
 		d.account(s.loc, 1)
 	}
