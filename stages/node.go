@@ -46,7 +46,8 @@ type Node struct {
 	owners      *owner.Map    // who serves each partition here; set once at Start
 	cache       *queue.Budget // retained messages in memory; set once at Start
 	topo        *graph.Topology
-	fan         *fanout.Stage // answers the admin endpoints' reads (Inspect); set once at Start
+	fan         *fanout.Stage              // answers the admin endpoints' reads (Inspect); set once at Start
+	propose     *graph.Ring[plog.Proposal] // the partition log's input: the admin endpoints' records; set once at Start
 	server      *netio.Server
 	http        *httpServer
 }
@@ -307,6 +308,7 @@ func (n *Node) build() error {
 		return err
 	}
 	n.fan = fan
+	n.propose = rs.propose
 	ac, _ := ack.New(ack.Options{Metrics: o.Metrics}, ack.Deps{In: rs.ack, Now: o.Now})
 	for _, s := range []struct {
 		name  string

@@ -38,7 +38,10 @@ func (w *worker) applyEntry(e plog.Entry) {
 	if err != nil {
 		w.s.opts.Logger.Error("BUG: cannot apply a committed record", "partition", e.Partition,
 			"index", e.Index, "err", err)
-		if e.Req != nil {
+		switch {
+		case e.Req != nil && e.Req.Kind == work.KindAdmin:
+			w.adminDone(e.Req, queue.Result{}, fmt.Errorf("cannot apply record %d: %w", e.Index, err))
+		case e.Req != nil:
 			w.fail(e.Req, frame.CodeInternal, fmt.Errorf("cannot apply record %d: %w", e.Index, err))
 		}
 		return
@@ -67,7 +70,24 @@ func (w *worker) applyEntry(e plog.Entry) {
 		if r != nil {
 			r.Release()
 		}
+	default: // the admin records: one result each
+		var res queue.Result
+		if len(w.results) > 0 {
+			res = w.results[0]
+		}
+		w.wake(rec.Dest) // a reset or a replay may have messages to hand out
+		if r != nil {
+			w.adminDone(r, res, nil)
+		}
 	}
+}
+
+// adminDone gives an admin request its outcome and releases it.
+func (w *worker) adminDone(r *work.Request, res queue.Result, err error) {
+	if r.Done != nil {
+		r.Done(res, err)
+	}
+	r.Release()
 }
 
 // publishApplied copies the state machine's per-message results into the
@@ -121,6 +141,8 @@ func (w *worker) proposalFailed(r *work.Request, err error) {
 			return
 		}
 		r.Release()
+	case work.KindAdmin:
+		w.adminDone(r, queue.Result{}, err)
 	case work.KindGroupCreate:
 		// The next FETCH of the group asks again.
 		delete(w.creating, waitKey{string(r.Dest), string(r.Group)})
