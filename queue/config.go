@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/swarmmq/swarmmq/frame"
 )
 
 // Retention says when a destination drops a message.
@@ -116,18 +118,19 @@ func limitsOf(c DestConfig, o *Options) limits {
 // StartKind says where a group starts (or is moved to by a reset).
 type StartKind uint8
 
-// Start kinds. Values are stored in records: only ever add new ones.
+// Start kinds. Values are stored in records: only ever add new ones. They
+// are the values of FETCH's start field (package frame).
 const (
 	// StartEarliest is the oldest retained message.
-	StartEarliest StartKind = 1
+	StartEarliest = StartKind(frame.StartEarliest)
 	// StartLatest is after the last message: only messages stored later.
-	StartLatest StartKind = 2
+	StartLatest = StartKind(frame.StartLatest)
 	// StartSeq is Start.At, a seq (the oldest retained one if that is
 	// gone, the next one to be stored if it is beyond the last).
-	StartSeq StartKind = 3
+	StartSeq = StartKind(frame.StartSeq)
 	// StartTime is the first retained message stored at or after
 	// Start.At, in unix ns (the next one to be stored if none is).
-	StartTime StartKind = 4
+	StartTime = StartKind(frame.StartTime)
 )
 
 // Start is a position in a destination. A plain value.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmmq/swarmmq/client"
+	"github.com/swarmmq/swarmmq/queue"
 	"github.com/swarmmq/swarmmq/stages"
 	"github.com/swarmmq/swarmmq/stages/adminapi"
 	"github.com/swarmmq/swarmmq/test/nodetest"
@@ -349,4 +350,61 @@ func TestDLQReplay(t *testing.T) {
 	code, _, errOut = ctl(t, http, "dlq", "replay", "jobs.dlq")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "replay names the destination whose dead letters go back (jobs), not jobs.dlq")
+}
+
+// TestFetchFrom: a group created by a FETCH with a start begins there (the
+// START flag of FETCH); an existing group is not moved; and under limits
+// retention a group reset re-consumes what was acknowledged.
+func TestFetchFrom(t *testing.T) {
+	n := nodetest.Start(t, func(o *stages.Options) { o.Queue.Retention = queue.RetentionLimits })
+	http := "--http=" + n.HTTPAddr().String()
+	c, ctx := dial(t, n)
+	_, err := c.Publish(ctx, "events", []byte("1"), []byte("2"), []byte("3"), []byte("4"))
+	require.NoError(t, err)
+	cut := time.Now()
+
+	groups := []struct {
+		name string
+		from client.Start
+		want []uint64
+	}{
+		{"all", client.StartEarliest(), []uint64{1, 2, 3, 4, 5}},
+		{"new", client.StartLatest(), []uint64{5}},
+		{"from3", client.StartAtSeq(3), []uint64{3, 4, 5}},
+		{"since", client.StartAtTime(cut), []uint64{5}},
+	}
+	got := map[string][]uint64{}
+	for _, g := range groups { // the first FETCH creates the group (and may be served once it exists)
+		ds, err := c.FetchFrom(ctx, "events", g.name, 10, 0, g.from)
+		require.NoError(t, err)
+		got[g.name] = seqsOf(ds)
+	}
+	for _, g := range groups { // wait until every group exists
+		for code := 1; code != 0; {
+			code, _, _ = ctl(t, http, "group", "info", "events", g.name)
+		}
+	}
+	_, err = c.Publish(ctx, "events", []byte("5"))
+	require.NoError(t, err)
+	for _, g := range groups {
+		for len(got[g.name]) < len(g.want) {
+			ds, err := c.FetchFrom(ctx, "events", g.name, 10, time.Second, g.from)
+			require.NoError(t, err)
+			require.NotEmpty(t, ds, g.name)
+			got[g.name] = append(got[g.name], seqsOf(ds)...)
+		}
+		require.Equal(t, g.want, got[g.name], g.name)
+	}
+	// An existing group is not moved by a later start.
+	ds, err := c.FetchFrom(ctx, "events", "new", 10, 0, client.StartEarliest())
+	require.NoError(t, err)
+	require.Empty(t, ds, "5 is in flight, nothing else is new")
+	require.Equal(t, "limits", destInfo(t, http, "events").Limits.Retention, "the node's retention")
+
+	require.NoError(t, c.Ack(ctx, "events", "all", 1, 2, 3, 4, 5))
+	code, _, errOut := ctl(t, http, "group", "reset", "events", "all", "--to", "seq:2")
+	require.Zero(t, code, errOut)
+	ds, err = c.Fetch(ctx, "events", "all", 10, time.Second)
+	require.NoError(t, err)
+	require.Equal(t, []uint64{2, 3, 4, 5}, seqsOf(ds), "acknowledged under limits retention, read again")
 }

@@ -70,15 +70,28 @@ func (w *worker) applyEntry(e plog.Entry) {
 		if r != nil {
 			r.Release()
 		}
+	case queue.RecordGroupReset:
+		delete(w.creating, waitKey{string(rec.Dest), string(rec.Group)}) // a group created at a start
+		w.adminApplied(r, rec)
 	default: // the admin records: one result each
-		var res queue.Result
-		if len(w.results) > 0 {
-			res = w.results[0]
-		}
-		w.wake(rec.Dest) // a reset or a replay may have messages to hand out
-		if r != nil {
-			w.adminDone(r, res, nil)
-		}
+		w.adminApplied(r, rec)
+	}
+}
+
+// adminApplied wakes the fetches an admin record may serve (a reset or a
+// replay) and answers its request, if any.
+func (w *worker) adminApplied(r *work.Request, rec *queue.Record) {
+	var res queue.Result
+	if len(w.results) > 0 {
+		res = w.results[0]
+	}
+	w.wake(rec.Dest)
+	switch {
+	case r == nil:
+	case r.Kind == work.KindAdmin:
+		w.adminDone(r, res, nil)
+	default: // a group create at a start, proposed by requestGroup
+		r.Release()
 	}
 }
 
@@ -143,7 +156,7 @@ func (w *worker) proposalFailed(r *work.Request, err error) {
 		r.Release()
 	case work.KindAdmin:
 		w.adminDone(r, queue.Result{}, err)
-	case work.KindGroupCreate:
+	case work.KindGroupCreate: // or a GroupReset creating a group at a start
 		// The next FETCH of the group asks again.
 		delete(w.creating, waitKey{string(r.Dest), string(r.Group)})
 		r.Release()
@@ -167,8 +180,9 @@ func (w *worker) takeDead(p uint32) {
 	}
 }
 
-// requestGroup asks persist to log a GroupCreate for (dest, group) once.
-func (w *worker) requestGroup(p uint32, dest, group []byte) {
+// requestGroup asks persist to log a GroupCreate for (dest, group) once:
+// at start if the FETCH said where (a GroupReset with queue.FlagCreate).
+func (w *worker) requestGroup(p uint32, dest, group []byte, start queue.Start) {
 	k := waitKey{string(dest), string(group)}
 	if w.creating[k] {
 		return
@@ -179,6 +193,9 @@ func (w *worker) requestGroup(p uint32, dest, group []byte) {
 	r.Dest = []byte(k.dest)
 	r.Group = []byte(k.group)
 	r.Record = queue.Record{Type: queue.RecordGroupCreate, Time: w.s.deps.Now(), Dest: r.Dest, Group: r.Group}
+	if start.Kind != 0 {
+		r.Record.Type, r.Record.Start, r.Record.Flags = queue.RecordGroupReset, start, queue.FlagCreate
+	}
 	w.feedback = append(w.feedback, plog.Proposal{Partition: p, Record: &r.Record, Req: r})
 }
 

@@ -74,6 +74,9 @@ type Request struct {
 	Max    int
 	WaitMs uint32
 	Parked bool // counted once as a long poll
+	// Start is where the group starts if this FETCH creates it (Kind 0:
+	// the oldest retained message).
+	Start queue.Start
 
 	// ACK, NACK, DeadLetter: sequence numbers; NACK delay.
 	Seqs    []uint64
