@@ -122,7 +122,11 @@ func (e *env) cmdPeek(td *datadriven.TestData) string {
 				continue
 			}
 		}
-		fmt.Fprintf(&b, "%d: msg=%s time=%s\n", seq, idName(msgID(msg)), fmtSecs(pk.Time))
+		fmt.Fprintf(&b, "%d: msg=%s time=%s", seq, idName(msgID(msg)), fmtSecs(pk.Time))
+		if o := pk.Origin; o != nil {
+			fmt.Fprintf(&b, " from=%s/%d attempts=%d reason=%d", o.Group, o.Seq, o.Attempts, o.Reason)
+		}
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

@@ -162,7 +162,7 @@ func (p *Partition) applyDeadLetter(r *Record, res []Result) []Result {
 		return res
 	}
 	var q *dest
-	for _, seq := range r.Seqs {
+	for i, seq := range r.Seqs {
 		if seq > d.lastSeq || g.has(seq) {
 			res = append(res, Result{Seq: seq})
 			continue
@@ -171,7 +171,10 @@ func (p *Partition) applyDeadLetter(r *Record, res []Result) []Result {
 			if q == nil {
 				q = p.destOrCreate(dlqName(d.name))
 			}
-			q.store(s.loc, r.Time)
+			at := q.store(s.loc, r.Time)
+			if r.Type == RecordDeadLetterFrom {
+				q.setOrigin(at, DeadLetterOrigin{Group: g.key, Seq: seq, Attempts: r.Attempts[i], Reason: r.Reason})
+			}
 			q.deleted = false
 			p.hot.ref(s.loc.Index)
 			p.noteStored(q, r.Time)

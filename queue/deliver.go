@@ -26,6 +26,9 @@ type DeadSet struct {
 	Dest  []byte
 	Group []byte
 	Seqs  []uint64
+	// Attempts are the deliveries each of Seqs had (a
+	// RecordDeadLetterFrom record's).
+	Attempts []uint32
 }
 
 // deadRef is one exhausted delivery waiting for TakeDead.
@@ -256,6 +259,7 @@ func (p *Partition) TakeDead(out []DeadSet) []DeadSet {
 		}
 		ds := &out[len(out)-1]
 		ds.Seqs = append(ds.Seqs, r.seq)
+		ds.Attempts = append(ds.Attempts, e.attempt)
 	}
 	clear(p.dead)
 	p.dead = p.dead[:0]
@@ -267,6 +271,7 @@ func growDead(out []DeadSet) []DeadSet {
 	if len(out) < cap(out) {
 		out = out[:len(out)+1]
 		out[len(out)-1].Seqs = out[len(out)-1].Seqs[:0]
+		out[len(out)-1].Attempts = out[len(out)-1].Attempts[:0]
 		return out
 	}
 	return append(out, DeadSet{})

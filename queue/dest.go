@@ -54,6 +54,9 @@ type dest struct {
 	// Derived from the slots (restoreSlots finds it again).
 	unordered bool
 	lastIndex uint64 // the highest log index a message was stored from
+	// origins, on a ".dlq" destination, says where each retained copy
+	// stored by a RecordDeadLetterFrom came from, by its seq here.
+	origins map[uint64]DeadLetterOrigin
 
 	// expiredTo is volatile: every seq below it was found older than
 	// MaxAge at some `now` and is no longer delivered.
@@ -114,8 +117,30 @@ func (d *dest) slot(seq uint64) *slot {
 	return nil
 }
 
-// drop forgets the live message of s: counters, its record's reference.
+// DeadLetterOrigin says where a message of a ".dlq" destination came
+// from: the group that gave up on it, its seq in the destination, the
+// deliveries it had and why (ReasonMaxDeliver). A plain value.
+type DeadLetterOrigin struct {
+	Group    string
+	Seq      uint64
+	Attempts uint32
+	Reason   uint8
+}
+
+// setOrigin records where message seq of d came from.
+func (d *dest) setOrigin(seq uint64, o DeadLetterOrigin) {
+	if d.origins == nil {
+		d.origins = make(map[uint64]DeadLetterOrigin)
+	}
+	d.origins[seq] = o
+}
+
+// drop forgets the live message of s: counters, its record's reference,
+// its origin.
 func (d *dest) drop(s *slot) {
+	if d.origins != nil {
+		delete(d.origins, s.seq)
+	}
 	d.account(s.loc, -1)
 	d.hot.unref(s.loc.Index)
 	s.loc = Loc{}

@@ -69,6 +69,10 @@
 //     there and leaves an existing one alone (a consumer's --from).
 //     RecordGroupDelete forgets a group. RecordReplay moves every message
 //     of Dest+".dlq" back to Dest under new seqs, the same bytes and ids.
+//   - RecordDeadLetterFrom is RecordDeadLetter plus why (Reason) and each
+//     seq's delivery attempts: every copy it stores in Dest+".dlq"
+//     remembers its group, original seq, attempts and reason
+//     (DeadLetterOrigin, Peek) while it is retained there.
 //   - Retention: RetentionInterest (the default) is the rule above;
 //     RetentionLimits never drops for acks: messages stay until MaxAge,
 //     and a message over MaxMsgs/MaxBytes drops the oldest to make room
@@ -143,6 +147,8 @@
 //	                     start u8 (1 earliest, 2 latest, 3 seq, 4 time) | at u64
 //	type 10 group-delete: dest str16 | group str16
 //	type 11 replay:      dest str16 (moves dest+".dlq" back to dest)
+//	type 12 dead-letter-from: dest str16 | group str16 | reason u8 (1: max
+//	                     deliveries) | count u32 | count × (seq u64 | attempts u32)
 //
 //	config = retention u8 (0 node's, 1 interest, 2 limits) | max_msgs i64 |
 //	         max_bytes i64 | max_age i64 (ns); 0 = the node's, < 0 = unlimited
@@ -163,6 +169,8 @@
 //	        log index u64 | offset u32 | length u32 (its Loc) |
 //	    group count u32 | per group, sorted by name:
 //	        name str16 | floor u64 | range count u32 | per range: lo u64 | hi u64
+//	    origin count u32 | per dead-lettered copy, by seq: seq u64 |
+//	        group str16 | from seq u64 | attempts u32 | reason u8
 //	window: the application ids' runs (below) |
 //	session count u32 | per session, least recently used first:
 //	    producer u64 | last use i64 (partition record time) | window |

@@ -358,7 +358,8 @@ func (e *env) cmdDeadLetter(td *datadriven.TestData) string {
 		if td.HasArg("drop") {
 			continue // the record is lost on its way to the log
 		}
-		r := Record{Type: RecordDeadLetter, Time: t, Dest: ds.Dest, Group: ds.Group, Seqs: ds.Seqs}
+		r := Record{Type: RecordDeadLetterFrom, Time: t, Dest: ds.Dest, Group: ds.Group, Seqs: ds.Seqs,
+			Attempts: ds.Attempts, Reason: ReasonMaxDeliver}
 		if _, err := e.apply(&r); err != nil {
 			fmt.Fprintf(&b, "error: %v\n", err)
 		}
@@ -457,6 +458,11 @@ func (e *env) cmdState(td *datadriven.TestData) string {
 			}
 		}
 		fmt.Fprintf(&b, "%s: last=%d retained=%s", d.name, d.lastSeq, fmtSeqs(live))
+		for _, seq := range live {
+			if o, ok := d.origins[seq]; ok {
+				fmt.Fprintf(&b, " %d<%s/%d(attempts=%d,reason=%d)", seq, o.Group, o.Seq, o.Attempts, o.Reason)
+			}
+		}
 		if d.expiredTo > d.firstSeq() {
 			fmt.Fprintf(&b, " expired<%d", d.expiredTo)
 		}

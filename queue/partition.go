@@ -185,7 +185,7 @@ func (p *Partition) Apply(index uint64, r *Record, res []Result) ([]Result, erro
 		res = p.applyAck(r, res)
 	case RecordGroupCreate:
 		p.applyGroupCreate(r)
-	case RecordDeadLetter:
+	case RecordDeadLetter, RecordDeadLetterFrom:
 		res = p.applyDeadLetter(r, res)
 	default:
 		res = p.applyAdmin(r, res)
@@ -203,9 +203,12 @@ func (p *Partition) check(r *Record) error {
 	case RecordMessages, RecordSessionMessages:
 		return checkMessages(r.Raw, r.Count)
 	case RecordAck, RecordGroupCreate:
-	case RecordDeadLetter:
+	case RecordDeadLetter, RecordDeadLetterFrom:
 		if isDLQ(r.Dest) {
 			return corruptf("dead-letter record for dead-letter destination %q", r.Dest)
+		}
+		if r.Type == RecordDeadLetterFrom && len(r.Attempts) != len(r.Seqs) {
+			return corruptf("dead-letter record: %d seqs, %d attempts", len(r.Seqs), len(r.Attempts))
 		}
 	case RecordDestConfig:
 		return r.Config.check()

@@ -343,7 +343,11 @@ func (s *sim) deadLetter(apply bool) int {
 			s.t.Fatalf("dead set %s/%s without MaxDeliver", ds.Dest, ds.Group)
 		}
 		if apply {
-			s.apply(&Record{Type: RecordDeadLetter, Time: s.recTime(), Dest: ds.Dest, Group: ds.Group, Seqs: ds.Seqs})
+			r := Record{Type: RecordDeadLetter, Time: s.recTime(), Dest: ds.Dest, Group: ds.Group, Seqs: ds.Seqs}
+			if s.rng.IntN(2) == 0 { // with origins
+				r.Type, r.Attempts, r.Reason = RecordDeadLetterFrom, ds.Attempts, ReasonMaxDeliver
+			}
+			s.apply(&r)
 			s.markDone(dgKey{string(ds.Dest), string(ds.Group)}, ds.Seqs)
 		}
 	}

@@ -43,6 +43,17 @@ const (
 	// RecordReplay moves every message of Dest+".dlq" back to Dest
 	// (Dest), under new seqs, bytes (and so ids) unchanged.
 	RecordReplay RecordType = 11
+	// RecordDeadLetterFrom is RecordDeadLetter that also says why and
+	// after how many deliveries (Dest, Group, Reason, Seqs, Attempts):
+	// each copy in Dest+".dlq" keeps where it came from (DeadLetterOrigin).
+	RecordDeadLetterFrom RecordType = 12
+)
+
+// Reasons of a RecordDeadLetterFrom record.
+const (
+	// ReasonMaxDeliver: the message was delivered MaxDeliver times
+	// without an ack (each attempt timed out or was NACKed).
+	ReasonMaxDeliver uint8 = 1
 )
 
 // FlagCreate is the RecordGroupReset flag of a group created at a start
@@ -80,6 +91,8 @@ func (t RecordType) String() string {
 		return "group-delete"
 	case RecordReplay:
 		return "replay"
+	case RecordDeadLetterFrom:
+		return "dead-letter-from"
 	}
 	return fmt.Sprintf("RecordType(%d)", uint8(t))
 }
@@ -107,6 +120,9 @@ type Record struct {
 	// Start and Flags are the position and flags of RecordGroupReset.
 	Start Start
 	Flags uint8
+	// Reason and Attempts (one per seq) are those of RecordDeadLetterFrom.
+	Reason   uint8
+	Attempts []uint32
 }
 
 // AppendRecord appends the encoding of r to dst and returns it. r must be
@@ -136,6 +152,17 @@ func AppendRecord(dst []byte, r *Record) []byte {
 		dst = appendStr16(dst, r.Group)
 		dst = append(dst, r.Flags, byte(r.Start.Kind))
 		return binary.BigEndian.AppendUint64(dst, r.Start.At)
+	case RecordDeadLetterFrom:
+		dst = appendRecordHeader(dst, r.Type, r.Time)
+		dst = appendStr16(dst, r.Dest)
+		dst = appendStr16(dst, r.Group)
+		dst = append(dst, r.Reason)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Seqs)))
+		for i, s := range r.Seqs {
+			dst = binary.BigEndian.AppendUint64(dst, s)
+			dst = binary.BigEndian.AppendUint32(dst, r.Attempts[i])
+		}
+		return dst
 	default: // RecordAck, RecordDeadLetter
 		dst = appendRecordHeader(dst, r.Type, r.Time)
 		dst = appendStr16(dst, r.Dest)
@@ -176,7 +203,7 @@ func DecodeRecord(b []byte, r *Record) error {
 	r.Time = int64(rd.u64("time"))
 	r.Dest = rd.str16("destination")
 	r.Group, r.Raw, r.Count, r.Seqs = nil, nil, 0, r.Seqs[:0]
-	r.Config, r.Start, r.Flags = DestConfig{}, Start{}, 0
+	r.Config, r.Start, r.Flags, r.Reason, r.Attempts = DestConfig{}, Start{}, 0, 0, r.Attempts[:0]
 	if rd.err != nil {
 		return rd.err
 	}
@@ -200,6 +227,10 @@ func DecodeRecord(b []byte, r *Record) error {
 	case RecordAck, RecordDeadLetter:
 		r.Group = rd.str16("group")
 		decodeSeqs(&rd, r)
+	case RecordDeadLetterFrom:
+		r.Group = rd.str16("group")
+		r.Reason = rd.u8("reason")
+		decodeSeqAttempts(&rd, r)
 	default:
 		return corruptf("unknown record type %d", uint8(r.Type))
 	}
@@ -238,6 +269,26 @@ func decodeSeqs(rd *reader, r *Record) {
 	}
 	for i := 0; i < n; i++ {
 		r.Seqs = append(r.Seqs, rd.u64("seq"))
+	}
+	r.Count = uint32(n)
+}
+
+// decodeSeqAttempts reads a u32 count and that many (seq u64, attempts
+// u32) into r.Seqs and r.Attempts.
+func decodeSeqAttempts(rd *reader, r *Record) {
+	n := rd.count(12, "seq count")
+	if rd.err != nil {
+		return
+	}
+	if cap(r.Seqs) < n {
+		r.Seqs = make([]uint64, 0, n)
+	}
+	if cap(r.Attempts) < n {
+		r.Attempts = make([]uint32, 0, n)
+	}
+	for i := 0; i < n; i++ {
+		r.Seqs = append(r.Seqs, rd.u64("seq"))
+		r.Attempts = append(r.Attempts, rd.u32("attempts"))
 	}
 	r.Count = uint32(n)
 }

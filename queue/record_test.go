@@ -37,6 +37,8 @@ func sampleRecords() []Record {
 			Start: Start{Kind: StartTime, At: 2e9}},
 		{Type: RecordGroupDelete, Time: 9, Dest: []byte("orders"), Group: []byte("billing")},
 		{Type: RecordReplay, Time: 10, Dest: []byte("orders")},
+		{Type: RecordDeadLetterFrom, Time: 11, Dest: []byte("orders"), Group: []byte("billing"), Count: 2,
+			Seqs: []uint64{7, 9}, Attempts: []uint32{5, 6}, Reason: ReasonMaxDeliver},
 	}
 }
 
@@ -60,6 +62,11 @@ func TestRecordRoundTrip(t *testing.T) {
 			require.Equal(t, want.Config, got.Config)
 			require.Equal(t, want.Start, got.Start)
 			require.Equal(t, want.Flags, got.Flags)
+			require.Equal(t, want.Reason, got.Reason)
+			require.Equal(t, len(want.Attempts), len(got.Attempts))
+			for i := range want.Attempts {
+				require.Equal(t, want.Attempts[i], got.Attempts[i])
+			}
 			require.Equal(t, b, AppendRecord(nil, &got), "re-encoding differs")
 		})
 	}

@@ -25,12 +25,14 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Minimum encoded sizes, used to bound counts before allocating.
 const (
-	minSnapDest  = 2 + 1 + 1 + configSize + 8 + 4 + 4
+	minSnapDest  = 2 + 1 + 1 + configSize + 8 + 4 + 4 + 4
 	snapMsg      = 8 + 8 + 8 + 4 + 4
 	minSnapGroup = 2 + 1 + 8 + 4
 	minSnapSpan  = 16
 	snapWinRun   = 8 + 4 + 4 + 8
 	minSnapSess  = 8 + 8 + 4
+	// minSnapOrigin is an origin without its group name's bytes.
+	minSnapOrigin = 8 + 2 + 8 + 4 + 1
 )
 
 // RecordReader returns the encoded log record at index (the bytes Apply's
@@ -82,9 +84,12 @@ func appendSnapWindow(dst []byte, w *Window) []byte {
 func (p *Partition) SnapshotLen() int {
 	n := len(snapMagic) + 1 + 4 + 8 + 8 + 4
 	for _, d := range p.order {
-		n += 2 + len(d.name) + 1 + configSize + 8 + 4 + int(d.msgs)*snapMsg + 4
+		n += 2 + len(d.name) + 1 + configSize + 8 + 4 + int(d.msgs)*snapMsg + 4 + 4
 		for _, g := range d.order {
 			n += 2 + len(g.name) + 8 + 4 + len(g.spans)*minSnapSpan
+		}
+		for _, o := range d.origins {
+			n += minSnapOrigin + len(o.Group)
 		}
 	}
 	n += 4 + p.window.runCount()*snapWinRun + 4
@@ -128,7 +133,49 @@ func appendSnapDest(dst []byte, d *dest) []byte {
 			dst = binary.BigEndian.AppendUint64(dst, s.hi)
 		}
 	}
+	return appendSnapOrigins(dst, d)
+}
+
+// appendSnapOrigins appends d's dead-letter origins by ascending seq:
+// count u32 | per origin: seq u64 | group str16 | from seq u64 |
+// attempts u32 | reason u8.
+func appendSnapOrigins(dst []byte, d *dest) []byte {
+	seqs := make([]uint64, 0, len(d.origins))
+	for seq := range d.origins {
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(seqs)))
+	for _, seq := range seqs {
+		o := d.origins[seq]
+		dst = binary.BigEndian.AppendUint64(dst, seq)
+		dst = appendStr16(dst, []byte(o.Group))
+		dst = binary.BigEndian.AppendUint64(dst, o.Seq)
+		dst = binary.BigEndian.AppendUint32(dst, o.Attempts)
+		dst = append(dst, o.Reason)
+	}
 	return dst
+}
+
+// restoreOrigins reads what appendSnapOrigins wrote: each seq a retained
+// message of d, ascending.
+func restoreOrigins(rd *reader, d *dest) error {
+	n := rd.count(minSnapOrigin+1, "origin count")
+	var prev uint64
+	for i := 0; i < n && rd.err == nil; i++ {
+		seq := rd.u64("origin seq")
+		o := DeadLetterOrigin{Group: string(rd.str16("origin group")), Seq: rd.u64("origin from"),
+			Attempts: rd.u32("origin attempts"), Reason: rd.u8("origin reason")}
+		if rd.err != nil {
+			break
+		}
+		if seq <= prev || d.slot(seq) == nil {
+			return corruptf("origin of seq %d (after %d) names no retained message", seq, prev)
+		}
+		prev = seq
+		d.setOrigin(seq, o)
+	}
+	return rd.err
 }
 
 // errNotFresh is returned by Restore into a partition that has state.
@@ -253,6 +300,9 @@ func restoreDest(rd *reader, applied uint64, seed maphash.Seed) (*dest, error) {
 		return nil, fmt.Errorf("destination %q: %w", name, err)
 	}
 	if err := restoreGroups(rd, d); err != nil {
+		return nil, fmt.Errorf("destination %q: %w", name, err)
+	}
+	if err := restoreOrigins(rd, d); err != nil {
 		return nil, fmt.Errorf("destination %q: %w", name, err)
 	}
 	if d.deleted && (d.msgs != 0 || len(d.order) != 0 || !cfg.IsZero()) {

@@ -107,6 +107,9 @@ type Peek struct {
 	Time int64 // the record time that stored it (unix ns)
 	Msg  []byte
 	Loc  Loc
+	// Origin is, for a dead-lettered copy, where it came from (nil if
+	// not known: not a ".dlq" destination, or an older record).
+	Origin *DeadLetterOrigin
 }
 
 // Peek returns retained message seq of dest. It changes nothing (no
@@ -121,7 +124,11 @@ func (p *Partition) Peek(dest []byte, seq uint64) (Peek, bool) {
 	if s == nil {
 		return Peek{}, false
 	}
-	return Peek{Seq: seq, Time: s.time, Msg: d.hot.view(s.loc), Loc: s.loc}, true
+	pk := Peek{Seq: seq, Time: s.time, Msg: d.hot.view(s.loc), Loc: s.loc}
+	if o, ok := d.origins[seq]; ok {
+		pk.Origin = &o
+	}
+	return pk, true
 }
 
 // HasDest reports whether destination name exists (and is not deleted).

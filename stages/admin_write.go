@@ -380,10 +380,23 @@ func (n *Node) peek(ctx context.Context, dest []byte, seq uint64) (adminapi.Mess
 	if err != nil {
 		return adminapi.Message{}, errorf(http.StatusInternalServerError, "message %d of %s: %v", seq, dest, err)
 	}
-	return adminapi.Message{
+	out := adminapi.Message{
 		Destination: string(dest), Seq: seq, ID: hex.EncodeToString(m.ID[:]), Producer: m.Producer,
 		Timestamp: time.Unix(0, m.Timestamp).UTC().Format(time.RFC3339Nano),
 		StoredAt:  time.Unix(0, pk.Time).UTC().Format(time.RFC3339Nano),
 		KeyID:     m.KeyID, Size: len(m.Payload), Payload: bytes.Clone(m.Payload),
-	}, nil
+	}
+	if o := pk.Origin; o != nil {
+		out.DeadLetter = &adminapi.DeadLetter{Destination: string(bytes.TrimSuffix(dest, []byte(frame.DeadLetterSuffix))),
+			Group: o.Group, Seq: o.Seq, Attempts: o.Attempts, Reason: reasonName(o.Reason)}
+	}
+	return out, nil
+}
+
+// reasonName names a dead-letter reason in the API.
+func reasonName(r uint8) string {
+	if r == queue.ReasonMaxDeliver {
+		return "max_deliver"
+	}
+	return "reason " + strconv.Itoa(int(r))
 }

@@ -193,6 +193,14 @@ func printMessage(out io.Writer, m adminapi.Message) error {
 	row("Key id", key)
 	row("Size", fmt.Sprintf("%d bytes", m.Size))
 	row("Payload", payloadText(m))
+	if dl := m.DeadLetter; dl != nil {
+		why := dl.Reason
+		if why == "max_deliver" {
+			why = "delivered " + strconv.FormatUint(uint64(dl.Attempts), 10) + " times without an ack (max_deliver)"
+		}
+		row("Dead-lettered from", fmt.Sprintf("%s seq %d, by group %s", dl.Destination, dl.Seq, dl.Group))
+		row("Why", why)
+	}
 	return tw.Flush()
 }
 

@@ -334,7 +334,19 @@ func TestDLQReplay(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, dead, 2)
 
-	code, out, errOut := ctl(t, http, "dlq", "replay", "jobs")
+	// Each copy says where it came from and why.
+	code, out, errOut := ctl(t, http, "msg", "get", "jobs.dlq", "2")
+	require.Zero(t, code, errOut)
+	require.Contains(t, out, "Dead-lettered from  jobs seq 2, by group w\n")
+	require.Contains(t, out, "Why                 delivered 1 times without an ack (max_deliver)\n")
+	code, out, _ = ctl(t, http, "--json", "msg", "get", "jobs.dlq", "1")
+	require.Zero(t, code)
+	var m adminapi.Message
+	require.NoError(t, json.Unmarshal([]byte(out), &m))
+	require.Equal(t, &adminapi.DeadLetter{Destination: "jobs", Group: "w", Seq: 1, Attempts: 1, Reason: "max_deliver"}, m.DeadLetter)
+	require.Equal(t, hex.EncodeToString(ids[0][:]), m.ID)
+
+	code, out, errOut = ctl(t, http, "dlq", "replay", "jobs")
 	require.Zero(t, code, errOut)
 	require.Equal(t, "Replayed 2 messages from jobs.dlq into jobs.\n", out)
 	again, err := c.Fetch(ctx, "jobs", "w", 10, time.Second)

@@ -131,4 +131,17 @@ type Message struct {
 	KeyID       uint32 `json:"key_id"`    // 0: not sealed
 	Size        int    `json:"size"`      // payload bytes
 	Payload     []byte `json:"payload"`   // base64 in JSON; sealed bytes if key_id is not 0
+	// DeadLetter is, for a message of a ".dlq" destination, where it came
+	// from (absent if the node does not know: dead-lettered by an older
+	// version).
+	DeadLetter *DeadLetter `json:"dead_letter,omitempty"`
+}
+
+// DeadLetter says why and from where a message was dead-lettered.
+type DeadLetter struct {
+	Destination string `json:"destination"` // where it was published
+	Group       string `json:"group"`       // the group that gave up on it
+	Seq         uint64 `json:"seq"`         // its seq there
+	Attempts    uint32 `json:"attempts"`    // deliveries to the group
+	Reason      string `json:"reason"`      // "max_deliver": delivered that many times without an ack
 }

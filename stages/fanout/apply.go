@@ -64,7 +64,7 @@ func (w *worker) applyEntry(e plog.Entry) {
 		if r != nil {
 			r.Release()
 		}
-	case queue.RecordDeadLetter:
+	case queue.RecordDeadLetter, queue.RecordDeadLetterFrom:
 		w.s.m.deadLetter.Add(len(rec.Seqs))
 		w.wake(frame.AppendDeadLetter(nil, rec.Dest))
 		if r != nil {
@@ -175,7 +175,8 @@ func (w *worker) takeDead(p uint32) {
 		r.Dest = append([]byte(nil), d.Dest...)
 		r.Group = append([]byte(nil), d.Group...)
 		r.Seqs = append(r.Seqs[:0], d.Seqs...)
-		r.Record = queue.Record{Type: queue.RecordDeadLetter, Time: w.s.deps.Now(), Dest: r.Dest, Group: r.Group, Seqs: r.Seqs}
+		r.Record = queue.Record{Type: queue.RecordDeadLetterFrom, Time: w.s.deps.Now(), Dest: r.Dest, Group: r.Group,
+			Seqs: r.Seqs, Attempts: append([]uint32(nil), d.Attempts...), Reason: queue.ReasonMaxDeliver}
 		w.feedback = append(w.feedback, plog.Proposal{Partition: p, Record: &r.Record, Req: r})
 	}
 }
