@@ -53,7 +53,7 @@ func checkAdminRecord(t *testing.T, rec queue.Record, err error) {
 	if !bytes.Equal(queue.AppendRecord(nil, &back), b) {
 		t.Fatal("the record does not round-trip")
 	}
-	p, _ := queue.New(0, queue.Options{})
+	p, _ := queue.New(0, queue.Options{DedupeMax: 16, ProducerWindow: 4, MaxProducerKeys: 8}) // small: one per input
 	if _, err := p.Apply(1, &back, nil); err != nil {
 		t.Fatalf("the record does not apply: %v", err)
 	}
