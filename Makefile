@@ -38,6 +38,7 @@ FUZZ_TARGETS := \
 	./cluster/forward:FuzzDecodeEnvelope \
 	./queue:FuzzDecodeRecord \
 	./queue:FuzzRestore \
+	./stages:FuzzAdminBodies \
 	./wal:FuzzDecodeRaftState \
 	./cluster/replica:FuzzDecodeSnapshot \
 	./cluster/rlog:FuzzDecodeMessage \

@@ -71,6 +71,11 @@ type Delivery struct {
 // delivered comes back after the ack timeout). The request may take wait
 // plus Options.RequestTimeout; ctx can end it sooner.
 func (c *Client) Fetch(ctx context.Context, dest, group string, max int, wait time.Duration) ([]Delivery, error) {
+	return c.fetch(ctx, dest, group, max, wait, Start{})
+}
+
+// fetch is Fetch, starting the group at from if the FETCH creates it.
+func (c *Client) fetch(ctx context.Context, dest, group string, max int, wait time.Duration, from Start) ([]Delivery, error) {
 	op := "fetch from " + dest + " for group " + group
 	if err := checkNames(dest, group); err != nil {
 		return nil, wrapOp(op, err)
@@ -80,6 +85,7 @@ func (c *Client) Fetch(ctx context.Context, dest, group string, max int, wait ti
 		Destination: []byte(dest), Group: []byte(group),
 		Max:    uint32(min(max0(max), math.MaxUint32)),
 		WaitMS: uint32(min(wait.Milliseconds(), math.MaxUint32)),
+		Start:  from.kind, StartAt: from.at,
 	}
 	fc := &fetchCall{dest: dest, group: group, open: opener{kr: c.opts.Keyring, dest: []byte(dest)}}
 	s := newSyncCall(frame.AppendFetch(nil, 0, f), frame.TypeMessages, true, fc.handle)

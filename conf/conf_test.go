@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/queue"
 	"github.com/swarmmq/swarmmq/stages"
 	"github.com/swarmmq/swarmmq/stages/fanout"
 )
@@ -405,5 +406,26 @@ func TestOnePartition(t *testing.T) {
 	o.EnsureDefaults()
 	if o.Workers != fanout.DefaultWorkers {
 		t.Fatalf("16 partitions: %d workers", o.Workers)
+	}
+}
+
+// TestRetention: limits.retention reaches the partitions; a bad mode is
+// named.
+func TestRetention(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want queue.Retention
+	}{{"", queue.RetentionDefault}, {"limits:\n  retention: limits\n", queue.RetentionLimits},
+		{"limits:\n  retention: interest\n", queue.RetentionInterest}} {
+		if o := parseNode(t, tc.src); o.Queue.Retention != tc.want {
+			t.Errorf("%q: Retention %v, want %v", tc.src, o.Queue.Retention, tc.want)
+		}
+	}
+	c, err := Parse([]byte("limits:\n  retention: forever\n"))
+	if err == nil {
+		err = c.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), `limits.retention: "forever": want interest or limits`) {
+		t.Fatalf("bad retention: %v", err)
 	}
 }

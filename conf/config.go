@@ -143,6 +143,11 @@ type Limits struct {
 	MaxBytes Size `yaml:"max_bytes"`
 	// MaxAge drops messages older than this; 0 = keep until acked.
 	MaxAge Duration `yaml:"max_age"`
+	// Retention is the retention mode of destinations that set none of
+	// their own (swarmctl dest create --retention): "interest" (the
+	// default: a message goes once every group acknowledged it) or
+	// "limits" (messages stay until the limits drop them).
+	Retention string `yaml:"retention"`
 }
 
 // Storage holds the settings of the data directory's disk.
@@ -271,6 +276,9 @@ func (c *Config) Validate() error {
 	c.validatePerformance(bad)
 	if c.Limits.MaxMsgs < 0 {
 		bad("limits.max_msgs", "must not be negative")
+	}
+	if _, err := queue.ParseRetention(c.Limits.Retention); err != nil {
+		bad("limits.retention", "%q: want interest or limits", c.Limits.Retention)
 	}
 	if c.Limits.MaxBytes <= 0 {
 		bad("limits.max_bytes", "must be positive (there is no unlimited; the default is %s)", Size(queue.DefaultMaxBytes))

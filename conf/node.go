@@ -83,6 +83,7 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 			MaxProducerKeys: p.MaxProducerKeys,
 			MaxBytes:        int64(c.Limits.MaxBytes),
 			MaxAge:          time.Duration(c.Limits.MaxAge),
+			Retention:       retention(c.Limits.Retention),
 		},
 		MessageCache:       messageCache(p.MessageCache),
 		MaxConns:           p.MaxConnections,
@@ -147,4 +148,10 @@ func messageCache(s Size) int64 {
 		return -1
 	}
 	return int64(s)
+}
+
+// retention is the mode Validate accepted (RetentionDefault otherwise).
+func retention(s string) queue.Retention {
+	r, _ := queue.ParseRetention(s)
+	return r
 }

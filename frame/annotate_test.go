@@ -28,6 +28,7 @@ type dumper struct {
 	end   int // end of the current frame
 	out   strings.Builder
 	trunc bool
+	flags uint16 // of the current frame
 }
 
 func (d *dumper) ok() bool { return !d.trunc }
@@ -104,7 +105,8 @@ func (d *dumper) frame() {
 	d.field(1, fmt.Sprintf("version=%d", d.peek(1)[0]))
 	typ := Type(d.peek(1)[0])
 	d.field(1, "type="+typ.String())
-	if flags := binary.BigEndian.Uint16(d.peek(2)); typ == TypeNack && flags == FlagRelease {
+	d.flags = binary.BigEndian.Uint16(d.peek(2))
+	if flags := d.flags; typ == TypeNack && flags == FlagRelease {
 		d.field(2, "flags=1 (RELEASE)")
 	} else {
 		d.u16("flags")
@@ -139,6 +141,10 @@ func (d *dumper) body(typ Type) {
 		d.str("group")
 		d.u32("max")
 		d.u32("wait_ms")
+		if d.flags&FlagStart != 0 {
+			d.field(1, fmt.Sprintf("start=%d", d.peek(1)[0]))
+			d.u64("start_at")
+		}
 	case TypeMessages:
 		d.messages(d.u32("count"), true)
 	case TypeAck, TypeNack:

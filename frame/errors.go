@@ -53,4 +53,5 @@ var (
 	errTooMany     = &Error{Code: CodeBadRequest, Msg: "too many messages in one batch"}
 	errDestination = &Error{Code: CodeBadDestination, Msg: "destination must be 1-251 bytes of [A-Za-z0-9._-], or up to 255 ending in .dlq"}
 	errGroup       = &Error{Code: CodeBadGroup, Msg: "group must be 1-255 bytes of [A-Za-z0-9._-]"}
+	errStart       = &Error{Code: CodeMalformed, Msg: "FETCH start must be 1 (earliest), 2 (latest), 3 (seq) or 4 (time)"}
 )

@@ -49,6 +49,8 @@ func TestRoundTrip(t *testing.T) {
 			{Code: CodeDestinationFull}, {Code: 999, Flags: 0x8001, Seq: math.MaxUint64}}}}},
 		{"publish_ack/empty", testFrame{hdr(TypePublishAck), publishAckBody{}}},
 		{"fetch", testFrame{hdr(TypeFetch), Fetch{Destination: q, Group: g, Max: 100, WaitMS: 5000}}},
+		{"fetch/start", testFrame{Header{Version: Version, Type: TypeFetch, Flags: FlagStart, Corr: 7},
+			Fetch{Destination: q, Group: g, Max: 100, WaitMS: 5000, Start: StartSeq, StartAt: 42}}},
 		{"messages", testFrame{hdr(TypeMessages), messagesBody{Deliveries: []delivery{
 			{Seq: 1, Attempt: 1, Msg: msg}, {Seq: math.MaxUint64, Attempt: 9, Msg: empty}}}}},
 		{"messages/empty", testFrame{hdr(TypeMessages), messagesBody{}}},
@@ -115,7 +117,13 @@ func randFrame(rng *rand.Rand) testFrame {
 		}
 		tf.Body = b
 	case TypeFetch:
-		tf.Body = Fetch{Destination: randName(rng), Group: randName(rng), Max: rng.Uint32(), WaitMS: rng.Uint32()}
+		f := Fetch{Destination: randName(rng), Group: randName(rng), Max: rng.Uint32(), WaitMS: rng.Uint32()}
+		tf.Flags &^= FlagStart
+		if rng.IntN(3) == 0 {
+			f.Start, f.StartAt = StartEarliest+uint8(rng.IntN(4)), rng.Uint64()
+			tf.Flags |= FlagStart
+		}
+		tf.Body = f
 	case TypeMessages:
 		var b messagesBody
 		for range rng.IntN(20) {
@@ -246,6 +254,11 @@ func TestBodyErrors(t *testing.T) {
 	f("fetch/bad_dest", fetch, body(AppendFetch(nil, 1, Fetch{Destination: []byte("a b"), Group: []byte("g")})), CodeBadDestination)
 	f("fetch/bad_group", fetch, body(AppendFetch(nil, 1, Fetch{Destination: []byte("q"), Group: nil})), CodeBadGroup)
 	f("fetch/bad_name_and_short", fetch, body(AppendFetch(nil, 1, Fetch{}))[:8], CodeMalformed)
+	withStart := body(AppendFetch(nil, 1, Fetch{Destination: []byte("q"), Group: []byte("g"), Start: StartLatest}))
+	fetchStart := func(b []byte) error { _, err := DecodeFetchFlags(b, FlagStart); return err }
+	f("fetch/start_without_flag", fetch, withStart, CodeMalformed)
+	f("fetch/flag_without_start", fetchStart, withStart[:len(withStart)-9], CodeMalformed)
+	f("fetch/bad_start", fetchStart, append(withStart[:len(withStart)-9:len(withStart)-9], 5, 0, 0, 0, 0, 0, 0, 0, 0), CodeMalformed)
 	f("ack/bad_group", ack, body(AppendAck(nil, 1, []byte("q"), []byte("g/1"), nil)), CodeBadGroup)
 	f("ack/count", ack, []byte{0, 1, 'q', 0, 1, 'g', 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1}, CodeMalformed)
 	f("ack/huge_count", ack, []byte{0, 1, 'q', 0, 1, 'g', 0xff, 0xff, 0xff, 0xff}, CodeMalformed)

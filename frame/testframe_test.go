@@ -154,7 +154,7 @@ func decodeFrame(t testing.TB, f Frame, maxCount int) (testFrame, error) {
 		tf.Body, err = decodePublishAckBody(f.Body)
 	case TypeFetch:
 		var fe Fetch
-		fe, err = DecodeFetch(f.Body)
+		fe, err = DecodeFetchFlags(f.Body, f.Flags)
 		fe.Destination, fe.Group = own(fe.Destination), own(fe.Group)
 		tf.Body = fe
 	case TypeMessages:

@@ -42,6 +42,9 @@ func formatFrame(tf testFrame, verify bool) string {
 	case Fetch:
 		fmt.Fprintf(&sb, " destination=%q group=%q max=%d wait_ms=%d",
 			b.Destination, b.Group, b.Max, b.WaitMS)
+		if b.Start != 0 {
+			fmt.Fprintf(&sb, " start=%d start_at=%d", b.Start, b.StartAt)
+		}
 	case messagesBody:
 		for _, d := range b.Deliveries {
 			fmt.Fprintf(&sb, "\n  delivery seq=%d attempt=%d%s", d.Seq, d.Attempt, formatMessage(d.Msg, verify))
@@ -134,7 +137,8 @@ func parseBody(typ Type, f *fields, items []string) (any, error) {
 		return parseItems(typ, f, items)
 	case TypeFetch:
 		return Fetch{Destination: f.bytes("destination"), Group: f.bytes("group"),
-			Max: uint32(f.uint("max", 32)), WaitMS: uint32(f.uint("wait_ms", 32))}, nil
+			Max: uint32(f.uint("max", 32)), WaitMS: uint32(f.uint("wait_ms", 32)),
+			Start: uint8(f.uint("start", 8)), StartAt: f.uint("start_at", 64)}, nil
 	case TypeAck:
 		return ackBody{Dest: f.bytes("destination"), Group: f.bytes("group"), Seqs: f.seqs("seqs")}, nil
 	case TypeNack:

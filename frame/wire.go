@@ -36,6 +36,15 @@ func (r *reader) need(n int) bool {
 	return true
 }
 
+func (r *reader) u8() uint8 {
+	if !r.need(1) {
+		return 0
+	}
+	v := r.b[r.off]
+	r.off++
+	return v
+}
+
 func (r *reader) u16() uint16 {
 	if !r.need(2) {
 		return 0

@@ -40,7 +40,7 @@ func (p *Partition) applyMessages(index uint64, r *Record, res []Result) []Resul
 		}
 		if seq, ok, h := w.getLocked(d, id); ok {
 			res = append(res, Result{Seq: seq, Duplicate: true})
-		} else if p.full(d, m) {
+		} else if p.full(d, m) && !p.makeRoom(d, m) {
 			res = append(res, Result{Code: CodeDestinationFull})
 		} else {
 			stored++
@@ -61,8 +61,9 @@ func (p *Partition) applyMessages(index uint64, r *Record, res []Result) []Resul
 		p.sessions.bound(ss)
 	}
 	if stored > 0 {
+		d.deleted = false
 		p.hot.keep(index, r.Raw, stored)
-		p.ageFloor = min(p.ageFloor, r.Time)
+		p.noteStored(d, r.Time)
 	}
 	return res
 }
@@ -71,10 +72,25 @@ func (p *Partition) applyMessages(index uint64, r *Record, res []Result) []Resul
 // The counters are derived from records only, so the answer is the same
 // on every replica and on replay.
 func (p *Partition) full(d *dest, m []byte) bool {
-	if p.opts.MaxMsgs > 0 && d.msgs >= p.opts.MaxMsgs {
+	if d.lim.maxMsgs > 0 && d.msgs >= d.lim.maxMsgs {
 		return true
 	}
-	return d.bytes+int64(len(m)-msgHeaderSize) > p.opts.MaxBytes
+	return d.bytes+int64(len(m)-msgHeaderSize) > d.lim.maxBytes
+}
+
+// makeRoom drops the oldest messages of a limits-retention destination
+// until m fits, and reports whether it does (a message larger than
+// MaxBytes never fits). Interest retention never makes room.
+func (p *Partition) makeRoom(d *dest, m []byte) bool {
+	size := int64(len(m) - msgHeaderSize)
+	if d.lim.retention != RetentionLimits || size > d.lim.maxBytes {
+		return false
+	}
+	for p.full(d, m) && d.slots.len() > 0 {
+		d.dropFront()
+	}
+	p.noteFront(d) // the new oldest message may be older than the one dropped
+	return !p.full(d, m)
 }
 
 // applyAck marks r.Seqs done for the group. Seqs above the destination's
@@ -107,15 +123,19 @@ func (p *Partition) destGroup(r *Record) (*dest, *group) {
 func (p *Partition) done(d *dest, g *group, seq uint64) {
 	g.markDone(seq)
 	g.settle(seq)
-	if d.doneByAll(seq) {
+	p.dropIfDone(d, seq)
+}
+
+// dropIfDone drops message seq of an interest-retention destination once
+// every group is done with it.
+func (p *Partition) dropIfDone(d *dest, seq uint64) {
+	if d.lim.retention == RetentionInterest && d.doneByAll(seq) {
 		d.remove(seq)
 		// The new front may be older than every front before (records
 		// can carry an older Time than the one before them): keep
-		// ageFloor a lower bound, or MaxAge would skip it here and not
+		// ageDue a lower bound, or MaxAge would skip it here and not
 		// after a restore.
-		if d.slots.len() > 0 {
-			p.ageFloor = min(p.ageFloor, d.slots.at(0).time)
-		}
+		p.noteFront(d)
 	}
 }
 
@@ -123,6 +143,7 @@ func (p *Partition) done(d *dest, g *group, seq uint64) {
 // exists.
 func (p *Partition) applyGroupCreate(r *Record) {
 	d := p.destOrCreate(r.Dest)
+	d.deleted = false
 	if d.group(r.Group) == nil {
 		d.addGroup(r.Group)
 	}
@@ -141,7 +162,7 @@ func (p *Partition) applyDeadLetter(r *Record, res []Result) []Result {
 		return res
 	}
 	var q *dest
-	for _, seq := range r.Seqs {
+	for i, seq := range r.Seqs {
 		if seq > d.lastSeq || g.has(seq) {
 			res = append(res, Result{Seq: seq})
 			continue
@@ -150,9 +171,13 @@ func (p *Partition) applyDeadLetter(r *Record, res []Result) []Result {
 			if q == nil {
 				q = p.destOrCreate(dlqName(d.name))
 			}
-			q.store(s.loc, r.Time)
+			at := q.store(s.loc, r.Time)
+			if r.Type == RecordDeadLetterFrom {
+				q.setOrigin(at, DeadLetterOrigin{Group: g.key, Seq: seq, Attempts: r.Attempts[i], Reason: r.Reason})
+			}
+			q.deleted = false
 			p.hot.ref(s.loc.Index)
-			p.ageFloor = min(p.ageFloor, r.Time)
+			p.noteStored(q, r.Time)
 		}
 		p.done(d, g, seq)
 		res = append(res, Result{Seq: seq})

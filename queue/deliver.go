@@ -26,6 +26,9 @@ type DeadSet struct {
 	Dest  []byte
 	Group []byte
 	Seqs  []uint64
+	// Attempts are the deliveries each of Seqs had (a
+	// RecordDeadLetterFrom record's).
+	Attempts []uint32
 }
 
 // deadRef is one exhausted delivery waiting for TakeDead.
@@ -256,6 +259,7 @@ func (p *Partition) TakeDead(out []DeadSet) []DeadSet {
 		}
 		ds := &out[len(out)-1]
 		ds.Seqs = append(ds.Seqs, r.seq)
+		ds.Attempts = append(ds.Attempts, e.attempt)
 	}
 	clear(p.dead)
 	p.dead = p.dead[:0]
@@ -267,6 +271,7 @@ func growDead(out []DeadSet) []DeadSet {
 	if len(out) < cap(out) {
 		out = out[:len(out)+1]
 		out[len(out)-1].Seqs = out[len(out)-1].Seqs[:0]
+		out[len(out)-1].Attempts = out[len(out)-1].Attempts[:0]
 		return out
 	}
 	return append(out, DeadSet{})
@@ -280,9 +285,6 @@ func growDead(out []DeadSet) []DeadSet {
 // volatile call never changes what Apply does or what Snapshot encodes.
 func (p *Partition) ExpireAge(now int64) int {
 	p.see(now)
-	if p.opts.MaxAge <= 0 {
-		return 0
-	}
 	n := 0
 	for _, d := range p.order {
 		n += p.expireVolatile(d, now)
@@ -293,10 +295,10 @@ func (p *Partition) ExpireAge(now int64) int {
 // expireVolatile advances d.expiredTo to now and drops the in-flight
 // deliveries below it.
 func (p *Partition) expireVolatile(d *dest, now int64) int {
-	if p.opts.MaxAge <= 0 {
+	if d.lim.maxAge <= 0 {
 		return 0
 	}
-	limit := satSub(now, int64(p.opts.MaxAge))
+	limit := satSub(now, d.lim.maxAge)
 	n := 0
 	for i := d.firstLiveFrom(max(d.expiredTo, d.firstSeq())); i < d.slots.len(); i++ {
 		s := d.slots.at(i)
@@ -339,13 +341,13 @@ func (p *Partition) NextDeadline() (int64, bool) {
 
 // ageDeadline returns when the next not yet expired message of d expires.
 func (p *Partition) ageDeadline(d *dest) (int64, bool) {
-	if p.opts.MaxAge <= 0 {
+	if d.lim.maxAge <= 0 {
 		return 0, false
 	}
 	i := d.firstLiveFrom(max(d.expiredTo, d.firstSeq()))
 	if i == d.slots.len() {
 		return 0, false
 	}
-	t := satAdd(satAdd(d.slots.at(i).time, int64(p.opts.MaxAge)), 1)
+	t := satAdd(satAdd(d.slots.at(i).time, d.lim.maxAge), 1)
 	return max(t, satAdd(p.now, 1)), true
 }

@@ -41,6 +41,22 @@ type dest struct {
 	groups  map[string]*group
 	hot     *hotSet  // the partition's in-memory records
 	order   []*group // groups sorted by name
+	// cfg is the destination's own configuration (RecordDestConfig), lim
+	// its effective limits (cfg over the node's Options).
+	cfg DestConfig
+	lim limits
+	// deleted: a RecordDestDelete emptied the destination and nothing
+	// used it since. It is kept (hidden from Destinations) so that its
+	// seqs never repeat and the dedupe windows' keys stay its own.
+	deleted bool
+	// unordered: some message points at an older log record than the one
+	// before it (moved back by RecordReplay), so KeepFrom reads them all.
+	// Derived from the slots (restoreSlots finds it again).
+	unordered bool
+	lastIndex uint64 // the highest log index a message was stored from
+	// origins, on a ".dlq" destination, says where each retained copy
+	// stored by a RecordDeadLetterFrom came from, by its seq here.
+	origins map[uint64]DeadLetterOrigin
 
 	// expiredTo is volatile: every seq below it was found older than
 	// MaxAge at some `now` and is no longer delivered.
@@ -75,6 +91,10 @@ func (d *dest) firstSeq() uint64 {
 // store appends the message at l under the next seq. The caller counts
 // the reference to l's record (hotSet.keep or ref).
 func (d *dest) store(l Loc, t int64) uint64 {
+	if l.Index < d.lastIndex {
+		d.unordered = true
+	}
+	d.lastIndex = max(d.lastIndex, l.Index)
 	d.lastSeq++
 	d.slots.push(slot{seq: d.lastSeq, time: t, loc: l})
 	d.account(l, 1)
@@ -97,8 +117,30 @@ func (d *dest) slot(seq uint64) *slot {
 	return nil
 }
 
-// drop forgets the live message of s: counters, its record's reference.
+// DeadLetterOrigin says where a message of a ".dlq" destination came
+// from: the group that gave up on it, its seq in the destination, the
+// deliveries it had and why (ReasonMaxDeliver). A plain value.
+type DeadLetterOrigin struct {
+	Group    string
+	Seq      uint64
+	Attempts uint32
+	Reason   uint8
+}
+
+// setOrigin records where message seq of d came from.
+func (d *dest) setOrigin(seq uint64, o DeadLetterOrigin) {
+	if d.origins == nil {
+		d.origins = make(map[uint64]DeadLetterOrigin)
+	}
+	d.origins[seq] = o
+}
+
+// drop forgets the live message of s: counters, its record's reference,
+// its origin.
 func (d *dest) drop(s *slot) {
+	if d.origins != nil {
+		delete(d.origins, s.seq)
+	}
 	d.account(s.loc, -1)
 	d.hot.unref(s.loc.Index)
 	s.loc = Loc{}
@@ -151,6 +193,19 @@ func (d *dest) expireFront(limit int64) bool {
 	return dropped
 }
 
+// dropFront drops the oldest retained message (limits retention making
+// room) and raises the group floors past it.
+func (d *dest) dropFront() {
+	d.drop(d.slots.at(0))
+	for d.slots.len() > 0 && !d.slots.at(0).live() {
+		d.slots.popFront()
+	}
+	first := d.firstSeq()
+	for _, g := range d.order {
+		g.raiseFloor(first)
+	}
+}
+
 // firstLiveFrom returns the index of the first live slot with seq >= seq.
 func (d *dest) firstLiveFrom(seq uint64) int {
 	i := seqIndex(&d.slots, seq)
@@ -167,20 +222,7 @@ func (d *dest) group(name []byte) *group { return d.groups[string(name)] }
 // Seqs already removed between there and lastSeq count as done for it.
 func (d *dest) addGroup(name []byte) *group {
 	g := newGroup(name, d.firstSeq())
-	prev := g.floor - 1
-	for i := 0; i < d.slots.len(); i++ {
-		s := d.slots.at(i)
-		if !s.live() {
-			continue
-		}
-		if s.seq > prev+1 {
-			g.spans = append(g.spans, span{prev + 1, s.seq - 1})
-		}
-		prev = s.seq
-	}
-	if d.lastSeq > prev {
-		g.spans = append(g.spans, span{prev + 1, d.lastSeq})
-	}
+	g.spans = d.removedFrom(g.floor)
 	g.countAcked()
 	d.insertGroup(g)
 	return g

@@ -56,6 +56,28 @@
 //     copy of each message, bytes unchanged, under a new seq of Dest+".dlq"
 //     (same partition; no dedupe, no limits). Messages of a ".dlq"
 //     destination are never dead-lettered again.
+//   - Admin records (an operator's swarmctl, admin.go) each give one
+//     Result, CodeNoDestination or CodeNoGroup if what they name does not
+//     exist. RecordDestConfig creates a destination and sets its own
+//     retention and limits over the node's (DestConfig). RecordPurge drops
+//     its messages (groups are done with them; seqs go on). RecordDestDelete
+//     also forgets its groups and config: the destination stays hidden
+//     with its last seq, so seqs never repeat and dedupe keys stay its own.
+//     RecordGroupReset moves a group to a Start (earliest, latest, a seq,
+//     a time): done below it, not done from it on (for what is retained),
+//     in-flight deliveries forgotten; with FlagCreate it creates a group
+//     there and leaves an existing one alone (a consumer's --from).
+//     RecordGroupDelete forgets a group. RecordReplay moves every message
+//     of Dest+".dlq" back to Dest under new seqs, the same bytes and ids.
+//   - RecordDeadLetterFrom is RecordDeadLetter plus why (Reason) and each
+//     seq's delivery attempts: every copy it stores in Dest+".dlq"
+//     remembers its group, original seq, attempts and reason
+//     (DeadLetterOrigin, Peek) while it is retained there.
+//   - Retention: RetentionInterest (the default) is the rule above;
+//     RetentionLimits never drops for acks: messages stay until MaxAge,
+//     and a message over MaxMsgs/MaxBytes drops the oldest to make room
+//     instead of being refused. Each destination takes the node's mode and
+//     limits unless its DestConfig sets its own.
 //   - MaxAge: once the newest applied record Time is more than MaxAge after
 //     the Time that stored the oldest message of a destination, Apply drops
 //     it, then the next one, and so on: expiry follows seq order, so a
@@ -118,6 +140,18 @@
 //	type 4 dead-letter:  dest str16 | group str16 | count u32 | count × seq u64
 //	type 5 session messages: as type 1 (the body of a PUBLISH with
 //	                     frame.FlagSession); each message's producer names its session
+//	type 6 dest-config:  dest str16 | config
+//	type 7 purge:        dest str16
+//	type 8 dest-delete:  dest str16
+//	type 9 group-reset:  dest str16 | group str16 | flags u8 (1: create) |
+//	                     start u8 (1 earliest, 2 latest, 3 seq, 4 time) | at u64
+//	type 10 group-delete: dest str16 | group str16
+//	type 11 replay:      dest str16 (moves dest+".dlq" back to dest)
+//	type 12 dead-letter-from: dest str16 | group str16 | reason u8 (1: max
+//	                     deliveries) | count u32 | count × (seq u64 | attempts u32)
+//
+//	config = retention u8 (0 node's, 1 interest, 2 limits) | max_msgs i64 |
+//	         max_bytes i64 | max_age i64 (ns); 0 = the node's, < 0 = unlimited
 //
 // The body of a messages record is byte for byte the body of a PUBLISH
 // frame, so persist copies it from the frame. A message is the wire
@@ -128,13 +162,15 @@
 //
 // # Snapshot format
 //
-//	"SMQS" | version u8 (=3) | partition u32 | applied index u64 | time i64 |
+//	"SMQS" | version u8 (=5) | partition u32 | applied index u64 | time i64 |
 //	dest count u32 | per destination, sorted by name:
-//	    name str16 | last seq u64 |
+//	    name str16 | flags u8 (1: deleted) | config | last seq u64 |
 //	    message count u32 | per retained message: seq u64 | time i64 |
 //	        log index u64 | offset u32 | length u32 (its Loc) |
 //	    group count u32 | per group, sorted by name:
 //	        name str16 | floor u64 | range count u32 | per range: lo u64 | hi u64
+//	    origin count u32 | per dead-lettered copy, by seq: seq u64 |
+//	        group str16 | from seq u64 | attempts u32 | reason u8
 //	window: the application ids' runs (below) |
 //	session count u32 | per session, least recently used first:
 //	    producer u64 | last use i64 (partition record time) | window |
@@ -147,8 +183,9 @@
 // offset in its message section, that got consecutive seqs; the keys are
 // theirs (destination and time: the record's). Runs are the longest possible, so Snapshot
 // after Restore gives the same bytes. Versions 1 (message bytes instead of
-// Loc), 2 (every window id, 32 bytes each) and 3 (no producer sessions)
-// are refused by Restore (no release ever wrote them).
+// Loc), 2 (every window id, 32 bytes each), 3 (no producer sessions) and 4
+// (no destination flags and config) are refused by Restore (no release
+// ever wrote them).
 //
 // A snapshot holds the durable state only. Group "next" and in-flight
 // deliveries are volatile: after Restore every seq a group is not done

@@ -51,7 +51,7 @@ func Example() {
 	seq, dup := p.Lookup([]byte("greetings"), false, 0, [16]byte{15: 2})
 	fmt.Println("window:", seq, dup)
 	// Output:
-	// publish: [{0 1 false} {0 2 false} {0 1 true}]
+	// publish: [{0 1 false 0} {0 2 false 0} {0 1 true 0}]
 	// seq=1 attempt=1 payload=hello
 	// seq=2 attempt=1 payload=world
 	// retained bytes after the ack: 0

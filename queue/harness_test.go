@@ -46,6 +46,13 @@ var handlers = map[string]handler{
 	"snapshot-restore": (*env).cmdSnapshotRestore,
 	"state":            (*env).cmdState,
 	"stats":            (*env).cmdStats,
+	"dest-config":      (*env).cmdDestConfig,
+	"purge":            (*env).cmdPurge,
+	"delete-dest":      (*env).cmdDeleteDest,
+	"reset":            (*env).cmdReset,
+	"delete-group":     (*env).cmdDeleteGroup,
+	"replay":           (*env).cmdReplay,
+	"peek":             (*env).cmdPeek,
 }
 
 func TestDataDriven(t *testing.T) {
@@ -226,6 +233,7 @@ func (e *env) cmdNew(td *datadriven.TestData) string {
 		MaxMsgs:      e.intArg(td, "max-msgs", 0),
 		MaxBytes:     e.intArg(td, "max-bytes", 0),
 		MaxAge:       time.Duration(secs(e.t, str(td, "max-age", "0"))),
+		Retention:    retentionArg(e.t, str(td, "retention", "")),
 
 		ProducerIdle:    time.Duration(secs(e.t, str(td, "producer-idle", "0"))),
 		ProducerWindow:  int(e.intArg(td, "producer-window", 0)),
@@ -350,7 +358,8 @@ func (e *env) cmdDeadLetter(td *datadriven.TestData) string {
 		if td.HasArg("drop") {
 			continue // the record is lost on its way to the log
 		}
-		r := Record{Type: RecordDeadLetter, Time: t, Dest: ds.Dest, Group: ds.Group, Seqs: ds.Seqs}
+		r := Record{Type: RecordDeadLetterFrom, Time: t, Dest: ds.Dest, Group: ds.Group, Seqs: ds.Seqs,
+			Attempts: ds.Attempts, Reason: ReasonMaxDeliver}
 		if _, err := e.apply(&r); err != nil {
 			fmt.Fprintf(&b, "error: %v\n", err)
 		}
@@ -449,8 +458,19 @@ func (e *env) cmdState(td *datadriven.TestData) string {
 			}
 		}
 		fmt.Fprintf(&b, "%s: last=%d retained=%s", d.name, d.lastSeq, fmtSeqs(live))
+		for _, seq := range live {
+			if o, ok := d.origins[seq]; ok {
+				fmt.Fprintf(&b, " %d<%s/%d(attempts=%d,reason=%d)", seq, o.Group, o.Seq, o.Attempts, o.Reason)
+			}
+		}
 		if d.expiredTo > d.firstSeq() {
 			fmt.Fprintf(&b, " expired<%d", d.expiredTo)
+		}
+		if d.deleted {
+			b.WriteString(" deleted")
+		}
+		if !d.cfg.IsZero() {
+			fmt.Fprintf(&b, " config=%s/%d/%d/%s", d.cfg.Retention, d.cfg.MaxMsgs, d.cfg.MaxBytes, fmtSecs(int64(d.cfg.MaxAge)))
 		}
 		b.WriteByte('\n')
 		for _, g := range d.order {

@@ -86,6 +86,10 @@ type Options struct {
 	// by record time, Deliver and ExpireAge stop delivering them by `now`
 	// (see doc.go). 0 means unlimited.
 	MaxAge time.Duration
+	// Retention is the retention mode of destinations that do not set
+	// their own (RecordDestConfig): RetentionInterest (the default) or
+	// RetentionLimits.
+	Retention Retention
 	// Memory bounds the bytes of messages kept in memory; the others are
 	// retained by location and read back from the log when delivered
 	// (Delivery.Loc). nil keeps every message in memory. One Budget may be
@@ -147,6 +151,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxBytes <= 0 {
 		bad("MaxBytes", o.MaxBytes, "> 0")
+	}
+	if o.Retention > RetentionLimits {
+		bad("Retention", o.Retention, "interest or limits")
 	}
 	if o.MaxAge < 0 {
 		bad("MaxAge", o.MaxAge, ">= 0 (0 = unlimited)")

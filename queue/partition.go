@@ -28,9 +28,10 @@ type Partition struct {
 	// seed keys the hashes of the dedupe windows' keys (Window.keyHash);
 	// random, so keys chosen by a client cannot be made to collide.
 	seed maphash.Seed
-	// ageFloor is a lower bound of the store time of every destination's
-	// oldest message, so Apply sweeps for MaxAge only when one may be due.
-	ageFloor int64
+	// ageDue is a lower bound of the record time after which the oldest
+	// message of some destination is older than its MaxAge, so Apply
+	// sweeps for MaxAge only when one may be due.
+	ageDue int64
 
 	// Volatile state.
 	now  int64     // newest `now` passed to a query
@@ -43,6 +44,9 @@ type Result struct {
 	Code      uint16 // CodeOK or CodeDestinationFull
 	Seq       uint64 // the message's seq (the original one for a duplicate)
 	Duplicate bool   // the id was in the dedupe window: not stored again
+	// Count is, for an admin record, the messages it dropped (a purge or a
+	// delete) or moved (a replay); see applyAdmin.
+	Count uint64
 }
 
 // New returns an empty partition. opts gets its defaults and is validated.
@@ -60,7 +64,7 @@ func New(partition uint32, opts Options) (*Partition, error) {
 		sessions: newSessions(&opts, seed),
 		seed:     seed,
 		hot:      newHotSet(opts.Memory),
-		ageFloor: math.MaxInt64,
+		ageDue:   math.MaxInt64,
 	}, nil
 }
 
@@ -145,7 +149,7 @@ func (p *Partition) KeepFrom() uint64 {
 		if d.slots.len() == 0 {
 			continue
 		}
-		if !d.dlq {
+		if !d.dlq && !d.unordered {
 			from = min(from, d.slots.at(0).loc.Index)
 			continue
 		}
@@ -161,7 +165,8 @@ func (p *Partition) KeepFrom() uint64 {
 // Apply applies record r, which is entry index of the partition log, and
 // appends its results to res: one per message of a RecordMessages record,
 // one per seq of a RecordAck or RecordDeadLetter record, none for a
-// RecordGroupCreate. index must be above AppliedIndex (ErrStaleIndex);
+// RecordGroupCreate, one for each admin record (RecordDestConfig to
+// RecordReplay, see applyAdmin). index must be above AppliedIndex (ErrStaleIndex);
 // a malformed record returns an error wrapping ErrCorrupt and changes
 // nothing. Apply is deterministic: it uses r.Time, never a clock, and its
 // outcome does not depend on any query (Deliver, Nack, ExpireAge...).
@@ -180,8 +185,10 @@ func (p *Partition) Apply(index uint64, r *Record, res []Result) ([]Result, erro
 		res = p.applyAck(r, res)
 	case RecordGroupCreate:
 		p.applyGroupCreate(r)
-	case RecordDeadLetter:
+	case RecordDeadLetter, RecordDeadLetterFrom:
 		res = p.applyDeadLetter(r, res)
+	default:
+		res = p.applyAdmin(r, res)
 	}
 	p.applied = index
 	return res, nil
@@ -196,10 +203,27 @@ func (p *Partition) check(r *Record) error {
 	case RecordMessages, RecordSessionMessages:
 		return checkMessages(r.Raw, r.Count)
 	case RecordAck, RecordGroupCreate:
-	case RecordDeadLetter:
+	case RecordDeadLetter, RecordDeadLetterFrom:
 		if isDLQ(r.Dest) {
 			return corruptf("dead-letter record for dead-letter destination %q", r.Dest)
 		}
+		if r.Type == RecordDeadLetterFrom && len(r.Attempts) != len(r.Seqs) {
+			return corruptf("dead-letter record: %d seqs, %d attempts", len(r.Seqs), len(r.Attempts))
+		}
+	case RecordDestConfig:
+		return r.Config.check()
+	case RecordPurge, RecordDestDelete:
+		return nil
+	case RecordReplay:
+		if isDLQ(r.Dest) {
+			return corruptf("replay record for dead-letter destination %q", r.Dest)
+		}
+		return nil
+	case RecordGroupReset:
+		if r.Start.Kind < StartEarliest || r.Start.Kind > StartTime || r.Flags&^FlagCreate != 0 {
+			return corruptf("group-reset record: start %d, flags %#x", uint8(r.Start.Kind), r.Flags)
+		}
+	case RecordGroupDelete:
 	default:
 		return corruptf("unknown record type %d", uint8(r.Type))
 	}
@@ -218,19 +242,29 @@ func (p *Partition) advanceTime(t int64) {
 	}
 	p.window.expire(p.lastTime)
 	p.sessions.expire(p.lastTime)
-	if p.opts.MaxAge <= 0 {
+	if p.ageDue >= p.lastTime {
 		return
 	}
-	limit := satSub(p.lastTime, int64(p.opts.MaxAge))
-	if p.ageFloor >= limit {
-		return
-	}
-	p.ageFloor = math.MaxInt64
+	p.ageDue = math.MaxInt64
 	for _, d := range p.order {
-		d.expireFront(limit)
-		if d.slots.len() > 0 {
-			p.ageFloor = min(p.ageFloor, d.slots.at(0).time)
+		if d.lim.maxAge > 0 {
+			d.expireFront(satSub(p.lastTime, d.lim.maxAge))
 		}
+		p.noteFront(d)
+	}
+}
+
+// noteFront lowers ageDue to when d's oldest message expires.
+func (p *Partition) noteFront(d *dest) {
+	if d.lim.maxAge > 0 && d.slots.len() > 0 {
+		p.ageDue = min(p.ageDue, satAdd(d.slots.at(0).time, d.lim.maxAge))
+	}
+}
+
+// noteStored lowers ageDue for a message stored in d at time t.
+func (p *Partition) noteStored(d *dest, t int64) {
+	if d.lim.maxAge > 0 {
+		p.ageDue = min(p.ageDue, satAdd(t, d.lim.maxAge))
 	}
 }
 
@@ -243,6 +277,7 @@ func (p *Partition) destOrCreate(name []byte) *dest {
 		return d
 	}
 	d := newDest(name, p.seed)
+	d.lim = limitsOf(DestConfig{}, &p.opts)
 	p.insertDest(d)
 	return d
 }

@@ -86,6 +86,9 @@ type sim struct {
 	groups  map[dgKey]*simGroup
 	ids     map[string]map[uint64][16]byte // dest → seq → id
 	snap    [2][]byte
+	// lossy: a destination runs with limits retention, which drops
+	// messages no group acknowledged (drain cannot check delivery).
+	lossy bool
 }
 
 var simDests = []string{"a", "b", "a.dlq"}
@@ -183,8 +186,10 @@ func (s *sim) step() {
 		s.a.ExpireAge(s.now)
 	case n < 97:
 		s.restart()
-	default:
+	case n < 98:
 		s.c = s.restored(s.a)
+	default:
+		s.admin()
 	}
 }
 
@@ -338,7 +343,11 @@ func (s *sim) deadLetter(apply bool) int {
 			s.t.Fatalf("dead set %s/%s without MaxDeliver", ds.Dest, ds.Group)
 		}
 		if apply {
-			s.apply(&Record{Type: RecordDeadLetter, Time: s.recTime(), Dest: ds.Dest, Group: ds.Group, Seqs: ds.Seqs})
+			r := Record{Type: RecordDeadLetter, Time: s.recTime(), Dest: ds.Dest, Group: ds.Group, Seqs: ds.Seqs}
+			if s.rng.IntN(2) == 0 { // with origins
+				r.Type, r.Attempts, r.Reason = RecordDeadLetterFrom, ds.Attempts, ReasonMaxDeliver
+			}
+			s.apply(&r)
 			s.markDone(dgKey{string(ds.Dest), string(ds.Group)}, ds.Seqs)
 		}
 	}
@@ -372,11 +381,14 @@ func (s *sim) drain() {
 				g.inflight = nil
 			}
 		}
+		// A delivery that came due exhausted was queued by Deliver
+		// (whose dead-letter record was lost before): log it now.
+		progress += s.deadLetter(true)
 		if progress == 0 {
 			break
 		}
 	}
-	if s.opts.MaxAge > 0 {
+	if s.opts.MaxAge > 0 || s.lossy {
 		return
 	}
 	for _, k := range s.groupKeys() {

@@ -3,6 +3,7 @@ package queue
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 )
 
 // RecordType says what a Record does to the partition.
@@ -24,7 +25,40 @@ const (
 	// scoped to the session its producer field names, not to the
 	// partition's window of application ids.
 	RecordSessionMessages RecordType = 5
+	// RecordDestConfig creates a destination (unless it exists) and sets
+	// its configuration (Dest, Config): an admin's `dest create`.
+	RecordDestConfig RecordType = 6
+	// RecordPurge drops every retained message of a destination (Dest);
+	// its seqs go on from where they were.
+	RecordPurge RecordType = 7
+	// RecordDestDelete drops a destination's messages, groups and
+	// configuration (Dest).
+	RecordDestDelete RecordType = 8
+	// RecordGroupReset moves a group to a position (Dest, Group, Start);
+	// with FlagCreate it creates the group there instead, and leaves an
+	// existing group alone.
+	RecordGroupReset RecordType = 9
+	// RecordGroupDelete removes a group (Dest, Group).
+	RecordGroupDelete RecordType = 10
+	// RecordReplay moves every message of Dest+".dlq" back to Dest
+	// (Dest), under new seqs, bytes (and so ids) unchanged.
+	RecordReplay RecordType = 11
+	// RecordDeadLetterFrom is RecordDeadLetter that also says why and
+	// after how many deliveries (Dest, Group, Reason, Seqs, Attempts):
+	// each copy in Dest+".dlq" keeps where it came from (DeadLetterOrigin).
+	RecordDeadLetterFrom RecordType = 12
 )
+
+// Reasons of a RecordDeadLetterFrom record.
+const (
+	// ReasonMaxDeliver: the message was delivered MaxDeliver times
+	// without an ack (each attempt timed out or was NACKed).
+	ReasonMaxDeliver uint8 = 1
+)
+
+// FlagCreate is the RecordGroupReset flag of a group created at a start
+// position (a consumer's --from).
+const FlagCreate uint8 = 1
 
 // RecordVersion is the first byte of every encoded record.
 const RecordVersion = 1
@@ -45,6 +79,20 @@ func (t RecordType) String() string {
 		return "dead-letter"
 	case RecordSessionMessages:
 		return "session-messages"
+	case RecordDestConfig:
+		return "dest-config"
+	case RecordPurge:
+		return "purge"
+	case RecordDestDelete:
+		return "dest-delete"
+	case RecordGroupReset:
+		return "group-reset"
+	case RecordGroupDelete:
+		return "group-delete"
+	case RecordReplay:
+		return "replay"
+	case RecordDeadLetterFrom:
+		return "dead-letter-from"
 	}
 	return fmt.Sprintf("RecordType(%d)", uint8(t))
 }
@@ -67,6 +115,14 @@ type Record struct {
 	Raw []byte
 	// Seqs are the sequence numbers of RecordAck and RecordDeadLetter.
 	Seqs []uint64
+	// Config is the configuration of RecordDestConfig.
+	Config DestConfig
+	// Start and Flags are the position and flags of RecordGroupReset.
+	Start Start
+	Flags uint8
+	// Reason and Attempts (one per seq) are those of RecordDeadLetterFrom.
+	Reason   uint8
+	Attempts []uint32
 }
 
 // AppendRecord appends the encoding of r to dst and returns it. r must be
@@ -79,10 +135,34 @@ func AppendRecord(dst []byte, r *Record) []byte {
 		dst = appendStr16(dst, r.Dest)
 		dst = binary.BigEndian.AppendUint32(dst, r.Count)
 		return append(dst, r.Raw...)
-	case RecordGroupCreate:
+	case RecordGroupCreate, RecordGroupDelete:
 		dst = appendRecordHeader(dst, r.Type, r.Time)
 		dst = appendStr16(dst, r.Dest)
 		return appendStr16(dst, r.Group)
+	case RecordPurge, RecordDestDelete, RecordReplay:
+		dst = appendRecordHeader(dst, r.Type, r.Time)
+		return appendStr16(dst, r.Dest)
+	case RecordDestConfig:
+		dst = appendRecordHeader(dst, r.Type, r.Time)
+		dst = appendStr16(dst, r.Dest)
+		return appendConfig(dst, r.Config)
+	case RecordGroupReset:
+		dst = appendRecordHeader(dst, r.Type, r.Time)
+		dst = appendStr16(dst, r.Dest)
+		dst = appendStr16(dst, r.Group)
+		dst = append(dst, r.Flags, byte(r.Start.Kind))
+		return binary.BigEndian.AppendUint64(dst, r.Start.At)
+	case RecordDeadLetterFrom:
+		dst = appendRecordHeader(dst, r.Type, r.Time)
+		dst = appendStr16(dst, r.Dest)
+		dst = appendStr16(dst, r.Group)
+		dst = append(dst, r.Reason)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Seqs)))
+		for i, s := range r.Seqs {
+			dst = binary.BigEndian.AppendUint64(dst, s)
+			dst = binary.BigEndian.AppendUint32(dst, r.Attempts[i])
+		}
+		return dst
 	default: // RecordAck, RecordDeadLetter
 		dst = appendRecordHeader(dst, r.Type, r.Time)
 		dst = appendStr16(dst, r.Dest)
@@ -123,6 +203,7 @@ func DecodeRecord(b []byte, r *Record) error {
 	r.Time = int64(rd.u64("time"))
 	r.Dest = rd.str16("destination")
 	r.Group, r.Raw, r.Count, r.Seqs = nil, nil, 0, r.Seqs[:0]
+	r.Config, r.Start, r.Flags, r.Reason, r.Attempts = DestConfig{}, Start{}, 0, 0, r.Attempts[:0]
 	if rd.err != nil {
 		return rd.err
 	}
@@ -134,11 +215,22 @@ func DecodeRecord(b []byte, r *Record) error {
 			return rd.err
 		}
 		return checkMessages(r.Raw, r.Count)
-	case RecordGroupCreate:
+	case RecordGroupCreate, RecordGroupDelete:
 		r.Group = rd.str16("group")
+	case RecordPurge, RecordDestDelete, RecordReplay:
+	case RecordDestConfig:
+		r.Config = readConfig(&rd)
+	case RecordGroupReset:
+		r.Group = rd.str16("group")
+		r.Flags = rd.u8("flags")
+		r.Start = Start{Kind: StartKind(rd.u8("start")), At: rd.u64("start at")}
 	case RecordAck, RecordDeadLetter:
 		r.Group = rd.str16("group")
 		decodeSeqs(&rd, r)
+	case RecordDeadLetterFrom:
+		r.Group = rd.str16("group")
+		r.Reason = rd.u8("reason")
+		decodeSeqAttempts(&rd, r)
 	default:
 		return corruptf("unknown record type %d", uint8(r.Type))
 	}
@@ -146,6 +238,24 @@ func DecodeRecord(b []byte, r *Record) error {
 		return corruptf("%d bytes after %s record", len(rd.b), r.Type)
 	}
 	return rd.err
+}
+
+// configSize is the encoded size of a DestConfig.
+const configSize = 1 + 8 + 8 + 8
+
+// appendConfig appends retention u8 | max_msgs i64 | max_bytes i64 |
+// max_age i64 (ns).
+func appendConfig(dst []byte, c DestConfig) []byte {
+	dst = append(dst, byte(c.Retention))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(c.MaxMsgs))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(c.MaxBytes))
+	return binary.BigEndian.AppendUint64(dst, uint64(c.MaxAge))
+}
+
+// readConfig reads what appendConfig wrote.
+func readConfig(rd *reader) DestConfig {
+	return DestConfig{Retention: Retention(rd.u8("retention")), MaxMsgs: int64(rd.u64("max msgs")),
+		MaxBytes: int64(rd.u64("max bytes")), MaxAge: time.Duration(rd.u64("max age"))}
 }
 
 // decodeSeqs reads a u32 count and that many u64 seqs into r.Seqs.
@@ -159,6 +269,26 @@ func decodeSeqs(rd *reader, r *Record) {
 	}
 	for i := 0; i < n; i++ {
 		r.Seqs = append(r.Seqs, rd.u64("seq"))
+	}
+	r.Count = uint32(n)
+}
+
+// decodeSeqAttempts reads a u32 count and that many (seq u64, attempts
+// u32) into r.Seqs and r.Attempts.
+func decodeSeqAttempts(rd *reader, r *Record) {
+	n := rd.count(12, "seq count")
+	if rd.err != nil {
+		return
+	}
+	if cap(r.Seqs) < n {
+		r.Seqs = make([]uint64, 0, n)
+	}
+	if cap(r.Attempts) < n {
+		r.Attempts = make([]uint32, 0, n)
+	}
+	for i := 0; i < n; i++ {
+		r.Seqs = append(r.Seqs, rd.u64("seq"))
+		r.Attempts = append(r.Attempts, rd.u32("attempts"))
 	}
 	r.Count = uint32(n)
 }

@@ -28,6 +28,17 @@ func sampleRecords() []Record {
 		{Type: RecordAck, Time: 2, Dest: []byte("q"), Group: []byte("g"), Count: 0, Seqs: []uint64{}},
 		{Type: RecordGroupCreate, Time: 3, Dest: []byte("orders"), Group: []byte("billing")},
 		{Type: RecordDeadLetter, Time: 4, Dest: []byte("orders"), Group: []byte("billing"), Count: 1, Seqs: []uint64{7}},
+		{Type: RecordDestConfig, Time: 5, Dest: []byte("orders"),
+			Config: DestConfig{Retention: RetentionLimits, MaxMsgs: 10, MaxBytes: -1, MaxAge: 3e9}},
+		{Type: RecordPurge, Time: 6, Dest: []byte("orders")},
+		{Type: RecordDestDelete, Time: 7, Dest: []byte("orders")},
+		{Type: RecordGroupReset, Time: 8, Dest: []byte("orders"), Group: []byte("billing"), Start: Start{Kind: StartSeq, At: 3}},
+		{Type: RecordGroupReset, Time: 8, Dest: []byte("orders"), Group: []byte("late"), Flags: FlagCreate,
+			Start: Start{Kind: StartTime, At: 2e9}},
+		{Type: RecordGroupDelete, Time: 9, Dest: []byte("orders"), Group: []byte("billing")},
+		{Type: RecordReplay, Time: 10, Dest: []byte("orders")},
+		{Type: RecordDeadLetterFrom, Time: 11, Dest: []byte("orders"), Group: []byte("billing"), Count: 2,
+			Seqs: []uint64{7, 9}, Attempts: []uint32{5, 6}, Reason: ReasonMaxDeliver},
 	}
 }
 
@@ -47,6 +58,14 @@ func TestRecordRoundTrip(t *testing.T) {
 			require.Equal(t, len(want.Seqs), len(got.Seqs))
 			for i := range want.Seqs {
 				require.Equal(t, want.Seqs[i], got.Seqs[i])
+			}
+			require.Equal(t, want.Config, got.Config)
+			require.Equal(t, want.Start, got.Start)
+			require.Equal(t, want.Flags, got.Flags)
+			require.Equal(t, want.Reason, got.Reason)
+			require.Equal(t, len(want.Attempts), len(got.Attempts))
+			for i := range want.Attempts {
+				require.Equal(t, want.Attempts[i], got.Attempts[i])
 			}
 			require.Equal(t, b, AppendRecord(nil, &got), "re-encoding differs")
 		})

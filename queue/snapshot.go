@@ -15,7 +15,7 @@ import (
 const snapMagic = "SMQS"
 
 // SnapshotVersion is the snapshot format version.
-const SnapshotVersion = 4
+const SnapshotVersion = 5
 
 // SnapshotMsgBytes is what one retained message adds to a Snapshot.
 const SnapshotMsgBytes = snapMsg
@@ -25,12 +25,14 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Minimum encoded sizes, used to bound counts before allocating.
 const (
-	minSnapDest  = 2 + 1 + 8 + 4 + 4
+	minSnapDest  = 2 + 1 + 1 + configSize + 8 + 4 + 4 + 4
 	snapMsg      = 8 + 8 + 8 + 4 + 4
 	minSnapGroup = 2 + 1 + 8 + 4
 	minSnapSpan  = 16
 	snapWinRun   = 8 + 4 + 4 + 8
 	minSnapSess  = 8 + 8 + 4
+	// minSnapOrigin is an origin without its group name's bytes.
+	minSnapOrigin = 8 + 2 + 8 + 4 + 1
 )
 
 // RecordReader returns the encoded log record at index (the bytes Apply's
@@ -82,9 +84,12 @@ func appendSnapWindow(dst []byte, w *Window) []byte {
 func (p *Partition) SnapshotLen() int {
 	n := len(snapMagic) + 1 + 4 + 8 + 8 + 4
 	for _, d := range p.order {
-		n += 2 + len(d.name) + 8 + 4 + int(d.msgs)*snapMsg + 4
+		n += 2 + len(d.name) + 1 + configSize + 8 + 4 + int(d.msgs)*snapMsg + 4 + 4
 		for _, g := range d.order {
 			n += 2 + len(g.name) + 8 + 4 + len(g.spans)*minSnapSpan
+		}
+		for _, o := range d.origins {
+			n += minSnapOrigin + len(o.Group)
 		}
 	}
 	n += 4 + p.window.runCount()*snapWinRun + 4
@@ -94,8 +99,17 @@ func (p *Partition) SnapshotLen() int {
 	return n + 4
 }
 
+// snapDeleted is the destination flag of a deleted destination.
+const snapDeleted = 1
+
 func appendSnapDest(dst []byte, d *dest) []byte {
 	dst = appendStr16(dst, d.name)
+	var flags byte
+	if d.deleted {
+		flags |= snapDeleted
+	}
+	dst = append(dst, flags)
+	dst = appendConfig(dst, d.cfg)
 	dst = binary.BigEndian.AppendUint64(dst, d.lastSeq)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(d.msgs))
 	for i := 0; i < d.slots.len(); i++ {
@@ -119,7 +133,49 @@ func appendSnapDest(dst []byte, d *dest) []byte {
 			dst = binary.BigEndian.AppendUint64(dst, s.hi)
 		}
 	}
+	return appendSnapOrigins(dst, d)
+}
+
+// appendSnapOrigins appends d's dead-letter origins by ascending seq:
+// count u32 | per origin: seq u64 | group str16 | from seq u64 |
+// attempts u32 | reason u8.
+func appendSnapOrigins(dst []byte, d *dest) []byte {
+	seqs := make([]uint64, 0, len(d.origins))
+	for seq := range d.origins {
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(seqs)))
+	for _, seq := range seqs {
+		o := d.origins[seq]
+		dst = binary.BigEndian.AppendUint64(dst, seq)
+		dst = appendStr16(dst, []byte(o.Group))
+		dst = binary.BigEndian.AppendUint64(dst, o.Seq)
+		dst = binary.BigEndian.AppendUint32(dst, o.Attempts)
+		dst = append(dst, o.Reason)
+	}
 	return dst
+}
+
+// restoreOrigins reads what appendSnapOrigins wrote: each seq a retained
+// message of d, ascending.
+func restoreOrigins(rd *reader, d *dest) error {
+	n := rd.count(minSnapOrigin+1, "origin count")
+	var prev uint64
+	for i := 0; i < n && rd.err == nil; i++ {
+		seq := rd.u64("origin seq")
+		o := DeadLetterOrigin{Group: string(rd.str16("origin group")), Seq: rd.u64("origin from"),
+			Attempts: rd.u32("origin attempts"), Reason: rd.u8("origin reason")}
+		if rd.err != nil {
+			break
+		}
+		if seq <= prev || d.slot(seq) == nil {
+			return corruptf("origin of seq %d (after %d) names no retained message", seq, prev)
+		}
+		prev = seq
+		d.setOrigin(seq, o)
+	}
+	return rd.err
 }
 
 // errNotFresh is returned by Restore into a partition that has state.
@@ -182,12 +238,11 @@ func (p *Partition) Restore(b []byte, log RecordReader) error {
 // install makes the decoded state p's.
 func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entries []winEntry, sess []restoredSession) {
 	p.applied, p.lastTime = applied, lastTime
-	p.ageFloor = math.MaxInt64
+	p.ageDue = math.MaxInt64
 	for _, d := range dests {
+		d.lim = limitsOf(d.cfg, &p.opts)
 		p.insertDest(d)
-		if d.slots.len() > 0 {
-			p.ageFloor = min(p.ageFloor, d.slots.at(0).time)
-		}
+		p.noteFront(d)
 	}
 	// Adding the entries in order rebuilds the same generations the
 	// snapshot's partition had (a previous generation is always full).
@@ -223,6 +278,8 @@ func restoreDests(rd *reader, applied uint64, seed maphash.Seed) ([]*dest, error
 
 func restoreDest(rd *reader, applied uint64, seed maphash.Seed) (*dest, error) {
 	name := rd.str16("destination")
+	flags := rd.u8("destination flags")
+	cfg := readConfig(rd)
 	lastSeq := rd.u64("last seq")
 	n := rd.count(snapMsg, "message count")
 	if rd.err != nil {
@@ -231,13 +288,25 @@ func restoreDest(rd *reader, applied uint64, seed maphash.Seed) (*dest, error) {
 	if lastSeq >= math.MaxInt64 {
 		return nil, corruptf("destination %q: last seq %d", name, lastSeq)
 	}
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("destination %q: %w", name, err)
+	}
+	if flags&^snapDeleted != 0 {
+		return nil, corruptf("destination %q: flags %#x", name, flags)
+	}
 	d := newDest(name, seed)
-	d.lastSeq = lastSeq
+	d.lastSeq, d.cfg, d.deleted = lastSeq, cfg, flags&snapDeleted != 0
 	if err := restoreSlots(rd, d, n, applied); err != nil {
 		return nil, fmt.Errorf("destination %q: %w", name, err)
 	}
 	if err := restoreGroups(rd, d); err != nil {
 		return nil, fmt.Errorf("destination %q: %w", name, err)
+	}
+	if err := restoreOrigins(rd, d); err != nil {
+		return nil, fmt.Errorf("destination %q: %w", name, err)
+	}
+	if d.deleted && (d.msgs != 0 || len(d.order) != 0 || !cfg.IsZero()) {
+		return nil, corruptf("deleted destination %q holds messages, groups or a configuration", name)
 	}
 	return d, nil
 }
@@ -259,6 +328,8 @@ func restoreSlots(rd *reader, d *dest, n int, applied uint64) error {
 			return corruptf("message seq %d at %+v (applied %d)", s.seq, s.loc, applied)
 		}
 		prev = s.seq
+		d.unordered = d.unordered || s.loc.Index < d.lastIndex
+		d.lastIndex = max(d.lastIndex, s.loc.Index)
 		d.slots.push(s)
 		d.account(s.loc, 1)
 	}

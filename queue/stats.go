@@ -1,6 +1,9 @@
 package queue
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // DestStats describes one destination for metrics. A plain value whose
 // slices are views valid only during the callback of Destinations.
@@ -13,7 +16,11 @@ type DestStats struct {
 	// OldestTime is the record time (unix ns) of the oldest retained
 	// message, 0 when none is retained.
 	OldestTime int64
-	Groups     []GroupStats
+	// Limits are the destination's effective limits and Config its own
+	// settings (zero fields take the node's).
+	Limits Limits
+	Config DestConfig
+	Groups []GroupStats
 }
 
 // GroupStats describes one group of a destination.
@@ -26,10 +33,14 @@ type GroupStats struct {
 	Lag uint64
 }
 
-// Destinations calls fn for every destination, sorted by name.
+// Destinations calls fn for every destination, sorted by name (a deleted
+// destination is left out until it is used again).
 func (p *Partition) Destinations(fn func(d DestStats)) {
 	var groups []GroupStats
 	for _, d := range p.order {
+		if d.deleted {
+			continue
+		}
 		groups = groups[:0]
 		for _, g := range d.order {
 			groups = append(groups, GroupStats{
@@ -46,6 +57,8 @@ func (p *Partition) Destinations(fn func(d DestStats)) {
 			FirstSeq:   d.firstSeq(),
 			LastSeq:    d.lastSeq,
 			OldestTime: d.oldestTime(),
+			Limits:     p.limitsOf(d),
+			Config:     d.cfg,
 			Groups:     groups,
 		})
 	}
@@ -59,9 +72,10 @@ func (d *dest) oldestTime() int64 {
 	return 0
 }
 
-// Limits are the per-destination limits a partition applies (today the
-// node's, the same for every destination).
+// Limits are the limits a destination runs with: the node's, or its own
+// (RecordDestConfig). A plain value.
 type Limits struct {
+	Retention  Retention     // RetentionInterest or RetentionLimits
 	MaxMsgs    int64         // 0: unlimited
 	MaxBytes   int64         // payload bytes
 	MaxAge     time.Duration // 0: unlimited
@@ -69,8 +83,56 @@ type Limits struct {
 	AckTimeout time.Duration // in flight this long, a delivery comes back
 }
 
-// Limits returns the limits of the partition's destinations.
+// Limits returns the limits of the partition's destinations that set none
+// of their own.
 func (p *Partition) Limits() Limits {
+	return p.limitsOf(&dest{lim: limitsOf(DestConfig{}, &p.opts)})
+}
+
+// limitsOf returns d's effective limits.
+func (p *Partition) limitsOf(d *dest) Limits {
 	o := p.opts
-	return Limits{MaxMsgs: o.MaxMsgs, MaxBytes: o.MaxBytes, MaxAge: o.MaxAge, MaxDeliver: o.MaxDeliver, AckTimeout: o.AckTimeout}
+	maxBytes := d.lim.maxBytes
+	if maxBytes == math.MaxInt64 {
+		maxBytes = 0
+	}
+	return Limits{Retention: d.lim.retention, MaxMsgs: d.lim.maxMsgs, MaxBytes: maxBytes,
+		MaxAge: time.Duration(d.lim.maxAge), MaxDeliver: o.MaxDeliver, AckTimeout: o.AckTimeout}
+}
+
+// Peek is one retained message, read without delivering it. A plain
+// value; Msg is as Delivery.Msg (nil: read it from the log at Loc).
+type Peek struct {
+	Seq  uint64
+	Time int64 // the record time that stored it (unix ns)
+	Msg  []byte
+	Loc  Loc
+	// Origin is, for a dead-lettered copy, where it came from (nil if
+	// not known: not a ".dlq" destination, or an older record).
+	Origin *DeadLetterOrigin
+}
+
+// Peek returns retained message seq of dest. It changes nothing (no
+// delivery, no attempt). ok is false if the destination or the message is
+// not retained.
+func (p *Partition) Peek(dest []byte, seq uint64) (Peek, bool) {
+	d := p.dest(dest)
+	if d == nil || d.deleted {
+		return Peek{}, false
+	}
+	s := d.slot(seq)
+	if s == nil {
+		return Peek{}, false
+	}
+	pk := Peek{Seq: seq, Time: s.time, Msg: d.hot.view(s.loc), Loc: s.loc}
+	if o, ok := d.origins[seq]; ok {
+		pk.Origin = &o
+	}
+	return pk, true
+}
+
+// HasDest reports whether destination name exists (and is not deleted).
+func (p *Partition) HasDest(name []byte) bool {
+	d := p.dest(name)
+	return d != nil && !d.deleted
 }

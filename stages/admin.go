@@ -22,6 +22,7 @@ func (h *httpServer) routeAdmin() {
 	h.mux.HandleFunc("GET /v1/destinations/{name}", h.v1Destination)
 	h.mux.HandleFunc("GET /v1/destinations/{name}/groups", h.v1Groups)
 	h.mux.HandleFunc("GET /v1/destinations/{name}/groups/{group}", h.v1Group)
+	h.routeAdminWrites()
 }
 
 func (h *httpServer) v1Status(w http.ResponseWriter, r *http.Request) {
@@ -107,10 +108,9 @@ func (n *Node) destinations(ctx context.Context, name string) ([]adminapi.Destin
 	now := n.opts.Now()
 	dests := []adminapi.Destination{}
 	err := n.fan.Inspect(ctx, func(p *queue.Partition) {
-		lim := limitsOf(p.Limits())
 		p.Destinations(func(d queue.DestStats) {
 			if name == "" || string(d.Name) == name {
-				dests = append(dests, destinationOf(p.ID(), d, now, lim))
+				dests = append(dests, destinationOf(p.ID(), d, now, limitsOf(d.Limits)))
 			}
 		})
 	})
@@ -140,7 +140,7 @@ func destinationOf(partition uint32, d queue.DestStats, now int64, lim adminapi.
 }
 
 func limitsOf(l queue.Limits) adminapi.Limits {
-	return adminapi.Limits{MaxMsgs: l.MaxMsgs, MaxBytes: l.MaxBytes, MaxAgeSeconds: l.MaxAge.Seconds(),
+	return adminapi.Limits{Retention: l.Retention.String(), MaxMsgs: l.MaxMsgs, MaxBytes: l.MaxBytes, MaxAgeSeconds: l.MaxAge.Seconds(),
 		MaxDeliver: l.MaxDeliver, AckTimeoutSeconds: l.AckTimeout.Seconds()}
 }
 

@@ -46,9 +46,10 @@ type Node struct {
 	owners      *owner.Map    // who serves each partition here; set once at Start
 	cache       *queue.Budget // retained messages in memory; set once at Start
 	topo        *graph.Topology
-	fan         *fanout.Stage // answers the admin endpoints' reads (Inspect); set once at Start
-	qopts       queue.Options // the partitions' options; set once at Start
-	cluster     *clusterParts // a cluster member's raft log and peer links; nil on a single node
+	fan         *fanout.Stage              // answers the admin endpoints' reads (Inspect); set once at Start
+	propose     *graph.Ring[plog.Proposal] // the partition log's input: the admin endpoints' records; set once at Start
+	qopts       queue.Options              // the partitions' options; set once at Start
+	cluster     *clusterParts              // a cluster member's raft log and peer links; nil on a single node
 	server      *netio.Server
 	http        *httpServer
 }
@@ -343,6 +344,7 @@ func (n *Node) build() error {
 		return err
 	}
 	n.fan = fan
+	n.propose = rs.propose
 	ac, _ := ack.New(ack.Options{Metrics: o.Metrics}, ack.Deps{In: rs.ack, Now: o.Now})
 	for _, s := range []struct {
 		name  string

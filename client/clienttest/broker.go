@@ -199,7 +199,7 @@ func (b *broker) storeLocked(d *destination, dest string, m frame.Message, raw [
 }
 
 func (b *broker) fetch(c *Conn, f frame.Frame) error {
-	q, err := frame.DecodeFetch(f.Body)
+	q, err := frame.DecodeFetchFlags(f.Body, f.Flags)
 	if err != nil {
 		return err
 	}

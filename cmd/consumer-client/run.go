@@ -55,7 +55,12 @@ func run(ctx context.Context, f clientconf.ConsumerFlags, out *bufio.Writer, std
 	if tty || f.Progress {
 		stopProgress = (&progressLine{w: stderr, t: &t, count: f.Count, start: start, tty: tty}).run(progressInterval)
 	}
-	err = consume(ctx, c, f, newPrinter(out, f.JSON), stderr, &t)
+	var b broker = c
+	if f.From != "" {
+		from, _ := client.ParseStart(f.From) // checked by ConsumerFlags.Validate
+		b = fromBroker{c, from}
+	}
+	err = consume(ctx, b, f, newPrinter(out, f.JSON), stderr, &t)
 	stopProgress()
 	fmt.Fprintln(stderr, "consumer-client:", t.summary(time.Since(start)))
 	code := 0
@@ -75,6 +80,17 @@ type broker interface {
 	Fetch(ctx context.Context, dest, group string, max int, wait time.Duration) ([]client.Delivery, error)
 	Ack(ctx context.Context, dest, group string, seqs ...uint64) error
 	Release(ctx context.Context, dest, group string, delay time.Duration, seqs ...uint64) error
+}
+
+// fromBroker fetches with FetchFrom: a group its first FETCH creates
+// starts at from (--from).
+type fromBroker struct {
+	*client.Client
+	from client.Start
+}
+
+func (b fromBroker) Fetch(ctx context.Context, dest, group string, max int, wait time.Duration) ([]client.Delivery, error) {
+	return b.FetchFrom(ctx, dest, group, max, wait, b.from)
 }
 
 // consume fetches, prints and acks batches until --count deliveries were

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,22 +45,43 @@ func newAPI(addrs string, timeout time.Duration) (*api, error) {
 // JSON body into v; it returns the raw body too (for --json). A 404 wraps
 // errNotFound with the node's message.
 func (a *api) get(ctx context.Context, path string, v any) ([]byte, error) {
+	return a.do(ctx, http.MethodGet, path, nil, v)
+}
+
+// do sends method path with the JSON of in (if not nil) to the first
+// address that answers, and decodes the answer into v as get does.
+func (a *api) do(ctx context.Context, method, path string, in, v any) ([]byte, error) {
+	var reqBody []byte
+	if in != nil {
+		var err error
+		if reqBody, err = json.Marshal(in); err != nil {
+			return nil, err
+		}
+	}
 	var errs []string
 	for i, addr := range a.addrs {
-		body, code, err := a.getFrom(ctx, addr, path)
+		body, code, err := a.send(ctx, method, addr, path, reqBody)
 		if err != nil {
 			errs = append(errs, unreachable(addr, err))
 			continue
 		}
 		// Keep the address that answered first for the next request.
 		a.addrs[0], a.addrs[i] = a.addrs[i], a.addrs[0]
-		if code != http.StatusOK {
+		if code/100 != 2 {
 			var e adminapi.APIError
 			if json.Unmarshal(body, &e) != nil || e.Error == "" {
 				e.Error = strings.TrimSpace(string(body))
 			}
-			if code == http.StatusNotFound {
+			switch code {
+			case http.StatusNotFound:
 				return nil, fmt.Errorf("%s: %w", e.Error, errNotFound)
+			case http.StatusBadRequest, http.StatusConflict:
+				return nil, errors.New(e.Error)
+			case http.StatusMisdirectedRequest:
+				if e.Leader != "" {
+					return nil, fmt.Errorf("%s (the leader is %s)", e.Error, e.Leader)
+				}
+				return nil, fmt.Errorf("node %s: %s", addr, e.Error)
 			}
 			return nil, fmt.Errorf("node %s answered %d: %s", addr, code, e.Error)
 		}
@@ -72,10 +94,17 @@ func (a *api) get(ctx context.Context, path string, v any) ([]byte, error) {
 		strings.Join(errs, "\n  "))
 }
 
-func (a *api) getFrom(ctx context.Context, addr, path string) ([]byte, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+func (a *api) send(ctx context.Context, method, addr, path string, reqBody []byte) ([]byte, int, error) {
+	var rd io.Reader
+	if reqBody != nil {
+		rd = bytes.NewReader(reqBody)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, rd)
 	if err != nil {
 		return nil, 0, err
+	}
+	if reqBody != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {

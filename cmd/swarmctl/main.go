@@ -1,11 +1,18 @@
-// Command swarmctl shows what a SwarmMQ node holds, through the node's
-// read-only admin HTTP API (docs/admin.md):
+// Command swarmctl shows and manages what a SwarmMQ node holds, through
+// the node's admin HTTP API (docs/admin.md):
 //
 //	swarmctl status                          # the node: id, version, health, uptime, partitions led
 //	swarmctl dest ls                         # destinations: depth, bytes, oldest age, last seq, groups
 //	swarmctl dest info orders                # one destination, its limits and its groups
+//	swarmctl dest create audit --retention limits --max-age 168h
+//	swarmctl dest purge orders               # asks first, unless --force
+//	swarmctl dest delete orders              # asks first, unless --force
 //	swarmctl group ls orders                 # the groups of a destination
 //	swarmctl group info orders billing       # one group: lag, pending, in flight
+//	swarmctl group reset orders billing --to earliest|latest|seq N|time 2026-12-05T17:00:00Z
+//	swarmctl group delete orders billing     # asks first, unless --force
+//	swarmctl msg get orders 42               # one message, not delivered
+//	swarmctl dlq replay orders               # orders.dlq back into orders
 //	swarmctl --http 10.0.0.5:8080 --json dest ls
 //
 // --http is the node's admin address (node.http_addr, default
@@ -30,7 +37,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -39,7 +46,7 @@ func main() {
 func parserOptions() []kong.Option {
 	return []kong.Option{
 		kong.Name("swarmctl"),
-		kong.Description("Show what a SwarmMQ node holds (read-only), through its admin HTTP address."),
+		kong.Description("Show and manage what a SwarmMQ node holds, through its admin HTTP address."),
 		clientconf.CtlVars(),
 		kong.Embed(&version.Flag{}), version.Vars("swarmctl"),
 	}

@@ -61,6 +61,7 @@ func printDestination(out io.Writer, d adminapi.Destination) error {
 	row("Bytes", d.Bytes)
 	row("Oldest message", age(d))
 	row("Seqs retained", fmt.Sprintf("%d..%d", d.FirstSeq, d.LastSeq))
+	row("Retention", d.Limits.Retention)
 	row("Max msgs", unlimited(d.Limits.MaxMsgs))
 	row("Max bytes", unlimited(d.Limits.MaxBytes))
 	row("Max age", unlimitedSeconds(d.Limits.MaxAgeSeconds))

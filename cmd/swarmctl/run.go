@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -18,7 +17,7 @@ type exitParse struct{ code int }
 
 // run parses args, runs the command and returns the exit status: 0 done,
 // 1 an error (printed on stderr), 2 a bad command line.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	var flags clientconf.CtlFlags
 	parser, err := kong.New(&flags, append(parserOptions(), kong.Writers(stdout, stderr),
 		kong.Exit(func(c int) { panic(exitParse{c}) }))...)
@@ -42,7 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	}
 	a, err := newAPI(flags.HTTP, flags.Timeout)
 	if err == nil {
-		err = dispatch(ctx, kctx.Command(), flags, a, stdout)
+		err = dispatch(ctx, kctx.Command(), flags, a, term{in: stdin, out: stdout})
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "swarmctl: %v\n", err)
@@ -52,7 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 }
 
 // dispatch runs the command kong selected.
-func dispatch(ctx context.Context, cmd string, f clientconf.CtlFlags, a *api, out io.Writer) error {
+func dispatch(ctx context.Context, cmd string, f clientconf.CtlFlags, a *api, t term) error {
+	out := t.out
 	switch cmd {
 	case "status":
 		return show(ctx, a, adminapi.PathStatus, f.JSON, out, printStatus)
@@ -65,7 +65,7 @@ func dispatch(ctx context.Context, cmd string, f clientconf.CtlFlags, a *api, ou
 	case "group info <dest> <group>":
 		return show(ctx, a, groupPath(f.Group.Info.Dest, f.Group.Info.Group), f.JSON, out, printGroup)
 	}
-	return errors.New("BUG: no command " + cmd)
+	return dispatchWrite(ctx, cmd, f, a, t)
 }
 
 // show gets path into a T and prints it: the node's JSON as it came with

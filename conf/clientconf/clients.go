@@ -113,6 +113,7 @@ type ConsumerFlags struct {
 	Follow      bool          `short:"f" help:"Keep waiting for new messages until interrupted (SIGINT or SIGTERM)."`
 	Timeout     time.Duration `help:"Stop when nothing arrives for this long (default: 2s when neither --follow nor --count is given; 0 = never)." placeholder:"DURATION"`
 	Batch       int           `help:"Most messages per fetch (default: ${default})." default:"${default_fetch}" placeholder:"N"`
+	From        string        `help:"Where the group starts if this consumer creates it (its first fetch): earliest, latest, seq:N or time:RFC3339 (default: the oldest retained message). An existing group is not moved: swarmctl group reset does that." placeholder:"POSITION"`
 	JSON        bool          `name:"json" help:"Print one JSON object per message (destination, group, seq, attempt, id, timestamp, producer, key_id, payload) instead of the bare payload."`
 	ClientID    string        `name:"client-id" help:"Client id sent in HELLO (default <hostname>-<pid>)." placeholder:"ID"`
 	KeyFile     string        `name:"key-file" help:"Keyring file (YAML, docs/sealing.md): authenticate and decrypt every payload; one that fails is reported on stderr and not acknowledged. Without it only unsealed payloads are printed." placeholder:"FILE"`
@@ -136,6 +137,11 @@ func (f ConsumerFlags) Validate() error {
 	}
 	if f.Batch < 1 {
 		bad("--batch %d must be at least 1", f.Batch)
+	}
+	if f.From != "" {
+		if _, err := client.ParseStart(f.From); err != nil {
+			bad("--from: %v", err)
+		}
 	}
 	return errors.Join(errs...)
 }

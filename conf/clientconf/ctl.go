@@ -21,9 +21,9 @@ func CtlVars() kong.Vars {
 }
 
 // CtlFlags is the command line of swarmctl (parsed by kong with CtlVars);
-// the help tags document the fields. The command kong selects
-// ("status", "dest ls", "dest info <name>", "group ls <dest>",
-// "group info <dest> <group>") says which one to run.
+// the help tags document the fields. The command kong selects (such as
+// "status", "dest info <name>", "group reset <dest> <group>") says which
+// one to run.
 type CtlFlags struct {
 	HTTP    string        `name:"http" help:"The node's admin HTTP address (node.http_addr, not the client port); a comma-separated list is tried in order and the first that answers is used (default: ${default})." default:"${default_http}" placeholder:"HOST:PORT[,HOST:PORT]"`
 	JSON    bool          `name:"json" help:"Print the node's JSON instead of a table."`
@@ -35,7 +35,22 @@ type CtlFlags struct {
 		Info struct {
 			Name string `arg:"" help:"Destination name."`
 		} `cmd:"" help:"One destination: its counters, its limits and every group's lag, pending and in flight."`
-	} `cmd:"" help:"Inspect destinations."`
+		Create struct {
+			Name      string        `arg:"" help:"Destination name."`
+			Retention string        `help:"interest (a message goes once every group acknowledged it) or limits (messages stay until the limits drop them, whatever was acknowledged); default: the node's." enum:"interest,limits," default:""`
+			MaxMsgs   int64         `name:"max-msgs" help:"Most messages retained (0: the node's, -1: unlimited)."`
+			MaxBytes  int64         `name:"max-bytes" help:"Most payload bytes retained (0: the node's, -1: unlimited)."`
+			MaxAge    time.Duration `name:"max-age" help:"Messages older than this are dropped (0: the node's, -1s: unlimited)."`
+		} `cmd:"" help:"Create a destination with its own retention and limits (over the node's)."`
+		Purge struct {
+			Name  string `arg:"" help:"Destination name."`
+			Force bool   `help:"Do not ask for confirmation."`
+		} `cmd:"" help:"Drop every message of a destination (its groups are done with them; seqs go on)."`
+		Delete struct {
+			Name  string `arg:"" help:"Destination name."`
+			Force bool   `help:"Do not ask for confirmation."`
+		} `cmd:"" help:"Delete a destination: its messages, groups and limits."`
+	} `cmd:"" help:"Inspect and manage destinations."`
 	Group struct {
 		Ls struct {
 			Dest string `arg:"" help:"Destination name."`
@@ -44,5 +59,28 @@ type CtlFlags struct {
 			Dest  string `arg:"" help:"Destination name."`
 			Group string `arg:"" help:"Group name."`
 		} `cmd:"" help:"One consumer group: lag, pending, in flight, ack floor."`
-	} `cmd:"" help:"Inspect consumer groups."`
+		Reset struct {
+			Dest  string `arg:"" help:"Destination name."`
+			Group string `arg:"" help:"Group name."`
+			Value string `arg:"" optional:"" help:"The seq or time of --to seq or --to time (or write --to seq:N, --to time:T)."`
+			To    string `required:"" help:"Where the group goes: earliest, latest, seq N, or time T (RFC 3339)." placeholder:"POSITION"`
+		} `cmd:"" help:"Move a group: it reads again (or skips) from the position on."`
+		Delete struct {
+			Dest  string `arg:"" help:"Destination name."`
+			Group string `arg:"" help:"Group name."`
+			Force bool   `help:"Do not ask for confirmation."`
+		} `cmd:"" help:"Delete a consumer group."`
+	} `cmd:"" help:"Inspect and manage consumer groups."`
+	Msg struct {
+		Get struct {
+			Dest string `arg:"" help:"Destination name."`
+			Seq  uint64 `arg:"" help:"The message's seq."`
+			Raw  bool   `help:"Write only the payload's bytes."`
+		} `cmd:"" help:"Show one retained message without delivering it."`
+	} `cmd:"" help:"Read messages."`
+	DLQ struct {
+		Replay struct {
+			Dest string `arg:"" help:"The destination whose dead letters (DEST.dlq) go back to it."`
+		} `cmd:"" help:"Move every message of DEST.dlq back to DEST, under new seqs, ids unchanged."`
+	} `cmd:"" name:"dlq" help:"Dead-letter destinations."`
 }

@@ -1,6 +1,6 @@
-// Package adminapi holds the JSON bodies of the node's read-only admin
-// API (GET /v1/..., docs/admin.md), shared by the node (package stages)
-// and swarmctl. It is a leaf: plain types, no goroutines, no I/O.
+// Package adminapi holds the JSON bodies of the node's admin API
+// (/v1/..., docs/admin.md), shared by the node (package stages) and
+// swarmctl. It is a leaf: plain types, no goroutines, no I/O.
 package adminapi
 
 // Paths of the admin API; a destination or group name is one path
@@ -8,6 +8,15 @@ package adminapi
 const (
 	PathStatus       = "/v1/status"
 	PathDestinations = "/v1/destinations"
+)
+
+// Sub-paths of a destination (after PathDestinations/{name}).
+const (
+	SubPurge    = "/purge"
+	SubReplay   = "/replay"
+	SubMessages = "/messages/"
+	SubGroups   = "/groups"
+	SubReset    = "/reset" // after SubGroups/{group}
 )
 
 // Status is the JSON body of GET /v1/status.
@@ -42,9 +51,10 @@ type Destination struct {
 	Groups           []Group `json:"groups"`
 }
 
-// Limits are a destination's limits (today the node's, for every
-// destination); 0 means unlimited.
+// Limits are a destination's effective limits: its own where it set them
+// (dest create), else the node's; 0 means unlimited.
 type Limits struct {
+	Retention         string  `json:"retention"` // "interest" or "limits"
 	MaxMsgs           int64   `json:"max_msgs"`
 	MaxBytes          int64   `json:"max_bytes"`
 	MaxAgeSeconds     float64 `json:"max_age_seconds"`
@@ -68,7 +78,70 @@ type Group struct {
 	AckFloor uint64 `json:"ack_floor"`
 }
 
-// APIError is the JSON body of every admin error answer.
+// APIError is the JSON body of every admin error answer. An answer 421
+// (this node does not lead the destination's partition) names the
+// partition, and its leader when the node knows it.
 type APIError struct {
-	Error string `json:"error"`
+	Error     string  `json:"error"`
+	Partition *uint32 `json:"partition,omitempty"`
+	Leader    string  `json:"leader,omitempty"`
+}
+
+// CreateDestination is the body of POST /v1/destinations. A zero limit
+// takes the node's; -1 makes it unlimited.
+type CreateDestination struct {
+	Name          string  `json:"name"`
+	Retention     string  `json:"retention,omitempty"` // "interest", "limits" or "" (the node's)
+	MaxMsgs       int64   `json:"max_msgs,omitempty"`
+	MaxBytes      int64   `json:"max_bytes,omitempty"`
+	MaxAgeSeconds float64 `json:"max_age_seconds,omitempty"`
+}
+
+// Reset is the body of POST /v1/destinations/{name}/groups/{group}/reset.
+type Reset struct {
+	// To is "earliest", "latest", "seq" (Seq) or "time" (Time).
+	To   string `json:"to"`
+	Seq  uint64 `json:"seq,omitempty"`
+	Time string `json:"time,omitempty"` // RFC 3339
+}
+
+// Change is the answer of every write: what was done, once it is in the
+// partition's log and applied.
+type Change struct {
+	Action      string `json:"action"` // create, purge, delete, reset, group-delete, replay
+	Destination string `json:"destination"`
+	Group       string `json:"group,omitempty"`
+	Partition   uint32 `json:"partition"`
+	// Messages is how many messages a purge or delete dropped, or a
+	// replay moved back.
+	Messages uint64 `json:"messages"`
+	// NextSeq is, after a reset, the first seq the group reads.
+	NextSeq uint64 `json:"next_seq,omitempty"`
+}
+
+// Message is the body of GET /v1/destinations/{name}/messages/{seq}: one
+// retained message, read without delivering it.
+type Message struct {
+	Destination string `json:"destination"`
+	Seq         uint64 `json:"seq"`
+	ID          string `json:"id"` // 32 hex digits
+	Producer    uint64 `json:"producer"`
+	Timestamp   string `json:"timestamp"` // the producer's time, RFC 3339
+	StoredAt    string `json:"stored_at"` // the time of the record that stored it
+	KeyID       uint32 `json:"key_id"`    // 0: not sealed
+	Size        int    `json:"size"`      // payload bytes
+	Payload     []byte `json:"payload"`   // base64 in JSON; sealed bytes if key_id is not 0
+	// DeadLetter is, for a message of a ".dlq" destination, where it came
+	// from (absent if the node does not know: dead-lettered by an older
+	// version).
+	DeadLetter *DeadLetter `json:"dead_letter,omitempty"`
+}
+
+// DeadLetter says why and from where a message was dead-lettered.
+type DeadLetter struct {
+	Destination string `json:"destination"` // where it was published
+	Group       string `json:"group"`       // the group that gave up on it
+	Seq         uint64 `json:"seq"`         // its seq there
+	Attempts    uint32 `json:"attempts"`    // deliveries to the group
+	Reason      string `json:"reason"`      // "max_deliver": delivered that many times without an ack
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/graph"
 	"github.com/swarmmq/swarmmq/netio"
+	"github.com/swarmmq/swarmmq/queue"
 	"github.com/swarmmq/swarmmq/route"
 	"github.com/swarmmq/swarmmq/stages/work"
 )
@@ -174,12 +175,14 @@ func (s *Stage) publish(in netio.Inbound, f frame.Frame, now int64) (*work.Reque
 }
 
 func (s *Stage) fetch(in netio.Inbound, f frame.Frame, now int64) (*work.Request, error) {
-	q, err := frame.DecodeFetch(f.Body)
+	q, err := frame.DecodeFetchFlags(f.Body, f.Flags)
 	if err != nil {
 		return nil, err
 	}
 	r := s.newRequest(work.KindFetch, in, f, q.Destination, now)
 	r.Group = q.Group
+	// The frame's start values are the log's (frame/fetch.go).
+	r.Start = queue.Start{Kind: queue.StartKind(q.Start), At: q.StartAt}
 	r.Max = int(q.Max)
 	if r.Max == 0 {
 		r.Max = s.opts.FetchBatch

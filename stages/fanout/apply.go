@@ -44,7 +44,10 @@ func (w *worker) applyEntry(e plog.Entry) {
 	if err != nil {
 		w.s.opts.Logger.Error("BUG: cannot apply a committed record", "partition", e.Partition,
 			"index", e.Index, "err", err)
-		if e.Req != nil {
+		switch {
+		case e.Req != nil && e.Req.Kind == work.KindAdmin:
+			w.adminDone(e.Req, queue.Result{}, fmt.Errorf("cannot apply record %d: %w", e.Index, err))
+		case e.Req != nil:
 			w.fail(e.Req, frame.CodeInternal, fmt.Errorf("cannot apply record %d: %w", e.Index, err))
 		}
 		return
@@ -67,13 +70,43 @@ func (w *worker) applyEntry(e plog.Entry) {
 		if r != nil {
 			r.Release()
 		}
-	case queue.RecordDeadLetter:
+	case queue.RecordDeadLetter, queue.RecordDeadLetterFrom:
 		w.s.m.deadLetter.Add(len(rec.Seqs))
 		w.wake(frame.AppendDeadLetter(nil, rec.Dest))
 		if r != nil {
 			r.Release()
 		}
+	case queue.RecordGroupReset:
+		delete(w.creating, waitKey{string(rec.Dest), string(rec.Group)}) // a group created at a start
+		w.adminApplied(r, rec)
+	default: // the admin records: one result each
+		w.adminApplied(r, rec)
 	}
+}
+
+// adminApplied wakes the fetches an admin record may serve (a reset or a
+// replay) and answers its request, if any.
+func (w *worker) adminApplied(r *work.Request, rec *queue.Record) {
+	var res queue.Result
+	if len(w.results) > 0 {
+		res = w.results[0]
+	}
+	w.wake(rec.Dest)
+	switch {
+	case r == nil:
+	case r.Kind == work.KindAdmin:
+		w.adminDone(r, res, nil)
+	default: // a group create at a start, proposed by requestGroup
+		r.Release()
+	}
+}
+
+// adminDone gives an admin request its outcome and releases it.
+func (w *worker) adminDone(r *work.Request, res queue.Result, err error) {
+	if r.Done != nil {
+		r.Done(res, err)
+	}
+	r.Release()
 }
 
 // publishApplied copies the state machine's per-message results into the
@@ -129,7 +162,9 @@ func (w *worker) proposalFailed(r *work.Request, err error) {
 			return
 		}
 		r.Release()
-	case work.KindGroupCreate:
+	case work.KindAdmin:
+		w.adminDone(r, queue.Result{}, err)
+	case work.KindGroupCreate: // or a GroupReset creating a group at a start
 		// The next FETCH of the group asks again.
 		delete(w.creating, waitKey{string(r.Dest), string(r.Group)})
 		r.Release()
@@ -148,13 +183,15 @@ func (w *worker) takeDead(p uint32) {
 		r.Dest = append([]byte(nil), d.Dest...)
 		r.Group = append([]byte(nil), d.Group...)
 		r.Seqs = append(r.Seqs[:0], d.Seqs...)
-		r.Record = queue.Record{Type: queue.RecordDeadLetter, Time: w.s.deps.Now(), Dest: r.Dest, Group: r.Group, Seqs: r.Seqs}
+		r.Record = queue.Record{Type: queue.RecordDeadLetterFrom, Time: w.s.deps.Now(), Dest: r.Dest, Group: r.Group,
+			Seqs: r.Seqs, Attempts: append([]uint32(nil), d.Attempts...), Reason: queue.ReasonMaxDeliver}
 		w.feedback = append(w.feedback, plog.Proposal{Partition: p, Record: &r.Record, Req: r})
 	}
 }
 
-// requestGroup asks persist to log a GroupCreate for (dest, group) once.
-func (w *worker) requestGroup(p uint32, dest, group []byte) {
+// requestGroup asks persist to log a GroupCreate for (dest, group) once:
+// at start if the FETCH said where (a GroupReset with queue.FlagCreate).
+func (w *worker) requestGroup(p uint32, dest, group []byte, start queue.Start) {
 	k := waitKey{string(dest), string(group)}
 	if w.creating[k] {
 		return
@@ -165,6 +202,9 @@ func (w *worker) requestGroup(p uint32, dest, group []byte) {
 	r.Dest = []byte(k.dest)
 	r.Group = []byte(k.group)
 	r.Record = queue.Record{Type: queue.RecordGroupCreate, Time: w.s.deps.Now(), Dest: r.Dest, Group: r.Group}
+	if start.Kind != 0 {
+		r.Record.Type, r.Record.Start, r.Record.Flags = queue.RecordGroupReset, start, queue.FlagCreate
+	}
 	w.feedback = append(w.feedback, plog.Proposal{Partition: p, Record: &r.Record, Req: r})
 }
 

@@ -21,7 +21,7 @@ func (w *worker) fetch(r *work.Request, now int64) {
 	w.deliv, err = p.Deliver(r.Dest, r.Group, r.Max, now, w.deliv[:0])
 	switch {
 	case errors.Is(err, queue.ErrUnknownGroup):
-		w.requestGroup(r.Partition, r.Dest, r.Group)
+		w.requestGroup(r.Partition, r.Dest, r.Group, r.Start)
 		w.park(r)
 	case err == nil && len(w.deliv) == 0 && r.WaitMs > 0 && now < waitDeadline(r):
 		if !r.Parked {

@@ -20,6 +20,7 @@ const (
 	KindNack
 	KindGroupCreate // a record fanout asks persist to log
 	KindDeadLetter  // a record fanout asks persist to log
+	KindAdmin       // an operator's record (the admin API); Done gets its outcome
 )
 
 // Conn is what the stages need of a client connection. netio's Conn
@@ -73,6 +74,9 @@ type Request struct {
 	Max    int
 	WaitMs uint32
 	Parked bool // counted once as a long poll
+	// Start is where the group starts if this FETCH creates it (Kind 0:
+	// the oldest retained message).
+	Start queue.Start
 
 	// ACK, NACK, DeadLetter: sequence numbers; NACK delay.
 	Seqs    []uint64
@@ -90,6 +94,10 @@ type Request struct {
 	Record queue.Record
 	// Err, when set, is what the request is answered with (an ERROR frame).
 	Err error
+	// Done, for KindAdmin, is called once by the fanout worker: with the
+	// result of the record once it applied, or with the error that kept
+	// it from being committed. The request is released after it returns.
+	Done func(res queue.Result, err error)
 
 	in netio.Inbound // the frame's pooled buffer; zero for internal records
 }
