@@ -166,6 +166,10 @@ type Server struct {
 		sync.Mutex
 		m map[*Conn]struct{} // connections held back by a full ring
 	}
+	refusals struct {
+		sync.Mutex
+		held []heldRefusal // refusals of penalized addresses waiting for their time (refusal.go)
+	}
 	stopOnce sync.Once
 }
 
