@@ -200,12 +200,12 @@ func TestOwnRepliesHoldBack(t *testing.T) {
 }
 
 // TestBackloggedUntilRepliesDrain: Backlogged reports a connection whose
-// unwritten replies reach half of MaxOutbound (the stages then build no
-// more of its replies), and stops once the client has read them.
+// unwritten replies reach MaxFrame (the stages then build no more of its
+// replies), and stops once the client has read them.
 func TestBackloggedUntilRepliesDrain(t *testing.T) {
 	opts := testOptions()
-	opts.MaxFrame = 64 << 10
-	opts.MaxOutbound = 1 << 20
+	opts.MaxFrame = 256 << 10
+	opts.MaxOutbound = 4 << 20
 	e := startEnv(t, opts, 16)
 	c := e.dial()
 	c.hello(10, 0)
@@ -214,9 +214,9 @@ func TestBackloggedUntilRepliesDrain(t *testing.T) {
 	conn := in.Conn
 	in.Release()
 	require.False(t, conn.Backlogged())
+	fillUnread(t, conn, 128<<10)
+	require.False(t, conn.Backlogged(), "below one frame")
 	fillUnread(t, conn, 256<<10)
-	require.False(t, conn.Backlogged(), "below half of MaxOutbound")
-	fillUnread(t, conn, 512<<10)
 	require.True(t, conn.Backlogged())
 	go func() { _, _ = io.Copy(io.Discard, c.nc) }() // ends when the test closes nc
 	eventually(t, func() bool { return !conn.Backlogged() }, "the replies to drain")
