@@ -89,8 +89,8 @@ func healthLatencies(ctx context.Context, wg *sync.WaitGroup, httpAddr string) f
 	}
 }
 
-// snapshot saves the node's /metrics and a heap profile to prefix.* once
-// after has passed, unless ctx ends first.
+// snapshot saves the node's /metrics, a heap profile, a 2s CPU profile and
+// its goroutines to prefix.* once after has passed, unless ctx ends first.
 func snapshot(ctx context.Context, wg *sync.WaitGroup, httpAddr, prefix string, after time.Duration) {
 	wg.Go(func() {
 		select {
@@ -99,7 +99,7 @@ func snapshot(ctx context.Context, wg *sync.WaitGroup, httpAddr, prefix string, 
 		case <-time.After(after):
 		}
 		for suffix, path := range map[string]string{".metrics": "/metrics", ".heap": "/debug/pprof/heap",
-			".cpu": "/debug/pprof/profile?seconds=2"} {
+			".cpu": "/debug/pprof/profile?seconds=2", ".goroutines": "/debug/pprof/goroutine?debug=1"} {
 			resp, err := http.Get("http://" + httpAddr + path)
 			if err != nil {
 				continue
