@@ -23,6 +23,7 @@ const (
 	envBase     = "SWARMMQ_SOAK_BASE"     // the pair alone, default 15s
 	envPatterns = "SWARMMQ_SOAK_PATTERNS" // default "A,B,A+B"
 	envProfile  = "SWARMMQ_SOAK_PROFILE"  // a directory: /metrics and a heap profile of each phase go there
+	envTrace    = "SWARMMQ_SOAK_TRACE"    // with envProfile: also a 1s execution trace of each phase
 	envHostile  = "SWARMMQ_SOAK_HOSTILE"  // set by the soak in its hostile child process: "pattern addr duration phase"
 	cooldown    = 5 * time.Second
 	goodSize    = 128
@@ -34,9 +35,12 @@ type pair struct {
 }
 
 // TestSoakMemory runs the memory soak of docs/perf.md: the well-behaved pair
-// alone, then under each hostile pattern; for each phase it logs the node's
-// RSS peak, the pair's throughput against its throughput alone, and the p99
-// of /health.
+// alone, then under each hostile pattern, each followed by a cooldown and
+// the pair alone again; for each pattern it logs the node's RSS peak, the
+// pair's throughput against its throughput alone at the start (pair_ratio)
+// and against the mean of its throughput alone just before and just after
+// the pattern (pair_ratio_local: on a machine whose load drifts, the fairer
+// comparison), and the p99 of /health.
 func TestSoakMemory(t *testing.T) {
 	bin := os.Getenv(envNode)
 	if bin == "" {
@@ -53,6 +57,7 @@ func TestSoakMemory(t *testing.T) {
 	var pr pair
 	runPair(ctx, t, &pairWG, p.addr, &pr)
 	alone := phase(t, p, &pr, "alone", base, nil)
+	before := alone
 	for i, pat := range patterns {
 		got := phase(t, p, &pr, pat, dur, func(ctx context.Context, wg *sync.WaitGroup, st *hostileStats) {
 			runHostileChild(t, wg, pat, p.addr, dur, i, st)
@@ -63,6 +68,10 @@ func TestSoakMemory(t *testing.T) {
 		phase(t, p, &pr, "cooldown after "+pat, cooldown, nil)
 		after, _, _ := rss(pid)
 		t.Logf("RESULT pattern=%s rss_end_mib=%.0f rss_after_cooldown_mib=%.0f", pat, mib(cur), mib(after))
+		again := phase(t, p, &pr, "alone after "+pat, base, nil)
+		t.Logf("RESULT pattern=%s pair_ratio_local=%.2f (against the pair alone just before and after: %.0f, %.0f msg/s)",
+			pat, 2*got.rate/(before.rate+again.rate), before.rate, again.rate)
+		before = again
 	}
 }
 
