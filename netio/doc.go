@@ -107,12 +107,16 @@
 // or a partial frame beyond MaxInbound) penalizes its remote IP address
 // (penalty.go): for FlowControlPenalty, doubling on repeat offences up to
 // 30s, new connections from it get ERROR TOO_MANY_CONNECTIONS ("address …
-// penalized for exceeding its credits: retry after …") at accept, before
-// anything is read, so a client that reconnects at once to offend again
-// costs an accept and a write rather than a read of every request up to
-// the one too many. The table remembers at most 4,096 addresses (the one
-// penalized longest ago is forgotten first) and forgets one after 30s
-// without offence; its mutex is never held with another.
+// penalized for exceeding its credits: retry after …"), before anything
+// is read, so a client that reconnects at once to offend again costs an
+// accept and a write rather than a read of every request up to the one too
+// many. The refusal is held (refusal.go): written when the penalty ends or
+// one second after the accept, whichever comes first (over TLS, before the
+// TLS handshake), so such a client dials once a second per connection
+// instead of thousands of times; at most 256 refusals are held at once,
+// beyond that they are answered at once. The table remembers at most 4,096
+// addresses (the one penalized longest ago is forgotten first) and forgets
+// one after 30s without offence; its mutex is never held with another.
 //
 // A request is handed on (TryPush to the ring) unless the connection must
 // wait; then it joins the connection's backlog, in order, and the
@@ -146,8 +150,13 @@
 // MaxInbound. (The flip side: a waiting TLS connection notices that its
 // peer went away only once it reads again.)
 //
-// Replies: if the bytes held for a connection would exceed MaxOutbound, the
-// client is not reading: ERROR SLOW_CONSUMER (below). If replies are queued
+// Replies: from one MaxFrame of unwritten replies (or half of MaxOutbound,
+// if less) a connection is Backlogged: its socket has taken what it can,
+// and the stages build no more of its large replies until it drains (the
+// fanout stage holds its FETCHes back), so a client that never reads
+// costs no encoding and about one reply of heap. If the bytes held for a
+// connection would exceed MaxOutbound, the client is not reading: ERROR
+// SLOW_CONSUMER (below). If replies are queued
 // and make no write progress for WriteStallTimeout — the housekeeper checks
 // every probeEvery, re-reading what gnet holds unwritten, as gnet reports no
 // "written" event; a TLS writer reports after each 256 KiB — the
