@@ -84,7 +84,7 @@
 // event loop, or its TLS reader) lives in Conn.loop; everything else is
 // atomic or under a mutex. No two of netio's locks are ever held together
 // (Server.mu, Server.gnetMu, Server.conns, Server.parked, Conn.mu,
-// tlsSide.mu, penalties.mu). Calls into gnet from other goroutines (Execute, Wake) are
+// tlsSide.mu, penalties.mu, Server.refusals). Calls into gnet from other goroutines (Execute, Wake) are
 // made under gnetMu.RLock, which Stop takes exclusively before gnet closes
 // its pollers. The OnClose hook runs on the connection's event loop or TLS
 // reader goroutine.
@@ -113,8 +113,9 @@
 // many. The refusal is held (refusal.go): written when the penalty ends or
 // one second after the accept, whichever comes first (over TLS, before the
 // TLS handshake), so such a client dials once a second per connection
-// instead of thousands of times; at most 256 refusals are held at once,
-// beyond that they are answered at once. The table remembers at most 4,096
+// instead of thousands of times. At most 256 refusals are held at once on
+// the plaintext listener, beyond that they are answered at once; over TLS
+// each held refusal takes one of the 64 rejecting goroutines (below). The table remembers at most 4,096
 // addresses (the one penalized longest ago is forgotten first) and forgets
 // one after 30s without offence; its mutex is never held with another.
 //
