@@ -68,6 +68,23 @@ func (c *Conn) overCredits() bool {
 	return c.outstanding.Load() >= int64(c.credits.Load())
 }
 
+// Backlogged reports whether c's replies not yet written (netio's queue
+// plus what the transport holds) reach one frame of MaxFrame bytes (or
+// half of MaxOutbound, if that is less): the socket has taken what it can
+// and the client is not keeping up. The stages should build no more of its
+// large replies (a FETCH's MESSAGES) until it drains: a client that never
+// reads would otherwise have them read, encoded and copied only to be
+// dropped with the connection (SLOW_CONSUMER), on the workers everyone
+// shares, and held meanwhile in the heap everyone shares. A client that
+// reads loses nothing: its socket's buffer is full, and the replies held
+// here go out first. It is safe for concurrent use; a plaintext
+// connection's unwritten bytes are re-read every probeEvery while replies
+// wait (gnet reports no writes), so a connection that drained may report
+// true for that long.
+func (c *Conn) Backlogged() bool {
+	return c.outBytes.Load() >= c.srv.backlogAt
+}
+
 // mayHandOn reports whether c may hand a request on: not while its own
 // replies waiting to be written reach half of MaxOutbound, nor while its
 // requests in the pipeline reach MaxPipeline (unless it has none there),

@@ -199,6 +199,30 @@ func TestOwnRepliesHoldBack(t *testing.T) {
 	require.Zero(t, e.srv.metrics.slowConsumers.Get())
 }
 
+// TestBackloggedUntilRepliesDrain: Backlogged reports a connection whose
+// unwritten replies reach MaxFrame (the stages then build no more of its
+// replies), and stops once the client has read them.
+func TestBackloggedUntilRepliesDrain(t *testing.T) {
+	opts := testOptions()
+	opts.MaxFrame = 256 << 10
+	opts.MaxOutbound = 4 << 20
+	e := startEnv(t, opts, 16)
+	c := e.dial()
+	c.hello(10, 0)
+	c.write(fetchFrame(1, "g"))
+	in := e.pop(1)[0]
+	conn := in.Conn
+	in.Release()
+	require.False(t, conn.Backlogged())
+	fillUnread(t, conn, 128<<10)
+	require.False(t, conn.Backlogged(), "below one frame")
+	fillUnread(t, conn, 256<<10)
+	require.True(t, conn.Backlogged())
+	go func() { _, _ = io.Copy(io.Discard, c.nc) }() // ends when the test closes nc
+	eventually(t, func() bool { return !conn.Backlogged() }, "the replies to drain")
+	require.False(t, conn.Closed())
+}
+
 // TestWriteStallClosesConnection: replies that make no write progress for
 // WriteStallTimeout close the connection with SLOW_CONSUMER, far below
 // MaxOutbound.

@@ -85,7 +85,7 @@
 // event loop, or its TLS reader) lives in Conn.loop; everything else is
 // atomic or under a mutex. No two of netio's locks are ever held together
 // (Server.mu, Server.gnetMu, Server.conns, Server.parked, Conn.mu,
-// tlsSide.mu, penalties.mu). Calls into gnet from other goroutines (Execute, Wake) are
+// tlsSide.mu, penalties.mu, Server.refusals). Calls into gnet from other goroutines (Execute, Wake) are
 // made under gnetMu.RLock, which Stop takes exclusively before gnet closes
 // its pollers. The OnClose hook runs on the connection's event loop or TLS
 // reader goroutine.
@@ -108,12 +108,17 @@
 // or a partial frame beyond MaxInbound) penalizes its remote IP address
 // (penalty.go): for FlowControlPenalty, doubling on repeat offences up to
 // 30s, new connections from it get ERROR TOO_MANY_CONNECTIONS ("address …
-// penalized for exceeding its credits: retry after …") at accept, before
-// anything is read, so a client that reconnects at once to offend again
-// costs an accept and a write rather than a read of every request up to
-// the one too many. The table remembers at most 4,096 addresses (the one
-// penalized longest ago is forgotten first) and forgets one after 30s
-// without offence; its mutex is never held with another.
+// penalized for exceeding its credits: retry after …"), before anything
+// is read, so a client that reconnects at once to offend again costs an
+// accept and a write rather than a read of every request up to the one too
+// many. The refusal is held (refusal.go): written when the penalty ends or
+// one second after the accept, whichever comes first (over TLS, before the
+// TLS handshake), so such a client dials once a second per connection
+// instead of thousands of times. At most 256 refusals are held at once on
+// the plaintext listener, beyond that they are answered at once; over TLS
+// each held refusal takes one of the 64 rejecting goroutines (below). The table remembers at most 4,096
+// addresses (the one penalized longest ago is forgotten first) and forgets
+// one after 30s without offence; its mutex is never held with another.
 //
 // A request is handed on (TryPush to the ring) unless the connection must
 // wait; then it joins the connection's backlog, in order, and the
@@ -147,8 +152,13 @@
 // MaxInbound. (The flip side: a waiting TLS connection notices that its
 // peer went away only once it reads again.)
 //
-// Replies: if the bytes held for a connection would exceed MaxOutbound, the
-// client is not reading: ERROR SLOW_CONSUMER (below). If replies are queued
+// Replies: from one MaxFrame of unwritten replies (or half of MaxOutbound,
+// if less) a connection is Backlogged: its socket has taken what it can,
+// and the stages build no more of its large replies until it drains (the
+// fanout stage holds its FETCHes back), so a client that never reads
+// costs no encoding and about one reply of heap. If the bytes held for a
+// connection would exceed MaxOutbound, the client is not reading: ERROR
+// SLOW_CONSUMER (below). If replies are queued
 // and make no write progress for WriteStallTimeout — the housekeeper checks
 // every probeEvery, re-reading what gnet holds unwritten, as gnet reports no
 // "written" event; a TLS writer reports after each 256 KiB — the

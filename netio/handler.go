@@ -24,12 +24,16 @@ func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 }
 
 // OnOpen admits a connection, or rejects it with an ERROR frame when the
-// server is stopping or full.
+// server is stopping or full, or its address is penalized (that refusal is
+// held: refusal.go).
 func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := h.s
 	c := newConn(s, gc.RemoteAddr(), time.Now().UnixNano())
 	c.tr = newGnetConn(c, gc)
-	if code, msg := s.register(c); code != frame.CodeOK {
+	if code, msg, until := s.register(c); code != frame.CodeOK {
+		if !until.IsZero() && s.refuseLater(gc, c.remote, until) {
+			return nil, gnet.None
+		}
 		return frame.AppendError(nil, 0, code, msg), gnet.Close
 	}
 	gc.SetContext(c.tr)
@@ -38,11 +42,12 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 
 // OnClose forgets the connection and calls the OnClose hook.
 func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
-	g, ok := gc.Context().(*gnetConn)
-	if !ok {
-		return gnet.None // rejected in OnOpen
+	switch g := gc.Context().(type) {
+	case *gnetConn:
+		h.s.forget(g.c, err)
+	case *gnetRefusal:
+		g.closed = true
 	}
-	h.s.forget(g.c, err)
 	return gnet.None
 }
 
@@ -52,6 +57,10 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	g, ok := gc.Context().(*gnetConn)
 	if !ok {
+		if _, held := gc.Context().(*gnetRefusal); held {
+			_, _ = gc.Discard(-1) // not read: its refusal is held
+			return gnet.None
+		}
 		return gnet.Close
 	}
 	c := g.c

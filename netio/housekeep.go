@@ -7,8 +7,8 @@ import (
 )
 
 // housekeep is netio's own goroutine: it wakes connections held back by a
-// full ring when the ring has room again, and closes connections whose
-// handshake or idle deadline has passed.
+// full ring when the ring has room again, closes connections whose
+// handshake or idle deadline has passed, and answers held refusals.
 func (s *Server) housekeep() error {
 	tick := time.NewTicker(s.tickEvery)
 	defer tick.Stop()
@@ -22,6 +22,7 @@ func (s *Server) housekeep() error {
 			s.wakeParked()
 		case now := <-probe.C:
 			s.checkWrites(now.UnixNano())
+			s.answerRefusals(now.UnixNano())
 		case now := <-tick.C:
 			for _, e := range s.expired(now.UnixNano()) {
 				if e.code == frame.CodeOK {

@@ -142,3 +142,42 @@ func TestFlowControlPenaltyOff(t *testing.T) {
 	c.ping(1)
 	require.Zero(t, e.srv.metrics.penalizedRefused.Get())
 }
+
+// TestPenalizedRefusalHeld: the refusal of a connection from a penalized
+// address is held — the connection is not read, and its ERROR comes
+// refuseHold after the accept (the penalty lasts longer) — so a client
+// that redials at once dials once per refuseHold; beyond maxHeldRefusals
+// held at once, a refusal is answered at once.
+func TestPenalizedRefusalHeld(t *testing.T) {
+	opts := testOptions()
+	opts.FlowControlPenalty = time.Minute
+	e := startEnv(t, opts, 64)
+	e.flowControl("127.0.0.1")
+	frames := e.srv.metrics.framesIn.Get()
+
+	start := time.Now()
+	c := e.dialFrom("127.0.0.1")
+	c.write(frame.AppendHello(nil, 1, frame.Hello{ClientID: []byte("again")}))
+	eventually(t, func() bool { return e.srv.heldRefusals() == 1 }, "the refusal to be held")
+	f := c.read()
+	require.GreaterOrEqual(t, time.Since(start), refuseHold, "answered before its hold")
+	require.Equal(t, frame.TypeError, f.Type)
+	code, msg, err := frame.DecodeError(f.Body)
+	require.NoError(t, err)
+	require.Equal(t, frame.CodeTooManyConnections, code)
+	require.Contains(t, string(msg), "penalized for exceeding its credits: retry after")
+	c.expectEOF()
+	require.Equal(t, frames, e.srv.metrics.framesIn.Get(), "no frame of the refused connection was read")
+	require.Zero(t, e.srv.heldRefusals())
+
+	// Fill the holds; the next refusal is answered at once.
+	for range maxHeldRefusals {
+		e.dialFrom("127.0.0.1")
+	}
+	eventually(t, func() bool { return e.srv.heldRefusals() == maxHeldRefusals }, "every refusal to be held")
+	start = time.Now()
+	c = e.dialFrom("127.0.0.1")
+	c.expectError(frame.CodeTooManyConnections)
+	require.Less(t, time.Since(start), refuseHold)
+	require.EqualValues(t, maxHeldRefusals+2, e.srv.metrics.penalizedRefused.Get())
+}

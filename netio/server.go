@@ -130,6 +130,7 @@ type Server struct {
 	inBufs    bytebufferpool.Pool // Inbound buffers
 	outBufs   bytebufferpool.Pool // per-connection write queues
 
+	backlogAt int64 // Conn.Backlogged from this many bytes unwritten
 	nextID    atomic.Uint64
 	draining  atomic.Bool // StopReading called: no reading, no accepting
 	tickEvery time.Duration
@@ -166,6 +167,10 @@ type Server struct {
 		sync.Mutex
 		m map[*Conn]struct{} // connections held back by a full ring
 	}
+	refusals struct {
+		sync.Mutex
+		held []heldRefusal // refusals of penalized addresses waiting for their time (refusal.go)
+	}
 	stopOnce sync.Once
 }
 
@@ -197,6 +202,7 @@ func New(opts Options, out *graph.Ring[Inbound]) (*Server, error) {
 	}
 	s.tickEvery = tickInterval(opts.HandshakeTimeout, opts.IdleTimeout)
 	s.budget.limit = opts.MaxBuffered
+	s.backlogAt = int64(min(opts.MaxOutbound/2, opts.MaxFrame))
 	s.penalties = newPenalties(opts.FlowControlPenalty, penaltyTableSize)
 	s.budget.freed = make(chan struct{}, 1)
 	s.metrics = newServerMetrics(opts.Metrics, s)

@@ -76,8 +76,8 @@ func (ts *tlsSide) accept(raw net.Conn) {
 		_ = raw.Close() // Stop has begun
 		return
 	}
-	if code, msg := s.register(c); code != frame.CodeOK {
-		ts.reject(t, code, msg)
+	if code, msg, until := s.register(c); code != frame.CodeOK {
+		ts.reject(t, code, msg, until)
 		return
 	}
 	s.group.Go("netio", t.serve)
@@ -85,8 +85,10 @@ func (ts *tlsSide) accept(raw net.Conn) {
 
 // reject tells a connection that was not admitted why — after a TLS
 // handshake, as the protocol's ERROR frame — and closes it, on a goroutine
-// of its own bounded by the handshake timeout and closeLinger.
-func (ts *tlsSide) reject(t *tlsConn, code frame.Code, msg string) {
+// of its own bounded by the handshake timeout and closeLinger. A refusal
+// of an address penalized until until is held first, as on the plaintext
+// listener (refusal.go), and its message says how long is left then.
+func (ts *tlsSide) reject(t *tlsConn, code frame.Code, msg string, until time.Time) {
 	if ts.rejecting.Add(1) > maxRejecting {
 		ts.rejecting.Add(-1)
 		t.shutdown()
@@ -97,7 +99,19 @@ func (ts *tlsSide) reject(t *tlsConn, code frame.Code, msg string) {
 		defer ts.rejecting.Add(-1)
 		defer ts.untrack(t.raw)
 		defer t.shutdown()
-		deadline := time.Unix(0, t.c.openedAt).Add(min(ts.s.opts.HandshakeTimeout, closeLinger))
+		start := time.Unix(0, t.c.openedAt)
+		if !until.IsZero() {
+			hold := time.NewTimer(refusalDelay(until, start))
+			select {
+			case <-hold.C:
+			case <-ts.s.quit:
+				hold.Stop()
+				return nil
+			}
+			start = time.Now()
+			msg = penalizedMessage(addrKey(t.c.remote), until, start)
+		}
+		deadline := start.Add(min(ts.s.opts.HandshakeTimeout, closeLinger))
 		_ = t.raw.SetDeadline(deadline)
 		if err := t.tc.Handshake(); err != nil {
 			ts.s.metrics.tlsHandshakeErrors.Inc()

@@ -510,3 +510,28 @@ func TestServerTLSConfigEndToEnd(t *testing.T) {
 		c.refused()
 	}
 }
+
+// TestTLSPenalizedRefusalHeld: over TLS too, the refusal of a penalized
+// address is held (before the TLS handshake, which is what costs the
+// node), then answered with TOO_MANY_CONNECTIONS.
+func TestTLSPenalizedRefusalHeld(t *testing.T) {
+	p := newTestPKI(t)
+	opts := tlsOptions(p, false)
+	opts.PlainAddr = "127.0.0.1:0"
+	opts.FlowControlPenalty = time.Minute
+	e := startEnv(t, opts, 64)
+	c := e.dialPlain()
+	require.EqualValues(t, 2, c.hello(2, 0).Credits)
+	c.write(append(append(fetchFrame(1, "g"), fetchFrame(2, "g")...), fetchFrame(3, "g")...))
+	_, f := c.readUntilError()
+	code, _, err := frame.DecodeError(f.Body)
+	require.NoError(t, err)
+	require.Equal(t, frame.CodeFlowControl, code)
+
+	start := time.Now()
+	secure := e.dialTLS(p.clientConfig(nil))
+	secure.expectError(frame.CodeTooManyConnections)
+	require.GreaterOrEqual(t, time.Since(start), refuseHold, "answered before its hold")
+	secure.expectEOF()
+	require.EqualValues(t, 1, e.srv.metrics.penalizedRefused.Get())
+}

@@ -52,32 +52,33 @@ type inbuf interface {
 // register admits c, whose transport is set, or reports the code to reject
 // it with (frame.CodeOK when admitted): the server is stopping, it already
 // serves MaxConns connections over all its listeners or MaxConnsPerIP from
-// c's address, or c's address is penalized (penalty.go).
-func (s *Server) register(c *Conn) (frame.Code, string) {
+// c's address, or c's address is penalized (penalty.go) — then until is
+// when its penalty ends, and the refusal may be held (refusal.go).
+func (s *Server) register(c *Conn) (code frame.Code, msg string, until time.Time) {
 	s.metrics.accepted.Inc()
-	if code, msg := s.refusePenalized(c); code != frame.CodeOK {
-		return code, msg
+	if until, code, msg := s.refusePenalized(c); code != frame.CodeOK {
+		return code, msg, until
 	}
 	s.conns.Lock()
 	defer s.conns.Unlock()
 	if s.draining.Load() {
 		s.metrics.closed.Inc()
-		return frame.CodeShuttingDown, "server is stopping"
+		return frame.CodeShuttingDown, "server is stopping", time.Time{}
 	}
 	if len(s.conns.m) >= s.opts.MaxConns {
 		s.metrics.closed.Inc()
 		s.opts.Logger.Debug("netio: connection rejected: too many connections", "remote", c.remote, "tls", c.tls)
-		return frame.CodeTooManyConnections, "server is at its connection limit"
+		return frame.CodeTooManyConnections, "server is at its connection limit", time.Time{}
 	}
 	if !s.admitAddrLocked(c) {
 		s.metrics.closed.Inc()
 		s.opts.Logger.Debug("netio: connection rejected: too many connections from its address", "remote", c.remote, "tls", c.tls)
 		return frame.CodeTooManyConnections, fmt.Sprintf("too many connections from %s (at most %d per address)",
-			addrKey(c.remote), s.opts.MaxConnsPerIP)
+			addrKey(c.remote), s.opts.MaxConnsPerIP), time.Time{}
 	}
 	s.conns.m[c.id] = c
 	s.opts.Logger.Debug("netio: connection opened", "conn", c.id, "remote", c.remote, "tls", c.tls)
-	return frame.CodeOK, ""
+	return frame.CodeOK, "", time.Time{}
 }
 
 // forget runs once per registered connection when it is gone, on the
@@ -102,16 +103,16 @@ func (s *Server) forget(c *Conn, err error) {
 	s.opts.Hooks.OnClose(c)
 }
 
-// refusePenalized reports TOO_MANY_CONNECTIONS, and why, when c's address
-// is penalized; it takes the penalty table's lock, not s.conns.
-func (s *Server) refusePenalized(c *Conn) (frame.Code, string) {
+// refusePenalized reports TOO_MANY_CONNECTIONS, why, and until when, when
+// c's address is penalized; it takes the penalty table's lock, not s.conns.
+func (s *Server) refusePenalized(c *Conn) (time.Time, frame.Code, string) {
 	k, now := addrKey(c.remote), time.Now()
 	until, refused := s.penalties.refused(k, now)
 	if !refused || s.draining.Load() {
-		return frame.CodeOK, ""
+		return time.Time{}, frame.CodeOK, ""
 	}
 	s.metrics.penalizedRefused.Inc()
 	s.metrics.closed.Inc()
 	s.opts.Logger.Debug("netio: connection rejected: address penalized", "remote", c.remote, "tls", c.tls, "until", until)
-	return frame.CodeTooManyConnections, penalizedMessage(k, until, now)
+	return until, frame.CodeTooManyConnections, penalizedMessage(k, until, now)
 }

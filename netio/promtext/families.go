@@ -26,6 +26,7 @@ var node = map[string]entry{
 
 	// Fanout (stages/fanout) and the message cache (stages).
 	"swarmmq_fanout_parked_fetches":          {Gauge, "FETCH requests waiting for messages (long polls) now."},
+	"swarmmq_fanout_backlogged_fetches":      {Gauge, "FETCH requests held back now because their connection leaves its replies unread."},
 	"swarmmq_fanout_long_polls_total":        {Counter, "FETCH requests that had to wait for messages."},
 	"swarmmq_fanout_records_applied_total":   {Counter, "Log records applied to the partitions."},
 	"swarmmq_fanout_snapshots_total":         {Counter, "Partition snapshots written (each trims the log)."},

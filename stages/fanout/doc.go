@@ -35,7 +35,11 @@
 // entry, with no request, so they are ready to lead.
 //
 // Replies: MESSAGES frames go straight to the connection; publish results
-// and ack confirmations go to the ack stage. Feedback to persist uses
+// and ack confirmations go to the ack stage. A FETCH whose connection is
+// backlogged (netio.Conn.Backlogged: its client leaves its replies unread)
+// is held back and offered again every 25ms, keeping its credit, instead
+// of having its messages read, encoded and dropped with the connection;
+// swarmmq_fanout_backlogged_fetches counts those held. Feedback to persist uses
 // TryPush only (the edge closes a cycle): what does not fit is retried on
 // the next turn of the loop.
 //

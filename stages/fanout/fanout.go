@@ -136,6 +136,7 @@ type stageMetrics struct {
 	fetchLat   *metrics.PrometheusHistogram // decode to MESSAGES written, fetches answered with messages
 	waiting    *metrics.Counter
 	parked     atomic.Int64 // fetches parked right now, all workers
+	held       atomic.Int64 // fetches held back for backlogged connections right now, all workers
 }
 
 // New builds the stage; it starts nothing.
@@ -175,6 +176,7 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		waiting:    set.NewCounter("swarmmq_fanout_long_polls_total"),
 	}
 	set.NewGauge("swarmmq_fanout_parked_fetches", func() float64 { return float64(s.m.parked.Load()) })
+	set.NewGauge("swarmmq_fanout_backlogged_fetches", func() float64 { return float64(s.m.held.Load()) })
 	for i := 0; i < opts.Workers; i++ {
 		s.workers = append(s.workers, newWorker(s, i))
 	}

@@ -9,11 +9,26 @@ import (
 	"github.com/swarmmq/swarmmq/stages/work"
 )
 
+// backlogger is what a connection may tell of its replies: Backlogged
+// while the client leaves too many of them unread (netio.Conn.Backlogged).
+type backlogger interface{ Backlogged() bool }
+
+// backlogged reports whether r's connection is backlogged.
+func backlogged(r *work.Request) bool {
+	b, ok := r.Conn.(backlogger)
+	return ok && b.Backlogged()
+}
+
 // fetch serves a FETCH now, or parks it until messages arrive, its group is
-// created, or its wait runs out.
+// created, or its wait runs out. A FETCH whose connection is backlogged is
+// held back (holdBack) instead: its reply would only wait unread.
 func (w *worker) fetch(r *work.Request, now int64) {
 	if r.Conn != nil && r.Conn.Closed() {
 		r.Release()
+		return
+	}
+	if backlogged(r) {
+		w.holdBack(r, now)
 		return
 	}
 	p := w.s.deps.Partitions[r.Partition]
@@ -175,6 +190,40 @@ func (w *worker) replyMessages(r *work.Request, ds []queue.Delivery) {
 		_ = r.Conn.Send(w.out)
 	}
 	r.Release()
+}
+
+// holdBack keeps a FETCH of a backlogged connection, to be offered again
+// (fetch) every heldRetry until its connection drains or closes. A client
+// that never reads its replies then costs the worker no messages read from
+// the log, no MESSAGES encoded and copied only to be dropped with the
+// connection (SLOW_CONSUMER or the write-stall timeout close it), and the
+// other connections of the worker's partitions are not kept waiting behind
+// that work. The FETCH keeps its credit meanwhile, and a long poll whose
+// wait runs out while held is answered (empty) once its connection drains.
+func (w *worker) holdBack(r *work.Request, now int64) {
+	if len(w.held) == 0 {
+		w.nextHeld = now + int64(heldRetry)
+	}
+	w.held = append(w.held, r)
+	w.s.m.held.Add(1)
+}
+
+// retryHeld offers the held-back fetches again, in arrival order, once
+// heldRetry has passed.
+func (w *worker) retryHeld(now int64) {
+	if len(w.held) == 0 || now < w.nextHeld {
+		return
+	}
+	rs := w.held
+	w.held = nil
+	w.s.m.held.Add(-int64(len(rs)))
+	for _, r := range rs {
+		w.fetch(r, now)
+	}
+	clear(rs)
+	if w.held == nil {
+		w.held = rs[:0]
+	}
 }
 
 // park keeps a fetch until something can answer it.

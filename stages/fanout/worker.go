@@ -16,6 +16,10 @@ type worker struct {
 	id      int
 	parts   []uint32 // owned partition ids
 	waiters map[waitKey][]*work.Request
+	// held are fetches of backlogged connections (holdBack), offered
+	// again at nextHeld.
+	held     []*work.Request
+	nextHeld int64
 	// creating marks groups whose GroupCreate record is on its way.
 	creating map[waitKey]bool
 	// feedback holds proposals that did not fit into the log's ring yet.
@@ -45,6 +49,11 @@ type worker struct {
 // sweepInterval bounds how often a busy worker looks for exhausted
 // deliveries between timer wake-ups (which always sweep).
 const sweepInterval = 10 * time.Millisecond
+
+// heldRetry is how often fetches held back for a backlogged connection are
+// offered again. netio re-reads a plaintext connection's unwritten bytes
+// every 100ms, so retrying much faster finds nothing new.
+const heldRetry = 25 * time.Millisecond
 
 // readRecord is a log record read back, by index.
 type readRecord struct {
@@ -152,6 +161,7 @@ func (w *worker) tick(now int64, timedOut bool) {
 		}
 	}
 	w.flushFeedback()
+	w.retryHeld(now)
 	if sweep {
 		// New messages wake their destination's fetches at once; this
 		// catches redeliveries coming due and long polls running out.
@@ -182,6 +192,9 @@ func (w *worker) sleep(now int64) time.Duration {
 	if len(w.feedback) > 0 {
 		next = min(next, now+int64(time.Millisecond))
 	}
+	if len(w.held) > 0 {
+		next = min(next, w.nextHeld)
+	}
 	return max(time.Duration(next-now), 0)
 }
 
@@ -189,8 +202,13 @@ func waitDeadline(r *work.Request) int64 {
 	return r.RecvNanos + int64(r.WaitMs)*int64(time.Millisecond)
 }
 
-// shutdown answers every parked fetch with an empty batch.
+// shutdown answers every parked or held-back fetch with an empty batch.
 func (w *worker) shutdown() {
+	for _, r := range w.held {
+		w.replyMessages(r, nil)
+	}
+	w.s.m.held.Add(-int64(len(w.held)))
+	w.held = nil
 	for k, rs := range w.waiters {
 		for _, r := range rs {
 			w.replyMessages(r, nil)

@@ -11,8 +11,10 @@
 // directory) and drive it from goroutines of the test process — a
 // well-behaved producer and consumer using the client library, a /health
 // prober and an RSS sampler reading /proc/<pid>/status — and from a child
-// process: hostile raw clients speaking frames, dialing from 127.0.0.2 so
-// that the node's per-address penalty after FLOW_CONTROL tells them apart
-// from the pair on 127.0.0.1. Each goroutine stops with its phase's context and is
+// process: hostile raw clients speaking frames, dialing from addresses of
+// their own (127.0.<phase>.2 for publishers, .3 for fetchers) so that the
+// node's per-address penalty after FLOW_CONTROL tells them apart from the
+// pair on 127.0.0.1, and a penalty earned in one phase does not keep the
+// next phase's clients out. Each goroutine stops with its phase's context and is
 // waited for before the next phase.
 package soak

@@ -23,12 +23,23 @@ const (
 	pingEvery     = 250 * time.Millisecond
 	dialTimeout   = 5 * time.Second
 	destA, destB  = "hostile-a", "hostile-b"
-	// hostileIP is the local address the hostile clients dial from, so
-	// that the node's per-address penalty after FLOW_CONTROL hits them
-	// and not the well-behaved pair on 127.0.0.1 (as clients on other
-	// machines would be; on Linux all of 127.0.0.0/8 is loopback).
-	hostileIP = "127.0.0.2"
 )
+
+// hostileIP is the local address the hostile clients of kind ('A': the
+// publishers, 'B': the fetchers) dial from in the phase numbered phase
+// (0, 1, …): 127.0.<phase+1>.2 and .3. The node's per-address penalty
+// after FLOW_CONTROL then hits them and not the well-behaved pair on
+// 127.0.0.1 (as clients on other machines would be; on Linux all of
+// 127.0.0.0/8 is loopback), and a penalty earned in one phase or by one
+// kind of client does not turn the others away: B's fetchers never exceed
+// their credits, and must not be refused for A's publishers.
+func hostileIP(phase int, kind byte) net.IP {
+	last := byte(2)
+	if kind == 'B' {
+		last = 3
+	}
+	return net.IPv4(127, 0, byte(phase+1), last)
+}
 
 // hostileStats counts what the hostile clients did in a phase.
 type hostileStats struct {
@@ -37,12 +48,12 @@ type hostileStats struct {
 	refused  atomic.Int64 // dials or handshakes that failed (refused while penalized)
 }
 
-// hello dials addr from hostileIP and completes HELLO; it reads nothing
+// hello dials addr from src and completes HELLO; it reads nothing
 // after HELLO_OK. A refusal (ERROR TOO_MANY_CONNECTIONS while the node
 // penalizes the address) is an error: the callers redial at once, as a
 // hostile client would.
-func hello(ctx context.Context, addr string) (net.Conn, uint32, error) {
-	d := net.Dialer{Timeout: dialTimeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(hostileIP)}}
+func hello(ctx context.Context, addr string, src net.IP) (net.Conn, uint32, error) {
+	d := net.Dialer{Timeout: dialTimeout, LocalAddr: &net.TCPAddr{IP: src}}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, 0, err
@@ -76,14 +87,14 @@ func hello(ctx context.Context, addr string) (net.Conn, uint32, error) {
 // runPublishers is pattern A: conns connections publishing 64 KiB messages
 // back to back, past their credits, never reading a reply; each reconnects
 // when the node closes it.
-func runPublishers(ctx context.Context, wg *sync.WaitGroup, addr string, st *hostileStats) {
+func runPublishers(ctx context.Context, wg *sync.WaitGroup, addr string, src net.IP, st *hostileStats) {
 	for range hostileConns {
 		wg.Go(func() {
 			m := frame.Message{Payload: make([]byte, publishSize)}
 			_, _ = rand.Read(m.ID[:8]) // the rest of the id counts
 			var buf []byte
 			for ctx.Err() == nil {
-				nc, _, err := hello(ctx, addr)
+				nc, _, err := hello(ctx, addr, src)
 				if err != nil {
 					st.refused.Add(1)
 					continue
@@ -109,12 +120,12 @@ func runPublishers(ctx context.Context, wg *sync.WaitGroup, addr string, st *hos
 // as its credits allow (about 1 MiB of messages each) and never reading;
 // each PINGs (which takes no credit) to notice when the node closes it,
 // and starts over on a new connection every bCycle.
-func runFetchers(ctx context.Context, wg *sync.WaitGroup, addr string, st *hostileStats) {
+func runFetchers(ctx context.Context, wg *sync.WaitGroup, addr string, src net.IP, st *hostileStats) {
 	for i := range hostileConns {
 		wg.Go(func() {
 			group := []byte(fmt.Sprintf("b-%d", i))
 			for ctx.Err() == nil {
-				nc, credits, err := hello(ctx, addr)
+				nc, credits, err := hello(ctx, addr, src)
 				if err != nil {
 					st.refused.Add(1)
 					continue

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,7 +23,8 @@ const (
 	envBase     = "SWARMMQ_SOAK_BASE"     // the pair alone, default 15s
 	envPatterns = "SWARMMQ_SOAK_PATTERNS" // default "A,B,A+B"
 	envProfile  = "SWARMMQ_SOAK_PROFILE"  // a directory: /metrics and a heap profile of each phase go there
-	envHostile  = "SWARMMQ_SOAK_HOSTILE"  // set by the soak in its hostile child process: "pattern addr duration"
+	envTrace    = "SWARMMQ_SOAK_TRACE"    // with envProfile: also a 1s execution trace of each phase
+	envHostile  = "SWARMMQ_SOAK_HOSTILE"  // set by the soak in its hostile child process: "pattern addr duration phase"
 	cooldown    = 5 * time.Second
 	goodSize    = 128
 )
@@ -33,9 +35,12 @@ type pair struct {
 }
 
 // TestSoakMemory runs the memory soak of docs/perf.md: the well-behaved pair
-// alone, then under each hostile pattern; for each phase it logs the node's
-// RSS peak, the pair's throughput against its throughput alone, and the p99
-// of /health.
+// alone, then under each hostile pattern, each followed by a cooldown and
+// the pair alone again; for each pattern it logs the node's RSS peak, the
+// pair's throughput against its throughput alone at the start (pair_ratio)
+// and against the mean of its throughput alone just before and just after
+// the pattern (pair_ratio_local: on a machine whose load drifts, the fairer
+// comparison), and the p99 of /health.
 func TestSoakMemory(t *testing.T) {
 	bin := os.Getenv(envNode)
 	if bin == "" {
@@ -52,9 +57,10 @@ func TestSoakMemory(t *testing.T) {
 	var pr pair
 	runPair(ctx, t, &pairWG, p.addr, &pr)
 	alone := phase(t, p, &pr, "alone", base, nil)
-	for _, pat := range patterns {
+	before := alone
+	for i, pat := range patterns {
 		got := phase(t, p, &pr, pat, dur, func(ctx context.Context, wg *sync.WaitGroup, st *hostileStats) {
-			runHostileChild(t, wg, pat, p.addr, dur, st)
+			runHostileChild(t, wg, pat, p.addr, dur, i, st)
 		})
 		t.Logf("RESULT pattern=%s rss_peak_mib=%.0f pair_ratio=%.2f health_p99_ms=%.1f",
 			pat, got.rssMiB, got.rate/alone.rate, got.p99ms)
@@ -62,6 +68,10 @@ func TestSoakMemory(t *testing.T) {
 		phase(t, p, &pr, "cooldown after "+pat, cooldown, nil)
 		after, _, _ := rss(pid)
 		t.Logf("RESULT pattern=%s rss_end_mib=%.0f rss_after_cooldown_mib=%.0f", pat, mib(cur), mib(after))
+		again := phase(t, p, &pr, "alone after "+pat, base, nil)
+		t.Logf("RESULT pattern=%s pair_ratio_local=%.2f (against the pair alone just before and after: %.0f, %.0f msg/s)",
+			pat, 2*got.rate/(before.rate+again.rate), before.rate, again.rate)
+		before = again
 	}
 }
 
@@ -70,10 +80,14 @@ func TestSoakMemory(t *testing.T) {
 // prints what it did.
 func TestSoakHostile(t *testing.T) {
 	spec := strings.Fields(os.Getenv(envHostile))
-	if len(spec) != 3 {
+	if len(spec) != 4 {
 		t.Skip(envHostile + " is not set: only TestSoakMemory runs this")
 	}
 	d, err := time.ParseDuration(spec[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph, err := strconv.Atoi(spec[3])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,24 +96,25 @@ func TestSoakHostile(t *testing.T) {
 	var wg sync.WaitGroup
 	var st hostileStats
 	if strings.Contains(spec[0], "A") {
-		runPublishers(ctx, &wg, spec[1], &st)
+		runPublishers(ctx, &wg, spec[1], hostileIP(ph, 'A'), &st)
 	}
 	if strings.Contains(spec[0], "B") {
-		runFetchers(ctx, &wg, spec[1], &st)
+		runFetchers(ctx, &wg, spec[1], hostileIP(ph, 'B'), &st)
 	}
 	wg.Wait()
 	fmt.Printf("HOSTILE conns=%d requests=%d refused=%d\n", st.conns.Load(), st.requests.Load(), st.refused.Load()) //nolint:forbidigo // read by the parent
 }
 
-// runHostileChild runs the hostile clients of pattern in a child process
+// runHostileChild runs the hostile clients of pattern, the phase'th phase,
+// in a child process
 // (this test binary, TestSoakHostile) limited to one CPU (GOMAXPROCS=1),
 // as clients on other machines would not run on the node's: on a 2-core
 // box, clients in the soak's own process starved the node, the pair and
 // the /health prober alike.
-func runHostileChild(t *testing.T, wg *sync.WaitGroup, pattern, addr string, d time.Duration, st *hostileStats) {
+func runHostileChild(t *testing.T, wg *sync.WaitGroup, pattern, addr string, d time.Duration, phase int, st *hostileStats) {
 	// The child stops by itself after d; the phase waits for it.
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSoakHostile$", "-test.v=false")
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", envHostile+"="+pattern+" "+addr+" "+d.String())
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", envHostile+"="+pattern+" "+addr+" "+d.String()+" "+strconv.Itoa(phase))
 	wg.Go(func() {
 		out, err := cmd.Output()
 		var conns, reqs, refused int64

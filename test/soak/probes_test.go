@@ -89,8 +89,10 @@ func healthLatencies(ctx context.Context, wg *sync.WaitGroup, httpAddr string) f
 	}
 }
 
-// snapshot saves the node's /metrics and a heap profile to prefix.* once
-// after has passed, unless ctx ends first.
+// snapshot saves the node's /metrics, a heap profile, a 2s CPU profile, its
+// goroutines and (with SWARMMQ_SOAK_TRACE set) a 1s execution trace to
+// prefix.* once after has passed, unless ctx ends first; the requests run
+// one after the other.
 func snapshot(ctx context.Context, wg *sync.WaitGroup, httpAddr, prefix string, after time.Duration) {
 	wg.Go(func() {
 		select {
@@ -98,8 +100,12 @@ func snapshot(ctx context.Context, wg *sync.WaitGroup, httpAddr, prefix string, 
 			return
 		case <-time.After(after):
 		}
-		for suffix, path := range map[string]string{".metrics": "/metrics", ".heap": "/debug/pprof/heap",
-			".cpu": "/debug/pprof/profile?seconds=2"} {
+		paths := map[string]string{".metrics": "/metrics", ".heap": "/debug/pprof/heap",
+			".cpu": "/debug/pprof/profile?seconds=2", ".goroutines": "/debug/pprof/goroutine?debug=1"}
+		if os.Getenv(envTrace) != "" {
+			paths[".trace"] = "/debug/pprof/trace?seconds=1"
+		}
+		for suffix, path := range paths {
 			resp, err := http.Get("http://" + httpAddr + path)
 			if err != nil {
 				continue
