@@ -10,11 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/swarmmq/swarmmq/test/netproxy"
 )
 
 // Defaults of Options.
@@ -39,6 +40,10 @@ type NodeSpec struct {
 	ClientAddr string
 	// HTTPAddr is its admin address on 127.0.0.1 (--http-addr).
 	HTTPAddr string
+	// PeerAddr is the address it listens on for other nodes (empty
+	// unless Options.Cluster is set); they reach it through the proxies
+	// of Cluster.Link.
+	PeerAddr string
 	// Flags are extra flags of this node.
 	Flags []string
 }
@@ -51,10 +56,12 @@ type Options struct {
 	Nodes int
 	// Flags are extra flags of every node (e.g. --min-free 0).
 	Flags []string
-	// ClusterFlags, when set, returns the flags that make node self a
-	// member of the cluster of all (a --config naming every node and its
-	// --node-id). Today's node runs alone: without it each node is a
-	// single-node broker of its own.
+	// Cluster, when set, makes the nodes one cluster whose peer links all
+	// go through proxies of the harness (ClusterSpec). Without it each node
+	// is a single-node broker of its own.
+	Cluster *ClusterSpec
+	// ClusterFlags, when set, returns more flags of node self, given every
+	// node's spec.
 	ClusterFlags func(all []NodeSpec, self int) []string
 	// StartTimeout bounds each start until /health answers (default
 	// DefaultStartTimeout).
@@ -65,10 +72,12 @@ type Options struct {
 // are called from the test goroutine; Node methods are safe for
 // concurrent use.
 type Cluster struct {
-	// Dir is the run directory: node-N/data and node-N.log.
+	// Dir is the run directory: node-N/data, node-N.log and, for a
+	// cluster, node-N.yaml.
 	Dir   string
 	Nodes []*Node
 	opts  Options
+	links map[link]*netproxy.Proxy // nil without Options.Cluster
 }
 
 // Start starts opts.Nodes nodes on free loopback ports, each with its own
@@ -91,9 +100,15 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if opts.Cluster != nil {
+		spec := *opts.Cluster
+		spec.ensureDefaults(opts.Nodes)
+		opts.Cluster = &spec
+	}
 	c := &Cluster{Dir: dir, opts: opts}
 	t.Cleanup(func() {
 		c.KillAll()
+		c.closeLinks()
 		if t.Failed() {
 			t.Logf("cluster: data and logs kept in %s", dir)
 			return
@@ -104,16 +119,35 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var configFlags [][]string
+	if opts.Cluster != nil {
+		if err := c.startLinks(specs); err != nil {
+			t.Fatal(err)
+		}
+		if configFlags, err = c.writeConfigs(specs); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i, s := range specs {
+		if configFlags != nil {
+			s.Flags = append(s.Flags, configFlags[i]...)
+		}
 		if opts.ClusterFlags != nil {
 			s.Flags = append(s.Flags, opts.ClusterFlags(specs, i)...)
 		}
 		c.Nodes = append(c.Nodes, &Node{Spec: s, bin: opts.Bin, startTimeout: opts.StartTimeout})
 	}
+	// All nodes are spawned before any is waited for: a cluster member may
+	// answer /health only once it has found its peers.
+	for _, n := range c.Nodes {
+		if err := n.spawn(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opts.StartTimeout)
 	defer cancel()
 	for _, n := range c.Nodes {
-		if err := n.Start(ctx); err != nil {
+		if err := n.WaitHealthy(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -123,7 +157,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 func (c *Cluster) specs() ([]NodeSpec, error) {
 	var specs []NodeSpec
 	for i := 1; i <= c.opts.Nodes; i++ {
-		id := "node-" + strconv.Itoa(i)
+		id := nodeID(i - 1)
 		s := NodeSpec{ID: id, DataDir: filepath.Join(c.Dir, id, "data"), LogFile: filepath.Join(c.Dir, id+".log"),
 			Flags: append([]string(nil), c.opts.Flags...)}
 		var err error
@@ -132,6 +166,11 @@ func (c *Cluster) specs() ([]NodeSpec, error) {
 		}
 		if s.HTTPAddr, err = FreeAddr(); err != nil {
 			return nil, err
+		}
+		if c.opts.Cluster != nil {
+			if s.PeerAddr, err = FreeAddr(); err != nil {
+				return nil, err
+			}
 		}
 		if err := os.MkdirAll(s.DataDir, 0o755); err != nil {
 			return nil, err
