@@ -3,6 +3,7 @@ package cluster
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -89,18 +90,20 @@ type ErrorCount struct {
 	First, Last time.Duration // since the start of the run
 }
 
-// Outage is the longest time without an acknowledged publish after a
-// fault: from the fault's start (or the last acknowledgement after it)
-// to the next acknowledgement, up to the next fault or the end of
-// production.
+// Outage is the longest time without an acknowledged publish of one
+// destination after a fault: from the fault's start (or the last
+// acknowledgement after it) to the next acknowledgement, up to the next
+// fault or the end of production; the worst destination counts.
 type Outage struct {
 	Fault
 	// At is the fault's start since the start of the run.
 	At time.Duration
-	// Longest is the longest gap.
+	// Longest is the longest gap, of destination Dest.
 	Longest time.Duration
-	// Recovered is false when no publish was acknowledged after the fault
-	// before the producers stopped.
+	// Dest is the destination of the longest gap.
+	Dest string
+	// Recovered is false when some destination had no publish
+	// acknowledged after the fault before the producers stopped.
 	Recovered bool
 }
 
@@ -322,14 +325,21 @@ func (r *Report) countErrors(h History) {
 	}
 }
 
+// measureOutages measures, after each fault, the longest time without an
+// acknowledged publish of each destination, and keeps the worst
+// destination: a fault that takes one partition's leader stops that
+// partition's destinations while the others go on.
 func (r *Report) measureOutages(h History) {
-	var acks []time.Time
+	acks := map[string][]time.Time{}
 	for _, p := range h.Publishes {
 		if p.Acked() {
-			acks = append(acks, p.At)
+			acks[p.Dest] = append(acks[p.Dest], p.At)
 		}
 	}
-	slices.SortFunc(acks, func(a, b time.Time) int { return a.Compare(b) })
+	dests := slices.Sorted(maps.Keys(acks))
+	for _, d := range dests {
+		slices.SortFunc(acks[d], func(a, b time.Time) int { return a.Compare(b) })
+	}
 	faults := slices.Clone(h.Faults)
 	slices.SortStableFunc(faults, func(a, b Fault) int { return a.Start.Compare(b.Start) })
 	end := h.ProduceEnd
@@ -338,30 +348,74 @@ func (r *Report) measureOutages(h History) {
 		if i+1 < len(faults) {
 			until = faults[i+1].Start
 		}
-		r.Outages = append(r.Outages, outageAfter(f, f.Start.Sub(h.Start), acks, until, end))
+		o := Outage{Fault: f, At: f.Start.Sub(h.Start), Recovered: true}
+		if len(dests) == 0 {
+			o.Longest, o.Recovered = max(end.Sub(f.Start), 0), false
+		}
+		for _, d := range dests {
+			gap, recovered := outageAfter(f.Start, acks[d], until, end)
+			o.Recovered = o.Recovered && recovered
+			if gap > o.Longest || o.Dest == "" {
+				o.Longest, o.Dest = gap, d
+			}
+		}
+		r.Outages = append(r.Outages, o)
 	}
 }
 
-// outageAfter measures the longest gap between acks from f's start up to
+// outageAfter measures the longest gap between acks from start up to
 // until; if no ack came in that window, the gap runs to the first ack
 // after it (or to end, unrecovered).
-func outageAfter(f Fault, at time.Duration, acks []time.Time, until, end time.Time) Outage {
-	o := Outage{Fault: f, At: at}
-	i, _ := slices.BinarySearchFunc(acks, f.Start, func(a, t time.Time) int { return a.Compare(t) })
-	prev := f.Start
+func outageAfter(start time.Time, acks []time.Time, until, end time.Time) (longest time.Duration, recovered bool) {
+	i, _ := slices.BinarySearchFunc(acks, start, func(a, t time.Time) int { return a.Compare(t) })
+	prev := start
 	for ; i < len(acks); i++ {
 		a := acks[i]
-		if o.Recovered && !a.Before(until) {
+		if recovered && !a.Before(until) {
 			break
 		}
-		o.Longest = max(o.Longest, a.Sub(prev))
-		o.Recovered = true
+		longest = max(longest, a.Sub(prev))
+		recovered = true
 		prev = a
 	}
-	if !o.Recovered {
-		o.Longest = max(end.Sub(f.Start), 0)
+	if !recovered {
+		longest = max(end.Sub(start), 0)
 	}
-	return o
+	return longest, recovered
+}
+
+// KindOutage summarises the publish outages after the faults of one kind.
+type KindOutage struct {
+	Kind FaultKind
+	// Faults counts the faults of the kind; Unrecovered those after which
+	// some destination had no acknowledged publish before production ended.
+	Faults, Unrecovered int
+	// Median and Max are over the faults' outages.
+	Median, Max time.Duration
+}
+
+// ByKind summarises the outages per fault kind, in order of first
+// occurrence.
+func (r Report) ByKind() []KindOutage {
+	var kinds []FaultKind
+	gaps := map[FaultKind][]time.Duration{}
+	unrecovered := map[FaultKind]int{}
+	for _, o := range r.Outages {
+		if _, ok := gaps[o.Kind]; !ok {
+			kinds = append(kinds, o.Kind)
+		}
+		gaps[o.Kind] = append(gaps[o.Kind], o.Longest)
+		if !o.Recovered {
+			unrecovered[o.Kind]++
+		}
+	}
+	out := make([]KindOutage, len(kinds))
+	for i, k := range kinds {
+		g := gaps[k]
+		slices.Sort(g)
+		out[i] = KindOutage{Kind: k, Faults: len(g), Unrecovered: unrecovered[k], Median: g[(len(g)-1)/2], Max: g[len(g)-1]}
+	}
+	return out
 }
 
 // Table prints the report as aligned tables: the checks with what each
@@ -396,7 +450,7 @@ func (r Report) Table() string {
 	if len(r.Outages) > 0 {
 		b.WriteString("\n")
 		w = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(w, "#\tfault\tnode\tat\tnode back after\tpublish outage\n")
+		fmt.Fprintf(w, "#\tfault\tnode\tat\tnode back after\tpublish outage\tworst destination\n")
 		for i, o := range r.Outages {
 			back := "never"
 			if !o.Healed.IsZero() {
@@ -406,7 +460,14 @@ func (r Report) Table() string {
 			if !o.Recovered {
 				out += " (no ack after it)"
 			}
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, o.Kind, o.Node, o.At.Round(time.Millisecond), back, out)
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, o.Kind, o.Node, o.At.Round(time.Millisecond), back, out, o.Dest)
+		}
+		_ = w.Flush()
+		b.WriteString("\n")
+		w = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(w, "fault kind\tfaults\tmedian publish outage\tlongest\tno ack after it\n")
+		for _, k := range r.ByKind() {
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%d\n", k.Kind, k.Faults, k.Median.Round(time.Millisecond), k.Max.Round(time.Millisecond), k.Unrecovered)
 		}
 		_ = w.Flush()
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,52 @@ func TestCheckMeasuresOutages(t *testing.T) {
 	}
 	if !strings.Contains(Check(h).Table(), "(no ack after it)") {
 		t.Fatal("table does not say the outage never ended")
+	}
+}
+
+// TestCheckOutageIsPerDestination: a leader kill stops the destination
+// whose partition the node led while another goes on; the outage is the
+// stopped one's, and ByKind summarises the faults of each kind.
+func TestCheckOutageIsPerDestination(t *testing.T) {
+	h := History{Start: t0, ProduceEnd: at(10000), Groups: []string{"g"}}
+	n := 0
+	ack := func(dest string, ms int) {
+		n++
+		h.Publishes = append(h.Publishes, Publish{Dest: dest, ID: "p-" + strconv.Itoa(n), At: at(ms), Seq: uint64(n)})
+	}
+	for ms := 0; ms < 10000; ms += 100 {
+		ack("a", ms+10) // a never stops
+		// b stops for 1.2s after the first fault, 300ms after the
+		// second, and never acks again after the third.
+		if (ms < 2000 || ms >= 3200) && (ms < 5000 || ms >= 5300) && ms < 8000 {
+			ack("b", ms+20)
+		}
+	}
+	h.Faults = []Fault{
+		{Kind: FaultKillLeader, Node: "node-2", Dest: "b", Start: at(2000)},
+		{Kind: FaultKillLeader, Node: "node-4", Dest: "b", Start: at(5000)},
+		{Kind: FaultIsolateLeader, Node: "node-1", Dest: "b", Start: at(7990)},
+	}
+	r := Check(h)
+	want := []struct {
+		longest   time.Duration
+		recovered bool
+	}{{1220 * time.Millisecond, true}, {320 * time.Millisecond, true}, {2010 * time.Millisecond, false}}
+	for i, w := range want {
+		o := r.Outages[i]
+		if o.Dest != "b" || o.Longest != w.longest || o.Recovered != w.recovered {
+			t.Errorf("outage %d: %s %v recovered=%v, want b %v %v", i+1, o.Dest, o.Longest, o.Recovered, w.longest, w.recovered)
+		}
+	}
+	got := r.ByKind()
+	wantKinds := []KindOutage{
+		{Kind: FaultKillLeader, Faults: 2, Median: 320 * time.Millisecond, Max: 1220 * time.Millisecond},
+		{Kind: FaultIsolateLeader, Faults: 1, Unrecovered: 1, Median: 2010 * time.Millisecond, Max: 2010 * time.Millisecond},
+	}
+	if !slices.Equal(got, wantKinds) {
+		t.Fatalf("by kind %+v, want %+v", got, wantKinds)
+	}
+	if !regexp.MustCompile(`kill9-leader\s+2\s+320ms\s+1.22s\s+0`).MatchString(r.Table()) {
+		t.Fatalf("table:\n%s", r.Table())
 	}
 }

@@ -65,6 +65,9 @@ type Fault struct {
 	Kind FaultKind
 	// Node is the id of the node it hit.
 	Node string
+	// Dest is the destination whose partition's leader or follower was
+	// chosen (cluster faults only).
+	Dest string
 	// Start is when it was injected (the signal sent).
 	Start time.Time
 	// Healed is when the node answered /health again (zero if it did not).

@@ -289,9 +289,13 @@ func (n *Node) noteLocked(w io.Writer, format string, args ...any) {
 
 // WaitHealthy polls /health until it answers 200, the process exits, or
 // ctx ends.
-func (n *Node) WaitHealthy(ctx context.Context) error {
+func (n *Node) WaitHealthy(ctx context.Context) error { return n.waitPath(ctx, "/health") }
+
+// waitPath polls path until it answers 200, the process exits, or ctx
+// ends.
+func (n *Node) waitPath(ctx context.Context, path string) error {
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	url := "http://" + n.Spec.HTTPAddr + "/health"
+	url := "http://" + n.Spec.HTTPAddr + path
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -316,7 +320,7 @@ func (n *Node) WaitHealthy(ctx context.Context) error {
 		case <-exited:
 			return fmt.Errorf("cluster: %s exited while starting (log %s)", n.Spec.ID, n.Spec.LogFile)
 		case <-ctx.Done():
-			return fmt.Errorf("cluster: %s not healthy (log %s): %w", n.Spec.ID, n.Spec.LogFile, ctx.Err())
+			return fmt.Errorf("cluster: %s: no 200 from %s (log %s): %w", n.Spec.ID, path, n.Spec.LogFile, ctx.Err())
 		case <-tick.C:
 		}
 	}
