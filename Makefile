@@ -44,7 +44,8 @@ FUZZ_TARGETS := \
 	./cluster/rlog:FuzzDecodeMessage \
 	./seal:FuzzParseKeyring \
 	./conf:FuzzParse \
-	./seal:FuzzOpen
+	./seal:FuzzOpen \
+	./test/cluster:FuzzParseHealth
 
 .PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean clean-data certs natsbench bench-compare soak-memory
 
@@ -134,9 +135,24 @@ soak-memory: build
 # The long fault run of docs/testing.md: bin/node under kill -9, SIGSTOP/SIGCONT
 # and restarts at random every 2-6s for CHAOS_DURATION while producers and
 # consumer groups run; prints the checker's table. CHAOS_SEED replays a run's
-# choices, CHAOS_RATE sets each producer's messages a second.
+# choices, CHAOS_RATE sets each producer's messages a second. With
+# SWARMMQ_CLUSTER_TESTS=1 it runs five nodes under the cluster faults
+# (leader and follower kills, pauses, isolation, link cuts, wipes).
 .PHONY: chaos
 CHAOS_DURATION ?= 10m
 chaos: build
 	SWARMMQ_NODE_BIN=$(CURDIR)/$(BIN)/node CHAOS_DURATION=$(CHAOS_DURATION) CHAOS_SEED=$(CHAOS_SEED) CHAOS_RATE=$(CHAOS_RATE) \
 		$(GO) test -race -run '^TestSlowChaos$$' -count=1 -v -timeout 0 ./test/cluster/
+
+# The five nodes of configs/cluster-5.yaml in the background on this machine
+# (data in ./data/node-N, logs in ./data/node-N.log; docs/cluster.md).
+# Running it again starts the nodes that are down; cluster-stop stops them
+# all (SIGTERM, SIGKILL after 20 s).
+.PHONY: cluster cluster-stop
+cluster: build
+	$(GO) build -o $(BIN)/ ./test/cluster/cmd/clusterinfo
+	BIN=$(BIN) test/cluster/local-cluster.sh start
+
+cluster-stop:
+	@test -x $(BIN)/clusterinfo || $(GO) build -o $(BIN)/ ./test/cluster/cmd/clusterinfo
+	BIN=$(BIN) test/cluster/local-cluster.sh stop

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/swarmmq/swarmmq/client"
@@ -12,49 +11,12 @@ import (
 // FetchWait is the long-poll wait of the consumers' FETCHes.
 const FetchWait = 200 * time.Millisecond
 
-// consumerClient is one group's Client, shared by its consumers (one per
-// destination) and replaced when it gives up.
-type consumerClient struct {
-	w     *Workload
-	group string
-
-	mu struct {
-		sync.Mutex
-		c *client.Client
-	}
-}
-
-func newConsumerClient(w *Workload, group string) *consumerClient {
-	return &consumerClient{w: w, group: group}
-}
-
-// get returns the group's Client, dialling a new one if there is none or
-// the current one is dead (it gave up reconnecting).
-func (cc *consumerClient) get(ctx context.Context, dead *client.Client) (*client.Client, error) {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.mu.c != nil && cc.mu.c != dead {
-		return cc.mu.c, nil
-	}
-	if cc.mu.c != nil {
-		cc.mu.c.Close()
-		cc.mu.c = nil
-	}
-	c, err := cc.w.dial(ctx, "consumer "+cc.group, cc.w.opts.Client)
-	if err != nil {
-		return nil, err
-	}
-	cc.mu.c = c
-	return c, nil
-}
-
-func (cc *consumerClient) close() {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.mu.c != nil {
-		cc.mu.c.Close()
-		cc.mu.c = nil
-	}
+// consumer is one group's consumer of one destination, with a Client of
+// its own, replaced when it gives up (or, routing by hand, reached the
+// wrong node).
+type consumer struct {
+	w           *Workload
+	group, dest string
 }
 
 // run fetches dest for the group until ctx ends: each batch is recorded,
@@ -62,30 +24,37 @@ func (cc *consumerClient) close() {
 // ready after its first answered FETCH (the group then exists). After an
 // error it waits a little before the next FETCH (the Client reconnects by
 // itself meanwhile).
-func (cc *consumerClient) run(ctx context.Context, dest string, ready chan<- struct{}) {
-	who := "consumer " + cc.group + "/" + dest
-	var dead *client.Client
-	for ctx.Err() == nil {
-		c, err := cc.get(ctx, dead)
-		if err != nil {
-			return
+func (cc *consumer) run(ctx context.Context, ready chan<- struct{}) {
+	who := "consumer " + cc.group + "/" + cc.dest
+	var c *client.Client
+	defer func() {
+		if c != nil {
+			c.Close()
 		}
-		dead = nil
+	}()
+	for ctx.Err() == nil {
+		if c == nil {
+			var err error
+			if c, err = cc.w.dial(ctx, who, cc.dest, cc.w.opts.Client); err != nil {
+				return
+			}
+		}
 		fetched := time.Now()
-		ds, err := c.Fetch(ctx, dest, cc.group, DefaultFetchMax, FetchWait)
+		ds, err := c.Fetch(ctx, cc.dest, cc.group, DefaultFetchMax, FetchWait)
 		if err == nil && ready != nil {
 			ready <- struct{}{}
 			ready = nil
 		}
 		if err == nil && len(ds) > 0 {
-			err = cc.settle(ctx, c, dest, fetched, ds)
+			err = cc.settle(ctx, c, fetched, ds)
 		}
 		if err == nil || ctx.Err() != nil {
 			continue
 		}
 		cc.w.rec.Error(who, opOf(err), err)
-		if isClosed(err) {
-			dead = c
+		if isClosed(err) || (cc.w.opts.Locate != nil && wrongNode(err)) {
+			c.Close()
+			c = nil
 		}
 		t := time.NewTimer(50 * time.Millisecond)
 		select {
@@ -110,23 +79,23 @@ func opOf(err error) string {
 }
 
 // settle records a batch, acks it and records the confirmation.
-func (cc *consumerClient) settle(ctx context.Context, c *client.Client, dest string, fetched time.Time, ds []client.Delivery) error {
+func (cc *consumer) settle(ctx context.Context, c *client.Client, fetched time.Time, ds []client.Delivery) error {
 	at := time.Now()
 	recs := make([]Delivery, len(ds))
 	seqs := make([]uint64, len(ds))
 	for i, d := range ds {
-		recs[i] = Delivery{Group: cc.group, Dest: dest, Seq: d.Seq, ID: payloadID(d.Payload), Attempt: d.Attempt, Fetched: fetched, At: at}
+		recs[i] = Delivery{Group: cc.group, Dest: cc.dest, Seq: d.Seq, ID: payloadID(d.Payload), Attempt: d.Attempt, Fetched: fetched, At: at}
 		seqs[i] = d.Seq
 	}
 	first := cc.w.rec.Deliver(recs)
-	if err := c.Ack(ctx, dest, cc.group, seqs...); err != nil {
+	if err := c.Ack(ctx, cc.dest, cc.group, seqs...); err != nil {
 		return ackError{err}
 	}
 	cc.w.rec.Confirm(first, len(recs), time.Now())
 	cc.w.mu.Lock()
 	defer cc.w.mu.Unlock()
 	for _, r := range recs {
-		cc.w.mu.confirmed[cc.group][destID{dest, r.ID}] = true
+		cc.w.mu.confirmed[cc.group][destID{cc.dest, r.ID}] = true
 	}
 	return nil
 }

@@ -258,9 +258,7 @@ func (n *Node) spawn() error {
 	if n.mu.cmd != nil {
 		return fmt.Errorf("cluster: %s is already running", n.Spec.ID)
 	}
-	_, port, _ := net.SplitHostPort(n.Spec.ClientAddr)
-	args := append([]string{"--node-id", n.Spec.ID, "--data-dir", n.Spec.DataDir, "--bind", "127.0.0.1",
-		"--port", port, "--http-addr", n.Spec.HTTPAddr}, n.Spec.Flags...)
+	args := n.args()
 	log, err := os.OpenFile(n.Spec.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -280,6 +278,13 @@ func (n *Node) spawn() error {
 	}()
 	n.mu.cmd, n.mu.exited, n.mu.log = cmd, exited, log
 	return nil
+}
+
+// args is the node's command line.
+func (n *Node) args() []string {
+	_, port, _ := net.SplitHostPort(n.Spec.ClientAddr)
+	return append([]string{"--node-id", n.Spec.ID, "--data-dir", n.Spec.DataDir, "--bind", "127.0.0.1",
+		"--port", port, "--http-addr", n.Spec.HTTPAddr}, n.Spec.Flags...)
 }
 
 // noteLocked writes a line of the harness into the node's log.

@@ -5,31 +5,38 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/swarmmq/swarmmq/client"
 )
 
-// producer publishes payloads "<name>-<n>|…" over all destinations in
-// turn through one Client (one producer session), at most Rate a second.
+// producer publishes payloads "<name>-<n>|…" to one destination through
+// one Client (one producer session), at most Rate a second.
 type producer struct {
 	w    *Workload
 	name string
+	dest string
 	n    int
+	// moved is set by a publish result saying the node is the wrong one
+	// (WorkloadOptions.Locate): the producer then dials again.
+	moved atomic.Bool
 }
 
 // run publishes until pctx ends or Messages are out, then flushes within
-// ctx. A Client that gave up is replaced by a new one resuming the same
-// producer session, so that the node still recognises retries.
+// ctx. A Client that gave up (or, routing by hand, reached the wrong node)
+// is replaced by a new one resuming the same producer session, so that the
+// nodes still recognise retries.
 func (p *producer) run(pctx, ctx context.Context) {
 	who := "producer " + p.name
 	opts := p.w.opts.Client
 	for pctx.Err() == nil && !p.done() {
-		c, err := p.w.dial(pctx, who, opts)
+		c, err := p.w.dial(pctx, who, p.dest, opts)
 		if err != nil {
 			return
 		}
 		opts.Session = c.Session()
+		p.moved.Store(false)
 		p.publishOn(pctx, ctx, c)
 		c.Close()
 	}
@@ -37,20 +44,16 @@ func (p *producer) run(pctx, ctx context.Context) {
 
 func (p *producer) done() bool { return p.w.opts.Messages > 0 && p.n >= p.w.opts.Messages }
 
-// publishOn publishes on c until pctx ends, Messages are out or c gives
-// up; then it flushes every Publisher (each message gets its result).
+// publishOn publishes on c until pctx ends, Messages are out, c gives up
+// or the node is the wrong one; then it flushes the Publisher (each
+// message gets its result).
 func (p *producer) publishOn(pctx, ctx context.Context, c *client.Client) {
 	who := "producer " + p.name
-	pubs := make([]*client.Publisher, len(p.w.opts.Dests))
-	for i, d := range p.w.opts.Dests {
-		pubs[i] = c.NewPublisher(d, client.PublisherOptions{Window: 256})
-	}
+	pub := c.NewPublisher(p.dest, client.PublisherOptions{Window: 256})
 	defer func() {
 		p.w.rec.ProduceEnd(time.Now())
-		for _, pub := range pubs {
-			if err := pub.Close(ctx); err != nil && !isClosed(err) {
-				p.w.rec.Error(who, "flush", err)
-			}
+		if err := pub.Close(ctx); err != nil && !isClosed(err) {
+			p.w.rec.Error(who, "flush", err)
 		}
 	}()
 	const ticks = 50 // a second
@@ -60,14 +63,13 @@ func (p *producer) publishOn(pctx, ctx context.Context, c *client.Client) {
 	pad := strings.Repeat("x", p.w.opts.PayloadSize)
 	for {
 		for range per {
-			if p.done() {
+			if p.done() || p.moved.Load() {
 				return
 			}
-			i := p.n % len(pubs)
 			p.n++ // an id is never used twice, even for a payload Publish refused
 			id := p.name + "-" + strconv.Itoa(p.n)
 			payload := []byte(id + "|" + pad[min(len(pad), len(id)+1):])
-			if err := p.publish(pctx, pubs[i], p.w.opts.Dests[i], id, payload); err != nil {
+			if err := p.publish(pctx, pub, id, payload); err != nil {
 				if pctx.Err() == nil {
 					p.w.rec.Error(who, "publish", err)
 				}
@@ -84,16 +86,19 @@ func (p *producer) publishOn(pctx, ctx context.Context, c *client.Client) {
 	}
 }
 
-func (p *producer) publish(ctx context.Context, pub *client.Publisher, dest, id string, payload []byte) error {
+func (p *producer) publish(ctx context.Context, pub *client.Publisher, id string, payload []byte) error {
 	sent := time.Now()
 	return pub.Publish(ctx, payload, func(r client.PublishResult) {
-		rec := Publish{Producer: p.name, Dest: dest, ID: id, Sent: sent, At: time.Now(), Seq: r.Seq, Duplicate: r.Duplicate}
+		rec := Publish{Producer: p.name, Dest: p.dest, ID: id, Sent: sent, At: time.Now(), Seq: r.Seq, Duplicate: r.Duplicate}
 		if r.Err != nil {
 			rec.Err = r.Err.Error()
 			p.w.rec.Error("producer "+p.name, "publish", fmt.Errorf("%s: %w", id, r.Err))
+			if p.w.opts.Locate != nil && wrongNode(r.Err) {
+				p.moved.Store(true)
+			}
 		} else {
 			p.w.mu.Lock()
-			p.w.mu.acked[destID{dest, id}] = true
+			p.w.mu.acked[destID{p.dest, id}] = true
 			p.w.mu.Unlock()
 		}
 		p.w.rec.Publish(rec)

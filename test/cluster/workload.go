@@ -23,16 +23,21 @@ const (
 
 // WorkloadOptions configures a Workload. Zero fields mean the defaults.
 type WorkloadOptions struct {
-	// Addr is the client address the workload dials (today one node).
-	Addr string
+	// Addrs are the client addresses of the nodes (the seeds); required.
+	Addrs []string
+	// Locate, when set, names the node a worker of a destination dials
+	// ("" when it does not know; then the seeds are tried in turn), and
+	// a worker whose node turns out to be the wrong one dials again
+	// (locate.go). Set it while the client does not follow leaders.
+	Locate func(ctx context.Context, dest string) string
 	// Producers is how many producers publish (default DefaultProducers),
-	// each a Client of its own, so a producer session of its own.
+	// each a Client of its own, so a producer session of its own;
+	// producer i publishes to Dests[i % len(Dests)].
 	Producers int
-	// Dests are the destinations (default chaos-0, chaos-1, chaos-2); each
-	// producer publishes to all of them in turn.
+	// Dests are the destinations (default chaos-0, chaos-1, chaos-2).
 	Dests []string
 	// Groups are the consumer groups (default g0, g1); each has one
-	// consumer per destination.
+	// consumer, a Client of its own, per destination.
 	Groups []string
 	// Rate is the messages a second each producer publishes at most
 	// (default DefaultRate).
@@ -116,27 +121,17 @@ func (w *Workload) Recorder() *Recorder { return w.rec }
 // after Duration (or Messages each) or when ctx ends; Produced is closed
 // once every publish has its result.
 func (w *Workload) Start(ctx context.Context) error {
-	if w.opts.Duration <= 0 || w.opts.Addr == "" {
-		return errors.New("cluster: a workload needs Addr and a positive Duration")
+	if w.opts.Duration <= 0 || len(w.opts.Addrs) == 0 {
+		return errors.New("cluster: a workload needs Addrs and a positive Duration")
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
 	ready := make(chan struct{}, len(w.opts.Groups)*len(w.opts.Dests))
 	for _, g := range w.opts.Groups {
-		c := newConsumerClient(w, g)
 		for _, d := range w.opts.Dests {
-			w.wg.Add(1)
-			go func() {
-				defer w.wg.Done()
-				c.run(cctx, d, ready)
-			}()
+			c := &consumer{w: w, group: g, dest: d}
+			w.wg.Go(func() { c.run(cctx, ready) })
 		}
-		w.wg.Add(1)
-		go func() {
-			defer w.wg.Done()
-			<-cctx.Done()
-			c.close()
-		}()
 	}
 	for range len(w.opts.Groups) * len(w.opts.Dests) {
 		select {
@@ -148,7 +143,7 @@ func (w *Workload) Start(ctx context.Context) error {
 	pctx, pcancel := context.WithTimeout(ctx, w.opts.Duration)
 	var pwg sync.WaitGroup
 	for i := range w.opts.Producers {
-		p := &producer{w: w, name: fmt.Sprintf("p%d", i)}
+		p := &producer{w: w, name: fmt.Sprintf("p%d", i), dest: w.opts.Dests[i%len(w.opts.Dests)]}
 		pwg.Add(1)
 		go func() {
 			defer pwg.Done()
@@ -213,12 +208,13 @@ func (w *Workload) Stop() {
 	w.wg.Wait()
 }
 
-// dial dials until it succeeds or ctx ends, recording each failure.
-func (w *Workload) dial(ctx context.Context, who string, opts client.Options) (*client.Client, error) {
-	opts.Addr = w.opts.Addr
-	opts.ClientID = "chaos-" + strings.ReplaceAll(who, " ", "-")
+// dial dials a node for a worker of dest until it succeeds or ctx ends,
+// recording each failure.
+func (w *Workload) dial(ctx context.Context, who, dest string, opts client.Options) (*client.Client, error) {
+	opts.ClientID = "chaos-" + strings.NewReplacer(" ", "-", "/", "-").Replace(who)
 	pause := 50 * time.Millisecond
-	for {
+	for attempt := 0; ; attempt++ {
+		opts.Addr = w.addrFor(ctx, dest, attempt)
 		c, err := client.Dial(ctx, opts)
 		if err == nil {
 			return c, nil
