@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/swarmmq/swarmmq/client"
@@ -40,8 +41,12 @@ func (c *Cluster) Locate(ctx context.Context, dest string) string {
 }
 
 // addrFor returns the address a worker of dest dials on its attempt-th
-// try: the located leader when known, else the seeds in turn.
+// try: the seed list (WorkloadOptions.SeedList), or the located leader
+// when known, else the seeds in turn.
 func (w *Workload) addrFor(ctx context.Context, dest string, attempt int) string {
+	if w.opts.SeedList {
+		return strings.Join(w.opts.Addrs, ",")
+	}
 	if w.opts.Locate != nil {
 		if a := w.opts.Locate(ctx, dest); a != "" {
 			return a

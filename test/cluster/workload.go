@@ -30,6 +30,10 @@ type WorkloadOptions struct {
 	// a worker whose node turns out to be the wrong one dials again
 	// (locate.go). Set it while the client does not follow leaders.
 	Locate func(ctx context.Context, dest string) string
+	// SeedList dials every worker with all of Addrs, comma-separated, as
+	// the client's seeds (for a client that follows partition leaders by
+	// itself); Locate is then not used.
+	SeedList bool
 	// Producers is how many producers publish (default DefaultProducers),
 	// each a Client of its own, so a producer session of its own;
 	// producer i publishes to Dests[i % len(Dests)].
