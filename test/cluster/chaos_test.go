@@ -45,7 +45,9 @@ func runChaos(t *testing.T, p plan) Report {
 	defer cancel()
 	wo.Addrs = c.Addrs()
 	if p.Nodes > 1 {
-		wo.Locate = c.Locate // until the client follows leaders (locate.go)
+		l := c.StartLocator(100 * time.Millisecond) // until the client follows leaders (locate.go)
+		defer l.Stop()
+		wo.Locate = l.Locate
 	}
 	w := NewWorkload(wo)
 	t.Cleanup(w.Stop) // before the nodes are killed (cleanups run last first)
@@ -53,6 +55,7 @@ func runChaos(t *testing.T, p plan) Report {
 		t.Fatal(err)
 	}
 	faults(ctx, t, c, w, p)
+	c.HealAll()
 	for _, n := range c.Nodes {
 		if !n.Running() {
 			t.Fatalf("%s is down after the faults (log %s)", n.Spec.ID, n.Spec.LogFile)

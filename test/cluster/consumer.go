@@ -27,15 +27,20 @@ type consumer struct {
 func (cc *consumer) run(ctx context.Context, ready chan<- struct{}) {
 	who := "consumer " + cc.group + "/" + cc.dest
 	var c *client.Client
+	var addr string
 	defer func() {
 		if c != nil {
 			c.Close()
 		}
 	}()
 	for ctx.Err() == nil {
+		if c != nil && cc.w.movedFrom(ctx, cc.dest, addr) {
+			c.Close()
+			c = nil
+		}
 		if c == nil {
 			var err error
-			if c, err = cc.w.dial(ctx, who, cc.dest, cc.w.opts.Client); err != nil {
+			if c, addr, err = cc.w.dial(ctx, who, cc.dest, cc.w.opts.Client); err != nil {
 				return
 			}
 		}

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,4 +106,55 @@ func TestWorkloadMovesWhenItsNodeDies(t *testing.T) {
 	}
 	r := Check(h)
 	t.Logf("acked %d (%v before the kill, %v after), errors %d", r.Acked, before, after, r.errorTotal())
+}
+
+// TestLocatorFollowsLeadership: the Locator's view follows /health as the
+// leader moves, says "" while two nodes claim the partition, and a worker
+// routing by hand is told to move only when another node is named.
+func TestLocatorFollowsLeadership(t *testing.T) {
+	c := &Cluster{opts: Options{Cluster: &ClusterSpec{Partitions: 8, Replication: 3}}}
+	p := c.PartitionOf("orders")
+	var leaders atomic.Value // []string: the ids claiming p
+	leaders.Store([]string{"node-1"})
+	for i := range 3 {
+		id := nodeID(i)
+		n := fakeNode(t, id, func() (int, []byte) {
+			if slices.Contains(leaders.Load().([]string), id) {
+				return http.StatusOK, healthBody(t, id, 8, p)
+			}
+			return http.StatusOK, healthBody(t, id, 8)
+		})
+		n.Spec.ClientAddr = "127.0.0.1:" + strconv.Itoa(9001+i)
+		c.Nodes = append(c.Nodes, n)
+	}
+	l := c.StartLocator(5 * time.Millisecond)
+	defer l.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	await := func(want string) {
+		t.Helper()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for l.Locate(ctx, "orders") != want {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("Locate = %q, want %q", l.Locate(ctx, "orders"), want)
+			case <-tick.C:
+			}
+		}
+	}
+	await("127.0.0.1:9001")
+	w := &Workload{opts: WorkloadOptions{Locate: l.Locate}}
+	if w.movedFrom(ctx, "orders", "127.0.0.1:9001") || !w.movedFrom(ctx, "orders", "127.0.0.1:9002") {
+		t.Fatal("movedFrom disagrees with Locate")
+	}
+	leaders.Store([]string{"node-1", "node-3"})
+	await("")
+	if w.movedFrom(ctx, "orders", "127.0.0.1:9001") {
+		t.Fatal("told to move while the leadership is not settled")
+	}
+	leaders.Store([]string{"node-3"})
+	await("127.0.0.1:9003")
+	l.Stop()
+	l.Stop()
 }

@@ -31,13 +31,13 @@ func (p *producer) run(pctx, ctx context.Context) {
 	who := "producer " + p.name
 	opts := p.w.opts.Client
 	for pctx.Err() == nil && !p.done() {
-		c, err := p.w.dial(pctx, who, p.dest, opts)
+		c, addr, err := p.w.dial(pctx, who, p.dest, opts)
 		if err != nil {
 			return
 		}
 		opts.Session = c.Session()
 		p.moved.Store(false)
-		p.publishOn(pctx, ctx, c)
+		p.publishOn(pctx, ctx, c, addr)
 		c.Close()
 	}
 }
@@ -47,12 +47,20 @@ func (p *producer) done() bool { return p.w.opts.Messages > 0 && p.n >= p.w.opts
 // publishOn publishes on c until pctx ends, Messages are out, c gives up
 // or the node is the wrong one; then it flushes the Publisher (each
 // message gets its result).
-func (p *producer) publishOn(pctx, ctx context.Context, c *client.Client) {
+func (p *producer) publishOn(pctx, ctx context.Context, c *client.Client, addr string) {
 	who := "producer " + p.name
 	pub := c.NewPublisher(p.dest, client.PublisherOptions{Window: 256})
 	defer func() {
 		p.w.rec.ProduceEnd(time.Now())
-		if err := pub.Close(ctx); err != nil && !isClosed(err) {
+		fctx := ctx
+		if p.moved.Load() {
+			// Moving: what the old node has not answered by now fails
+			// (not acknowledged) when the client closes.
+			var cancel context.CancelFunc
+			fctx, cancel = context.WithTimeout(ctx, 250*time.Millisecond)
+			defer cancel()
+		}
+		if err := pub.Close(fctx); err != nil && !isClosed(err) && fctx.Err() == nil {
 			p.w.rec.Error(who, "flush", err)
 		}
 	}()
@@ -82,6 +90,9 @@ func (p *producer) publishOn(pctx, ctx context.Context, c *client.Client) {
 		case <-pctx.Done():
 			return
 		case <-tick.C:
+		}
+		if p.w.movedFrom(pctx, p.dest, addr) {
+			p.moved.Store(true)
 		}
 	}
 }

@@ -27,8 +27,9 @@ type WorkloadOptions struct {
 	Addrs []string
 	// Locate, when set, names the node a worker of a destination dials
 	// ("" when it does not know; then the seeds are tried in turn), and
-	// a worker whose node turns out to be the wrong one dials again
-	// (locate.go). Set it while the client does not follow leaders.
+	// a worker whose node turns out to be the wrong one, or that Locate
+	// no longer names, dials again (locate.go). It must not block
+	// (Locator.Locate). Set it while the client does not follow leaders.
 	Locate func(ctx context.Context, dest string) string
 	// SeedList dials every worker with all of Addrs, comma-separated, as
 	// the client's seeds (for a client that follows partition leaders by
@@ -213,18 +214,18 @@ func (w *Workload) Stop() {
 }
 
 // dial dials a node for a worker of dest until it succeeds or ctx ends,
-// recording each failure.
-func (w *Workload) dial(ctx context.Context, who, dest string, opts client.Options) (*client.Client, error) {
+// recording each failure; it returns the client and the address dialled.
+func (w *Workload) dial(ctx context.Context, who, dest string, opts client.Options) (*client.Client, string, error) {
 	opts.ClientID = "chaos-" + strings.NewReplacer(" ", "-", "/", "-").Replace(who)
 	pause := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		opts.Addr = w.addrFor(ctx, dest, attempt)
 		c, err := client.Dial(ctx, opts)
 		if err == nil {
-			return c, nil
+			return c, opts.Addr, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, "", ctx.Err()
 		}
 		w.rec.Error(who, "dial", err)
 		t := time.NewTimer(pause)
@@ -232,7 +233,7 @@ func (w *Workload) dial(ctx context.Context, who, dest string, opts client.Optio
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			return nil, "", ctx.Err()
 		}
 		pause = min(2*pause, time.Second)
 	}
