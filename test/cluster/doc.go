@@ -15,11 +15,21 @@
 //     (t.Cleanup, and the kernel's parent-death signal if the test binary
 //     itself dies). The run directory is removed when the test passes and
 //     kept, with its path logged, when it fails.
+//   - Clusters (topology.go, leaders.go, cluster_faults.go): with
+//     Options.Cluster the nodes are one cluster; each node gets a config
+//     file in which every other node's peer address is a netproxy of the
+//     harness, one per directed link, so that Cut, Isolate, Delay and Heal
+//     act on chosen links. LeaderOf and FollowerOf read /health
+//     (partitions_led) and placement; InjectCluster aims kill -9, pauses,
+//     isolation, link cuts, restarts and wipes at a destination's leader or
+//     follower.
 //   - Workload (workload.go): producers, each a Client with its own
 //     producer session, publish payloads that start with a producer-unique
-//     id to several destinations; one consumer per group and destination
-//     fetches, records each delivery, acks and records whether ACK_OK came.
-//     Errors are recorded with their time, never fatal.
+//     id, producer i to destination i mod len(Dests); one consumer per
+//     group and destination fetches, records each delivery, acks and
+//     records whether ACK_OK came. Errors are recorded with their time,
+//     never fatal. Until the client follows partition leaders, workers
+//     route by hand (locate.go: a Locator polling /health).
 //   - Recorder and History (history.go): what happened, per worker in order.
 //   - Check and Report (checker.go): a pure function of a History.
 //
@@ -39,7 +49,9 @@
 // # Goroutines
 //
 // A Node owns one goroutine per running process (waiting for its exit);
-// Workload.Run owns its producer and consumer goroutines and returns after
-// they stopped. Recorder is safe for concurrent use; the rest is driven by
+// each link's netproxy owns its goroutines until the cluster's cleanup
+// closes it; a Locator owns one polling goroutine until Stop;
+// Workload.Start starts its producer and consumer goroutines and Stop
+// waits for them. Recorder is safe for concurrent use; the rest is driven by
 // the test goroutine.
 package cluster
