@@ -8,6 +8,7 @@
 #   test/cluster/local-cluster.sh stop          # SIGTERM, then SIGKILL after $STOP_TIMEOUT seconds
 #   test/cluster/local-cluster.sh status        # which nodes run, and their pids
 #   test/cluster/local-cluster.sh leader DEST   # the node leading DEST's partition, and how to kill it
+#   test/cluster/local-cluster.sh kill-leader DEST   # kill -9 of that node
 #
 # Run from the repository's root after `make build` (make cluster does both).
 set -euo pipefail
@@ -123,8 +124,8 @@ usage() {
 
 Publish through any node (the client finds each destination's leader):
   $BIN/producer-client --node $seeds -d orders -n 200000 --rate 5000
-Which node leads orders, and how to kill it (in another terminal, while the producer runs):
-  test/cluster/local-cluster.sh leader orders
+Kill the node that leads orders (in another terminal, while the producer runs):
+  test/cluster/local-cluster.sh kill-leader orders      # 'leader orders' only says which it is
 Read every message once:
   $BIN/consumer-client --node $seeds -d orders -g audit -n 200000 --timeout 10s | wc -l
 Restart the nodes that are down: make cluster. Stop them all: make cluster-stop.
@@ -188,10 +189,20 @@ leader() {
 	echo "Bring it back on its data: make cluster"
 }
 
+kill_leader() {
+	local dest=${1:?usage: local-cluster.sh kill-leader DEST} p id client http pid
+	read -r p id client http < <("$BIN/clusterinfo" --config "$CONFIG" leader "$dest") || exit 1
+	[[ -n ${id:-} ]] || exit 1
+	pid=$(alive "$id") || die "$id leads $dest but is not a node this script started (no live pid in $(pidfile "$id"))"
+	kill -KILL "$pid"
+	echo "killed $id (pid $pid) with SIGKILL: it led $dest (partition $p). make cluster brings it back on its data."
+}
+
 case ${1:-} in
 start) start ;;
 stop) stop ;;
 status) status ;;
 leader) shift; leader "$@" ;;
-*) die "usage: $0 start|stop|status|leader DEST" ;;
+kill-leader) shift; kill_leader "$@" ;;
+*) die "usage: $0 start|stop|status|leader DEST|kill-leader DEST" ;;
 esac

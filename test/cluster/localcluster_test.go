@@ -101,8 +101,8 @@ func newLocalCluster(t *testing.T, n int) localCluster {
 
 // TestLocalClusterScript drives make cluster's script through its life on
 // a one-node config: start, start again (already running), status,
-// leader, a node killed and brought back by start, stop, stop again; and
-// a start refused because a port is taken.
+// leader, kill-leader and start bringing the node back, stop, stop again;
+// and a start refused because a port is taken.
 func TestLocalClusterScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts node processes")
@@ -122,8 +122,8 @@ func TestLocalClusterScript(t *testing.T) {
 	if out := l.must("leader", "orders"); !strings.Contains(out, "led by node-1") || !strings.Contains(out, "kill -9") {
 		t.Fatalf("leader:\n%s", out)
 	}
-	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+	if out := l.must("kill-leader", "orders"); !strings.Contains(out, "killed node-1 (pid "+strconv.Itoa(first)+")") {
+		t.Fatalf("kill-leader:\n%s", out)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
