@@ -165,3 +165,77 @@ func TestLocalClusterScript(t *testing.T) {
 		t.Fatalf("start with a port taken: %v\n%s", err, out)
 	}
 }
+
+// TestLocalClusterLeaderKill is the newcomer's run of docs/cluster.md on a
+// three-node cluster started by make cluster's script: producer-client
+// publishes through a seed list of every node, the destination's leader
+// is killed with kill -9 while it runs, and the producer must finish with
+// every message acknowledged and no error; then consumer-client reads
+// every message exactly once.
+func TestLocalClusterLeaderKill(t *testing.T) {
+	if reason := clusterGate(); reason != "" {
+		t.Skip(reason)
+	}
+	if testing.Short() {
+		t.Skip("starts node processes")
+	}
+	l := newLocalCluster(t, 3)
+	if out, err := exec.Command("go", "build", "-o", l.bin, "github.com/swarmmq/swarmmq/cmd/producer-client",
+		"github.com/swarmmq/swarmmq/cmd/consumer-client").CombinedOutput(); err != nil {
+		t.Fatalf("build the clients: %v\n%s", err, out)
+	}
+	l.must("start")
+	cfg, err := os.ReadFile(l.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seeds []string
+	for _, m := range regexp.MustCompile(`\n      address: "([^"]+)"`).FindAllSubmatch(cfg, -1) {
+		seeds = append(seeds, string(m[1]))
+	}
+	const n = 20000
+	var prodOut bytes.Buffer
+	prod := exec.Command(filepath.Join(l.bin, "producer-client"), "--node", strings.Join(seeds, ","), "-d", "orders",
+		"-m", "m", "-n", strconv.Itoa(n), "--rate", "2000")
+	prod.Stdout, prod.Stderr = &prodOut, &prodOut
+	if err := prod.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// exited is closed once the producer has exited (prodErr set); the
+	// cleanup kills a producer a failed test left running.
+	exited := make(chan struct{})
+	var prodErr error
+	go func() {
+		prodErr = prod.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = prod.Process.Kill()
+		<-exited
+	})
+	timer := time.NewTimer(3 * time.Second) // a third of the way through
+	select {
+	case <-exited:
+		t.Fatalf("the producer ended before the kill: %v\n%s", prodErr, prodOut.String())
+	case <-timer.C:
+	}
+	t.Log(l.must("kill-leader", "orders"))
+	<-exited
+	if err := prodErr; err != nil {
+		t.Fatalf("producer-client: %v\n%s", err, prodOut.String())
+	}
+	t.Logf("producer-client:\n%s", prodOut.String())
+	out, err := exec.Command(filepath.Join(l.bin, "consumer-client"), "--node", strings.Join(seeds, ","), "-d", "orders",
+		"-g", "audit", "-n", strconv.Itoa(n), "--timeout", "20s").Output()
+	if err != nil {
+		t.Fatalf("consumer-client: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	seen := map[string]bool{}
+	for _, line := range lines {
+		seen[line] = true
+	}
+	if len(lines) != n || len(seen) != n {
+		t.Fatalf("consumer-client read %d messages, %d distinct; want %d once each", len(lines), len(seen), n)
+	}
+}
