@@ -14,15 +14,8 @@ func TestGeneratedConfigsPassTheNodesCheck(t *testing.T) {
 	bin := nodeBin(t)
 	c := &Cluster{Dir: t.TempDir(), opts: Options{Nodes: 5, Cluster: &ClusterSpec{}}}
 	c.opts.Cluster.ensureDefaults(5)
-	specs, err := c.specs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.startLinks(specs); err != nil {
-		t.Fatal(err)
-	}
+	specs, flags, err := c.layout()
 	defer c.closeLinks()
-	flags, err := c.writeConfigs(specs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,11 +67,13 @@ func newLocalCluster(t *testing.T, n int) localCluster {
 		t.Fatalf("build clusterinfo: %v\n%s", err, out)
 	}
 	var specs []NodeSpec
+	var ports Cluster // holds the ports until all are picked
+	defer ports.release()
 	for i := range n {
 		s := NodeSpec{ID: nodeID(i)}
 		for _, a := range []*string{&s.ClientAddr, &s.PeerAddr, &s.HTTPAddr} {
 			var err error
-			if *a, err = FreeAddr(); err != nil {
+			if *a, err = ports.reserve(); err != nil {
 				t.Fatal(err)
 			}
 		}

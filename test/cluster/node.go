@@ -78,6 +78,8 @@ type Cluster struct {
 	Nodes []*Node
 	opts  Options
 	links map[link]*netproxy.Proxy // nil without Options.Cluster
+	// reserved holds the nodes' ports from specs until the nodes start.
+	reserved []net.Listener
 }
 
 // Start starts opts.Nodes nodes on free loopback ports, each with its own
@@ -115,18 +117,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 		}
 		_ = os.RemoveAll(dir)
 	})
-	specs, err := c.specs()
+	specs, configFlags, err := c.layout()
 	if err != nil {
 		t.Fatal(err)
-	}
-	var configFlags [][]string
-	if opts.Cluster != nil {
-		if err := c.startLinks(specs); err != nil {
-			t.Fatal(err)
-		}
-		if configFlags, err = c.writeConfigs(specs); err != nil {
-			t.Fatal(err)
-		}
 	}
 	for i, s := range specs {
 		if configFlags != nil {
@@ -154,6 +147,23 @@ func Start(t testing.TB, opts Options) *Cluster {
 	return c
 }
 
+// layout picks the nodes' ports and, for a cluster, starts the proxies of
+// the links and writes the config files (with the flags that start each
+// node on its file). The nodes' ports stay reserved until the proxies have
+// theirs, so none is taken twice.
+func (c *Cluster) layout() ([]NodeSpec, [][]string, error) {
+	defer c.release()
+	specs, err := c.specs()
+	if err != nil || c.opts.Cluster == nil {
+		return specs, nil, err
+	}
+	if err := c.startLinks(specs); err != nil {
+		return nil, nil, err
+	}
+	flags, err := c.writeConfigs(specs)
+	return specs, flags, err
+}
+
 func (c *Cluster) specs() ([]NodeSpec, error) {
 	var specs []NodeSpec
 	for i := 1; i <= c.opts.Nodes; i++ {
@@ -161,14 +171,14 @@ func (c *Cluster) specs() ([]NodeSpec, error) {
 		s := NodeSpec{ID: id, DataDir: filepath.Join(c.Dir, id, "data"), LogFile: filepath.Join(c.Dir, id+".log"),
 			Flags: append([]string(nil), c.opts.Flags...)}
 		var err error
-		if s.ClientAddr, err = FreeAddr(); err != nil {
+		if s.ClientAddr, err = c.reserve(); err != nil {
 			return nil, err
 		}
-		if s.HTTPAddr, err = FreeAddr(); err != nil {
+		if s.HTTPAddr, err = c.reserve(); err != nil {
 			return nil, err
 		}
 		if c.opts.Cluster != nil {
-			if s.PeerAddr, err = FreeAddr(); err != nil {
+			if s.PeerAddr, err = c.reserve(); err != nil {
 				return nil, err
 			}
 		}
@@ -195,6 +205,26 @@ func (c *Cluster) KillAll() {
 	for _, n := range c.Nodes {
 		_ = n.Kill()
 	}
+}
+
+// reserve returns 127.0.0.1:port with a free port that stays bound until
+// release, so that no other port the harness takes (the next node's, a
+// proxy's) can be the same.
+func (c *Cluster) reserve() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	c.reserved = append(c.reserved, l)
+	return l.Addr().String(), nil
+}
+
+// release frees the reserved ports for the nodes to listen on.
+func (c *Cluster) release() {
+	for _, l := range c.reserved {
+		_ = l.Close()
+	}
+	c.reserved = nil
 }
 
 // FreeAddr returns 127.0.0.1:port with a port that was free a moment ago.

@@ -27,17 +27,14 @@ func (quiet) HandleRequest(string, []byte, peer.Responder) {}
 func TestPeerLinksThroughTheProxies(t *testing.T) {
 	c := &Cluster{Dir: t.TempDir(), opts: Options{Nodes: 3, Cluster: &ClusterSpec{}}}
 	c.opts.Cluster.ensureDefaults(3)
-	specs, err := c.specs()
+	specs, _, err := c.layout()
+	defer c.closeLinks()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range specs {
 		c.Nodes = append(c.Nodes, &Node{Spec: s})
 	}
-	if err := c.startLinks(specs); err != nil {
-		t.Fatal(err)
-	}
-	defer c.closeLinks()
 	ts := map[string]*peer.Transport{}
 	for _, s := range specs {
 		ln, err := net.Listen("tcp", s.PeerAddr)
