@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -41,6 +42,12 @@ func runChaos(t *testing.T, p plan) Report {
 		wo.Producers, wo.Client = 6, ClusterClient()
 	}
 	c := Start(t, opts)
+	if p.Nodes > 1 {
+		var err error
+		if wo.Dests, err = c.SpreadDests(3); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.Duration+3*time.Minute)
 	defer cancel()
 	wo.Addrs = c.Addrs()
@@ -185,6 +192,9 @@ func TestSlowChaos(t *testing.T) {
 		// Five nodes: a fault every 1-4 s after the last one settled,
 		// held 1-3 s (the election timeout is about 0.5 s).
 		p.Nodes, p.Kinds, p.Every, p.Jitter = 5, ClusterKinds, time.Second, 3*time.Second
+		if wipeGate() == "" {
+			p.Kinds = append(slices.Clone(p.Kinds), FaultWipeFollower)
+		}
 	}
 	runChaos(t, p)
 }
@@ -197,6 +207,34 @@ func clusterGate() string {
 	}
 	return "cmd/node does not run as a cluster member yet (it refuses a config listing more than one node: " +
 		"refuseCluster, until the raft partition log is wired in, issue 9); SWARMMQ_CLUSTER_TESTS=1 runs the multi-node tests anyway"
+}
+
+// wipeGate returns why a wiped node cannot rejoin its cluster in this
+// build, or "" when it can.
+func wipeGate() string {
+	if os.Getenv("SWARMMQ_WIPE_TESTS") == "1" {
+		return ""
+	}
+	return "a node whose data directory was wiped cannot rejoin under the same raft id yet: its peers send it a commit " +
+		"index beyond its empty log and etcd raft panics (tocommit(4) is out of range [lastIndex(0)], seen here; " +
+		"docs/cluster.md, Not done yet); SWARMMQ_WIPE_TESTS=1 runs it anyway"
+}
+
+// TestClusterWipeFollower runs the workload against five nodes through
+// wipes of a follower of each destination's partition in turn: each must
+// catch up from its peers (every node answers /ready again), and nothing
+// acknowledged may be lost.
+func TestClusterWipeFollower(t *testing.T) {
+	if reason := clusterGate(); reason != "" {
+		t.Skip(reason)
+	}
+	if reason := wipeGate(); reason != "" {
+		t.Skip(reason)
+	}
+	runChaos(t, plan{
+		Nodes: 5, Duration: 20 * time.Second, Rate: 100, Every: 500 * time.Millisecond,
+		Kinds: []FaultKind{FaultWipeFollower}, Pause: time.Second,
+	})
 }
 
 // TestClusterChaosShort runs the workload against five nodes (8

@@ -294,12 +294,16 @@ func (r *Report) checkOrder(h History) {
 // Errors are grouped by operation and message, with the parts that vary
 // between workers and connections (destination, group, address) replaced.
 var (
-	addrPattern  = regexp.MustCompile(`\d+\.\d+\.\d+\.\d+:\d+`)
-	namesPattern = regexp.MustCompile(`(from|to) \S+ for group \S+:|(publish to|ack of) \S+:`)
+	addrPattern      = regexp.MustCompile(`\d+\.\d+\.\d+\.\d+:\d+`)
+	namesPattern     = regexp.MustCompile(`(from|to|on) \S+ for group \S+:|(publish to|ack of) \S+:`)
+	payloadPattern   = regexp.MustCompile(`^[A-Za-z0-9]+-\d+: `)
+	partitionPattern = regexp.MustCompile(`partition \d+`)
 )
 
 func generalise(msg string) string {
+	msg = payloadPattern.ReplaceAllString(msg, "")
 	msg = addrPattern.ReplaceAllString(msg, "<addr>")
+	msg = partitionPattern.ReplaceAllString(msg, "partition <p>")
 	return namesPattern.ReplaceAllStringFunc(msg, func(m string) string {
 		if strings.Contains(m, " for group ") {
 			return strings.Fields(m)[0] + " <dest> for group <group>:"

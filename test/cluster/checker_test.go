@@ -180,14 +180,27 @@ func TestCheckCountsErrors(t *testing.T) {
 	rec.Error("producer p0", "publish", errors.New("connection lost"))
 	rec.Error("consumer g0/q", "fetch", errors.New("swarmmq: fetch from q for group g0: connection lost: read tcp 127.0.0.1:4242->127.0.0.1:9001: reset"))
 	rec.Error("consumer g1/r", "fetch", errors.New("swarmmq: fetch from r for group g1: connection lost: read tcp 127.0.0.1:4243->127.0.0.1:9001: reset"))
+	rec.Error("producer p1", "publish", errors.New("p1-17: swarmmq: publish to chaos-1: NOT_LEADER: partition 6 is not led by this node"))
+	rec.Error("producer p2", "publish", errors.New("p2-9: swarmmq: publish to chaos-2: NOT_LEADER: partition 3 is not led by this node"))
+	rec.Error("consumer g0/q", "ack", errors.New("swarmmq: ack on q for group g0: connection lost"))
+	rec.Error("consumer g1/r", "ack", errors.New("swarmmq: ack on r for group g1: connection lost"))
 	r := Check(rec.History())
-	if len(r.Errors) != 2 || r.Errors[0].Count != 2 || r.Errors[0].Op != "publish" || r.Errors[1].Count != 2 {
+	if len(r.Errors) != 4 || r.Errors[2].Count != 2 || r.Errors[3].Count != 2 {
+		t.Fatalf("errors %+v", r.Errors)
+	}
+	if want := "swarmmq: publish to <dest>: NOT_LEADER: partition <p> is not led by this node"; r.Errors[2].Err != want {
+		t.Fatalf("generalised %q, want %q", r.Errors[2].Err, want)
+	}
+	if want := "swarmmq: ack on <dest> for group <group>: connection lost"; r.Errors[3].Err != want {
+		t.Fatalf("generalised %q, want %q", r.Errors[3].Err, want)
+	}
+	if len(r.Errors) != 4 || r.Errors[0].Count != 2 || r.Errors[0].Op != "publish" || r.Errors[1].Count != 2 {
 		t.Fatalf("errors %+v", r.Errors)
 	}
 	if want := "swarmmq: fetch from <dest> for group <group>: connection lost: read tcp <addr>-><addr>: reset"; r.Errors[1].Err != want {
 		t.Fatalf("generalised %q, want %q", r.Errors[1].Err, want)
 	}
-	if r.errorTotal() != 4 {
+	if r.errorTotal() != 8 {
 		t.Fatalf("total %d", r.errorTotal())
 	}
 }

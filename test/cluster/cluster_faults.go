@@ -35,10 +35,12 @@ const (
 	FaultWipeFollower FaultKind = "wipe-follower"
 )
 
-// ClusterKinds are the cluster faults, in the order a short run takes
-// them.
+// ClusterKinds are the cluster faults of the mixed runs, in the order a
+// short run takes them. FaultWipeFollower is not among them: a wiped node
+// cannot rejoin under the same raft id yet (docs/cluster.md), so it runs
+// on its own (TestClusterWipeFollower, behind wipeGate).
 var ClusterKinds = []FaultKind{FaultKillLeader, FaultPauseLeader, FaultIsolateLeader, FaultKillFollower,
-	FaultCutLink, FaultRestartLeader, FaultWipeFollower}
+	FaultCutLink, FaultRestartLeader}
 
 // DefaultSettle bounds the wait, after a fault healed, until every node
 // answers /ready again.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -188,4 +189,34 @@ func (c *Cluster) Node(id string) *Node {
 		}
 	}
 	return nil
+}
+
+// SpreadDests returns n destination names (chaos-<k>) whose partitions
+// differ and, as far as the node count allows, whose preferred leaders
+// (placement's first replica) differ, so that a fault aimed at one
+// destination's leader leaves the others' alone.
+func (c *Cluster) SpreadDests(n int) ([]string, error) {
+	var out []string
+	parts := map[uint32]bool{}
+	firsts := map[string]bool{}
+	for k := 0; len(out) < n && k < 10000; k++ {
+		d := "chaos-" + strconv.Itoa(k)
+		p := c.PartitionOf(d)
+		if parts[p] {
+			continue
+		}
+		ids, err := c.Replicas(d)
+		if err != nil {
+			return nil, err
+		}
+		if firsts[ids[0]] && len(firsts) < len(c.Nodes) {
+			continue
+		}
+		parts[p], firsts[ids[0]] = true, true
+		out = append(out, d)
+	}
+	if len(out) < n {
+		return nil, fmt.Errorf("cluster: no %d destinations on distinct partitions of %d", n, c.partitions())
+	}
+	return out, nil
 }

@@ -189,3 +189,28 @@ func TestReplicasFollowPlacement(t *testing.T) {
 		t.Fatalf("follower %v %v, want %s (replicas %v, leader %s)", f, err, ids[0], ids, leader)
 	}
 }
+
+func TestSpreadDests(t *testing.T) {
+	c := &Cluster{opts: Options{Cluster: &ClusterSpec{Partitions: 8, Replication: 3}}}
+	for i := range 5 {
+		c.Nodes = append(c.Nodes, &Node{Spec: NodeSpec{ID: nodeID(i)}})
+	}
+	ds, err := c.SpreadDests(3)
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("%v %v", ds, err)
+	}
+	parts, firsts := map[uint32]bool{}, map[string]bool{}
+	for _, d := range ds {
+		ids, err := c.Replicas(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parts[c.PartitionOf(d)] || firsts[ids[0]] {
+			t.Fatalf("%v share a partition or a preferred leader", ds)
+		}
+		parts[c.PartitionOf(d)], firsts[ids[0]] = true, true
+	}
+	if _, err := c.SpreadDests(9); err == nil {
+		t.Fatal("9 distinct partitions of 8")
+	}
+}
