@@ -238,11 +238,12 @@ func TestClusterWipeFollower(t *testing.T) {
 }
 
 // TestClusterChaosShort runs the workload against five nodes (8
-// partitions, 3 replicas each) through two faults of every
-// cluster kind, each aimed at one destination's leader or follower and
-// held 1-1.5 s, and requires nothing lost, nothing redelivered after a
-// confirmed ack and nothing stored twice, and every fault kind to have
-// happened. The outage after each fault is logged per kind.
+// partitions, 3 replicas each; three destinations on distinct partitions)
+// through the cluster faults in turn (ClusterKinds), each aimed at one
+// destination's leader or follower and held 1.2 s, and requires nothing
+// lost, nothing redelivered after a confirmed ack, nothing stored twice,
+// and every kind to have happened. The outage after each fault is logged,
+// per fault and per kind.
 func TestClusterChaosShort(t *testing.T) {
 	if reason := clusterGate(); reason != "" {
 		t.Skip(reason)
