@@ -2,10 +2,12 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,7 +76,7 @@ func runChaos(t *testing.T, p plan) Report {
 		t.Fatal("producers did not finish")
 	}
 	if left := w.Drain(ctx); left > 0 {
-		t.Logf("drain ended with %d (group, message) pairs unconfirmed", left)
+		t.Logf("drain ended with %d (group, message) pairs unconfirmed:\n%s", left, unconfirmedDetail(w.Recorder().History(), 10))
 	}
 	w.Stop()
 	r := Check(w.Recorder().History())
@@ -264,4 +266,40 @@ func TestClusterChaosShort(t *testing.T) {
 			t.Errorf("no %s fault in the run (machine too slow?): %v", k, kinds)
 		}
 	}
+}
+
+// unconfirmedDetail describes up to n acknowledged publishes some group
+// has not confirmed: each delivery of it to that group (when, attempt,
+// from which node's seq) and whether its ack was confirmed.
+func unconfirmedDetail(h History, n int) string {
+	confirmed := map[groupKey]bool{}
+	deliveries := map[groupKey][]Delivery{}
+	for _, d := range h.Deliveries {
+		k := groupKey{d.Group, d.Dest, d.ID}
+		deliveries[k] = append(deliveries[k], d)
+		confirmed[k] = confirmed[k] || !d.Confirmed.IsZero()
+	}
+	var b strings.Builder
+	shown := 0
+	for _, p := range h.Publishes {
+		if !p.Acked() {
+			continue
+		}
+		for _, g := range h.Groups {
+			k := groupKey{g, p.Dest, p.ID}
+			if confirmed[k] || shown >= n {
+				continue
+			}
+			shown++
+			fmt.Fprintf(&b, "  %s %s/%s (acked seq %d at %s):", g, p.Dest, p.ID, p.Seq, p.At.Sub(h.Start).Round(time.Millisecond))
+			if len(deliveries[k]) == 0 {
+				b.WriteString(" never delivered")
+			}
+			for _, d := range deliveries[k] {
+				fmt.Fprintf(&b, " [delivered seq %d attempt %d at %s]", d.Seq, d.Attempt, d.At.Sub(h.Start).Round(time.Millisecond))
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
 }
