@@ -17,6 +17,19 @@ const FetchWait = 200 * time.Millisecond
 type consumer struct {
 	w           *Workload
 	group, dest string
+	// unacked are the batches whose ACK failed, acked again (on the next
+	// client if need be) before the next FETCH: re-sending an ACK is
+	// harmless, and a consumer that gives up on it leaves the message in
+	// flight at a node that may no longer lead.
+	unacked []batch
+}
+
+// batch is one FETCH's deliveries: where the recorder holds them and
+// their seqs.
+type batch struct {
+	first int
+	recs  []Delivery
+	seqs  []uint64
 }
 
 // run fetches dest for the group until ctx ends: each batch is recorded,
@@ -44,8 +57,15 @@ func (cc *consumer) run(ctx context.Context, ready chan<- struct{}) {
 				return
 			}
 		}
+		var err error
+		if len(cc.unacked) > 0 {
+			err = cc.ackAgain(ctx, c)
+		}
+		var ds []client.Delivery
 		fetched := time.Now()
-		ds, err := c.Fetch(ctx, cc.dest, cc.group, DefaultFetchMax, FetchWait)
+		if err == nil {
+			ds, err = c.Fetch(ctx, cc.dest, cc.group, DefaultFetchMax, FetchWait)
+		}
 		if err == nil && ready != nil {
 			ready <- struct{}{}
 			ready = nil
@@ -83,24 +103,43 @@ func opOf(err error) string {
 	return "fetch"
 }
 
-// settle records a batch, acks it and records the confirmation.
+// settle records a batch, acks it and records the confirmation; a batch
+// whose ACK failed waits in unacked.
 func (cc *consumer) settle(ctx context.Context, c *client.Client, fetched time.Time, ds []client.Delivery) error {
 	at := time.Now()
-	recs := make([]Delivery, len(ds))
-	seqs := make([]uint64, len(ds))
+	b := batch{recs: make([]Delivery, len(ds)), seqs: make([]uint64, len(ds))}
 	for i, d := range ds {
-		recs[i] = Delivery{Group: cc.group, Dest: cc.dest, Seq: d.Seq, ID: payloadID(d.Payload), Attempt: d.Attempt, Fetched: fetched, At: at}
-		seqs[i] = d.Seq
+		b.recs[i] = Delivery{Group: cc.group, Dest: cc.dest, Seq: d.Seq, ID: payloadID(d.Payload), Attempt: d.Attempt, Fetched: fetched, At: at}
+		b.seqs[i] = d.Seq
 	}
-	first := cc.w.rec.Deliver(recs)
-	if err := c.Ack(ctx, cc.dest, cc.group, seqs...); err != nil {
+	b.first = cc.w.rec.Deliver(b.recs)
+	if err := c.Ack(ctx, cc.dest, cc.group, b.seqs...); err != nil {
+		cc.unacked = append(cc.unacked, b)
 		return ackError{err}
 	}
-	cc.w.rec.Confirm(first, len(recs), time.Now())
-	cc.w.mu.Lock()
-	defer cc.w.mu.Unlock()
-	for _, r := range recs {
-		cc.w.mu.confirmed[cc.group][destID{cc.dest, r.ID}] = true
+	cc.confirm(b)
+	return nil
+}
+
+// ackAgain acks the batches whose ACK failed, oldest first.
+func (cc *consumer) ackAgain(ctx context.Context, c *client.Client) error {
+	for len(cc.unacked) > 0 {
+		b := cc.unacked[0]
+		if err := c.Ack(ctx, cc.dest, cc.group, b.seqs...); err != nil {
+			return ackError{err}
+		}
+		cc.confirm(b)
+		cc.unacked = cc.unacked[1:]
 	}
 	return nil
+}
+
+// confirm records that b's ACK was confirmed.
+func (cc *consumer) confirm(b batch) {
+	cc.w.rec.Confirm(b.first, len(b.recs), time.Now())
+	cc.w.mu.Lock()
+	defer cc.w.mu.Unlock()
+	for _, r := range b.recs {
+		cc.w.mu.confirmed[cc.group][destID{cc.dest, r.ID}] = true
+	}
 }
