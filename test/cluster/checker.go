@@ -298,12 +298,14 @@ var (
 	namesPattern     = regexp.MustCompile(`(from|to|on) \S+ for group \S+:|(publish to|ack of) \S+:`)
 	payloadPattern   = regexp.MustCompile(`^[A-Za-z0-9]+-\d+: `)
 	partitionPattern = regexp.MustCompile(`partition \d+`)
+	nodePattern      = regexp.MustCompile(`\bnode-\d+\b`)
 )
 
 func generalise(msg string) string {
 	msg = payloadPattern.ReplaceAllString(msg, "")
 	msg = addrPattern.ReplaceAllString(msg, "<addr>")
 	msg = partitionPattern.ReplaceAllString(msg, "partition <p>")
+	msg = nodePattern.ReplaceAllString(msg, "<node>")
 	return namesPattern.ReplaceAllStringFunc(msg, func(m string) string {
 		if strings.Contains(m, " for group ") {
 			return strings.Fields(m)[0] + " <dest> for group <group>:"
