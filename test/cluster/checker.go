@@ -481,14 +481,27 @@ func (r Report) Table() string {
 		b.WriteString("\n")
 		w = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(w, "op\tcount\tfirst\tlast\terror\n")
-		for _, e := range r.Errors {
+		// The most frequent first; the rest summed up.
+		errs := slices.Clone(r.Errors)
+		slices.SortStableFunc(errs, func(a, b ErrorCount) int { return cmp.Compare(b.Count, a.Count) })
+		for _, e := range errs[:min(len(errs), maxErrorRows)] {
 			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", e.Op, e.Count, e.First.Round(time.Millisecond), e.Last.Round(time.Millisecond), clip(e.Err, 100))
 		}
 		_ = w.Flush()
+		if rest := errs[min(len(errs), maxErrorRows):]; len(rest) > 0 {
+			n := 0
+			for _, e := range rest {
+				n += e.Count
+			}
+			fmt.Fprintf(&b, "… and %d more errors of %d other kinds\n", n, len(rest))
+		}
 	}
 	r.writeExamples(&b)
 	return b.String()
 }
+
+// maxErrorRows bounds the error rows Table prints.
+const maxErrorRows = 15
 
 func (r Report) errorTotal() int {
 	n := 0

@@ -285,3 +285,23 @@ func TestCheckOutageIsPerDestination(t *testing.T) {
 		t.Fatalf("table:\n%s", r.Table())
 	}
 }
+
+// TestTableBoundsTheErrorRows: the most frequent errors are listed, the
+// others summed up in one line.
+func TestTableBoundsTheErrorRows(t *testing.T) {
+	rec := &Recorder{}
+	rec.mu.h = clean()
+	for i := range maxErrorRows + 3 {
+		for range i + 1 {
+			rec.Error("producer p0", "publish", errors.New("failure kind "+strconv.Itoa(i)))
+		}
+	}
+	table := Check(rec.History()).Table()
+	if strings.Contains(table, "failure kind 0\n") || strings.Contains(table, "failure kind 2\n") ||
+		!strings.Contains(table, "failure kind 3\n") || !strings.Contains(table, "failure kind 17\n") {
+		t.Fatalf("not the %d most frequent:\n%s", maxErrorRows, table)
+	}
+	if !strings.Contains(table, "… and 6 more errors of 3 other kinds") {
+		t.Fatalf("no summary of the rest:\n%s", table)
+	}
+}
