@@ -53,7 +53,11 @@ func runChaos(t *testing.T, p plan) Report {
 	ctx, cancel := context.WithTimeout(context.Background(), p.Duration+3*time.Minute)
 	defer cancel()
 	wo.Addrs = c.Addrs()
-	if p.Nodes > 1 {
+	switch {
+	case p.Nodes > 1 && os.Getenv("SWARMMQ_CHAOS_SEEDS") == "1":
+		// The client follows leaders: every worker gets every node.
+		wo.SeedList = true
+	case p.Nodes > 1:
 		l := c.StartLocator(100 * time.Millisecond) // until the client follows leaders (locate.go)
 		defer l.Stop()
 		wo.Locate = l.Locate
