@@ -192,27 +192,13 @@ func TestSlowChaos(t *testing.T) {
 		Kinds: []FaultKind{FaultKill, FaultPause, FaultRestart}, Pause: time.Second, PauseJitter: 2 * time.Second,
 		Rand: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
-	if reason := clusterGate(); reason != "" {
-		t.Logf("one node, not five: %s", reason)
-	} else {
-		// Five nodes: a fault every 1-4 s after the last one settled,
-		// held 1-3 s (the election timeout is about 0.5 s).
-		p.Nodes, p.Kinds, p.Every, p.Jitter = 5, ClusterKinds, time.Second, 3*time.Second
-		if wipeGate() == "" {
-			p.Kinds = append(slices.Clone(p.Kinds), FaultWipeFollower)
-		}
+	// Five nodes: a fault every 1-4 s after the last one settled, held
+	// 1-3 s (the election timeout is about 0.5 s).
+	p.Nodes, p.Kinds, p.Every, p.Jitter = 5, ClusterKinds, time.Second, 3*time.Second
+	if wipeGate() == "" {
+		p.Kinds = append(slices.Clone(p.Kinds), FaultWipeFollower)
 	}
 	runChaos(t, p)
-}
-
-// clusterGate returns why the multi-node runs cannot run in this build, or
-// "" when they can.
-func clusterGate() string {
-	if os.Getenv("SWARMMQ_CLUSTER_TESTS") == "1" {
-		return ""
-	}
-	return "cmd/node does not run as a cluster member yet (it refuses a config listing more than one node: " +
-		"refuseCluster, until the raft partition log is wired in, issue 9); SWARMMQ_CLUSTER_TESTS=1 runs the multi-node tests anyway"
 }
 
 // wipeGate returns why a wiped node cannot rejoin its cluster in this
@@ -231,9 +217,6 @@ func wipeGate() string {
 // catch up from its peers (every node answers /ready again), and nothing
 // acknowledged may be lost.
 func TestClusterWipeFollower(t *testing.T) {
-	if reason := clusterGate(); reason != "" {
-		t.Skip(reason)
-	}
 	if reason := wipeGate(); reason != "" {
 		t.Skip(reason)
 	}
@@ -251,9 +234,6 @@ func TestClusterWipeFollower(t *testing.T) {
 // and every kind to have happened. The outage after each fault is logged,
 // per fault and per kind.
 func TestClusterChaosShort(t *testing.T) {
-	if reason := clusterGate(); reason != "" {
-		t.Skip(reason)
-	}
 	if os.Getenv("SWARMMQ_SKIP_CHAOS") != "" {
 		t.Skip("SWARMMQ_SKIP_CHAOS is set")
 	}

@@ -77,6 +77,13 @@ start() {
 		usage
 		return
 	fi
+	# Every node of a cluster keys producer sessions with one shared key.
+	local key
+	key=$("$BIN/clusterinfo" --config "$CONFIG" producer-key) || exit 1
+	if [[ -n $key && ! -f $key ]]; then
+		mkdir -p "$(dirname "$key")"
+		"$BIN/node" --gen-producer-key "$key" || die "cannot write the producer key $key"
+	fi
 	for id in "${missing[@]}"; do
 		echo "=== local-cluster $(date -u +%FT%TZ): start $id" >>"$DATA/$id.log"
 		# setsid: the node is not in make's process group, so a Ctrl-C in

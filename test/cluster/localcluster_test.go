@@ -79,7 +79,7 @@ func newLocalCluster(t *testing.T, n int) localCluster {
 		}
 		specs = append(specs, s)
 	}
-	spec := ClusterSpec{Name: "local"}
+	spec := ClusterSpec{Name: "local", ProducerKeyFile: filepath.Join(l.data, "producer.key")}
 	spec.ensureDefaults(n)
 	if err := os.WriteFile(l.config, spec.ConfigYAML(specs, 0, func(j int) string { return specs[j].PeerAddr }), 0o644); err != nil {
 		t.Fatal(err)
@@ -175,9 +175,6 @@ func TestLocalClusterScript(t *testing.T) {
 // every message acknowledged and no error; then consumer-client reads
 // every message exactly once.
 func TestLocalClusterLeaderKill(t *testing.T) {
-	if reason := clusterGate(); reason != "" {
-		t.Skip(reason)
-	}
 	if testing.Short() {
 		t.Skip("starts node processes")
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/swarmmq/swarmmq/conf"
 	"github.com/swarmmq/swarmmq/test/netproxy"
 )
 
@@ -33,6 +34,9 @@ type ClusterSpec struct {
 	// Replication is cluster.replication_factor (default 3, or 1 below
 	// three nodes).
 	Replication int
+	// ProducerKeyFile is security.producer_key_file, shared by every node
+	// (Start writes one into the run directory).
+	ProducerKeyFile string
 }
 
 func (s *ClusterSpec) ensureDefaults(nodes int) {
@@ -71,6 +75,9 @@ func (s ClusterSpec) ConfigYAML(specs []NodeSpec, self int, peerVia func(j int) 
 		fmt.Fprintf(&b, "    - id: %q\n      address: %q\n      peer_address: %q\n      http_address: %q\n",
 			n.ID, n.ClientAddr, peer, n.HTTPAddr)
 	}
+	if s.ProducerKeyFile != "" {
+		fmt.Fprintf(&b, "security:\n  producer_key_file: %q\n", s.ProducerKeyFile)
+	}
 	return []byte(b.String())
 }
 
@@ -96,6 +103,13 @@ func (c *Cluster) startLinks(specs []NodeSpec) error {
 // writeConfigs writes each node's config file into the run directory and
 // returns the flags that start node i on it.
 func (c *Cluster) writeConfigs(specs []NodeSpec) ([][]string, error) {
+	if c.opts.Cluster.ProducerKeyFile == "" {
+		key := filepath.Join(c.Dir, "producer.key")
+		if err := conf.GenerateProducerKey(key); err != nil {
+			return nil, err
+		}
+		c.opts.Cluster.ProducerKeyFile = key
+	}
 	flags := make([][]string, len(specs))
 	for i, s := range specs {
 		yaml := c.opts.Cluster.ConfigYAML(specs, i, func(j int) string { return c.links[link{s.ID, specs[j].ID}].Addr() })

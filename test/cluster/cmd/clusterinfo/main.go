@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -25,6 +26,22 @@ type cli struct {
 	Config string    `required:"" help:"The cluster's config file." placeholder:"FILE"`
 	Nodes  nodesCmd  `cmd:"" help:"Print one line per node: id, client address, peer address, HTTP address."`
 	Leader leaderCmd `cmd:"" help:"Print the node that leads DEST's partition (asking each node's /health), waiting up to --wait."`
+	Key    keyCmd    `cmd:"" name:"producer-key" help:"Print security.producer_key_file, resolved against the config's directory (nothing if unset)."`
+}
+
+type keyCmd struct{}
+
+// Run prints the producer key file's path.
+func (k keyCmd) Run(cfg conf.Config, c *cli) error {
+	p := cfg.Security.ProducerKeyFile
+	if p == "" {
+		return nil
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(c.Config), p)
+	}
+	fmt.Println(p)
+	return nil
 }
 
 type nodesCmd struct{}
@@ -39,7 +56,7 @@ func main() {
 	ctx := kong.Parse(&c, kong.Name("clusterinfo"), kong.UsageOnError())
 	cfg, err := load(c.Config)
 	if err == nil {
-		err = ctx.Run(cfg)
+		err = ctx.Run(cfg, &c)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clusterinfo:", err)
