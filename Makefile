@@ -132,12 +132,11 @@ soak-memory: build
 	SWARMMQ_SOAK_NODE=$(CURDIR)/$(BIN)/node SWARMMQ_SOAK_DURATION=$(SOAK_DURATION) SWARMMQ_SOAK_BASE=$(SOAK_BASE) \
 		$(GO) test -run '^TestSoakMemory$$' -count=1 -v -timeout 30m ./test/soak/
 
-# The long fault run of docs/testing.md: bin/node under kill -9, SIGSTOP/SIGCONT
-# and restarts at random every 2-6s for CHAOS_DURATION while producers and
+# The long fault run of docs/testing.md: five bin/node processes under leader
+# and follower kills (kill -9), pauses (SIGSTOP/SIGCONT), leader isolation,
+# link cuts and restarts at random for CHAOS_DURATION while producers and
 # consumer groups run; prints the checker's table. CHAOS_SEED replays a run's
-# choices, CHAOS_RATE sets each producer's messages a second. With
-# SWARMMQ_CLUSTER_TESTS=1 it runs five nodes under the cluster faults
-# (leader and follower kills, pauses, isolation, link cuts, wipes).
+# choices, CHAOS_RATE sets each producer's messages a second.
 .PHONY: chaos
 CHAOS_DURATION ?= 10m
 chaos: build
