@@ -54,13 +54,15 @@ func runChaos(t *testing.T, p plan) Report {
 	defer cancel()
 	wo.Addrs = c.Addrs()
 	switch {
-	case p.Nodes > 1 && os.Getenv("SWARMMQ_CHAOS_SEEDS") == "1":
-		// The client follows leaders: every worker gets every node.
-		wo.SeedList = true
-	case p.Nodes > 1:
-		l := c.StartLocator(100 * time.Millisecond) // until the client follows leaders (locate.go)
+	case p.Nodes > 1 && os.Getenv("SWARMMQ_CHAOS_LOCATE") == "1":
+		// Routing by hand (locate.go), as before the client followed
+		// leaders.
+		l := c.StartLocator(100 * time.Millisecond)
 		defer l.Stop()
 		wo.Locate = l.Locate
+	case p.Nodes > 1:
+		// The client follows leaders: every worker gets every node.
+		wo.SeedList = true
 	}
 	w := NewWorkload(wo)
 	t.Cleanup(w.Stop) // before the nodes are killed (cleanups run last first)
