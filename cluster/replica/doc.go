@@ -24,8 +24,8 @@
 // index. Its outcome comes once: its committed entry reaches Apply with the
 // proposer's ctx (same index, same term), or StateMachine.Lost is called
 // with ErrLost (its entry was replaced by another leader's), ErrDropped,
-// ErrUnknown (a snapshot jumped over it: it may have been committed) or
-// ErrStopped.
+// ErrUnknown (a snapshot jumped over it, or this node stopped leading
+// before its entry committed: it may still be committed) or ErrStopped.
 //
 // # Storage
 //

@@ -10,8 +10,9 @@ var (
 	// it was not committed and never will be. Retry it (same message ids).
 	ErrLost = errors.New("swarmmq/replica: proposal lost in a leader change")
 	// ErrUnknown marks a proposal whose outcome the engine cannot tell: a
-	// snapshot from the leader covered its index. It may have been
-	// committed; retry with the same ids and let dedupe answer.
+	// snapshot from the leader covered its index, or this node stopped
+	// leading (an isolated leader steps down) before its entry committed.
+	// It may be committed; retry with the same ids and let dedupe answer.
 	ErrUnknown = errors.New("swarmmq/replica: proposal outcome unknown")
 	// ErrDropped marks a proposal raft refused (too many uncommitted bytes,
 	// a leadership transfer): not in the log. Retry after a backoff.

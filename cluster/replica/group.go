@@ -144,6 +144,7 @@ func (g *group) apply(r *ready) error {
 		g.applied = idx
 	}
 	if len(r.rd.CommittedEntries) == 0 {
+		g.failOrphans()
 		g.publish()
 		return nil
 	}
@@ -175,8 +176,22 @@ func (g *group) apply(r *ready) error {
 	for _, pr := range done {
 		close(pr.w.done)
 	}
+	g.failOrphans()
 	g.publish()
 	return nil
+}
+
+// failOrphans fails the proposals of a node that is no longer the leader
+// once this Ready's committed entries have settled what they could. It
+// will not learn their fate until it hears from a quorum again — an
+// isolated leader only when the network heals — and their entries may
+// still commit under the next leader, so they fail ErrUnknown: their
+// clients retry at the new leader at once, with the same ids, and the
+// retry is recognised there if the entry did commit.
+func (g *group) failOrphans() {
+	if !g.leader && len(g.unassigned)+len(g.pending) > 0 {
+		g.failAll(ErrUnknown)
+	}
 }
 
 // publish updates the leadership others read and calls the hook on change.
