@@ -3,7 +3,9 @@ package clienttest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/route"
@@ -190,4 +192,20 @@ func (s *Server) metadata(c *Conn, f frame.Frame) error {
 	}
 	_ = c.Send(frame.AppendMetadataOK(nil, f.Corr, m))
 	return nil
+}
+
+// StartClusterMovingLeader starts a cluster of n nodes (StartCluster) whose
+// leader of dest's partition moves to the next node each time the cluster
+// has received the at-th frame of type typ, counted over every node; seen
+// is that count.
+func StartClusterMovingLeader(n int, dest string, typ frame.Type, at ...int64) (cl *Cluster, seen *atomic.Int64, err error) {
+	seen = new(atomic.Int64)
+	cl, err = StartCluster(n, Options{Intercept: func(_ *Conn, f Frame) bool {
+		if f.Type == typ && slices.Contains(at, seen.Add(1)) {
+			p := cl.Partition(dest)
+			cl.SetLeader(p, (cl.Leader(p)+1)%n)
+		}
+		return false
+	}})
+	return cl, seen, err
 }

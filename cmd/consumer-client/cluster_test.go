@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,17 +20,7 @@ import (
 // and the 4th FETCH a node receives: with the default settings no error
 // surfaces and every message is printed.
 func TestRunClusterLeaderMoves(t *testing.T) {
-	var cl *clienttest.Cluster
-	var fetches atomic.Int64
-	cl, err := clienttest.StartCluster(3, clienttest.Options{Intercept: func(_ *clienttest.Conn, f clienttest.Frame) bool {
-		if f.Type == frame.TypeFetch {
-			if n := fetches.Add(1); n == 2 || n == 4 {
-				p := cl.Partition("q")
-				cl.SetLeader(p, (cl.Leader(p)+1)%3)
-			}
-		}
-		return false
-	}})
+	cl, fetches, err := clienttest.StartClusterMovingLeader(3, "q", frame.TypeFetch, 2, 4)
 	require.NoError(t, err)
 	t.Cleanup(cl.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

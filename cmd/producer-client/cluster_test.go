@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,17 +18,7 @@ import (
 // it publishes (at the 3rd and the 6th PUBLISH a node receives): with the
 // default settings no error surfaces and every message is stored once.
 func TestRunClusterLeaderMoves(t *testing.T) {
-	var cl *clienttest.Cluster
-	var pubs atomic.Int64
-	cl, err := clienttest.StartCluster(3, clienttest.Options{Intercept: func(_ *clienttest.Conn, f clienttest.Frame) bool {
-		if f.Type == frame.TypePublish {
-			if n := pubs.Add(1); n == 3 || n == 6 {
-				p := cl.Partition("q")
-				cl.SetLeader(p, (cl.Leader(p)+1)%3)
-			}
-		}
-		return false
-	}})
+	cl, pubs, err := clienttest.StartClusterMovingLeader(3, "q", frame.TypePublish, 3, 6)
 	require.NoError(t, err)
 	t.Cleanup(cl.Close)
 	seeds := cl.Nodes[2].Addr() + "," + cl.Nodes[0].Addr()
