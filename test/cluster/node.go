@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -431,7 +432,42 @@ func (n *Node) reap() *os.ProcessState {
 }
 
 // Pause stops the node's process group with SIGSTOP.
-func (n *Node) Pause() error { return n.signal(syscall.SIGSTOP) }
+//
+// SIGSTOP takes effect asynchronously: Pause returns once the kernel
+// reports the process stopped (or after 2 s), so that what the caller does
+// next — a /health probe, the fault's clock — meets a stopped node.
+func (n *Node) Pause() error {
+	if err := n.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	pid := 0
+	if n.mu.cmd != nil {
+		pid = n.mu.cmd.Process.Pid
+	}
+	n.mu.Unlock()
+	waitStopped(pid, 2*time.Second)
+	return nil
+}
+
+// waitStopped polls /proc/<pid>/stat until the process's state is T
+// (stopped), the process is gone, or d has passed. Where /proc is missing
+// it returns at once.
+func waitStopped(pid int, d time.Duration) {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(d)
+	for ; pid > 0 && time.Now().Before(deadline); <-tick.C {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		// The state follows the command name, which is in parentheses.
+		if i := bytes.LastIndexByte(b, ')'); i < 0 || i+2 >= len(b) || b[i+2] == 'T' {
+			return
+		}
+	}
+}
 
 // Resume continues it with SIGCONT.
 func (n *Node) Resume() error { return n.signal(syscall.SIGCONT) }
