@@ -104,6 +104,13 @@ natsbench:
 bench-compare:
 	GO=$(GO) perf/compare.sh
 
+# Three nodes (configs/cluster-3.yaml, replication factor 3) beside one
+# node, same client, about 3 minutes on 2 cores; writes docs/perf/cluster/.
+# ROUNDS, DURATION, WORKLOADS override the defaults (see perf/cluster.sh).
+.PHONY: bench-cluster
+bench-cluster:
+	GO=$(GO) perf/cluster.sh
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 

@@ -52,6 +52,7 @@ type runCmd struct {
 type reportCmd struct {
 	Out       string   `help:"Directory to write into." required:"" type:"path"`
 	Reproduce string   `help:"The command that reproduces the comparison, quoted in README.md."`
+	Cluster   bool     `help:"The runs compare a cluster (an external target) with one embedded node (perf/cluster.sh), not SwarmMQ with NATS."`
 	Files     []string `arg:"" help:"Result files (.json) written by swarmbench and natsbench." type:"existingfile"`
 }
 
@@ -67,7 +68,11 @@ func main() {
 	var err error
 	switch kctx.Command() {
 	case "report <files>":
-		err = report.Write(c.Report.Out, c.Report.Files, c.Report.Reproduce, os.Stderr)
+		write := report.Write
+		if c.Report.Cluster {
+			write = report.WriteCluster
+		}
+		err = write(c.Report.Out, c.Report.Files, c.Report.Reproduce, os.Stderr)
 	default:
 		err = c.Run.run(ctx, os.Args, os.Stdout, os.Stderr)
 	}

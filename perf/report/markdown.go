@@ -37,35 +37,10 @@ func WriteMarkdown(w io.Writer, reps []perf.Report, reproduce string, links ...[
 }
 
 func writeSetup(b *strings.Builder, reps []perf.Report, reproduce string) {
-	var machines []string
-	var first, last time.Time
-	sizes := map[int]bool{}
-	for _, r := range reps {
-		m := r.Machine
-		desc := fmt.Sprintf("%s, %d cores, GOMAXPROCS %d, %s, %s/%s %s", m.CPU, m.Cores, m.GOMAXPROCS, m.GoVersion, m.OS, m.Arch, m.Kernel)
-		if !slices.Contains(machines, desc) {
-			machines = append(machines, desc)
-		}
-		if first.IsZero() || r.Started.Before(first) {
-			first = r.Started
-		}
-		if r.Started.After(last) {
-			last = r.Started
-		}
-		for _, res := range r.Results {
-			sizes[res.Size] = true
-		}
-	}
-	fmt.Fprintf(b, "Measured %s – %s UTC on: %s.\n", first.UTC().Format("2006-01-02 15:04"), last.UTC().Format("15:04"),
-		strings.Join(machines, "; "))
-	var ss []string
-	for s := range sizes {
-		ss = append(ss, fmt.Sprint(s))
-	}
-	slices.Sort(ss)
+	sizes := measured(b, reps)
 	fmt.Fprintf(b, "Payloads of %s bytes. Each broker ran embedded in its benchmark process (`swarmbench`, `natsbench`), "+
 		"so broker and load generator shared the same cores, with its data in a new temporary directory. "+
-		"SwarmMQ and NATS runs alternated (the order flipping every round) and every figure is the median of the runs listed as n.\n\n", strings.Join(ss, ", "))
+		"SwarmMQ and NATS runs alternated (the order flipping every round) and every figure is the median of the runs listed as n.\n\n", sizes)
 	if reproduce != "" {
 		fmt.Fprintf(b, "Reproduce with `%s`; every run's exact command line is in [results.csv](results.csv) and [results.json](results.json).\n\n", reproduce)
 	}
@@ -211,4 +186,36 @@ func writeMethod(b *strings.Builder, reps []perf.Report) {
 	}
 	b.WriteString("\nThe consume workloads pre-fill their stream first (restarting an embedded broker to periodic sync for the fill and " +
 		"back for the measurement, since a fill at one fsync per message would take JetStream minutes); only consuming is timed.\n")
+}
+
+// measured writes when and on which machines reps ran, and returns their
+// payload sizes ("128" or "128, 1024").
+func measured(b *strings.Builder, reps []perf.Report) string {
+	var machines []string
+	var first, last time.Time
+	sizes := map[int]bool{}
+	for _, r := range reps {
+		m := r.Machine
+		desc := fmt.Sprintf("%s, %d cores, GOMAXPROCS %d, %s, %s/%s %s", m.CPU, m.Cores, m.GOMAXPROCS, m.GoVersion, m.OS, m.Arch, m.Kernel)
+		if !slices.Contains(machines, desc) {
+			machines = append(machines, desc)
+		}
+		if first.IsZero() || r.Started.Before(first) {
+			first = r.Started
+		}
+		if r.Started.After(last) {
+			last = r.Started
+		}
+		for _, res := range r.Results {
+			sizes[res.Size] = true
+		}
+	}
+	fmt.Fprintf(b, "Measured %s – %s UTC on: %s.\n", first.UTC().Format("2006-01-02 15:04"), last.UTC().Format("15:04"),
+		strings.Join(machines, "; "))
+	var ss []string
+	for s := range sizes {
+		ss = append(ss, fmt.Sprint(s))
+	}
+	slices.Sort(ss)
+	return strings.Join(ss, ", ")
 }

@@ -16,6 +16,17 @@ import (
 // is the command the README gives to reproduce the comparison. Progress
 // goes to log.
 func Write(dir string, files []string, reproduce string, log io.Writer) error {
+	return write(dir, files, reproduce, log, false)
+}
+
+// WriteCluster is Write for a cluster measured beside one node
+// (perf/cluster.sh): results.json, results.csv and README.md
+// (WriteClusterMarkdown).
+func WriteCluster(dir string, files []string, reproduce string, log io.Writer) error {
+	return write(dir, files, reproduce, log, true)
+}
+
+func write(dir string, files []string, reproduce string, log io.Writer, cluster bool) error {
 	reps, err := ReadFiles(files)
 	if err != nil {
 		return err
@@ -23,7 +34,7 @@ func Write(dir string, files []string, reproduce string, log io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	write := func(name string, fn func(io.Writer) error) error {
+	put := func(name string, fn func(io.Writer) error) error {
 		path := filepath.Join(dir, name)
 		f, err := os.Create(path)
 		if err != nil {
@@ -41,20 +52,28 @@ func Write(dir string, files []string, reproduce string, log io.Writer) error {
 	}
 	return firstErr(
 		func() error {
-			return write("results.json", func(w io.Writer) error {
+			return put("results.json", func(w io.Writer) error {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
 				return enc.Encode(reps)
 			})
 		},
-		func() error { return write("results.csv", func(w io.Writer) error { return perf.WriteCSV(w, reps) }) },
-		func() error { return write("curves.svg", func(w io.Writer) error { return WriteSVG(w, Curves(reps)) }) },
+		func() error { return put("results.csv", func(w io.Writer) error { return perf.WriteCSV(w, reps) }) },
 		func() error {
+			if cluster {
+				return nil
+			}
+			return put("curves.svg", func(w io.Writer) error { return WriteSVG(w, Curves(reps)) })
+		},
+		func() error {
+			if cluster {
+				return put("README.md", func(w io.Writer) error { return WriteClusterMarkdown(w, reps, reproduce) })
+			}
 			var links [][2]string
 			if _, err := os.Stat(filepath.Join(dir, "profile.md")); err == nil {
 				links = append(links, [2]string{"where the node's time goes under batched publish (CPU and heap profiles)", "profile.md"})
 			}
-			return write("README.md", func(w io.Writer) error { return WriteMarkdown(w, reps, reproduce, links...) })
+			return put("README.md", func(w io.Writer) error { return WriteMarkdown(w, reps, reproduce, links...) })
 		},
 	)
 }
