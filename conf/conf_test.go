@@ -343,33 +343,43 @@ func parseNode(t *testing.T, src string) stages.Options {
 	return o
 }
 
-// TestClusterFive: configs/cluster-5.yaml validates for each of its nodes,
-// each seeing itself and the four others at the documented addresses.
-func TestClusterFive(t *testing.T) {
-	path := filepath.Join("..", "configs", "cluster-5.yaml")
-	for i := 1; i <= 5; i++ {
-		id := fmt.Sprintf("node-%d", i)
-		c, err := LoadNode(NodeFlags{Config: path, NodeID: id})
-		if err != nil {
-			t.Fatalf("%s: %v", id, err)
-		}
-		m := c.Membership()
-		want := Endpoint{ID: id, Client: fmt.Sprintf("localhost:%d", 9000+i),
-			Peer: fmt.Sprintf("localhost:%d", 9100+i), HTTP: fmt.Sprintf("127.0.0.1:%d", 8080+i)}
-		if m.Self != want || c.Node.Port != 9000+i || c.ClientAddr() != fmt.Sprintf("127.0.0.1:%d", 9000+i) {
-			t.Errorf("%s: self %+v, listening on %s; want %+v", id, m.Self, c.ClientAddr(), want)
-		}
-		if m.Name != "swarm-5" || m.Partitions != 16 || m.ReplicationFactor != 3 || len(m.Peers) != 4 || !m.Clustered() {
-			t.Errorf("%s: %+v", id, m)
-		}
-		for _, p := range m.Peers {
-			if p.ID == id || p.Client == "" || p.Peer == "" || p.HTTP == "" {
-				t.Errorf("%s: peer %+v", id, p)
+// TestSampleClusters: configs/cluster-5.yaml and configs/cluster-3.yaml
+// validate for each of their nodes, each seeing itself and the others at
+// the documented addresses.
+func TestSampleClusters(t *testing.T) {
+	for _, tc := range []struct {
+		file, name            string
+		nodes                 int
+		client, peer, httpOff int // node-i listens on client+i, peer+i, http+i
+	}{
+		{"cluster-5.yaml", "swarm-5", 5, 9000, 9100, 8080},
+		{"cluster-3.yaml", "swarm-3", 3, 9010, 9110, 8090},
+	} {
+		path := filepath.Join("..", "configs", tc.file)
+		for i := 1; i <= tc.nodes; i++ {
+			id := fmt.Sprintf("node-%d", i)
+			c, err := LoadNode(NodeFlags{Config: path, NodeID: id})
+			if err != nil {
+				t.Fatalf("%s %s: %v", tc.file, id, err)
+			}
+			m := c.Membership()
+			want := Endpoint{ID: id, Client: fmt.Sprintf("localhost:%d", tc.client+i),
+				Peer: fmt.Sprintf("localhost:%d", tc.peer+i), HTTP: fmt.Sprintf("127.0.0.1:%d", tc.httpOff+i)}
+			if m.Self != want || c.Node.Port != tc.client+i || c.ClientAddr() != fmt.Sprintf("127.0.0.1:%d", tc.client+i) {
+				t.Errorf("%s %s: self %+v, listening on %s; want %+v", tc.file, id, m.Self, c.ClientAddr(), want)
+			}
+			if m.Name != tc.name || m.Partitions != 16 || m.ReplicationFactor != 3 || len(m.Peers) != tc.nodes-1 || !m.Clustered() {
+				t.Errorf("%s %s: %+v", tc.file, id, m)
+			}
+			for _, p := range m.Peers {
+				if p.ID == id || p.Client == "" || p.Peer == "" || p.HTTP == "" {
+					t.Errorf("%s %s: peer %+v", tc.file, id, p)
+				}
 			}
 		}
-	}
-	if _, err := LoadNode(NodeFlags{Config: path}); err == nil || !strings.Contains(err.Error(), "--node-id: required") {
-		t.Fatalf("no --node-id: %v", err)
+		if _, err := LoadNode(NodeFlags{Config: path}); err == nil || !strings.Contains(err.Error(), "--node-id: required") {
+			t.Fatalf("%s, no --node-id: %v", tc.file, err)
+		}
 	}
 }
 
