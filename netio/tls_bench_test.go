@@ -22,7 +22,6 @@ func BenchmarkTLS(b *testing.B) {
 
 func benchTLS(b *testing.B, p *testPKI, size int) {
 	opts := tlsOptions(p, false)
-	opts.MaxInbound = 256 << 20
 	benchFrames(b, opts, size, func(addr string) (net.Conn, error) {
 		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: waitTimeout}, Config: p.clientConfig(nil)}
 		return d.Dial("tcp", addr)
