@@ -64,7 +64,7 @@ func benchFrames(b *testing.B, opts Options, size int, dial func(addr string) (n
 		b.Fatal(err)
 	}
 	br := bufio.NewReaderSize(nc, 64<<10)
-	f, err := readBenchFrame(br)
+	f, err := readBenchFrame(br, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,8 +93,9 @@ func benchFrames(b *testing.B, opts Options, size int, dial func(addr string) (n
 	start := time.Now()
 	var g graph.Group
 	g.Go("bench-reader", func() error {
+		buf := make([]byte, 0, 256)
 		for answered.Load() < int64(b.N) {
-			f, err := readBenchFrame(br)
+			f, err := readBenchFrame(br, buf)
 			if err != nil {
 				return err
 			}
@@ -148,18 +149,24 @@ func benchFrames(b *testing.B, opts Options, size int, dial func(addr string) (n
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "frames/s")
 }
 
-// readBenchFrame reads one whole frame from r.
-func readBenchFrame(r *bufio.Reader) ([]byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+// readBenchFrame reads one whole frame from r into buf (grown as needed).
+func readBenchFrame(r *bufio.Reader, buf []byte) ([]byte, error) {
+	f := buf[:0]
+	if cap(f) < 4 {
+		f = make([]byte, 0, 256)
+	}
+	f = f[:4]
+	if _, err := io.ReadFull(r, f); err != nil {
 		return nil, err
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
+	n := int(binary.BigEndian.Uint32(f))
 	if n < frame.HeaderSize-4 || n > 1<<20 {
 		return nil, fmt.Errorf("frame length %d", n)
 	}
-	f := make([]byte, 4+n)
-	copy(f, hdr[:])
+	if cap(f) < 4+n {
+		f = append(make([]byte, 0, 4+n), f...)
+	}
+	f = f[:4+n]
 	_, err := io.ReadFull(r, f[4:])
 	return f, err
 }
