@@ -22,6 +22,9 @@ type link struct {
 	wire    int          // requests written on conn and not answered
 	pubs    []*Publisher // publishers whose destination this node leads, polled by the writer
 	pubNext int          // where the writer's next poll of pubs starts
+
+	probedAt  int64 // unix ns of the unanswered PING watch sent (discover.go); 0: none
+	suspected bool  // silent since its probe, and reported so
 }
 
 // signal wakes l's writer, if it has a connection.
@@ -88,13 +91,14 @@ func (c *Client) connectedLocked(l *link, cn *conn) {
 		c.parts.Store(cn.partitions)
 	}
 	c.mu.route.connected()
-	if c.mu.route.asking == l {
-		c.mu.route.asking = nil
-	}
+	delete(c.mu.route.asks, l)
 	delete(c.mu.down, l.addr)
 	c.g.Go("reader", func() { c.readLoop(l, cn) })
 	c.g.Go("writer", func() { c.writeLoop(l, cn) })
-	c.installTableLocked(cn.table)
+	t := cn.table
+	t.from = l.addr
+	delete(c.mu.route.epochs, l.addr) // perhaps a new process: its epoch starts again
+	c.installTableLocked(t)
 	if len(l.queue) > 0 {
 		cn.signal()
 	}

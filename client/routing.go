@@ -14,14 +14,8 @@ import (
 // maxRefreshWait caps the pause between two METADATA requests to a live
 // node while a partition has no leader the Client can reach (an
 // election): short, so that requests move soon after a new leader is
-// elected.
-const maxRefreshWait = 250 * time.Millisecond
-
-// stallAfter is how long a connection with requests outstanding may stay
-// silent before the Client asks another node whether its node still
-// leads their partitions (a paused or cut-off leader answers nothing,
-// and its connection stays open).
-const stallAfter = time.Second
+// elected (a fraction of the 300–550 ms election timeout).
+const maxRefreshWait = 150 * time.Millisecond
 
 // errLeaderMoved ends a silent connection whose node no longer leads the
 // partition of a request outstanding on it.
@@ -36,6 +30,7 @@ var errNoAnswer = errors.New("swarmmq/client: no answer to METADATA in time")
 type table struct {
 	gen    uint64   // counts the tables installed
 	epoch  uint64   // the node's epoch (frame.Metadata.Epoch)
+	from   string   // the address of the node it came from; "" when built here
 	single string   // set when one node leads every partition (a single node)
 	addrs  []string // per partition, the leader's client address; "" while none is known
 }
@@ -78,15 +73,16 @@ func newTable(m *frame.Metadata, self string) table {
 // routeState is the router's state: whether the table is known to be
 // stale, the backoff of its refreshes and dials. Guarded by Client.mu.
 type routeState struct {
-	stale    bool          // a request met NOT_LEADER or a lost link since the last table
-	asking   *link         // the link a METADATA request (or handshake) is out on
-	askedAt  time.Time     // when
-	next     time.Time     // no refresh before
-	wait     time.Duration // the pause after the next failed refresh
-	failures int           // dials failed in a row
-	lastErr  error         // the last dial failure
-	seed     int           // the next candidate address to dial
-	known    []string      // node addresses learnt from tables (learnLocked)
+	stale    bool                 // a request met NOT_LEADER or a lost link since the last table
+	asks     map[*link]time.Time  // the links a METADATA request (or handshake) is out on, and since when
+	doubt    map[string]time.Time // nodes not to ask for METADATA before then (discover.go)
+	epochs   map[string]uint64    // the last epoch of each node's table
+	next     time.Time            // no refresh before
+	wait     time.Duration        // the pause after the next failed refresh
+	failures int                  // dials failed in a row
+	lastErr  error                // the last dial failure
+	seed     int                  // the next candidate address to dial
+	known    []string             // node addresses learnt from tables (learnLocked)
 }
 
 // connected resets the backoff: a node answered.
@@ -157,6 +153,9 @@ func (c *Client) parkLocked(cl *call) {
 // rerouteLocked takes the pending call cl off its link (a NOT_LEADER
 // answer, a lost connection) and parks it.
 func (c *Client) rerouteLocked(cl *call) {
+	if cl.l != nil {
+		c.doubtLocked(cl.l.addr)
+	}
 	c.releaseLocked(cl)
 	c.parkLocked(cl)
 }
@@ -180,12 +179,22 @@ func notLeader(body []byte) bool {
 // requests and moves the publishers by it.
 func (c *Client) installTableLocked(t table) {
 	cur := &c.mu.table
-	if cur.gen > 0 && t.epoch < cur.epoch && !c.mu.route.stale {
-		return
+	r := &c.mu.route
+	if t.from != "" {
+		// Epochs are a node's own count: only an answer of the same node
+		// can be older.
+		if e, ok := r.epochs[t.from]; ok && t.epoch < e {
+			return
+		}
+		if r.epochs == nil {
+			r.epochs = map[string]uint64{}
+		}
+		r.epochs[t.from] = t.epoch
+		t = c.trustLocked(t)
 	}
 	if !cur.equal(&t) {
 		c.mu.route.wait = 0
-		c.log.Info("swarmmq client: partition leaders", "epoch", t.epoch, "single", t.single, "leaders", len(t.addrs))
+		c.log.Info("swarmmq client: partition leaders", "from", t.from, "epoch", t.epoch, "single", t.single, "leaders", len(t.addrs))
 	}
 	t.gen = cur.gen + 1
 	c.learnLocked(t)
@@ -194,13 +203,6 @@ func (c *Client) installTableLocked(t table) {
 	c.dropSilentLocked()
 	c.placeLocked()
 	c.placePublishersLocked()
-}
-
-// silentLocked reports whether l has requests outstanding on its
-// connection and has received nothing for stallAfter.
-func (c *Client) silentLocked(l *link, now time.Time) bool {
-	cn := l.conn
-	return cn != nil && l.wire > 0 && now.UnixNano()-cn.lastRead.Load() >= int64(stallAfter)
 }
 
 // dropSilentLocked ends the connection of each silent link that no longer
@@ -303,12 +305,17 @@ func (c *Client) run() {
 	defer tick.Stop()
 	retry := time.NewTimer(time.Hour)
 	defer retry.Stop()
+	watch := time.NewTicker(watchInterval)
+	defer watch.Stop()
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-c.kickC:
 		case <-retry.C:
+		case <-watch.C:
+			c.watch()
+			continue
 		case now := <-tick.C:
 			c.sweep(now)
 			c.keepAlive(now)
@@ -375,9 +382,7 @@ func (c *Client) ended(l *link) (error, bool) {
 		r := &c.mu.route
 		r.failures++
 		r.lastErr = l.dialErr
-		if r.asking == l {
-			r.asking = nil
-		}
+		delete(r.asks, l)
 		c.mu.down[l.addr] = c.now().Add(c.jitter(max(r.wait, c.opts.ReconnectWait)))
 		c.log.Info("swarmmq client: connect failed", "addr", l.addr, "attempt", r.failures, "err", l.dialErr)
 		return l.dialErr, true
@@ -386,9 +391,7 @@ func (c *Client) ended(l *link) (error, bool) {
 	if cn == nil || !cn.isDead() || !closed(cn.readerDone) || !closed(cn.writerDone) {
 		return nil, false
 	}
-	if c.mu.route.asking == l {
-		c.mu.route.asking = nil
-	}
+	delete(c.mu.route.asks, l)
 	return cn.err, true
 }
 
@@ -417,31 +420,22 @@ func (c *Client) refreshLocked() (time.Duration, error) {
 		return 0, withCause(ErrConnectionLost, fmt.Errorf("gave up after %d reconnect attempts: %w", r.failures, r.lastErr))
 	}
 	now := c.now()
-	if r.asking != nil {
-		left := r.askedAt.Add(c.opts.DialTimeout).Sub(now)
-		if left > 0 {
-			return left, nil
-		}
-		// No answer in time: the node hangs (paused, or cut off). Its
-		// connection is dropped, so its requests go elsewhere.
-		if cn := r.asking.conn; cn != nil {
-			cn.kill(errNoAnswer)
-		}
-		r.asking = nil
+	if left := c.askDueLocked(now); left > 0 {
+		return left, nil
 	}
 	if now.Before(r.next) {
 		return r.next.Sub(now), nil
 	}
-	switch {
-	case live != nil && c.noMeta.Load():
+	if live != nil && c.noMeta.Load() {
 		// A node without METADATA leads everything: a new table is the
 		// same one, which sends the parked requests again.
 		c.installTableLocked(c.mu.table)
-	case live != nil:
-		c.askLocked(live)
-	default:
-		if addr := c.candidateLocked(); addr != "" {
-			r.asking, r.askedAt = c.startDialLocked(addr), now
+	} else {
+		switch l, addr := c.askTargetLocked(); {
+		case l != nil:
+			c.askLocked(l)
+		case addr != "":
+			c.askingLocked(c.startDialLocked(addr), now)
 		}
 	}
 	wait := r.wait
@@ -495,9 +489,18 @@ func (c *Client) learnLocked(t table) {
 	}
 }
 
+// askingLocked records a METADATA request (or a handshake) out on l.
+func (c *Client) askingLocked(l *link, now time.Time) {
+	r := &c.mu.route
+	if r.asks == nil {
+		r.asks = map[*link]time.Time{}
+	}
+	r.asks[l] = now
+}
+
 // candidateLocked returns the next address to dial for a table: the seeds
 // and the nodes learnt from tables in turn, skipping those with a link
-// already.
+// already; a doubted one (discover.go) only when no other is left.
 func (c *Client) candidateLocked() string {
 	cands := slices.Clone(c.seeds)
 	for _, a := range c.mu.route.known {
@@ -505,20 +508,25 @@ func (c *Client) candidateLocked() string {
 			cands = append(cands, a)
 		}
 	}
+	now := c.now()
+	first := ""
 	for range cands {
 		a := cands[c.mu.route.seed%len(cands)]
 		c.mu.route.seed++
-		if c.mu.links[a] == nil {
+		switch {
+		case c.mu.links[a] != nil:
+		case !c.doubtedLocked(a, now):
 			return a
+		case first == "":
+			first = a
 		}
 	}
-	return ""
+	return first
 }
 
 // askLocked sends METADATA on l; the answer installs the table.
 func (c *Client) askLocked(l *link) {
-	r := &c.mu.route
-	r.asking, r.askedAt = l, c.now()
+	c.askingLocked(l, c.now())
 	s := &call{buf: frame.AppendMetadata(nil, 0), free: true, part: anyPartition}
 	s.fn = func(f frame.Frame, err error) { c.gotMetadata(l, f, err) }
 	c.registerLocked(s)
@@ -538,11 +546,11 @@ func (c *Client) gotMetadata(l *link, f frame.Frame, err error) {
 		}
 	}
 	c.mu.Lock()
-	if c.mu.route.asking == l {
-		c.mu.route.asking = nil
-	}
+	delete(c.mu.route.asks, l)
 	if err == nil && !c.mu.closed {
-		c.installTableLocked(newTable(&m, l.addr))
+		t := newTable(&m, l.addr)
+		t.from = l.addr
+		c.installTableLocked(t)
 	}
 	c.mu.Unlock()
 	if err != nil {

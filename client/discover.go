@@ -1,0 +1,240 @@
+package client
+
+import (
+	"math"
+	"time"
+
+	"github.com/swarmmq/swarmmq/frame"
+)
+
+// Leader discovery: how the Client notices that the node it sends a
+// partition's requests to has stopped answering, and whom it asks
+// instead.
+//
+// A node answers PING in its network loop, without its stages or its
+// disk, so a live node's PONG comes back within milliseconds even while
+// a PUBLISH waits for its quorum's fsync or a FETCH long-polls. A link
+// with requests written and nothing read for probeAfter (longPollProbe
+// when the only ones are long-polling fetches, which are silent by
+// design) therefore gets one PING; when that PING is not answered within
+// stallAfter the node is silent (paused, or cut off from this client)
+// and the table becomes stale. Nothing is dropped on that suspicion
+// alone: the Client asks another node, and only a table naming a new
+// leader for the silent link's requests ends that link (dropSilentLocked).
+// A false alarm (a node slowed down by its machine) thus costs one
+// METADATA to another node.
+//
+// The election that follows a leader's failure takes 300–550 ms (the raft
+// election timeout of docs/cluster.md), so a silent leader is suspected
+// at about the time its successor is known. While the answers still name
+// the silent node, the Client asks again every maxRefreshWait.
+//
+// A node that just refused a request (NOT_LEADER), lost its connection or
+// went silent is doubted for doubtFor: METADATA goes to another node
+// while there is one, and a table it sends does not make it the leader
+// of a partition the current table gives to another node (a node that has
+// just lost its leadership may not know yet who won). When a METADATA
+// answer is late the Client asks a second node after askHedge, and a
+// third, rather than wait DialTimeout for the first.
+const (
+	// probeAfter is how long a link with requests outstanding may stay
+	// quiet before it is sent a PING.
+	probeAfter = 200 * time.Millisecond
+	// longPollProbe replaces probeAfter when only long-polling fetches
+	// are outstanding.
+	longPollProbe = time.Second
+	// stallAfter is how long a probe may go unanswered before its node is
+	// silent.
+	stallAfter = 300 * time.Millisecond
+	// watchInterval is how often the router checks the links for quiet.
+	watchInterval = 50 * time.Millisecond
+	// doubtFor is how long a node that refused, lost or ignored a request
+	// is not asked for METADATA while another node can be.
+	doubtFor = 2 * time.Second
+	// askHedge is how long a METADATA request may go unanswered before
+	// another node is asked as well.
+	askHedge = 250 * time.Millisecond
+	// maxAsks bounds the METADATA requests out at once.
+	maxAsks = 3
+)
+
+// watch probes the links that have been quiet with requests outstanding
+// (one PING each, until something is read) and makes the table stale when
+// a probe went unanswered for stallAfter.
+func (c *Client) watch() {
+	now := c.now()
+	ns := now.UnixNano()
+	var probe []*link
+	stale := false
+	c.mu.Lock()
+	for _, l := range c.mu.links {
+		cn := l.conn
+		if cn == nil || cn.isDead() || l.wire == 0 {
+			l.probedAt = 0
+			continue
+		}
+		last := cn.lastRead.Load()
+		if l.probedAt != 0 && last >= l.probedAt {
+			l.probedAt = 0 // answered
+		}
+		if l.probedAt != 0 {
+			if c.silentLocked(l, now) {
+				if !l.suspected {
+					l.suspected = true
+					c.log.Info("swarmmq client: node silent, asking another", "addr", l.addr)
+					c.doubtLocked(l.addr)
+				}
+				stale = true
+			}
+			continue
+		}
+		l.suspected = false
+		quiet := time.Duration(ns - last)
+		if quiet >= probeAfter && (quiet >= longPollProbe || c.promptOnLocked(l)) {
+			l.probedAt = ns
+			probe = append(probe, l)
+		}
+	}
+	if stale && !c.mu.route.stale {
+		c.mu.route.stale = true
+		defer c.kick()
+	}
+	c.mu.Unlock()
+	for _, l := range probe {
+		c.control(l, frame.AppendPing(nil, c.nextCorr.Add(1)))
+	}
+}
+
+// silentLocked reports whether l's node has not answered the PING watch
+// sent it for stallAfter.
+func (c *Client) silentLocked(l *link, now time.Time) bool {
+	cn := l.conn
+	return cn != nil && l.probedAt != 0 && cn.lastRead.Load() < l.probedAt &&
+		now.UnixNano()-l.probedAt >= int64(stallAfter)
+}
+
+// promptOnLocked reports whether a request written on l expects a prompt
+// answer: anything but a FETCH that may long-poll.
+func (c *Client) promptOnLocked(l *link) bool {
+	for _, cl := range c.mu.pending {
+		if cl.l == l && cl.state == stateWritten && !cl.free && !longPoll(cl.buf) {
+			return true
+		}
+	}
+	return false
+}
+
+// longPoll reports whether the request frame buf is a FETCH with a wait.
+func longPoll(buf []byte) bool {
+	f, n, err := frame.Decode(buf, math.MaxInt32)
+	if err != nil || n == 0 || f.Type != frame.TypeFetch {
+		return false
+	}
+	q, err := frame.DecodeFetchFlags(f.Body, f.Flags)
+	return err == nil && q.WaitMS > 0
+}
+
+// doubtLocked keeps addr from being asked for METADATA for doubtFor.
+func (c *Client) doubtLocked(addr string) {
+	r := &c.mu.route
+	if r.doubt == nil {
+		r.doubt = map[string]time.Time{}
+	}
+	r.doubt[addr] = c.now().Add(doubtFor)
+}
+
+// doubtedLocked reports whether addr is doubted now.
+func (c *Client) doubtedLocked(addr string, now time.Time) bool {
+	until, ok := c.mu.route.doubt[addr]
+	if ok && !now.Before(until) {
+		delete(c.mu.route.doubt, addr)
+		return false
+	}
+	return ok
+}
+
+// trustLocked returns t with the claims a doubted node makes for itself
+// taken out: a partition t's sender says it leads, while it is doubted and
+// the current table names another leader, keeps the current leader.
+func (c *Client) trustLocked(t table) table {
+	cur := &c.mu.table
+	if t.from == "" || t.single != "" || len(cur.addrs) != len(t.addrs) || !c.doubtedLocked(t.from, c.now()) {
+		return t
+	}
+	for p, a := range t.addrs {
+		if a == t.from && cur.addrs[p] != "" && cur.addrs[p] != a {
+			t.addrs[p] = cur.addrs[p]
+		}
+	}
+	return t
+}
+
+// askTargetLocked picks whom to ask for a table: a live link that is
+// neither asked already, silent nor doubted (the one last connected
+// first), else the address of a node to dial, else any live link not
+// asked already; nil and "" when there is none.
+func (c *Client) askTargetLocked() (*link, string) {
+	now := c.now()
+	usable := func(l *link) bool {
+		_, asked := c.mu.route.asks[l]
+		return l.liveLocked() && !asked
+	}
+	trusted := func(l *link) bool {
+		return usable(l) && !c.silentLocked(l, now) && !c.doubtedLocked(l.addr, now)
+	}
+	if h := c.mu.home; h != nil && trusted(h) {
+		return h, ""
+	}
+	for _, l := range c.mu.links {
+		if trusted(l) {
+			return l, ""
+		}
+	}
+	if a := c.candidateLocked(); a != "" {
+		return nil, a
+	}
+	if h := c.mu.home; h != nil && usable(h) {
+		return h, ""
+	}
+	for _, l := range c.mu.links {
+		if usable(l) {
+			return l, ""
+		}
+	}
+	return nil, ""
+}
+
+// askDueLocked expires the METADATA requests out for DialTimeout (their
+// connections are dropped: the node hangs) and returns how long until
+// another may be sent (0: now).
+func (c *Client) askDueLocked(now time.Time) time.Duration {
+	r := &c.mu.route
+	var latest time.Time
+	for l, at := range r.asks {
+		if now.Sub(at) >= c.opts.DialTimeout {
+			// No answer in time: the node hangs (paused, or cut off).
+			// Its connection is dropped, so its requests go elsewhere.
+			if cn := l.conn; cn != nil {
+				cn.kill(errNoAnswer)
+			}
+			delete(r.asks, l)
+			continue
+		}
+		latest = later(latest, at)
+	}
+	switch {
+	case len(r.asks) == 0:
+		return 0
+	case len(r.asks) >= maxAsks:
+		return askHedge
+	}
+	return max(latest.Add(askHedge).Sub(now), 0)
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
