@@ -143,11 +143,17 @@ soak-memory: build
 # and follower kills (kill -9), pauses (SIGSTOP/SIGCONT), leader isolation,
 # link cuts and restarts at random for CHAOS_DURATION while producers and
 # consumer groups run; prints the checker's table. CHAOS_SEED replays a run's
-# choices, CHAOS_RATE sets each producer's messages a second.
+# choices, CHAOS_RATE sets each producer's messages a second, CHAOS_KINDS,
+# CHAOS_HOLD and CHAOS_HOLD_JITTER narrow the mix and set the holds. Fails on
+# any loss, redelivery after a confirmed ack or payload stored twice, on fewer
+# than 5 faults a minute, and on a publish outage longer than CHAOS_MAX_OUTAGE
+# after a leader kill, pause or isolation ("off": report only).
 .PHONY: chaos
 CHAOS_DURATION ?= 10m
+CHAOS_MAX_OUTAGE ?= 1.5s
 chaos: build
 	SWARMMQ_NODE_BIN=$(CURDIR)/$(BIN)/node CHAOS_DURATION=$(CHAOS_DURATION) CHAOS_SEED=$(CHAOS_SEED) CHAOS_RATE=$(CHAOS_RATE) \
+		CHAOS_MAX_OUTAGE=$(CHAOS_MAX_OUTAGE) CHAOS_KINDS=$(CHAOS_KINDS) CHAOS_HOLD=$(CHAOS_HOLD) CHAOS_HOLD_JITTER=$(CHAOS_HOLD_JITTER) \
 		$(GO) test -race -run '^TestSlowChaos$$' -count=1 -v -timeout 0 ./test/cluster/
 
 # The five nodes of configs/cluster-5.yaml in the background on this machine

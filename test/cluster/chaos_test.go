@@ -164,10 +164,21 @@ func TestChaosShort(t *testing.T) {
 	}
 }
 
+// minFaultsPerMinute is the fewest faults `make chaos` must inject per
+// minute of its run: 50 in the issue's ten minutes.
+const minFaultsPerMinute = 5
+
 // TestSlowChaos is `make chaos`: the workload through faults of mixed
 // kinds at random times for CHAOS_DURATION (a Go duration; the test skips
 // without it). CHAOS_SEED replays the choices of a run (not its timing),
-// CHAOS_RATE sets each producer's messages a second (default 100).
+// CHAOS_RATE sets each producer's messages a second (default 100),
+// CHAOS_KINDS (comma-separated FaultKinds) narrows the mix, CHAOS_HOLD and
+// CHAOS_HOLD_JITTER set how long a fault holds (default 1s plus up to 2s).
+// Besides the checker's violations it fails when fewer than
+// minFaultsPerMinute faults a minute were injected, or when a leader
+// kill, pause or isolation (BoundedKinds) was followed by a publish outage
+// longer than CHAOS_MAX_OUTAGE (default DefaultOutageBound; "off" reports
+// only).
 func TestSlowChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long test")
@@ -188,19 +199,99 @@ func TestSlowChaos(t *testing.T) {
 			t.Fatalf("CHAOS_RATE: %v", err)
 		}
 	}
-	t.Logf("CHAOS_SEED=%d CHAOS_DURATION=%v CHAOS_RATE=%d", seed, d, rate)
+	bound, err := outageBound(os.Getenv("CHAOS_MAX_OUTAGE"))
+	if err != nil {
+		t.Fatalf("CHAOS_MAX_OUTAGE: %v", err)
+	}
+	hold, err := envDuration("CHAOS_HOLD", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holdJitter, err := envDuration("CHAOS_HOLD_JITTER", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds, err := parseKinds(os.Getenv("CHAOS_KINDS"))
+	if err != nil {
+		t.Fatalf("CHAOS_KINDS: %v", err)
+	}
+	t.Logf("CHAOS_SEED=%d CHAOS_DURATION=%v CHAOS_RATE=%d CHAOS_MAX_OUTAGE=%v CHAOS_HOLD=%v CHAOS_HOLD_JITTER=%v CHAOS_KINDS=%v",
+		seed, d, rate, bound, hold, holdJitter, kinds)
 	p := plan{
 		Duration: d, Rate: rate, Every: 2 * time.Second, Jitter: 4 * time.Second,
-		Kinds: []FaultKind{FaultKill, FaultPause, FaultRestart}, Pause: time.Second, PauseJitter: 2 * time.Second,
+		Kinds: []FaultKind{FaultKill, FaultPause, FaultRestart}, Pause: hold, PauseJitter: holdJitter,
 		Rand: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
 	// Five nodes: a fault every 1-4 s after the last one settled, held
 	// 1-3 s (the election timeout is about 0.5 s).
-	p.Nodes, p.Kinds, p.Every, p.Jitter = 5, ClusterKinds, time.Second, 3*time.Second
+	p.Nodes, p.Kinds, p.Every, p.Jitter = 5, kinds, time.Second, 3*time.Second
 	if wipeGate() == "" {
 		p.Kinds = append(slices.Clone(p.Kinds), FaultWipeFollower)
 	}
-	runChaos(t, p)
+	r := runChaos(t, p)
+	if want := int(d.Minutes() * minFaultsPerMinute); len(r.Outages) < want {
+		t.Errorf("%d faults in %v, want at least %d (%d a minute)", len(r.Outages), d, want, minFaultsPerMinute)
+	}
+	if over := r.OverBound(BoundedKinds, bound); bound > 0 && len(over) > 0 {
+		t.Errorf("%d publish outages over %v after a leader kill, pause or isolation:\n%s", len(over), bound, outageList(over))
+	}
+}
+
+// outageBound reads CHAOS_MAX_OUTAGE: "" is DefaultOutageBound, "off" is
+// 0 (no bound), else a Go duration.
+func outageBound(s string) (time.Duration, error) {
+	switch s {
+	case "":
+		return DefaultOutageBound, nil
+	case "off":
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err == nil && d <= 0 {
+		err = fmt.Errorf("%q is not a positive duration (\"off\" reports only)", s)
+	}
+	return d, err
+}
+
+// envDuration reads the Go duration in the environment variable name, def
+// when it is unset.
+func envDuration(name string, def time.Duration) (time.Duration, error) {
+	s := os.Getenv(name)
+	if s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %q is not a duration", name, s)
+	}
+	return d, nil
+}
+
+// parseKinds reads a comma-separated list of cluster fault kinds; ""
+// is ClusterKinds.
+func parseKinds(s string) ([]FaultKind, error) {
+	if s == "" {
+		return ClusterKinds, nil
+	}
+	var out []FaultKind
+	for k := range strings.SplitSeq(s, ",") {
+		k := FaultKind(strings.TrimSpace(k))
+		if !slices.Contains(ClusterKinds, k) && k != FaultWipeFollower {
+			return nil, fmt.Errorf("unknown fault kind %q (known: %v)", k, ClusterKinds)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// outageList lists outages, one a line.
+func outageList(outs []Outage) string {
+	var b strings.Builder
+	for _, o := range outs {
+		fmt.Fprintf(&b, "  %s %s at %v: %v (%s)\n", o.Kind, o.Node, o.At.Round(time.Millisecond),
+			o.Longest.Round(time.Millisecond), o.Dest)
+	}
+	return b.String()
 }
 
 // wipeGate returns why a wiped node cannot rejoin its cluster in this
@@ -251,6 +342,12 @@ func TestClusterChaosShort(t *testing.T) {
 		if kinds[k] == 0 {
 			t.Errorf("no %s fault in the run (machine too slow?): %v", k, kinds)
 		}
+	}
+	// Reported, not enforced: on a loaded CI machine the outage is not
+	// stable enough for a hard bound here (`make chaos` enforces it).
+	if over := r.OverBound(BoundedKinds, DefaultOutageBound); len(over) > 0 {
+		t.Logf("%d publish outages over %v after a leader kill, pause or isolation (not enforced here):\n%s",
+			len(over), DefaultOutageBound, outageList(over))
 	}
 }
 

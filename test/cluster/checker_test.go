@@ -305,3 +305,21 @@ func TestTableBoundsTheErrorRows(t *testing.T) {
 		t.Fatalf("no summary of the rest:\n%s", table)
 	}
 }
+
+// TestCheckOverBound: only the outages of the bounded kinds that exceed
+// the bound are reported, in fault order; one exactly at the bound passes.
+func TestCheckOverBound(t *testing.T) {
+	r := Report{Outages: []Outage{
+		{Fault: Fault{Kind: FaultKillLeader, Node: "a"}, Longest: 1600 * time.Millisecond},
+		{Fault: Fault{Kind: FaultKillFollower, Node: "b"}, Longest: 4 * time.Second},
+		{Fault: Fault{Kind: FaultPauseLeader, Node: "c"}, Longest: DefaultOutageBound},
+		{Fault: Fault{Kind: FaultIsolateLeader, Node: "d"}, Longest: 2 * time.Second},
+	}}
+	got := r.OverBound(BoundedKinds, DefaultOutageBound)
+	if len(got) != 2 || got[0].Node != "a" || got[1].Node != "d" {
+		t.Fatalf("over the bound: %+v", got)
+	}
+	if got := r.OverBound(BoundedKinds, 5*time.Second); len(got) != 0 {
+		t.Fatalf("over 5s: %+v", got)
+	}
+}
