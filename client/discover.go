@@ -17,17 +17,24 @@ import (
 // with requests written and nothing read for probeAfter (longPollProbe
 // when the only ones are long-polling fetches, which are silent by
 // design) therefore gets one PING; when that PING is not answered within
-// stallAfter the node is silent (paused, or cut off from this client)
-// and the table becomes stale. Nothing is dropped on that suspicion
-// alone: the Client asks another node, and only a table naming a new
-// leader for the silent link's requests ends that link (dropSilentLocked).
-// A false alarm (a node slowed down by its machine) thus costs one
-// METADATA to another node.
+// stallAfter the node is silent (paused, or cut off from this client).
+// A node can also answer PING and nothing else: an isolated leader, cut
+// off from its peers but not from its clients, commits nothing until it
+// steps down. So a request that expects a prompt answer (anything but a
+// long-polling FETCH) still unanswered after overdueAfter makes its node
+// suspect too. A suspect node makes the table stale. Nothing is dropped
+// on that suspicion alone: the Client asks another node, and only a table
+// naming a new leader for the suspect link's requests ends that link
+// (dropSilentLocked). A false alarm (a node slowed down by its machine)
+// thus costs a METADATA to another node.
 //
 // The election that follows a leader's failure takes 300–550 ms (the raft
-// election timeout of docs/cluster.md), so a silent leader is suspected
+// election timeout of docs/cluster.md), so a suspect leader is suspected
 // at about the time its successor is known. While the answers still name
-// the silent node, the Client asks again every maxRefreshWait.
+// the suspect node, the Client asks again every maxRefreshWait for
+// suspectBurst (an election's worth), then at doubling intervals up to
+// maxSuspectWait (a node that is only slow is not asked about many times
+// a second).
 //
 // A node that just refused a request (NOT_LEADER), lost its connection or
 // went silent is doubted for doubtFor: METADATA goes to another node
@@ -46,6 +53,15 @@ const (
 	// stallAfter is how long a probe may go unanswered before its node is
 	// silent.
 	stallAfter = 300 * time.Millisecond
+	// overdueAfter is how long a request that expects a prompt answer may
+	// stay unanswered before its node is suspect.
+	overdueAfter = 400 * time.Millisecond
+	// suspectBurst is how long after a node became suspect the Client asks
+	// about it every maxRefreshWait, before it backs off.
+	suspectBurst = time.Second
+	// maxSuspectWait caps the pause between two METADATA requests about
+	// one suspect node.
+	maxSuspectWait = 2 * time.Second
 	// watchInterval is how often the router checks the links for quiet.
 	watchInterval = 50 * time.Millisecond
 	// doubtFor is how long a node that refused, lost or ignored a request
@@ -59,41 +75,25 @@ const (
 )
 
 // watch probes the links that have been quiet with requests outstanding
-// (one PING each, until something is read) and makes the table stale when
-// a probe went unanswered for stallAfter.
+// (one PING each, until something is read), and makes the table stale
+// when a link's node is suspect: its probe went unanswered for
+// stallAfter, or its oldest prompt request is overdue.
 func (c *Client) watch() {
 	now := c.now()
-	ns := now.UnixNano()
 	var probe []*link
 	stale := false
 	c.mu.Lock()
+	oldest := c.oldestPromptLocked()
 	for _, l := range c.mu.links {
 		cn := l.conn
 		if cn == nil || cn.isDead() || l.wire == 0 {
-			l.probedAt = 0
+			l.probedAt, l.oldest, l.suspected = 0, 0, false
 			continue
 		}
-		last := cn.lastRead.Load()
-		if l.probedAt != 0 && last >= l.probedAt {
-			l.probedAt = 0 // answered
-		}
-		if l.probedAt != 0 {
-			if c.silentLocked(l, now) {
-				if !l.suspected {
-					l.suspected = true
-					c.log.Info("swarmmq client: node silent, asking another", "addr", l.addr)
-					c.doubtLocked(l.addr)
-				}
-				stale = true
-			}
-			continue
-		}
-		l.suspected = false
-		quiet := time.Duration(ns - last)
-		if quiet >= probeAfter && (quiet >= longPollProbe || c.promptOnLocked(l)) {
-			l.probedAt = ns
+		if c.probeLocked(l, oldest[l] != 0, now) {
 			probe = append(probe, l)
 		}
+		stale = c.suspectLocked(l, oldest[l], now) || stale
 	}
 	if stale && !c.mu.route.stale {
 		c.mu.route.stale = true
@@ -105,23 +105,78 @@ func (c *Client) watch() {
 	}
 }
 
+// probeLocked reports whether l, which has requests written, is due a
+// PING: quiet for probeAfter (longPollProbe when none of them is prompt)
+// with no probe unanswered.
+func (c *Client) probeLocked(l *link, prompt bool, now time.Time) bool {
+	ns := now.UnixNano()
+	last := l.conn.lastRead.Load()
+	if l.probedAt != 0 && last >= l.probedAt {
+		l.probedAt = 0 // answered
+	}
+	if l.probedAt != 0 {
+		return false
+	}
+	quiet := time.Duration(ns - last)
+	if quiet >= probeAfter && (quiet >= longPollProbe || prompt) {
+		l.probedAt = ns
+		return true
+	}
+	return false
+}
+
+// suspectLocked updates whether l's node is suspect (silent, or its oldest
+// prompt request, oldest, overdue) and reports whether it is time to ask
+// another node about it.
+func (c *Client) suspectLocked(l *link, oldest uint64, now time.Time) bool {
+	ns := now.UnixNano()
+	if oldest != l.oldest {
+		l.oldest, l.oldestAt, l.askWait = oldest, ns, 0
+	}
+	overdue := oldest != 0 && ns-l.oldestAt >= int64(overdueAfter)
+	if !overdue && !c.silentLocked(l, now) {
+		l.suspected, l.askWait = false, 0
+		return false
+	}
+	if !l.suspected {
+		l.suspected, l.suspectedAt = true, ns
+		c.log.Info("swarmmq client: node silent or slow, asking another", "addr", l.addr, "overdue", overdue)
+		c.doubtLocked(l.addr)
+	}
+	if ns < l.askAt {
+		return false
+	}
+	if time.Duration(ns-l.suspectedAt) < suspectBurst {
+		l.askWait = maxRefreshWait
+	} else {
+		l.askWait = min(max(2*l.askWait, maxRefreshWait), maxSuspectWait)
+	}
+	l.askAt = ns + int64(l.askWait)
+	return true
+}
+
+// oldestPromptLocked returns, per link, the correlation id of the oldest
+// request written on it that expects a prompt answer (anything but a
+// long-polling FETCH, and not METADATA, which has its own timeout).
+func (c *Client) oldestPromptLocked() map[*link]uint64 {
+	out := map[*link]uint64{}
+	for _, cl := range c.mu.pending {
+		if cl.l == nil || cl.state != stateWritten || cl.free || longPoll(cl.buf) {
+			continue
+		}
+		if o, ok := out[cl.l]; !ok || cl.corr < o {
+			out[cl.l] = cl.corr
+		}
+	}
+	return out
+}
+
 // silentLocked reports whether l's node has not answered the PING watch
 // sent it for stallAfter.
 func (c *Client) silentLocked(l *link, now time.Time) bool {
 	cn := l.conn
 	return cn != nil && l.probedAt != 0 && cn.lastRead.Load() < l.probedAt &&
 		now.UnixNano()-l.probedAt >= int64(stallAfter)
-}
-
-// promptOnLocked reports whether a request written on l expects a prompt
-// answer: anything but a FETCH that may long-poll.
-func (c *Client) promptOnLocked(l *link) bool {
-	for _, cl := range c.mu.pending {
-		if cl.l == l && cl.state == stateWritten && !cl.free && !longPoll(cl.buf) {
-			return true
-		}
-	}
-	return false
 }
 
 // longPoll reports whether the request frame buf is a FETCH with a wait.
@@ -180,7 +235,7 @@ func (c *Client) askTargetLocked() (*link, string) {
 		return l.liveLocked() && !asked
 	}
 	trusted := func(l *link) bool {
-		return usable(l) && !c.silentLocked(l, now) && !c.doubtedLocked(l.addr, now)
+		return usable(l) && !l.suspected && !c.silentLocked(l, now) && !c.doubtedLocked(l.addr, now)
 	}
 	if h := c.mu.home; h != nil && trusted(h) {
 		return h, ""

@@ -178,3 +178,44 @@ func TestDiscoverTrustsNoSelfClaimOfDoubtedNode(t *testing.T) {
 	got = c.trustLocked(table{from: "a", addrs: []string{"a", "c", "a", "a"}})
 	require.Equal(t, []string{"a", "c", "a", "a"}, got.addrs, "the doubt has run out")
 }
+
+// TestDiscoverIsolatedLeader isolates the leader of a destination from its
+// peers but not from the Client: it answers PING and METADATA (naming
+// itself, as an isolated leader does until it steps down) but commits no
+// PUBLISH, so its connection is never quiet. The PUBLISH must still move
+// to the new leader once it is overdue, well before the request timeout,
+// and the isolated node must not be asked for METADATA once suspect.
+func TestDiscoverIsolatedLeader(t *testing.T) {
+	var isolated atomic.Bool
+	var askedWhileIsolated atomic.Int64
+	var cl *clienttest.Cluster
+	cl = startCluster(t, 3, clienttest.Options{Intercept: func(c *clienttest.Conn, f clienttest.Frame) bool {
+		if c.NodeID() != "fake-1" || !isolated.Load() {
+			return false
+		}
+		switch f.Type {
+		case frame.TypePublish:
+			return true // never committed
+		case frame.TypeMetadata:
+			askedWhileIsolated.Add(1)
+			_ = c.Send(staleTable(f.Corr, cl.Nodes[0].Addr()))
+			return true
+		}
+		return false
+	}})
+	d := destLedBy(t, cl, 0)
+	c := dialSeeds(t, allSeeds(cl), nil)
+	_, err := c.Publish(testCtx(t), d, []byte("first"))
+	require.NoError(t, err)
+
+	isolated.Store(true)
+	cl.SetLeader(cl.Partition(d), 1)
+	start := time.Now()
+	res, err := c.Publish(testCtx(t), d, []byte("second"))
+	require.NoError(t, err)
+	took := time.Since(start)
+	t.Logf("moved after %v", took)
+	require.Equal(t, uint64(2), res[0].Seq)
+	require.Less(t, took, DefaultDialTimeout/2)
+	require.Zero(t, askedWhileIsolated.Load(), "the suspect node was asked who leads")
+}

@@ -143,10 +143,11 @@
 // answers NOT_LEADER (an ERROR, or a PUBLISH_ACK entry), when the
 // connection drops (or the server sends a fatal ERROR) or the leader
 // cannot be dialled, the request is parked, the router asks a live node
-// for METADATA (or dials the next seed or known node: at once, then with
-// doubling, jittered pauses from ReconnectWait up to MaxReconnectWait;
-// up to 250 ms between questions to a live node while a partition has no
-// leader), and sends the request to the partition's leader by the newer
+// other than the one that refused or dropped it for METADATA (or dials the
+// next seed or known node: at once, then with doubling, jittered pauses
+// from ReconnectWait up to MaxReconnectWait; up to 150 ms between
+// questions to a live node while a partition has no leader; a second node
+// is asked when the first has not answered within 250 ms), and sends the request to the partition's leader by the newer
 // table, in its original order:
 //
 //   - PUBLISH frames byte for byte, so with the same message ids in the
@@ -174,12 +175,14 @@
 // After MaxReconnects failed connection attempts in a row while no node
 // is reachable, every outstanding request fails with an error wrapping
 // ErrConnectionLost and the Client stops (Options.NoReconnect makes the
-// first loss final). A connection that receives nothing for a second
-// while requests are outstanding on it (its node may be paused or cut
-// off, and its connection stays open) makes the Client ask another node
-// for METADATA: if its node no longer leads the partition of one of those
-// requests, the connection is dropped and its requests go to the new
-// leader. A METADATA question a node leaves unanswered for DialTimeout
+// first loss final). A connection that receives nothing for 200 ms while
+// requests are outstanding on it (1 s when they are all long-polling
+// fetches) is sent a PING, which a node answers from its network loop; a
+// PING unanswered for 300 ms (the node may be paused or cut off, and its
+// connection stays open) makes the Client ask another node for METADATA:
+// if its node no longer leads the partition of one of those requests, the
+// connection is dropped and its requests go to the new leader
+// (discover.go). A METADATA question a node leaves unanswered for DialTimeout
 // drops that connection too. A
 // non-fatal server ERROR fails only the request it answers; errors print
 // the operation and the server's code, for example "swarmmq: publish to

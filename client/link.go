@@ -2,6 +2,7 @@ package client
 
 import (
 	"sync/atomic"
+	"time"
 )
 
 // link is the Client's line to one node: its address, its connection once
@@ -23,8 +24,14 @@ type link struct {
 	pubs    []*Publisher // publishers whose destination this node leads, polled by the writer
 	pubNext int          // where the writer's next poll of pubs starts
 
-	probedAt  int64 // unix ns of the unanswered PING watch sent (discover.go); 0: none
-	suspected bool  // silent since its probe, and reported so
+	// Leader discovery (discover.go).
+	probedAt    int64         // unix ns of the unanswered PING watch sent; 0: none
+	oldest      uint64        // the corr of its oldest prompt request written, as watch last saw it
+	oldestAt    int64         // unix ns when watch first saw oldest
+	suspected   bool          // silent or overdue, and reported so
+	suspectedAt int64         // unix ns since when
+	askAt       int64         // unix ns before which watch asks no other node about it again
+	askWait     time.Duration // the pause after the next question about it
 }
 
 // signal wakes l's writer, if it has a connection.

@@ -205,15 +205,15 @@ func (c *Client) installTableLocked(t table) {
 	c.placePublishersLocked()
 }
 
-// dropSilentLocked ends the connection of each silent link that no longer
-// leads the partition of a request written on it, by the current table:
-// its requests then go to the new leader (lostLocked), instead of waiting
-// for a node that may never answer.
+// dropSilentLocked ends the connection of each suspect link (silent or
+// overdue, discover.go) whose node no longer leads the partition of a
+// request written on it, by the current table: its requests then go to
+// the new leader (lostLocked), instead of waiting for a node that may
+// never answer.
 func (c *Client) dropSilentLocked() {
-	now := c.now()
 	var silent []*link
 	for _, l := range c.mu.links {
-		if c.silentLocked(l, now) {
+		if l.suspected && l.liveLocked() {
 			silent = append(silent, l)
 		}
 	}
