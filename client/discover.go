@@ -38,9 +38,10 @@ import (
 //
 // A node that just refused a request (NOT_LEADER), lost its connection or
 // went silent is doubted for doubtFor: METADATA goes to another node
-// while there is one, and a table it sends does not make it the leader
-// of a partition the current table gives to another node (a node that has
-// just lost its leadership may not know yet who won). When a METADATA
+// while there is one. A table a silent or overdue node sends does not make
+// it the leader of a partition the current table gives to another node (a
+// leader paused or isolated may not know yet that it was replaced); a node
+// that refused a request may have won the election since, and is believed. When a METADATA
 // answer is late the Client asks a second node after askHedge, and a
 // third, rather than wait DialTimeout for the first.
 const (
@@ -141,7 +142,7 @@ func (c *Client) suspectLocked(l *link, oldest uint64, now time.Time) bool {
 	if !l.suspected {
 		l.suspected, l.suspectedAt = true, ns
 		c.log.Info("swarmmq client: node silent or slow, asking another", "addr", l.addr, "overdue", overdue)
-		c.doubtLocked(l.addr)
+		c.doubtLocked(l.addr, true)
 	}
 	if ns < l.askAt {
 		return false
@@ -189,13 +190,20 @@ func longPoll(buf []byte) bool {
 	return err == nil && q.WaitMS > 0
 }
 
-// doubtLocked keeps addr from being asked for METADATA for doubtFor.
-func (c *Client) doubtLocked(addr string) {
+// doubtLocked keeps addr from being asked for METADATA for doubtFor;
+// suspect (it went silent or let a request go overdue: it may be a leader
+// that has not learnt it was replaced) also keeps its claims to lead from
+// overriding the table (trustLocked) for as long.
+func (c *Client) doubtLocked(addr string, suspect bool) {
 	r := &c.mu.route
 	if r.doubt == nil {
-		r.doubt = map[string]time.Time{}
+		r.doubt, r.suspects = map[string]time.Time{}, map[string]time.Time{}
 	}
-	r.doubt[addr] = c.now().Add(doubtFor)
+	until := c.now().Add(doubtFor)
+	r.doubt[addr] = until
+	if suspect {
+		r.suspects[addr] = until
+	}
 }
 
 // doubtedLocked reports whether addr is doubted now.
@@ -208,12 +216,18 @@ func (c *Client) doubtedLocked(addr string, now time.Time) bool {
 	return ok
 }
 
-// trustLocked returns t with the claims a doubted node makes for itself
-// taken out: a partition t's sender says it leads, while it is doubted and
-// the current table names another leader, keeps the current leader.
+// trustLocked returns t with the claims a suspect node makes for itself
+// taken out: a partition t's sender says it leads, while it is suspect and
+// the current table names another leader, keeps the current leader. A
+// node that only refused a request (NOT_LEADER) or lost its connection is
+// believed: a follower that refused may have won the election since.
 func (c *Client) trustLocked(t table) table {
 	cur := &c.mu.table
-	if t.from == "" || t.single != "" || len(cur.addrs) != len(t.addrs) || !c.doubtedLocked(t.from, c.now()) {
+	if t.from == "" || t.single != "" || len(cur.addrs) != len(t.addrs) {
+		return t
+	}
+	if until, ok := c.mu.route.suspects[t.from]; !ok || !c.now().Before(until) {
+		delete(c.mu.route.suspects, t.from)
 		return t
 	}
 	for p, a := range t.addrs {
@@ -224,39 +238,51 @@ func (c *Client) trustLocked(t table) table {
 	return t
 }
 
-// askTargetLocked picks whom to ask for a table: a live link that is
-// neither asked already, silent nor doubted (the one last connected
-// first), else the address of a node to dial, else any live link not
-// asked already; nil and "" when there is none.
+// askTargetLocked picks whom to ask for a table, in this order: a live
+// link neither asked already, suspect nor doubted (the one last connected
+// first); a node to dial that is not doubted; a live link not asked
+// already nor suspect (one that refused a request: it may have learnt the
+// new leader, or be it); a doubted node to dial; any live link not asked
+// already. It returns nil and "" when there is none.
 func (c *Client) askTargetLocked() (*link, string) {
 	now := c.now()
 	usable := func(l *link) bool {
 		_, asked := c.mu.route.asks[l]
 		return l.liveLocked() && !asked
 	}
+	unsuspected := func(l *link) bool {
+		return usable(l) && !l.suspected && !c.silentLocked(l, now)
+	}
 	trusted := func(l *link) bool {
-		return usable(l) && !l.suspected && !c.silentLocked(l, now) && !c.doubtedLocked(l.addr, now)
+		return unsuspected(l) && !c.doubtedLocked(l.addr, now)
 	}
-	if h := c.mu.home; h != nil && trusted(h) {
-		return h, ""
+	if l := c.pickLinkLocked(trusted); l != nil {
+		return l, ""
 	}
-	for _, l := range c.mu.links {
-		if trusted(l) {
-			return l, ""
-		}
-	}
-	if a := c.candidateLocked(); a != "" {
+	if a := c.candidateLocked(false); a != "" {
 		return nil, a
 	}
-	if h := c.mu.home; h != nil && usable(h) {
-		return h, ""
+	if l := c.pickLinkLocked(unsuspected); l != nil {
+		return l, ""
+	}
+	if a := c.candidateLocked(true); a != "" {
+		return nil, a
+	}
+	return c.pickLinkLocked(usable), ""
+}
+
+// pickLinkLocked returns the link last connected if ok accepts it, else
+// any link ok accepts, else nil.
+func (c *Client) pickLinkLocked(ok func(*link) bool) *link {
+	if h := c.mu.home; h != nil && ok(h) {
+		return h
 	}
 	for _, l := range c.mu.links {
-		if usable(l) {
-			return l, ""
+		if ok(l) {
+			return l
 		}
 	}
-	return nil, ""
+	return nil
 }
 
 // askDueLocked expires the METADATA requests out for DialTimeout (their

@@ -157,18 +157,24 @@ func TestDiscoverIdleLongPollAsksNothing(t *testing.T) {
 	require.LessOrEqual(t, len(nodeFrames(cl, 0, frame.TypePing)), int(wait/longPollProbe)+1)
 }
 
-// TestDiscoverTrustsNoSelfClaimOfDoubtedNode checks trustLocked: a table
-// from a node that just refused a request (doubted) cannot make that node
-// the leader of a partition the current table gives to another node; its
-// other entries, and every entry of a table from a node not doubted, are
-// taken as they are.
-func TestDiscoverTrustsNoSelfClaimOfDoubtedNode(t *testing.T) {
+// TestDiscoverTrustsNoSelfClaimOfSuspectNode checks trustLocked: a table
+// from a node that went silent or let a request go overdue (suspect)
+// cannot make that node the leader of a partition the current table gives
+// to another node; its other entries, every entry of a table from a node
+// that only refused a request (a follower that may have won the election
+// since), and every entry of a table from a node not doubted, are taken as
+// they are.
+func TestDiscoverTrustsNoSelfClaimOfSuspectNode(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c := &Client{now: func() time.Time { return now }}
 	c.mu.table = table{gen: 1, addrs: []string{"b", "b", "", "c"}}
-	c.doubtLocked("a")
+	c.doubtLocked("a", true)
+	c.doubtLocked("d", false)
 
-	got := c.trustLocked(table{from: "a", addrs: []string{"a", "c", "a", "a"}})
+	got := c.trustLocked(table{from: "d", addrs: []string{"d", "d", "d", "d"}})
+	require.Equal(t, []string{"d", "d", "d", "d"}, got.addrs, "a node that only refused is believed")
+
+	got = c.trustLocked(table{from: "a", addrs: []string{"a", "c", "a", "a"}})
 	require.Equal(t, []string{"b", "c", "a", "c"}, got.addrs)
 
 	got = c.trustLocked(table{from: "c", addrs: []string{"a", "c", "a", "a"}})
@@ -218,4 +224,45 @@ func TestDiscoverIsolatedLeader(t *testing.T) {
 	require.Equal(t, uint64(2), res[0].Seq)
 	require.Less(t, took, DefaultDialTimeout/2)
 	require.Zero(t, askedWhileIsolated.Load(), "the suspect node was asked who leads")
+}
+
+// TestDiscoverRefusingFollowerBecomesLeader kills the leader of a
+// two-node cluster: the Client's requests go to the other node, which
+// refuses them (NOT_LEADER: it has not elected itself yet) and then wins
+// the election. The Client must not stop asking that node, the only one
+// left, for two seconds because it refused: the request is stored there
+// well within doubtFor. (That a refusing node's claim to lead is believed
+// is TestDiscoverTrustsNoSelfClaimOfSuspectNode's.)
+func TestDiscoverRefusingFollowerBecomesLeader(t *testing.T) {
+	var cl *clienttest.Cluster
+	var refused atomic.Bool
+	var dead atomic.Bool
+	cl = startCluster(t, 2, clienttest.Options{Intercept: func(c *clienttest.Conn, f clienttest.Frame) bool {
+		if c.NodeID() != "fake-2" || f.Type != frame.TypePublish || !dead.Load() || refused.Load() {
+			return false
+		}
+		refused.Store(true)
+		_ = c.Send(frame.AppendError(nil, f.Corr, frame.CodeNotLeader, "no leader yet"))
+		for p := range uint32(clienttest.Partitions) {
+			cl.SetLeader(p, 1) // elected right after refusing
+		}
+		return true
+	}})
+	d := destLedBy(t, cl, 0)
+	c := dialSeeds(t, allSeeds(cl), nil)
+	_, err := c.Publish(testCtx(t), d, []byte("first"))
+	require.NoError(t, err)
+	_, err = c.Publish(testCtx(t), destLedBy(t, cl, 1), []byte("warm")) // a link to node 1
+	require.NoError(t, err)
+
+	dead.Store(true)
+	cl.Nodes[0].Close() // the tables still name it until node 1 is elected
+	start := time.Now()
+	res, err := c.Publish(testCtx(t), d, []byte("second"))
+	require.NoError(t, err)
+	took := time.Since(start)
+	t.Logf("stored at the new leader after %v", took)
+	require.True(t, refused.Load(), "node 1 refused first")
+	require.Equal(t, uint64(2), res[0].Seq)
+	require.Less(t, took, doubtFor/2, "the refusing node's claim waited for its doubt to run out")
 }

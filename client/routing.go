@@ -76,6 +76,7 @@ type routeState struct {
 	stale    bool                 // a request met NOT_LEADER or a lost link since the last table
 	asks     map[*link]time.Time  // the links a METADATA request (or handshake) is out on, and since when
 	doubt    map[string]time.Time // nodes not to ask for METADATA before then (discover.go)
+	suspects map[string]time.Time // of those, the silent or overdue ones, whose claims to lead are not believed
 	epochs   map[string]uint64    // the last epoch of each node's table
 	next     time.Time            // no refresh before
 	wait     time.Duration        // the pause after the next failed refresh
@@ -154,7 +155,7 @@ func (c *Client) parkLocked(cl *call) {
 // answer, a lost connection) and parks it.
 func (c *Client) rerouteLocked(cl *call) {
 	if cl.l != nil {
-		c.doubtLocked(cl.l.addr)
+		c.doubtLocked(cl.l.addr, false)
 	}
 	c.releaseLocked(cl)
 	c.parkLocked(cl)
@@ -500,8 +501,8 @@ func (c *Client) askingLocked(l *link, now time.Time) {
 
 // candidateLocked returns the next address to dial for a table: the seeds
 // and the nodes learnt from tables in turn, skipping those with a link
-// already; a doubted one (discover.go) only when no other is left.
-func (c *Client) candidateLocked() string {
+// already and, unless doubted is set, those doubted (discover.go).
+func (c *Client) candidateLocked(doubted bool) string {
 	cands := slices.Clone(c.seeds)
 	for _, a := range c.mu.route.known {
 		if !slices.Contains(cands, a) {
@@ -509,19 +510,14 @@ func (c *Client) candidateLocked() string {
 		}
 	}
 	now := c.now()
-	first := ""
 	for range cands {
 		a := cands[c.mu.route.seed%len(cands)]
 		c.mu.route.seed++
-		switch {
-		case c.mu.links[a] != nil:
-		case !c.doubtedLocked(a, now):
+		if c.mu.links[a] == nil && (doubted || !c.doubtedLocked(a, now)) {
 			return a
-		case first == "":
-			first = a
 		}
 	}
-	return first
+	return ""
 }
 
 // askLocked sends METADATA on l; the answer installs the table.

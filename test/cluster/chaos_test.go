@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -42,6 +43,9 @@ func runChaos(t *testing.T, p plan) Report {
 	if p.Nodes > 1 {
 		opts.Nodes, opts.Cluster = p.Nodes, &ClusterSpec{}
 		wo.Producers, wo.Client = 6, ClusterClient()
+	}
+	if path := os.Getenv("SWARMMQ_CHAOS_CLIENT_LOG"); path != "" {
+		wo.Client.Logger = clientLog(t, path)
 	}
 	c := Start(t, opts)
 	if p.Nodes > 1 {
@@ -95,6 +99,18 @@ func runChaos(t *testing.T, p plan) Report {
 		t.Errorf("the workload did nothing: %d acked, %d delivered", r.Acked, r.Delivered)
 	}
 	return r
+}
+
+// clientLog returns a logger that writes the workers' client logs to
+// path (SWARMMQ_CHAOS_CLIENT_LOG), closed when the test ends.
+func clientLog(t *testing.T, path string) *slog.Logger {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatalf("SWARMMQ_CHAOS_CLIENT_LOG: %v", err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // faults injects faults into the nodes in turn until production ends.

@@ -217,6 +217,7 @@ func (w *Workload) Stop() {
 // recording each failure; it returns the client and the address dialled.
 func (w *Workload) dial(ctx context.Context, who, dest string, opts client.Options) (*client.Client, string, error) {
 	opts.ClientID = "chaos-" + strings.NewReplacer(" ", "-", "/", "-").Replace(who)
+	opts.Logger = opts.Logger.With("worker", who)
 	pause := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		opts.Addr = w.addrFor(ctx, dest, attempt)
