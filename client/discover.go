@@ -1,6 +1,7 @@
 package client
 
 import (
+	"log/slog"
 	"math"
 	"time"
 
@@ -141,7 +142,13 @@ func (c *Client) suspectLocked(l *link, oldest uint64, now time.Time) bool {
 	}
 	if !l.suspected {
 		l.suspected, l.suspectedAt = true, ns
-		c.log.Info("swarmmq client: node silent or slow, asking another", "addr", l.addr, "overdue", overdue)
+		// A node that only answers late is common on a loaded machine:
+		// that is logged at Debug, a node that ignores PING at Info.
+		level := slog.LevelInfo
+		if overdue && !c.silentLocked(l, now) {
+			level = slog.LevelDebug
+		}
+		c.log.Log(c.ctx, level, "swarmmq client: node silent or slow, asking another", "addr", l.addr, "overdue", overdue)
 		c.doubtLocked(l.addr, true)
 	}
 	if ns < l.askAt {

@@ -266,3 +266,37 @@ func TestDiscoverRefusingFollowerBecomesLeader(t *testing.T) {
 	require.Equal(t, uint64(2), res[0].Seq)
 	require.Less(t, took, doubtFor/2, "the refusing node's claim waited for its doubt to run out")
 }
+
+// TestDiscoverSlowLeaderKeepsItsRequests has the leader answer a PUBLISH
+// 800 ms late (a slow node, not a failed one: it answers PING at once,
+// and every node still names it the leader). The overdue PUBLISH makes
+// the Client ask another node, which confirms the leader: the connection
+// is kept and the PUBLISH is not sent again.
+func TestDiscoverSlowLeaderKeepsItsRequests(t *testing.T) {
+	var slow atomic.Bool
+	cl := startCluster(t, 3, clienttest.Options{Record: true, Intercept: func(c *clienttest.Conn, f clienttest.Frame) bool {
+		if c.NodeID() != "fake-1" || f.Type != frame.TypePublish || !slow.Load() {
+			return false
+		}
+		time.AfterFunc(800*time.Millisecond, func() { c.Serve(f) }) // the node's own delay, not the test's synchronisation
+		return true
+	}})
+	d := destLedBy(t, cl, 0)
+	c := dialSeeds(t, allSeeds(cl), nil)
+	_, err := c.Publish(testCtx(t), d, []byte("first"))
+	require.NoError(t, err)
+
+	slow.Store(true)
+	res, err := c.Publish(testCtx(t), d, []byte("second"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), res[0].Seq)
+	require.False(t, res[0].Duplicate)
+	require.Len(t, nodeFrames(cl, 0, frame.TypePublish), 2, "the slow node's PUBLISH was sent once")
+	asked := len(nodeFrames(cl, 1, frame.TypeMetadata)) + len(nodeFrames(cl, 2, frame.TypeMetadata))
+	require.Positive(t, asked, "another node was asked about the overdue PUBLISH")
+	conns := map[int]bool{}
+	for _, f := range nodeFrames(cl, 0, frame.TypePublish) {
+		conns[f.Conn] = true
+	}
+	require.Len(t, conns, 1, "the connection to the slow node was kept")
+}
