@@ -179,7 +179,9 @@
 // requests are outstanding on it (1 s when they are all long-polling
 // fetches) is sent a PING, which a node answers from its network loop; a
 // PING unanswered for 300 ms (the node may be paused or cut off, and its
-// connection stays open) makes the Client ask another node for METADATA:
+// connection stays open), or a request other than a long poll unanswered
+// for 400 ms (an isolated leader answers PING but commits nothing), makes
+// the Client ask another node for METADATA:
 // if its node no longer leads the partition of one of those requests, the
 // connection is dropped and its requests go to the new leader
 // (discover.go). A METADATA question a node leaves unanswered for DialTimeout
