@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/swarmmq/swarmmq/frame"
@@ -154,3 +155,26 @@ func requestSpecific(c frame.Code) bool {
 	}
 	return false
 }
+
+// ErrPublishFailed is matched (errors.Is) by the *PublishError that
+// Publisher.Flush and Close return when messages published without a
+// callback were not stored.
+var ErrPublishFailed = errors.New("swarmmq/client: messages were not published")
+
+// PublishError reports the messages of a Publisher, published without a
+// callback, that failed since the last Flush. It matches ErrPublishFailed
+// and, through First, the cause of the first failure (a *frame.Error's
+// code, ErrTimeout, ErrClosed, …). A plain value once returned.
+type PublishError struct {
+	// Failed is how many messages failed.
+	Failed int
+	// First is the error of the first of them.
+	First error
+}
+
+func (e *PublishError) Error() string {
+	return fmt.Sprintf("swarmmq/client: %d messages were not published; the first: %s", e.Failed, strip(e.First.Error()))
+}
+
+// Unwrap returns ErrPublishFailed and First.
+func (e *PublishError) Unwrap() []error { return []error{ErrPublishFailed, e.First} }
