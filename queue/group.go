@@ -25,6 +25,7 @@ type pending struct {
 	state    pendState
 	queued   bool // in Partition.dead, not yet taken by TakeDead
 	back     bool // given back (NACK, release) and not delivered again since
+	progress uint8 // deadline pushes out by Progress since the last delivery
 }
 
 func (e pending) seqNum() uint64 { return e.seq }
