@@ -39,7 +39,7 @@ func ExampleClient_Consume() {
 				}
 				fmt.Printf("billed seq %d: %s\n", d.Seq, d.Payload)
 			}
-			stop() // one batch is enough for the example
+			stop()     // one batch is enough for the example
 			return nil // acks every delivery the handler did not settle
 		})
 	if err != nil {
