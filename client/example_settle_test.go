@@ -122,7 +122,6 @@ func ExamplePublisher_PublishAsync() {
 	defer c.Close()
 
 	p := c.NewPublisher("events", client.PublisherOptions{})
-	defer p.Close(ctx)
 	var futures []*client.PubAckFuture
 	for i := range 3 {
 		f, err := p.PublishAsync(ctx, fmt.Appendf(nil, "event %d", i))
@@ -139,6 +138,9 @@ func ExamplePublisher_PublishAsync() {
 			return
 		}
 		fmt.Println("stored as seq", r.Seq)
+	}
+	if err := p.Close(ctx); err != nil {
+		fmt.Println(err)
 	}
 	// Output:
 	// stored as seq 1

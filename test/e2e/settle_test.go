@@ -195,7 +195,7 @@ func inspectDLQ(t *testing.T, n *nodetest.Node, dest string, seq uint64) adminap
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var m adminapi.Message
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("message %d of %s: status %d, %v", seq, dest, resp.StatusCode, err)
