@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/swarmmq/swarmmq/client"
+	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/stages"
 	"github.com/swarmmq/swarmmq/stages/adminapi"
 	"github.com/swarmmq/swarmmq/test/nodetest"
@@ -211,4 +212,49 @@ func drainAfter(t *testing.T, c *client.Client, dest, group string, d time.Durat
 		t.Fatal(err)
 	}
 	return ds
+}
+
+// The node's answers to raw TERM and PROGRESS frames: a long reason is
+// refused (BAD_REQUEST, not fatal), TERM is answered ACK_OK with its seq
+// count, PROGRESS NACK_OK with the deliveries it pushed out.
+func TestSettleFrames(t *testing.T) {
+	n := nodetest.Start(t, nil)
+	c := dial(t, n)
+	publishN(t, c, "q", "m", 3)
+	if _, err := c.Fetch(ctxT(t), "q", "g", 2, time.Second); err != nil { // seqs 1 and 2 in flight
+		t.Fatal(err)
+	}
+	r := nodetest.Handshake(t, n.AddrString())
+	dest, group := []byte("q"), []byte("g")
+
+	corr := r.NextCorr()
+	r.Write(frame.AppendTerm(nil, corr, dest, group, make([]byte, frame.MaxTermReason+1), []uint64{1}))
+	if f := r.Read(); f.Type != frame.TypeError || f.Corr != corr {
+		t.Fatalf("long reason answered %s corr %d", f.Type, f.Corr)
+	} else if code, _, _ := frame.DecodeError(f.Body); code != frame.CodeBadRequest {
+		t.Fatalf("long reason: %s, want BAD_REQUEST", code)
+	}
+
+	corr = r.NextCorr()
+	r.Write(frame.AppendProgress(nil, corr, dest, group, []uint64{1, 2, 3, 99}))
+	f := r.Read()
+	if got, err := frame.DecodeNackOK(f.Body); f.Type != frame.TypeNackOK || f.Corr != corr || err != nil || got != 2 {
+		t.Fatalf("PROGRESS answered %s corr %d count %d (%v), want NACK_OK 2 (seqs 1 and 2 in flight)", f.Type, f.Corr, got, err)
+	}
+
+	corr = r.NextCorr()
+	r.Write(frame.AppendTerm(nil, corr, dest, group, []byte("bad"), []uint64{1, 3}))
+	f = r.Read()
+	if got, err := frame.DecodeAckOK(f.Body); f.Type != frame.TypeAckOK || f.Corr != corr || err != nil || got != 2 {
+		t.Fatalf("TERM answered %s corr %d count %d (%v), want ACK_OK 2", f.Type, f.Corr, got, err)
+	}
+	// Seq 3 was terminated before its first delivery (a TERM, like an
+	// ACK, is the group's decision): only seq 2 is left, in flight.
+	if ds := drainAfter(t, c, "q", "g", 300*time.Millisecond); len(ds) != 0 {
+		t.Fatalf("%d deliveries, want none (seq 2 is in flight)", len(ds))
+	}
+	dlq := drain(t, c, "q.dlq", "ops", false)
+	if len(dlq) != 2 || string(dlq[0].Payload) != "m-1" || string(dlq[1].Payload) != "m-3" {
+		t.Fatalf("dead-lettered %d messages, want m-1 and m-3", len(dlq))
+	}
 }
