@@ -49,9 +49,14 @@ var (
 // succeed when tried again on the same Client: a lost connection (unless
 // the Client gave up: then it is closed), a timeout, or a server code
 // saying "not now" (SHUTTING_DOWN, NOT_LEADER, STORAGE, DISK_FULL,
-// FLOW_CONTROL, TOO_MANY_CONNECTIONS, SLOW_CONSUMER, IDLE_TIMEOUT). Retrying a publish
-// that timed out may store it twice unless it reuses the same message id;
-// the Client's own retries always do.
+// FLOW_CONTROL, TOO_MANY_CONNECTIONS, SLOW_CONSUMER, IDLE_TIMEOUT).
+//
+// A publish that timed out or lost its connection may have been stored.
+// Retry it with the same ids, never with a new Publish (which draws new
+// ids): PublishAgain with the failed results (their ID), or
+// PublishWithID again with the application's own id. Then a message
+// already stored is answered as a duplicate with its seq and stored once.
+// Acks, nacks, terminations and fetches can simply be sent again.
 func IsRetryable(err error) bool {
 	if errors.Is(err, ErrClosed) {
 		return false

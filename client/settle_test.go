@@ -157,3 +157,27 @@ func TestFetchedDeliveriesSettleAtOnce(t *testing.T) {
 	require.ErrorIs(t, fresh[0].InProgress(ctx), ErrNotHeld)
 	require.Error(t, Delivery{}.Ack(ctx), "a Delivery built by hand cannot settle")
 }
+
+// PublishAgain retries under the first attempt's ids, in the session: the
+// messages already stored come back as duplicates and are stored once.
+func TestPublishAgainKeepsIDs(t *testing.T) {
+	s := startServer(t, clienttest.Options{Record: true})
+	c := dial(t, s, nil)
+	ctx := testCtx(t)
+	first, err := c.Publish(ctx, "q", []byte("a"), []byte("b"))
+	require.NoError(t, err)
+	again, err := c.PublishAgain(ctx, "q", first, []byte("a"), []byte("b"))
+	require.NoError(t, err)
+	for i := range first {
+		require.Equal(t, first[i].ID, again[i].ID)
+		require.True(t, again[i].Duplicate)
+		require.Equal(t, first[i].Seq, again[i].Seq)
+	}
+	require.Len(t, s.Messages("q"), 2)
+	pubs := framesOf(s, frame.TypePublish)
+	require.Len(t, pubs, 2)
+	require.NotZero(t, pubs[0].Flags&frame.FlagSession)
+	require.Equal(t, pubs[0].Flags, pubs[1].Flags, "the retry is in the session like the first attempt")
+	_, err = c.PublishAgain(ctx, "q", first[:1], []byte("a"), []byte("b"))
+	require.Error(t, err)
+}
