@@ -34,6 +34,7 @@ FUZZ_TARGETS := \
 	./frame:FuzzDecodePublish \
 	./frame:FuzzDecodePeer \
 	./frame:FuzzDecodeMetadataOK \
+	./frame:FuzzDecodeSettle \
 	./cluster/peer:FuzzHandshake \
 	./cluster/forward:FuzzDecodeEnvelope \
 	./queue:FuzzDecodeRecord \

@@ -71,9 +71,19 @@ func (o ConsumeOptions) Validate() error {
 }
 
 // Consume runs the consumer loop on the calling goroutine: Fetch a batch
-// of dest for group, hand it to handle, then Ack the batch (a confirmed
-// ack) if handle returned nil, or Nack it after opts.NackDelay if it
-// returned an error. Up to opts.AckWindow of those acks and nacks travel
+// of dest for group, hand it to handle, then settle the batch.
+//
+// handle may settle each delivery itself: d.Ack, d.Nak(delay) and
+// d.Term(reason) record the outcome of that delivery (they return at once
+// and send nothing), and d.InProgress pushes its ack deadline out at once.
+// When handle returns, Consume sends the recorded outcomes together (one
+// ACK, one NACK per delay, one TERM per reason) and settles the rest as a
+// batch: acked (a confirmed ack) if handle returned nil, nacked after
+// opts.NackDelay if it returned an error. So one bad message does not drag
+// its siblings along: Term it (or Nak it) and return nil, and only it is
+// retried or dead-lettered. A delivery settled after handle returned (by a
+// goroutine it started) gets ErrSettled. Up to opts.AckWindow of those
+// settlements travel
 // while Consume fetches and handles the next batches; before it returns,
 // every one of them is confirmed (or has failed). Retryable fetch errors
 // (see IsRetryable) are retried after a pause. Consume returns nil when
@@ -131,8 +141,16 @@ func (c *Client) Consume(ctx context.Context, dest, group string, opts ConsumeOp
 		if ds = c.withoutErr(ds); len(ds) == 0 {
 			continue
 		}
+		ds[0].b.mu.Lock()
+		ds[0].b.deferred = true
+		ds[0].b.mu.Unlock()
 		herr := handle(ctx, ds)
-		if err := settles.start(func() error { return c.settle(ctx, dest, group, opts.NackDelay, ds, herr) }); err != nil {
+		plan := planSettle(ds, herr, opts.NackDelay)
+		if herr != nil {
+			c.log.Info("swarmmq client: handler failed, nacking the deliveries it did not settle", "dest", dest,
+				"group", group, "n", plan.unsettled, "err", herr)
+		}
+		if err := settles.start(func() error { return c.settle(ctx, dest, group, plan) }); err != nil {
 			return settles.finish(err)
 		}
 	}
@@ -254,19 +272,69 @@ func (c *Client) withoutErr(ds []Delivery) []Delivery {
 	return ok
 }
 
-// settle acks or nacks a handled batch. It does so even when ctx has just
-// ended, so that processed messages are not delivered again.
-func (c *Client) settle(ctx context.Context, dest, group string, delay time.Duration, ds []Delivery, herr error) error {
-	seqs := make([]uint64, len(ds))
-	for i, d := range ds {
-		seqs[i] = d.Seq
+// settlePlan is how a handled batch is settled: the seqs to ack, to nack
+// (by delay, in the order of their first delivery) and to terminate (by
+// reason).
+type settlePlan struct {
+	acks      []uint64
+	nakDelays []time.Duration
+	naks      map[time.Duration][]uint64
+	reasons   []string
+	terms     map[string][]uint64
+	unsettled int // deliveries the handler left to the batch outcome
+}
+
+// planSettle closes the batch of ds (which Consume handed to its handler,
+// all from one Fetch) and returns its settlement: each delivery's own
+// outcome, the others acked if herr is nil, else nacked after delay.
+func planSettle(ds []Delivery, herr error, delay time.Duration) settlePlan {
+	p := settlePlan{naks: map[time.Duration][]uint64{}, terms: map[string][]uint64{}}
+	nak := func(d time.Duration, seq uint64) {
+		if _, ok := p.naks[d]; !ok {
+			p.nakDelays = append(p.nakDelays, d)
+		}
+		p.naks[d] = append(p.naks[d], seq)
 	}
+	b := ds[0].b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for _, d := range ds {
+		switch s := b.settled[d.i]; s.out {
+		case outAck:
+			p.acks = append(p.acks, d.Seq)
+		case outNak:
+			nak(s.delay, d.Seq)
+		case outTerm:
+			if _, ok := p.terms[s.reason]; !ok {
+				p.reasons = append(p.reasons, s.reason)
+			}
+			p.terms[s.reason] = append(p.terms[s.reason], d.Seq)
+		default:
+			p.unsettled++
+			if herr == nil {
+				p.acks = append(p.acks, d.Seq)
+			} else {
+				nak(delay, d.Seq)
+			}
+		}
+	}
+	return p
+}
+
+// settle sends a handled batch's settlement. It does so even when ctx has
+// just ended, so that processed messages are not delivered again.
+func (c *Client) settle(ctx context.Context, dest, group string, p settlePlan) error {
 	ctx = context.WithoutCancel(ctx)
-	if herr == nil {
-		return c.Ack(ctx, dest, group, seqs...)
+	var errs []error
+	for _, r := range p.reasons {
+		errs = append(errs, c.Term(ctx, dest, group, r, p.terms[r]...))
 	}
-	c.log.Info("swarmmq client: handler failed, nacking", "dest", dest, "group", group, "n", len(ds), "err", herr)
-	return c.Nack(ctx, dest, group, delay, seqs...)
+	errs = append(errs, c.Ack(ctx, dest, group, p.acks...))
+	for _, d := range p.nakDelays {
+		errs = append(errs, c.Nack(ctx, dest, group, d, p.naks[d]...))
+	}
+	return errors.Join(errs...)
 }
 
 // sleepCtx waits for d; it returns false if ctx ended first.

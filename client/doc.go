@@ -16,15 +16,29 @@
 //	for _, m := range msgs {
 //		if err := p.Publish(ctx, m, func(r client.PublishResult) { … }); err != nil { … }
 //	}
-//	err = p.Close(ctx) // flushes
+//	err = p.Close(ctx) // flushes; reports failed messages that had no callback
+//
+//	// Or a future per message.
+//	f, err := p.PublishAsync(ctx, m)
+//	r, err := f.Wait(ctx)
 //
 //	// Consuming: fetch (long poll), process, then a confirmed ack.
 //	ds, err := c.Fetch(ctx, "test-queue", "default", 100, 5*time.Second)
-//	… process ds …
-//	err = c.Ack(ctx, "test-queue", "default", seqs...)
+//	for _, d := range ds {
+//		… process d …
+//		err = d.Ack(ctx) // or d.Nak(ctx, delay), d.Term(ctx, reason)
+//	}
 //
-// Consume wraps the fetch → process → ack loop; it fetches on while up to
-// ConsumeOptions.AckWindow handled batches wait for their ack's fsync.
+// Consume wraps the fetch → process → settle loop; it fetches on while up
+// to ConsumeOptions.AckWindow handled batches wait for their ack's fsync.
+// Its handler settles each delivery itself when it must (Ack, Nak with a
+// delay, Term with a reason, InProgress for long work) and the rest of
+// the batch by its return value, so one bad message is retried or
+// dead-lettered alone.
+//
+// Errors carry the server's wire code where there is one: ErrorCode and
+// IsCode read it, and the codes an application checks (CodeNotLeader,
+// CodeDestinationFull, …) are exported here.
 //
 // # A wrong address or the wrong transport
 //
@@ -56,8 +70,10 @@
 // flushes when the queue is empty (so requests coalesce into few system
 // calls under load). Close fails what is outstanding with ErrClosed,
 // stops them all and waits for them. A Publisher is safe for concurrent
-// use and owns no goroutine; its done callbacks run on a reader
-// goroutine.
+// use; its done callbacks run one at a time, in publish order, on a
+// goroutine of their own that runs only while callbacks are queued,
+// after the window slots of their messages were freed: a callback may
+// publish again or call the Client.
 //
 // Flow control: HELLO asks for Options.Credits outstanding requests; the
 // server's grant bounds the requests in flight (a semaphore: further ones

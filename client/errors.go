@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/swarmmq/swarmmq/frame"
@@ -48,9 +49,14 @@ var (
 // succeed when tried again on the same Client: a lost connection (unless
 // the Client gave up: then it is closed), a timeout, or a server code
 // saying "not now" (SHUTTING_DOWN, NOT_LEADER, STORAGE, DISK_FULL,
-// FLOW_CONTROL, TOO_MANY_CONNECTIONS, SLOW_CONSUMER, IDLE_TIMEOUT). Retrying a publish
-// that timed out may store it twice unless it reuses the same message id;
-// the Client's own retries always do.
+// FLOW_CONTROL, TOO_MANY_CONNECTIONS, SLOW_CONSUMER, IDLE_TIMEOUT).
+//
+// A publish that timed out or lost its connection may have been stored.
+// Retry it with the same ids, never with a new Publish (which draws new
+// ids): PublishAgain with the failed results (their ID), or
+// PublishWithID again with the application's own id. Then a message
+// already stored is answered as a duplicate with its seq and stored once.
+// Acks, nacks, terminations and fetches can simply be sent again.
 func IsRetryable(err error) bool {
 	if errors.Is(err, ErrClosed) {
 		return false
@@ -154,3 +160,26 @@ func requestSpecific(c frame.Code) bool {
 	}
 	return false
 }
+
+// ErrPublishFailed is matched (errors.Is) by the *PublishError that
+// Publisher.Flush and Close return when messages published without a
+// callback were not stored.
+var ErrPublishFailed = errors.New("swarmmq/client: messages were not published")
+
+// PublishError reports the messages of a Publisher, published without a
+// callback, that failed since the last Flush. It matches ErrPublishFailed
+// and, through First, the cause of the first failure (a *frame.Error's
+// code, ErrTimeout, ErrClosed, …). A plain value once returned.
+type PublishError struct {
+	// Failed is how many messages failed.
+	Failed int
+	// First is the error of the first of them.
+	First error
+}
+
+func (e *PublishError) Error() string {
+	return fmt.Sprintf("swarmmq/client: %d messages were not published; the first: %s", e.Failed, strip(e.First.Error()))
+}
+
+// Unwrap returns ErrPublishFailed and First.
+func (e *PublishError) Unwrap() []error { return []error{ErrPublishFailed, e.First} }

@@ -57,7 +57,7 @@ func ExamplePublisher() {
 	defer c.Close()
 
 	p := c.NewPublisher("test-queue", client.PublisherOptions{Window: 1000})
-	acked := 0 // callbacks run one at a time, on the client's reader
+	acked := 0 // callbacks run one at a time, in publish order
 	for i := range 10000 {
 		err := p.Publish(ctx, fmt.Appendf(nil, "message %d", i), func(r client.PublishResult) {
 			if r.Err == nil {

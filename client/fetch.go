@@ -12,7 +12,9 @@ import (
 
 // Delivery is one message delivered to a consumer group. It owns its
 // Payload (copied out of the frame, or decrypted into memory of its own);
-// a Delivery is a plain value, safe for concurrent reads.
+// a Delivery is a plain value, safe for concurrent reads, and its copies
+// share its settlement: it settles itself with Ack, Nak, Term (once) and
+// InProgress, without repeating destination, group and seq.
 //
 // A delivery whose payload must not be used has Err set and a nil
 // Payload: see Err. The other fields are the message's header as
@@ -54,6 +56,9 @@ type Delivery struct {
 	// "q.dlq" is opened as sealed for "q" when it was (see
 	// seal.Keyring.OpenDelivery).
 	Err error
+
+	b *batch // the settlement state of its Fetch; nil for a Delivery built by hand
+	i int    // its index in b
 }
 
 // Fetch asks for up to max messages of dest for group (max <= 0 asks for
@@ -87,7 +92,7 @@ func (c *Client) fetch(ctx context.Context, dest, group string, max int, wait ti
 		WaitMS: uint32(min(wait.Milliseconds(), math.MaxUint32)),
 		Start:  from.kind, StartAt: from.at,
 	}
-	fc := &fetchCall{dest: dest, group: group, open: opener{kr: c.opts.Keyring, dest: []byte(dest)}}
+	fc := &fetchCall{c: c, dest: dest, group: group, open: opener{kr: c.opts.Keyring, dest: []byte(dest)}}
 	s := newSyncCall(frame.AppendFetch(nil, 0, f), frame.TypeMessages, true, fc.handle)
 	s.part = c.partitionOf(dest)
 	if err := c.roundTrip(ctx, c.opts.RequestTimeout+wait, s); err != nil {
@@ -99,6 +104,7 @@ func (c *Client) fetch(ctx context.Context, dest, group string, max int, wait ti
 // fetchCall turns a MESSAGES reply into deliveries on the reader goroutine;
 // the waiter reads out after the call is done.
 type fetchCall struct {
+	c           *Client
 	dest, group string
 	open        opener
 	out         []Delivery
@@ -120,6 +126,7 @@ func (fc *fetchCall) handle(f frame.Frame) error {
 	}
 	arena := make([]byte, 0, total) // one allocation for every payload
 	out := make([]Delivery, 0, ms.Count)
+	b := &batch{c: fc.c, settled: make([]settlement, ms.Count)}
 	for d, ok := ms.Next(); ok; d, ok = ms.Next() {
 		m := d.Message
 		if !m.Verify() {
@@ -129,6 +136,7 @@ func (fc *fetchCall) handle(f frame.Frame) error {
 		del := Delivery{
 			Destination: fc.dest, Group: fc.group, Seq: d.Seq, Attempt: d.Attempt,
 			ID: m.ID, Timestamp: time.Unix(0, m.Timestamp), Producer: m.Producer, KeyID: m.KeyID,
+			b: b, i: len(out),
 		}
 		start := len(arena)
 		if arena, del.Err = fc.open.open(arena, d.Seq, m); del.Err == nil {

@@ -123,6 +123,13 @@ type Options struct {
 	// 0) and hands deliveries over as they are, refusing sealed ones.
 	// Load it with seal/keyfile.Read.
 	Keyring *seal.Keyring
+	// PublishErrorHandler, when set, is called with the error of every
+	// message a Publisher failed to store that was published without a
+	// callback (Publisher.Publish with a nil done). It runs on the
+	// Publisher's callback goroutine (see Publisher.Publish), in publish
+	// order. With or without it, Publisher.Flush and Close report such
+	// failures (ErrPublishFailed), so none vanishes.
+	PublishErrorHandler func(error)
 }
 
 // EnsureDefaults replaces every zero field but Addr by its default.

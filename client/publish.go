@@ -89,7 +89,26 @@ func (pc *pubCall) handle(f frame.Frame) error {
 // Options.RequestTimeout runs out; a message may then have been stored or
 // not.
 func (c *Client) Publish(ctx context.Context, dest string, payloads ...[]byte) ([]PublishResult, error) {
-	return c.publish(ctx, dest, payloads, nil)
+	return c.publish(ctx, dest, payloads, nil, true)
+}
+
+// PublishAgain publishes payloads to dest again under the ids of an
+// earlier attempt's results (Publish's, or a Publisher's callbacks' or
+// futures'), one result per payload in the same order, in the Client's
+// producer session like the first attempt: the server answers those it
+// already stored as duplicates with their original seqs, so retrying a
+// failure IsRetryable allows never stores a message twice (while the
+// session remembers the ids: docs/protocol.md §8). Payloads must be the
+// same as the first time; only the ids tie them to it.
+func (c *Client) PublishAgain(ctx context.Context, dest string, earlier []PublishResult, payloads ...[]byte) ([]PublishResult, error) {
+	if len(earlier) != len(payloads) {
+		return nil, wrapOp("publish to "+dest+" again", fmt.Errorf("%d results for %d payloads", len(earlier), len(payloads)))
+	}
+	ids := make([][16]byte, len(earlier))
+	for i, r := range earlier {
+		ids[i] = r.ID
+	}
+	return c.publish(ctx, dest, payloads, ids, true)
 }
 
 // PublishWithID stores payload in dest under an id the application chose,
@@ -102,22 +121,23 @@ func (c *Client) Publish(ctx context.Context, dest string, payloads ...[]byte) (
 // the application itself publishes again (after a crash, say); Publish's
 // own retries need no ids (see Client).
 func (c *Client) PublishWithID(ctx context.Context, dest string, id [16]byte, payload []byte) (PublishResult, error) {
-	res, err := c.publish(ctx, dest, [][]byte{payload}, [][16]byte{id})
+	res, err := c.publish(ctx, dest, [][]byte{payload}, [][16]byte{id}, false)
 	if len(res) == 0 {
 		return PublishResult{ID: id, Err: err}, err
 	}
 	return res[0], err
 }
 
-// publish is Publish, with the application ids of the messages when ids
-// is not nil.
-func (c *Client) publish(ctx context.Context, dest string, payloads [][]byte, ids [][16]byte) ([]PublishResult, error) {
+// publish is Publish, with the given ids of the messages when ids is not
+// nil, in the producer session if session is set (else the ids are
+// application ids).
+func (c *Client) publish(ctx context.Context, dest string, payloads [][]byte, ids [][16]byte, session bool) ([]PublishResult, error) {
 	op := "publish to " + dest
 	if err := checkName(dest, frame.CodeBadDestination); err != nil {
 		return nil, wrapOp(op, err)
 	}
 	flags := uint16(0)
-	if ids == nil {
+	if session {
 		flags = c.publishFlags()
 	}
 	if flags&frame.FlagSession != 0 {

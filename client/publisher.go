@@ -130,7 +130,26 @@ type Publisher struct {
 		// ids draws the message ids: a ChaCha8 stream keyed from the
 		// Client's (as unpredictable), with no lock of its own.
 		ids *mrand.ChaCha8
+
+		// Callbacks of resolved messages, in publish order, waiting for
+		// the callback goroutine (runCallbacks), which runs while cbRun.
+		// cbSpare is the slice it last drained, kept for reuse.
+		cbq, cbSpare []cbItem
+		cbRun        bool
+		// failed counts the messages published without a callback that
+		// failed since Flush last reported them; failErr is the first.
+		failed  int
+		failErr error
 	}
+	// onErr passes a failed message without a callback to the Client's
+	// PublishErrorHandler; nil without one.
+	onErr func(PublishResult)
+}
+
+// cbItem is one callback to run with its message's result.
+type cbItem struct {
+	done func(PublishResult)
+	r    PublishResult
 }
 
 // pubBatch is one PUBLISH frame of a Publisher and the callbacks of its
@@ -152,6 +171,9 @@ func (c *Client) NewPublisher(dest string, opts PublisherOptions) *Publisher {
 		part: c.partitionOf(dest)}
 	p.mu.window.limit = opts.Window
 	p.mu.ids = c.newIDSource()
+	if h := c.opts.PublishErrorHandler; h != nil {
+		p.onErr = func(r PublishResult) { h(r.Err) }
+	}
 	if err := errors.Join(checkName(dest, frame.CodeBadDestination), opts.Validate()); err != nil {
 		p.mu.err = wrapOp(p.op, err)
 		return p
@@ -186,11 +208,15 @@ func (p *Publisher) wake() {
 // meanwhile, if the message is larger than a frame can carry (done is
 // then not called), or when the Publisher is closed.
 //
-// done runs on the Client's reader goroutine, in publish order per
-// Publisher: it must be quick and must not block. In particular it must
-// not call a method of the Client or of a Publisher that waits (Publish,
-// Flush, Close, Fetch, …): only that goroutine can deliver what they wait
-// for.
+// done runs on the Publisher's callback goroutine, one callback at a
+// time, in publish order, after the message's window slot was released:
+// it may publish again (also through this Publisher), Fetch, Ack or call
+// anything else of the Client. A slow callback delays only the callbacks
+// after it, never the Client. It must not call Flush or Close of its own
+// Publisher, which wait for every callback, its own included. Without a
+// done, a failed message goes to Options.PublishErrorHandler and is
+// reported by the next Flush or Close (ErrPublishFailed); PublishAsync
+// returns a future instead.
 func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(PublishResult)) error {
 	extra := p.c.sealOverhead()
 	size := frame.MessageHeaderSize + extra + len(payload)
@@ -359,7 +385,10 @@ func (p *Publisher) lingerFired() {
 }
 
 // complete resolves every message of the batch from its PUBLISH_ACK (or
-// the error that ended it), calls the callbacks, then frees the window.
+// the error that ended it): it frees the window and queues the callbacks
+// for the callback goroutine. It runs on the reader goroutine (or on the
+// goroutine that fails the Publisher), so it never runs a callback
+// itself: a callback that waits for the reader would freeze the Client.
 func (b *pubBatch) complete(f frame.Frame, err error) {
 	p := b.p
 	// A batch that timed out may still be in the writer's hands: leave
@@ -372,20 +401,7 @@ func (b *pubBatch) complete(f frame.Frame, err error) {
 	if err != nil {
 		err = wrapOp(p.op, err)
 	}
-	for i, id := range b.ids {
-		r := PublishResult{ID: id, Err: err}
-		if err == nil {
-			if e := pa.Entry(i); e.Code != frame.CodeOK {
-				r.Err = wrapOp(p.op, p.c.entryError(e.Code))
-			} else {
-				r.Seq, r.Duplicate = e.Seq, e.Duplicate()
-			}
-		}
-		if done := b.dones[i]; done != nil {
-			done(r)
-		}
-	}
-	p.finish(b, recycle)
+	p.finish(b, recycle, pa, err)
 }
 
 // decodePublishAck decodes the reply to a PUBLISH frame of n messages.
@@ -403,14 +419,40 @@ func decodePublishAck(f frame.Frame, n int) (frame.PublishAck, error) {
 	return pa, nil
 }
 
-// finish frees the window of a resolved batch and may recycle it.
-func (p *Publisher) finish(b *pubBatch, recycle bool) {
+// finish queues the results of a resolved batch (pa's entries, or err
+// for every message) for the callback goroutine, frees the window and
+// may recycle the batch.
+func (p *Publisher) finish(b *pubBatch, recycle bool, pa frame.PublishAck, err error) {
 	n := len(b.ids)
+	p.c.releaseInflight(n)
+	p.mu.Lock()
+	queued := len(p.mu.cbq)
+	for i, id := range b.ids {
+		r := PublishResult{ID: id, Err: err}
+		if err == nil {
+			if e := pa.Entry(i); e.Code != frame.CodeOK {
+				r.Err = wrapOp(p.op, p.c.entryError(e.Code))
+			} else {
+				r.Seq, r.Duplicate = e.Seq, e.Duplicate()
+			}
+		}
+		done := b.dones[i]
+		if done == nil && r.Err != nil {
+			p.mu.failed++
+			if p.mu.failErr == nil {
+				p.mu.failErr = r.Err
+			}
+			done = p.onErr
+		}
+		if done != nil {
+			p.mu.cbq = append(p.mu.cbq, cbItem{done: done, r: r})
+		}
+	}
+	start := len(p.mu.cbq) > queued && !p.mu.cbRun
+	p.mu.cbRun = p.mu.cbRun || start
 	clear(b.dones)
 	b.ids, b.dones = b.ids[:0], b.dones[:0]
 	b.state, b.abandoned, b.corr, b.deadline = stateQueued, false, 0, 0
-	p.c.releaseInflight(n)
-	p.mu.Lock()
 	p.mu.window.releaseLocked(n)
 	wake := false
 	if b.taken {
@@ -425,14 +467,51 @@ func (p *Publisher) finish(b *pubBatch, recycle bool) {
 		p.mu.freeB += cap(b.buf)
 	}
 	p.mu.Unlock()
+	if start {
+		go p.runCallbacks()
+	}
 	if wake {
 		p.wake()
 	}
 }
 
+// runCallbacks runs the queued callbacks in order until none is left.
+// At most one runs per Publisher (cbRun); it exits when idle, so an idle
+// Publisher owns no goroutine.
+func (p *Publisher) runCallbacks() {
+	p.mu.Lock()
+	for len(p.mu.cbq) > 0 {
+		q := p.mu.cbq
+		p.mu.cbq, p.mu.cbSpare = p.mu.cbSpare[:0], nil
+		p.mu.Unlock()
+		for _, it := range q {
+			it.done(it.r)
+		}
+		clear(q)
+		p.mu.Lock()
+		p.mu.cbSpare = q[:0]
+	}
+	p.mu.cbRun = false
+	p.mu.window.wakeLocked() // Flush waits for the callbacks too
+	p.mu.Unlock()
+}
+
+// takeFailuresLocked returns the failures of messages published without
+// a callback since the last call (nil if none) and forgets them.
+func (p *Publisher) takeFailuresLocked() error {
+	if p.mu.failed == 0 {
+		return nil
+	}
+	err := &PublishError{Failed: p.mu.failed, First: p.mu.failErr}
+	p.mu.failed, p.mu.failErr = 0, nil
+	return err
+}
+
 // Flush sends the open batch now and waits until every message published
-// so far is resolved (its done called), or ctx ends. It returns the
-// Publisher's error once it is closed.
+// so far is resolved and its callback has run, or ctx ends. It returns a
+// *PublishError (errors.Is ErrPublishFailed) when messages published
+// without a callback failed since the last Flush, each reported once;
+// else the Publisher's error once it is closed.
 func (p *Publisher) Flush(ctx context.Context) error {
 	p.mu.Lock()
 	for {
@@ -441,8 +520,11 @@ func (p *Publisher) Flush(ctx context.Context) error {
 			p.closeBatchLocked()
 			wake = !p.hint.Swap(true)
 		}
-		if p.mu.window.used == 0 {
-			err := p.mu.err
+		if p.mu.window.used == 0 && !p.mu.cbRun {
+			err := p.takeFailuresLocked()
+			if err == nil {
+				err = p.mu.err
+			}
 			p.mu.Unlock()
 			return err
 		}
@@ -463,15 +545,20 @@ func (p *Publisher) Flush(ctx context.Context) error {
 // Close flushes (see Flush), then stops the Publisher: further Publish
 // calls fail with ErrClosed. If ctx ends first, the messages not yet sent
 // fail with ErrClosed; those already sent keep their callbacks, which run
-// when their acks arrive. Close may be called more than once.
+// when their acks arrive. Like Flush, it reports the failed messages that
+// had no callback (ErrPublishFailed), those it failed itself included.
+// Close may be called more than once.
 func (p *Publisher) Close(ctx context.Context) error {
 	err := p.Flush(ctx)
-	if errors.Is(err, ErrClosed) {
+	if errors.Is(err, ErrClosed) && !errors.Is(err, ErrPublishFailed) {
 		err = nil
 	}
 	p.fail(ErrClosed)
 	p.c.removePublisher(p)
-	return err
+	p.mu.Lock()
+	late := p.takeFailuresLocked()
+	p.mu.Unlock()
+	return errors.Join(err, late)
 }
 
 // fail stops the Publisher with err and fails its unsent messages.

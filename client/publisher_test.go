@@ -240,6 +240,8 @@ func TestClientCloseFailsPublisher(t *testing.T) {
 	}
 	h.next(t) // one frame in flight, the rest waiting for a credit
 	c.Close()
+	// Flush waits for the callbacks, which run on their own goroutine.
+	require.ErrorIs(t, p.Flush(testCtx(t)), ErrClosed)
 	res := col.get()
 	require.Len(t, res, 10)
 	for _, r := range res {

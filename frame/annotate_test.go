@@ -147,7 +147,7 @@ func (d *dumper) body(typ Type) {
 		}
 	case TypeMessages:
 		d.messages(d.u32("count"), true)
-	case TypeAck, TypeNack:
+	case TypeAck, TypeNack, TypeTerm, TypeProgress:
 		d.seqs(typ)
 	case TypeAckOK, TypeNackOK:
 		d.u32("count")
@@ -189,8 +189,11 @@ func (d *dumper) metadata() {
 func (d *dumper) seqs(typ Type) {
 	d.str("destination")
 	d.str("group")
-	if typ == TypeNack {
+	switch typ {
+	case TypeNack:
 		d.u32("delay_ms")
+	case TypeTerm:
+		d.str("reason")
 	}
 	for range d.u32("count") {
 		if !d.ok() {

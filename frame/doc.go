@@ -52,6 +52,8 @@
 //	PRODUCER_OK  producer_id u64 | token [16]byte | window u32
 //	METADATA     (empty)
 //	METADATA_OK  epoch u64 | nodes u16 | nodes × address str | partitions u32 | partitions × leader u16
+//	TERM         destination str | group str | reason str | count u32 | count × seq u64  (answered by ACK_OK)
+//	PROGRESS     destination str | group str | count u32 | count × seq u64  (answered by NACK_OK)
 //
 // Node-to-node links use the same header with their own types, from 64
 // (peer.go: PEER_HELLO, PEER_HELLO_OK, RAFT, REQUEST, RESPONSE), decoded by

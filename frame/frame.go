@@ -42,6 +42,8 @@ const (
 	TypeProducerOK Type = 15 // server → client: the session this connection holds
 	TypeMetadata   Type = 16 // client → server: asks who leads each partition
 	TypeMetadataOK Type = 17 // server → client: the partition → leader table (metadata.go)
+	TypeTerm       Type = 18 // client → server: terminates deliveries (settle.go); answered by ACK_OK
+	TypeProgress   Type = 19 // client → server: deliveries still being worked on (settle.go); answered by NACK_OK
 )
 
 // typeNames is a lookup table indexed by Type.
@@ -63,6 +65,8 @@ var typeNames = [...]string{
 	TypeProducerOK: "PRODUCER_OK",
 	TypeMetadata:   "METADATA",
 	TypeMetadataOK: "METADATA_OK",
+	TypeTerm:       "TERM",
+	TypeProgress:   "PROGRESS",
 }
 
 // String returns the upper-case wire name of t, such as "PUBLISH_ACK", or
@@ -78,7 +82,7 @@ func (t Type) String() string {
 }
 
 func (t Type) valid() bool {
-	return t >= TypeHello && t <= TypeMetadataOK
+	return t >= TypeHello && t <= TypeProgress
 }
 
 // Header is the fixed part of a frame after the length field. It is a plain

@@ -49,7 +49,7 @@ func TestDecodeErrors(t *testing.T) {
 	f("version 0", hdr(12, 0, 12)[:5], 0, CodeUnsupportedVersion)
 	f("version 2", hdr(12, 2, 12), 0, CodeUnsupportedVersion)
 	f("type 0", hdr(12, 1, 0)[:6], 0, CodeUnknownType)
-	f("type 18", hdr(1000, 1, 18)[:6], 0, CodeUnknownType)
+	f("type 20", hdr(1000, 1, 20)[:6], 0, CodeUnknownType)
 	f("type 255", hdr(12, 1, 255), 0, CodeUnknownType)
 }
 
@@ -80,7 +80,7 @@ func TestAppendHeaderPatchLength(t *testing.T) {
 
 func TestTypeString(t *testing.T) {
 	want := []string{"TYPE(0)", "HELLO", "HELLO_OK", "PUBLISH", "PUBLISH_ACK", "FETCH", "MESSAGES",
-		"ACK", "ACK_OK", "NACK", "NACK_OK", "ERROR", "PING", "PONG", "PRODUCER", "PRODUCER_OK", "METADATA", "METADATA_OK", "TYPE(18)"}
+		"ACK", "ACK_OK", "NACK", "NACK_OK", "ERROR", "PING", "PONG", "PRODUCER", "PRODUCER_OK", "METADATA", "METADATA_OK", "TERM", "PROGRESS", "TYPE(20)"}
 	for i, w := range want {
 		require.Equal(t, w, Type(i).String())
 	}

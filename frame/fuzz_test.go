@@ -132,3 +132,52 @@ func FuzzDecodePublish(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeSettle decodes arbitrary TERM and PROGRESS bodies: no panic,
+// only the documented codes, and a successful decode re-encodes to exactly
+// its bytes.
+func FuzzDecodeSettle(f *testing.F) {
+	for _, b := range goldenInputs(f) {
+		if fr, _, err := Decode(b, 0); err == nil && (fr.Type == TypeTerm || fr.Type == TypeProgress) {
+			f.Add(fr.Body, fr.Type == TypeTerm)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, term bool) {
+		var again []byte
+		var err error
+		if term {
+			var tm Term
+			if tm, err = DecodeTerm(body); err == nil {
+				again = AppendTerm(nil, 0, tm.Destination, tm.Group, tm.Reason, seqsOf(tm))
+			}
+		} else {
+			var a Ack
+			if a, err = DecodeProgress(body); err == nil {
+				again = AppendProgress(nil, 0, a.Destination, a.Group, seqsOf(a))
+			}
+		}
+		if err != nil {
+			switch CodeOf(err) {
+			case CodeMalformed, CodeBadDestination, CodeBadGroup, CodeBadRequest:
+			default:
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if !bytes.Equal(again[HeaderSize:], body) {
+			t.Fatalf("re-encoded %x\nfrom %x", again[HeaderSize:], body)
+		}
+	})
+}
+
+// seqsOf returns the seqs of a decoded body.
+func seqsOf(s interface {
+	Len() int
+	Seq(int) uint64
+}) []uint64 {
+	out := make([]uint64, s.Len())
+	for i := range out {
+		out[i] = s.Seq(i)
+	}
+	return out
+}

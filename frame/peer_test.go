@@ -188,7 +188,7 @@ func TestPeerTypesApart(t *testing.T) {
 		b := AppendPeerFrame(nil, Type(ty), 1, nil)
 		_, _, cerr := Decode(b, 0)
 		_, _, perr := DecodePeer(b, 0)
-		client := Type(ty) >= TypeHello && Type(ty) <= TypeMetadataOK
+		client := Type(ty) >= TypeHello && Type(ty) <= TypeProgress
 		peer := Type(ty) >= TypePeerHello && Type(ty) <= TypeResponse ||
 			Type(ty) == TypeError || Type(ty) == TypePing || Type(ty) == TypePong
 		if (cerr == nil) != client {

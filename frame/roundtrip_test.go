@@ -95,7 +95,7 @@ func TestRoundTripRandom(t *testing.T) {
 }
 
 func randFrame(rng *rand.Rand) testFrame {
-	tf := testFrame{Header: Header{Version: Version, Type: Type(1 + rng.IntN(int(TypeMetadataOK))), Corr: rng.Uint64()}}
+	tf := testFrame{Header: Header{Version: Version, Type: Type(1 + rng.IntN(int(TypeProgress))), Corr: rng.Uint64()}}
 	if rng.IntN(4) == 0 {
 		tf.Flags = uint16(rng.Uint32())
 	}
@@ -134,6 +134,10 @@ func randFrame(rng *rand.Rand) testFrame {
 		tf.Body = ackBody{Dest: randName(rng), Group: randName(rng), Seqs: randSeqs(rng)}
 	case TypeNack:
 		tf.Body = nackBody{Dest: randName(rng), Group: randName(rng), DelayMS: rng.Uint32(), Seqs: randSeqs(rng)}
+	case TypeTerm:
+		tf.Body = termBody{Dest: randName(rng), Group: randName(rng), Reason: randBytes(rng, MaxTermReason), Seqs: randSeqs(rng)}
+	case TypeProgress:
+		tf.Body = progressBody{Dest: randName(rng), Group: randName(rng), Seqs: randSeqs(rng)}
 	case TypeAckOK, TypeNackOK:
 		tf.Body = countBody{Count: rng.Uint32()}
 	case TypeError:

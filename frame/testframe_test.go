@@ -42,6 +42,13 @@ type nackBody struct {
 	Seqs        []uint64
 }
 
+type termBody struct {
+	Dest, Group, Reason []byte
+	Seqs                []uint64
+}
+
+type progressBody ackBody
+
 type countBody struct{ Count uint32 }
 
 type errorBody struct {
@@ -88,6 +95,10 @@ func encodeFrame(dst []byte, tf testFrame) []byte {
 		dst = AppendAck(dst, tf.Corr, b.Dest, b.Group, b.Seqs)
 	case nackBody:
 		dst = AppendNack(dst, tf.Corr, b.Dest, b.Group, b.DelayMS, b.Seqs)
+	case termBody:
+		dst = AppendTerm(dst, tf.Corr, b.Dest, b.Group, b.Reason, b.Seqs)
+	case progressBody:
+		dst = AppendProgress(dst, tf.Corr, b.Dest, b.Group, b.Seqs)
 	case countBody:
 		if tf.Type == TypeAckOK {
 			dst = AppendAckOK(dst, tf.Corr, b.Count)
@@ -159,8 +170,10 @@ func decodeFrame(t testing.TB, f Frame, maxCount int) (testFrame, error) {
 		tf.Body = fe
 	case TypeMessages:
 		tf.Body, err = decodeMessagesBody(t, f.Body)
-	case TypeAck, TypeNack:
+	case TypeAck, TypeNack, TypeProgress:
 		tf.Body, err = decodeSeqsBody(f.Type, f.Body)
+	case TypeTerm:
+		tf.Body, err = decodeTermBody(f.Body)
 	case TypeAckOK, TypeNackOK:
 		var c uint32
 		c, err = decodeCount(f.Body)
@@ -243,14 +256,18 @@ func decodePublishAckBody(body []byte) (any, error) {
 }
 
 func decodeSeqsBody(typ Type, body []byte) (any, error) {
-	if typ == TypeAck {
-		a, err := DecodeAck(body)
+	if typ == TypeAck || typ == TypeProgress {
+		decode := map[Type]func([]byte) (Ack, error){TypeAck: DecodeAck, TypeProgress: DecodeProgress}[typ]
+		a, err := decode(body)
 		if err != nil {
 			return nil, err
 		}
 		b := ackBody{Dest: own(a.Destination), Group: own(a.Group)}
 		for i := range a.Len() {
 			b.Seqs = append(b.Seqs, a.Seq(i))
+		}
+		if typ == TypeProgress {
+			return progressBody(b), nil
 		}
 		return b, nil
 	}
@@ -261,6 +278,18 @@ func decodeSeqsBody(typ Type, body []byte) (any, error) {
 	b := nackBody{Dest: own(n.Destination), Group: own(n.Group), DelayMS: n.DelayMS}
 	for i := range n.Len() {
 		b.Seqs = append(b.Seqs, n.Seq(i))
+	}
+	return b, nil
+}
+
+func decodeTermBody(body []byte) (any, error) {
+	tm, err := DecodeTerm(body)
+	if err != nil {
+		return nil, err
+	}
+	b := termBody{Dest: own(tm.Destination), Group: own(tm.Group), Reason: own(tm.Reason)}
+	for i := range tm.Len() {
+		b.Seqs = append(b.Seqs, tm.Seq(i))
 	}
 	return b, nil
 }

@@ -54,6 +54,10 @@ func formatFrame(tf testFrame, verify bool) string {
 	case nackBody:
 		fmt.Fprintf(&sb, " destination=%q group=%q delay_ms=%d seqs=%s",
 			b.Dest, b.Group, b.DelayMS, formatSeqs(b.Seqs))
+	case termBody:
+		fmt.Fprintf(&sb, " destination=%q group=%q reason=%q seqs=%s", b.Dest, b.Group, b.Reason, formatSeqs(b.Seqs))
+	case progressBody:
+		fmt.Fprintf(&sb, " destination=%q group=%q seqs=%s", b.Dest, b.Group, formatSeqs(b.Seqs))
 	case countBody:
 		fmt.Fprintf(&sb, " count=%d", b.Count)
 	case errorBody:
@@ -144,6 +148,11 @@ func parseBody(typ Type, f *fields, items []string) (any, error) {
 	case TypeNack:
 		return nackBody{Dest: f.bytes("destination"), Group: f.bytes("group"),
 			DelayMS: uint32(f.uint("delay_ms", 32)), Seqs: f.seqs("seqs")}, nil
+	case TypeTerm:
+		return termBody{Dest: f.bytes("destination"), Group: f.bytes("group"), Reason: f.bytes("reason"),
+			Seqs: f.seqs("seqs")}, nil
+	case TypeProgress:
+		return progressBody{Dest: f.bytes("destination"), Group: f.bytes("group"), Seqs: f.seqs("seqs")}, nil
 	case TypeAckOK, TypeNackOK:
 		return countBody{Count: uint32(f.uint("count", 32))}, nil
 	case TypeError:
@@ -230,7 +239,7 @@ func parseMetadata(f *fields, items []string) (any, error) {
 }
 
 func typeByName(s string) (Type, bool) {
-	for t := TypeHello; t <= TypeMetadataOK; t++ {
+	for t := TypeHello; t <= TypeProgress; t++ {
 		if t.String() == s {
 			return t, true
 		}

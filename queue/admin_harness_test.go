@@ -125,6 +125,9 @@ func (e *env) cmdPeek(td *datadriven.TestData) string {
 		fmt.Fprintf(&b, "%d: msg=%s time=%s", seq, idName(msgID(msg)), fmtSecs(pk.Time))
 		if o := pk.Origin; o != nil {
 			fmt.Fprintf(&b, " from=%s/%d attempts=%d reason=%d", o.Group, o.Seq, o.Attempts, o.Reason)
+			if o.Note != "" {
+				fmt.Fprintf(&b, " note=%q", o.Note)
+			}
 		}
 		b.WriteByte('\n')
 	}

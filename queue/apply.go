@@ -152,7 +152,11 @@ func (p *Partition) applyGroupCreate(r *Record) {
 // applyDeadLetter moves each seq of r the group is not done with to the
 // destination's ".dlq" destination: the message is stored there under a
 // new seq (no dedupe, no limits), pointing at the same bytes of the log,
-// and the seq becomes done for the group.
+// and the seq becomes done for the group. A RecordTerminate does the same
+// with ReasonTerminated and the consumer's note, except on a ".dlq"
+// destination, which has none of its own: there the seq only becomes
+// done. Like an ack, it does not ask whether the seq was delivered (that
+// is volatile).
 func (p *Partition) applyDeadLetter(r *Record, res []Result) []Result {
 	d, g := p.destGroup(r)
 	if g == nil {
@@ -167,22 +171,34 @@ func (p *Partition) applyDeadLetter(r *Record, res []Result) []Result {
 			res = append(res, Result{Seq: seq})
 			continue
 		}
-		if s := d.slot(seq); s != nil {
+		if s := d.slot(seq); s != nil && !d.dlq {
 			if q == nil {
 				q = p.destOrCreate(dlqName(d.name))
 			}
 			at := q.store(s.loc, r.Time)
-			if r.Type == RecordDeadLetterFrom {
+			switch r.Type {
+			case RecordDeadLetterFrom:
 				q.setOrigin(at, DeadLetterOrigin{Group: g.key, Seq: seq, Attempts: r.Attempts[i], Reason: r.Reason})
+			case RecordTerminate:
+				q.setOrigin(at, DeadLetterOrigin{Group: g.key, Seq: seq, Reason: ReasonTerminated, Note: string(r.Note)})
 			}
 			q.deleted = false
 			p.hot.ref(s.loc.Index)
 			p.noteStored(q, r.Time)
 		}
 		p.done(d, g, seq)
-		res = append(res, Result{Seq: seq})
+		res = append(res, Result{Seq: seq, Count: terminated(r.Type)})
 	}
 	return res
+}
+
+// terminated is the Result.Count of a seq a record of type t made done:
+// 1 for RecordTerminate, which counts them.
+func terminated(t RecordType) uint64 {
+	if t == RecordTerminate {
+		return 1
+	}
+	return 0
 }
 
 // dlqName returns name + ".dlq" in a new slice.

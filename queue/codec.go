@@ -80,6 +80,11 @@ func (r *reader) str16(what string) []byte {
 	return r.take(n, what)
 }
 
+// optStr16 reads a u16 length and that many bytes, which may be none.
+func (r *reader) optStr16(what string) []byte {
+	return r.take(int(r.u16(what)), what)
+}
+
 // count reads a u32 count of items at least minSize bytes each and fails
 // unless that many could fit in what is left, so callers may allocate
 // count items safely.

@@ -96,7 +96,7 @@ func (p *Partition) redeliver(d *dest, g *group, max int, now int64, out []Deliv
 			continue
 		}
 		e.attempt++
-		e.back = false
+		e.back, e.progress = false, 0
 		g.setDeadline(e, deadline)
 		out = append(out, Delivery{Seq: e.seq, Attempt: e.attempt, Msg: d.hot.view(s.loc), Loc: s.loc})
 		n++
@@ -234,6 +234,39 @@ func (p *Partition) giveBack(dest, group []byte, seqs []uint64, delay time.Durat
 			g.setDeadline(e, at)
 			n++
 		}
+	}
+	return n
+}
+
+// Progress pushes out the ack deadline of the in-flight deliveries seqs
+// of the group to now+AckTimeout: the consumer is still working on them
+// (PROGRESS, JetStream's +WPI). Each delivery may be pushed out at most
+// MaxProgress times; its next delivery starts the count again. A seq not
+// in flight (acked, given back, never delivered, already due and
+// redelivered) or out of pushes is left alone. It returns how many of
+// seqs it pushed out. Volatile, like every deadline.
+func (p *Partition) Progress(dest, group []byte, seqs []uint64, now int64) int {
+	p.see(now)
+	d := p.dest(dest)
+	if d == nil {
+		return 0
+	}
+	g := d.group(group)
+	if g == nil {
+		return 0
+	}
+	at := satAdd(now, int64(p.opts.AckTimeout))
+	n := 0
+	for _, seq := range seqs {
+		e := g.pendAt(seq)
+		if e == nil || e.state != pendWait || e.back || int(e.progress) >= p.opts.MaxProgress {
+			continue
+		}
+		e.progress++
+		if at > e.deadline {
+			g.setDeadline(e, at)
+		}
+		n++
 	}
 	return n
 }

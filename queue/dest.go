@@ -119,12 +119,15 @@ func (d *dest) slot(seq uint64) *slot {
 
 // DeadLetterOrigin says where a message of a ".dlq" destination came
 // from: the group that gave up on it, its seq in the destination, the
-// deliveries it had and why (ReasonMaxDeliver). A plain value.
+// deliveries it had (0 when a consumer terminated it: the log does not
+// know) and why (ReasonMaxDeliver, ReasonTerminated with the consumer's
+// Note). A plain value.
 type DeadLetterOrigin struct {
 	Group    string
 	Seq      uint64
 	Attempts uint32
 	Reason   uint8
+	Note     string
 }
 
 // setOrigin records where message seq of d came from.

@@ -73,6 +73,13 @@
 //     seq's delivery attempts: every copy it stores in Dest+".dlq"
 //     remembers its group, original seq, attempts and reason
 //     (DeadLetterOrigin, Peek) while it is retained there.
+//   - RecordTerminate (a consumer's TERM) makes its seqs done for the group
+//     like an ack and, on a destination that is not itself a ".dlq",
+//     copies each to Dest+".dlq" with ReasonTerminated, 0 attempts (the
+//     log does not know them) and the consumer's reason as Note. Its
+//     Result.Count is 1 for each seq it terminated. Progress (PROGRESS) is
+//     volatile like Nack: it pushes an in-flight delivery's deadline to
+//     now+AckTimeout, at most MaxProgress times per delivery.
 //   - Retention: RetentionInterest (the default) is the rule above;
 //     RetentionLimits never drops for acks: messages stay until MaxAge,
 //     and a message over MaxMsgs/MaxBytes drops the oldest to make room
@@ -162,7 +169,7 @@
 //
 // # Snapshot format
 //
-//	"SMQS" | version u8 (=5) | partition u32 | applied index u64 | time i64 |
+//	"SMQS" | version u8 (=6; 5 is read too, without notes) | partition u32 | applied index u64 | time i64 |
 //	dest count u32 | per destination, sorted by name:
 //	    name str16 | flags u8 (1: deleted) | config | last seq u64 |
 //	    message count u32 | per retained message: seq u64 | time i64 |
@@ -170,7 +177,8 @@
 //	    group count u32 | per group, sorted by name:
 //	        name str16 | floor u64 | range count u32 | per range: lo u64 | hi u64
 //	    origin count u32 | per dead-lettered copy, by seq: seq u64 |
-//	        group str16 | from seq u64 | attempts u32 | reason u8
+//	        group str16 | from seq u64 | attempts u32 | reason u8 |
+//	        note str16 (may be empty; not in version 5)
 //	window: the application ids' runs (below) |
 //	session count u32 | per session, least recently used first:
 //	    producer u64 | last use i64 (partition record time) | window |

@@ -38,6 +38,8 @@ var handlers = map[string]handler{
 	"deliver":          (*env).cmdDeliver,
 	"ack":              (*env).cmdAck,
 	"nack":             (*env).cmdNack,
+	"progress":         (*env).cmdProgress,
+	"terminate":        (*env).cmdTerminate,
 	"dead-letter":      (*env).cmdDeadLetter,
 	"expire":           (*env).cmdExpire,
 	"sweep":            (*env).cmdSweep,
@@ -228,6 +230,7 @@ func (e *env) cmdNew(td *datadriven.TestData) string {
 	e.opts = Options{
 		AckTimeout:   time.Duration(secs(e.t, str(td, "ack-timeout", "0"))),
 		MaxDeliver:   int(e.intArg(td, "max-deliver", 0)),
+		MaxProgress:  int(e.intArg(td, "max-progress", 0)),
 		DedupeWindow: time.Duration(secs(e.t, str(td, "dedupe-window", "0"))),
 		DedupeMax:    int(e.intArg(td, "dedupe-max", 0)),
 		MaxMsgs:      e.intArg(td, "max-msgs", 0),
@@ -339,6 +342,31 @@ func (e *env) cmdNack(td *datadriven.TestData) string {
 		seqList(e.t, str(td, "seqs", "")), time.Duration(secs(e.t, str(td, "delay", "0"))),
 		e.timeArg(td, "now"))
 	return fmt.Sprintf("pending=%d", n)
+}
+
+// cmdProgress pushes out deadlines: progress [dest=q] [group=g] seqs=… now=….
+func (e *env) cmdProgress(td *datadriven.TestData) string {
+	n := e.p.Progress([]byte(str(td, "dest", "q")), []byte(str(td, "group", "g")),
+		seqList(e.t, str(td, "seqs", "")), e.timeArg(td, "now"))
+	return fmt.Sprintf("extended=%d", n)
+}
+
+// cmdTerminate applies a RecordTerminate: terminate [dest=q] [group=g]
+// seqs=… [reason=…] t=…; it prints the seqs it terminated.
+func (e *env) cmdTerminate(td *datadriven.TestData) string {
+	r := Record{Type: RecordTerminate, Time: e.timeArg(td, "t"), Dest: []byte(str(td, "dest", "q")),
+		Group: []byte(str(td, "group", "g")), Note: []byte(str(td, "reason", "")), Seqs: seqList(e.t, str(td, "seqs", ""))}
+	res, err := e.apply(&r)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var done []uint64
+	for _, x := range res {
+		if x.Count == 1 {
+			done = append(done, x.Seq)
+		}
+	}
+	return "terminated=" + fmtSeqs(done)
 }
 
 func (e *env) cmdDeadLetter(td *datadriven.TestData) string {
@@ -460,7 +488,11 @@ func (e *env) cmdState(td *datadriven.TestData) string {
 		fmt.Fprintf(&b, "%s: last=%d retained=%s", d.name, d.lastSeq, fmtSeqs(live))
 		for _, seq := range live {
 			if o, ok := d.origins[seq]; ok {
-				fmt.Fprintf(&b, " %d<%s/%d(attempts=%d,reason=%d)", seq, o.Group, o.Seq, o.Attempts, o.Reason)
+				fmt.Fprintf(&b, " %d<%s/%d(attempts=%d,reason=%d", seq, o.Group, o.Seq, o.Attempts, o.Reason)
+				if o.Note != "" {
+					fmt.Fprintf(&b, ",note=%q", o.Note)
+				}
+				b.WriteByte(')')
 			}
 		}
 		if d.expiredTo > d.firstSeq() {

@@ -14,6 +14,13 @@ const (
 	// DefaultMaxDeliver is how many times a message is delivered to a group
 	// before it moves to the dead-letter destination.
 	DefaultMaxDeliver = 5
+	// DefaultMaxProgress is how many times one delivery's ack deadline
+	// may be pushed out by Progress: with the default AckTimeout, a
+	// consumer can hold a message for about 5 minutes past its first
+	// deadline before it is delivered again.
+	DefaultMaxProgress = 60
+	// MaxMaxProgress bounds MaxProgress.
+	MaxMaxProgress = 255
 	// DefaultDedupeWindow is how long a message id is remembered for
 	// deduplication, measured in record time.
 	DefaultDedupeWindow = 2 * time.Minute
@@ -50,6 +57,11 @@ type Options struct {
 	// unacknowledged message is dead-lettered. Default DefaultMaxDeliver;
 	// negative means unlimited.
 	MaxDeliver int
+	// MaxProgress is how many times Progress may push out the ack
+	// deadline of one delivery (each time to AckTimeout after the
+	// PROGRESS); a redelivery starts the count again. Default
+	// DefaultMaxProgress; at most MaxMaxProgress.
+	MaxProgress int
 	// DedupeWindow is how long a message id stays in the dedupe window,
 	// relative to the newest applied record time. Default
 	// DefaultDedupeWindow.
@@ -107,6 +119,9 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxDeliver == 0 {
 		o.MaxDeliver = DefaultMaxDeliver
 	}
+	if o.MaxProgress == 0 {
+		o.MaxProgress = DefaultMaxProgress
+	}
 	if o.DedupeWindow == 0 {
 		o.DedupeWindow = DefaultDedupeWindow
 	}
@@ -139,6 +154,9 @@ func (o *Options) Validate() error {
 	}
 	if o.AckTimeout <= 0 {
 		bad("AckTimeout", o.AckTimeout, "> 0")
+	}
+	if o.MaxProgress < 0 || o.MaxProgress > MaxMaxProgress {
+		bad("MaxProgress", o.MaxProgress, fmt.Sprintf("in 1..%d", MaxMaxProgress))
 	}
 	if o.DedupeWindow <= 0 {
 		bad("DedupeWindow", o.DedupeWindow, "> 0")

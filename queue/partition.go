@@ -45,7 +45,9 @@ type Result struct {
 	Seq       uint64 // the message's seq (the original one for a duplicate)
 	Duplicate bool   // the id was in the dedupe window: not stored again
 	// Count is, for an admin record, the messages it dropped (a purge or a
-	// delete) or moved (a replay); see applyAdmin.
+	// delete) or moved (a replay); see applyAdmin. For a seq of a
+	// RecordTerminate it is 1 if this record terminated it, 0 if it was
+	// ignored (done already, unknown).
 	Count uint64
 }
 
@@ -185,7 +187,7 @@ func (p *Partition) Apply(index uint64, r *Record, res []Result) ([]Result, erro
 		res = p.applyAck(r, res)
 	case RecordGroupCreate:
 		p.applyGroupCreate(r)
-	case RecordDeadLetter, RecordDeadLetterFrom:
+	case RecordDeadLetter, RecordDeadLetterFrom, RecordTerminate:
 		res = p.applyDeadLetter(r, res)
 	default:
 		res = p.applyAdmin(r, res)
@@ -202,7 +204,7 @@ func (p *Partition) check(r *Record) error {
 	switch r.Type {
 	case RecordMessages, RecordSessionMessages:
 		return checkMessages(r.Raw, r.Count)
-	case RecordAck, RecordGroupCreate:
+	case RecordAck, RecordGroupCreate, RecordTerminate:
 	case RecordDeadLetter, RecordDeadLetterFrom:
 		if isDLQ(r.Dest) {
 			return corruptf("dead-letter record for dead-letter destination %q", r.Dest)

@@ -308,7 +308,11 @@ func (s *sim) ack() {
 }
 
 func (s *sim) ackSeqs(k dgKey, seqs []uint64) {
-	s.apply(&Record{Type: RecordAck, Time: s.recTime(), Dest: []byte(k.d), Group: []byte(k.g), Seqs: seqs})
+	r := Record{Type: RecordAck, Time: s.recTime(), Dest: []byte(k.d), Group: []byte(k.g), Seqs: seqs}
+	if s.rng.IntN(4) == 0 { // a TERM: done for the group like an ack
+		r.Type, r.Note = RecordTerminate, []byte("gave up")
+	}
+	s.apply(&r)
 	s.markDone(k, seqs)
 }
 
@@ -330,7 +334,11 @@ func (s *sim) nack() {
 	k := s.randGroup()
 	if g := s.groups[k]; g != nil {
 		seqs := s.pick(g)
-		s.a.Nack([]byte(k.d), []byte(k.g), seqs, time.Duration(s.rng.IntN(3))*time.Second, s.now)
+		if s.rng.IntN(3) == 0 { // PROGRESS: deadlines move, nothing else
+			s.a.Progress([]byte(k.d), []byte(k.g), seqs, s.now)
+		} else {
+			s.a.Nack([]byte(k.d), []byte(k.g), seqs, time.Duration(s.rng.IntN(3))*time.Second, s.now)
+		}
 		g.inflight = append(g.inflight, seqs...)
 	}
 }

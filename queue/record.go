@@ -47,6 +47,11 @@ const (
 	// after how many deliveries (Dest, Group, Reason, Seqs, Attempts):
 	// each copy in Dest+".dlq" keeps where it came from (DeadLetterOrigin).
 	RecordDeadLetterFrom RecordType = 12
+	// RecordTerminate ends deliveries of a group that a consumer gave up
+	// on (Dest, Group, Note, Seqs): each becomes done for the group and,
+	// unless Dest is itself a ".dlq" destination, is copied to Dest+".dlq"
+	// with ReasonTerminated and the consumer's reason (Note).
+	RecordTerminate RecordType = 13
 )
 
 // Reasons of a RecordDeadLetterFrom record.
@@ -54,6 +59,9 @@ const (
 	// ReasonMaxDeliver: the message was delivered MaxDeliver times
 	// without an ack (each attempt timed out or was NACKed).
 	ReasonMaxDeliver uint8 = 1
+	// ReasonTerminated: a consumer terminated the delivery (a TERM), with
+	// its own reason in DeadLetterOrigin.Note.
+	ReasonTerminated uint8 = 2
 )
 
 // FlagCreate is the RecordGroupReset flag of a group created at a start
@@ -93,6 +101,8 @@ func (t RecordType) String() string {
 		return "replay"
 	case RecordDeadLetterFrom:
 		return "dead-letter-from"
+	case RecordTerminate:
+		return "terminate"
 	}
 	return fmt.Sprintf("RecordType(%d)", uint8(t))
 }
@@ -123,6 +133,8 @@ type Record struct {
 	// Reason and Attempts (one per seq) are those of RecordDeadLetterFrom.
 	Reason   uint8
 	Attempts []uint32
+	// Note is the consumer's reason of RecordTerminate.
+	Note []byte
 }
 
 // AppendRecord appends the encoding of r to dst and returns it. r must be
@@ -161,6 +173,16 @@ func AppendRecord(dst []byte, r *Record) []byte {
 		for i, s := range r.Seqs {
 			dst = binary.BigEndian.AppendUint64(dst, s)
 			dst = binary.BigEndian.AppendUint32(dst, r.Attempts[i])
+		}
+		return dst
+	case RecordTerminate:
+		dst = appendRecordHeader(dst, r.Type, r.Time)
+		dst = appendStr16(dst, r.Dest)
+		dst = appendStr16(dst, r.Group)
+		dst = appendStr16(dst, r.Note)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Seqs)))
+		for _, s := range r.Seqs {
+			dst = binary.BigEndian.AppendUint64(dst, s)
 		}
 		return dst
 	default: // RecordAck, RecordDeadLetter
@@ -203,7 +225,7 @@ func DecodeRecord(b []byte, r *Record) error {
 	r.Time = int64(rd.u64("time"))
 	r.Dest = rd.str16("destination")
 	r.Group, r.Raw, r.Count, r.Seqs = nil, nil, 0, r.Seqs[:0]
-	r.Config, r.Start, r.Flags, r.Reason, r.Attempts = DestConfig{}, Start{}, 0, 0, r.Attempts[:0]
+	r.Config, r.Start, r.Flags, r.Reason, r.Attempts, r.Note = DestConfig{}, Start{}, 0, 0, r.Attempts[:0], nil
 	if rd.err != nil {
 		return rd.err
 	}
@@ -231,6 +253,10 @@ func DecodeRecord(b []byte, r *Record) error {
 		r.Group = rd.str16("group")
 		r.Reason = rd.u8("reason")
 		decodeSeqAttempts(&rd, r)
+	case RecordTerminate:
+		r.Group = rd.str16("group")
+		r.Note = rd.optStr16("note")
+		decodeSeqs(&rd, r)
 	default:
 		return corruptf("unknown record type %d", uint8(r.Type))
 	}

@@ -39,6 +39,9 @@ func sampleRecords() []Record {
 		{Type: RecordReplay, Time: 10, Dest: []byte("orders")},
 		{Type: RecordDeadLetterFrom, Time: 11, Dest: []byte("orders"), Group: []byte("billing"), Count: 2,
 			Seqs: []uint64{7, 9}, Attempts: []uint32{5, 6}, Reason: ReasonMaxDeliver},
+		{Type: RecordTerminate, Time: 12, Dest: []byte("orders"), Group: []byte("billing"), Count: 2,
+			Seqs: []uint64{3, 4}, Note: []byte("bad schema")},
+		{Type: RecordTerminate, Time: 12, Dest: []byte("orders.dlq"), Group: []byte("ops"), Count: 1, Seqs: []uint64{1}},
 	}
 }
 
@@ -63,6 +66,7 @@ func TestRecordRoundTrip(t *testing.T) {
 			require.Equal(t, want.Start, got.Start)
 			require.Equal(t, want.Flags, got.Flags)
 			require.Equal(t, want.Reason, got.Reason)
+			require.Equal(t, string(want.Note), string(got.Note))
 			require.Equal(t, len(want.Attempts), len(got.Attempts))
 			for i := range want.Attempts {
 				require.Equal(t, want.Attempts[i], got.Attempts[i])

@@ -15,7 +15,11 @@ import (
 const snapMagic = "SMQS"
 
 // SnapshotVersion is the snapshot format version.
-const SnapshotVersion = 5
+const SnapshotVersion = 6
+
+// snapshotVersionNoNotes is the previous version, which Restore still
+// reads: its dead-letter origins have no note.
+const snapshotVersionNoNotes = 5
 
 // SnapshotMsgBytes is what one retained message adds to a Snapshot.
 const SnapshotMsgBytes = snapMsg
@@ -89,7 +93,7 @@ func (p *Partition) SnapshotLen() int {
 			n += 2 + len(g.name) + 8 + 4 + len(g.spans)*minSnapSpan
 		}
 		for _, o := range d.origins {
-			n += minSnapOrigin + len(o.Group)
+			n += minSnapOrigin + len(o.Group) + 2 + len(o.Note)
 		}
 	}
 	n += 4 + p.window.runCount()*snapWinRun + 4
@@ -138,7 +142,7 @@ func appendSnapDest(dst []byte, d *dest) []byte {
 
 // appendSnapOrigins appends d's dead-letter origins by ascending seq:
 // count u32 | per origin: seq u64 | group str16 | from seq u64 |
-// attempts u32 | reason u8.
+// attempts u32 | reason u8 | note str16 (from version 6).
 func appendSnapOrigins(dst []byte, d *dest) []byte {
 	seqs := make([]uint64, 0, len(d.origins))
 	for seq := range d.origins {
@@ -153,19 +157,23 @@ func appendSnapOrigins(dst []byte, d *dest) []byte {
 		dst = binary.BigEndian.AppendUint64(dst, o.Seq)
 		dst = binary.BigEndian.AppendUint32(dst, o.Attempts)
 		dst = append(dst, o.Reason)
+		dst = appendStr16(dst, []byte(o.Note))
 	}
 	return dst
 }
 
 // restoreOrigins reads what appendSnapOrigins wrote: each seq a retained
-// message of d, ascending.
-func restoreOrigins(rd *reader, d *dest) error {
+// message of d, ascending; notes only from version 6.
+func restoreOrigins(rd *reader, d *dest, version uint8) error {
 	n := rd.count(minSnapOrigin+1, "origin count")
 	var prev uint64
 	for i := 0; i < n && rd.err == nil; i++ {
 		seq := rd.u64("origin seq")
 		o := DeadLetterOrigin{Group: string(rd.str16("origin group")), Seq: rd.u64("origin from"),
 			Attempts: rd.u32("origin attempts"), Reason: rd.u8("origin reason")}
+		if version >= 6 {
+			o.Note = string(rd.optStr16("origin note"))
+		}
 		if rd.err != nil {
 			break
 		}
@@ -205,14 +213,15 @@ func (p *Partition) Restore(b []byte, log RecordReader) error {
 	if string(rd.take(len(snapMagic), "magic")) != snapMagic {
 		return corruptf("snapshot magic")
 	}
-	if v := rd.u8("version"); v != SnapshotVersion {
+	version := rd.u8("version")
+	if v := version; v != SnapshotVersion && v != snapshotVersionNoNotes {
 		return corruptf("snapshot version %d, want %d (a data directory of an older development build: no release wrote it; start on a new one)", v, SnapshotVersion)
 	}
 	if id := rd.u32("partition"); rd.err == nil && id != p.id {
 		return fmt.Errorf("%w: snapshot of partition %d, restoring %d", ErrCorrupt, id, p.id)
 	}
 	applied, lastTime := rd.u64("applied index"), int64(rd.u64("time"))
-	dests, err := restoreDests(&rd, applied, p.seed)
+	dests, err := restoreDests(&rd, applied, p.seed, version)
 	if err != nil {
 		return err
 	}
@@ -260,11 +269,11 @@ func (p *Partition) install(applied uint64, lastTime int64, dests []*dest, entri
 	}
 }
 
-func restoreDests(rd *reader, applied uint64, seed maphash.Seed) ([]*dest, error) {
+func restoreDests(rd *reader, applied uint64, seed maphash.Seed, version uint8) ([]*dest, error) {
 	n := rd.count(minSnapDest, "destination count")
 	dests := make([]*dest, 0, n)
 	for i := 0; i < n && rd.err == nil; i++ {
-		d, err := restoreDest(rd, applied, seed)
+		d, err := restoreDest(rd, applied, seed, version)
 		if err != nil {
 			return nil, err
 		}
@@ -276,7 +285,7 @@ func restoreDests(rd *reader, applied uint64, seed maphash.Seed) ([]*dest, error
 	return dests, rd.err
 }
 
-func restoreDest(rd *reader, applied uint64, seed maphash.Seed) (*dest, error) {
+func restoreDest(rd *reader, applied uint64, seed maphash.Seed, version uint8) (*dest, error) {
 	name := rd.str16("destination")
 	flags := rd.u8("destination flags")
 	cfg := readConfig(rd)
@@ -302,7 +311,7 @@ func restoreDest(rd *reader, applied uint64, seed maphash.Seed) (*dest, error) {
 	if err := restoreGroups(rd, d); err != nil {
 		return nil, fmt.Errorf("destination %q: %w", name, err)
 	}
-	if err := restoreOrigins(rd, d); err != nil {
+	if err := restoreOrigins(rd, d, version); err != nil {
 		return nil, fmt.Errorf("destination %q: %w", name, err)
 	}
 	if d.deleted && (d.msgs != 0 || len(d.order) != 0 || !cfg.IsZero()) {

@@ -395,15 +395,19 @@ func (n *Node) peek(ctx context.Context, dest []byte, seq uint64) (adminapi.Mess
 	}
 	if o := pk.Origin; o != nil {
 		out.DeadLetter = &adminapi.DeadLetter{Destination: string(bytes.TrimSuffix(dest, []byte(frame.DeadLetterSuffix))),
-			Group: o.Group, Seq: o.Seq, Attempts: o.Attempts, Reason: reasonName(o.Reason)}
+			Group: o.Group, Seq: o.Seq, Attempts: o.Attempts, Reason: reasonName(o.Reason, o.Note)}
 	}
 	return out, nil
 }
 
-// reasonName names a dead-letter reason in the API.
-func reasonName(r uint8) string {
-	if r == queue.ReasonMaxDeliver {
+// reasonName names a dead-letter reason in the API: "max_deliver", or
+// "terminated: <the consumer's reason>".
+func reasonName(r uint8, note string) string {
+	switch r {
+	case queue.ReasonMaxDeliver:
 		return "max_deliver"
+	case queue.ReasonTerminated:
+		return "terminated: " + note
 	}
 	return "reason " + strconv.Itoa(int(r))
 }

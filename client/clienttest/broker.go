@@ -32,6 +32,9 @@ type destination struct {
 	last   uint64
 	ids    map[[16]byte]uint64
 	groups map[string]*group
+	// reasons, on a dead-letter destination, are the TERM reasons of the
+	// copies a TERM made, by seq.
+	reasons map[uint64]string
 }
 
 type group struct {
@@ -85,7 +88,7 @@ func (d *destination) group(name string) *group {
 func (b *broker) handle(c *Conn, f frame.Frame) {
 	var err error
 	switch f.Type {
-	case frame.TypePublish, frame.TypeFetch, frame.TypeAck, frame.TypeNack:
+	case frame.TypePublish, frame.TypeFetch, frame.TypeAck, frame.TypeNack, frame.TypeTerm, frame.TypeProgress:
 		if err = c.s.leads(f); err != nil {
 			break
 		}
@@ -121,6 +124,10 @@ func (b *broker) request(c *Conn, f frame.Frame) error {
 		err = b.ack(c, f)
 	case frame.TypeNack:
 		err = b.nack(c, f)
+	case frame.TypeTerm:
+		err = b.term(c, f)
+	case frame.TypeProgress:
+		err = b.progress(c, f)
 	}
 	return err
 }
@@ -334,6 +341,74 @@ func (b *broker) nack(c *Conn, f frame.Frame) error {
 	_ = c.Send(frame.AppendNackOK(nil, f.Corr, uint32(count)))
 	b.wake(string(n.Destination))
 	return nil
+}
+
+// term ends the in-flight seqs of a TERM for the group and copies each to
+// the dead-letter destination with the reason (unless dest is one).
+func (b *broker) term(c *Conn, f frame.Frame) error {
+	t, err := frame.DecodeTerm(f.Body)
+	if err != nil {
+		return err
+	}
+	dest := string(t.Destination)
+	var dead []uint64
+	b.mu.Lock()
+	g := b.destLocked(dest).group(string(t.Group))
+	for i := range t.Len() {
+		if seq := t.Seq(i); g.inflight[seq] {
+			delete(g.inflight, seq)
+			dead = append(dead, seq)
+		}
+	}
+	b.mu.Unlock()
+	if !frame.IsDeadLetter(t.Destination) {
+		for _, seq := range dead {
+			if at, ok := b.deadLetter(dest, seq); ok {
+				b.mu.Lock()
+				dlq := b.destLocked(dest + frame.DeadLetterSuffix)
+				if dlq.reasons == nil {
+					dlq.reasons = make(map[uint64]string)
+				}
+				dlq.reasons[at] = string(t.Reason)
+				b.mu.Unlock()
+			}
+		}
+	}
+	_ = c.Send(frame.AppendAckOK(nil, f.Corr, uint32(t.Len())))
+	return nil
+}
+
+// progress answers a PROGRESS with the number of its seqs in flight (the
+// fake has no ack timeout to push out).
+func (b *broker) progress(c *Conn, f frame.Frame) error {
+	a, err := frame.DecodeProgress(f.Body)
+	if err != nil {
+		return err
+	}
+	count := 0
+	b.mu.Lock()
+	g := b.destLocked(string(a.Destination)).group(string(a.Group))
+	for i := range a.Len() {
+		if g.inflight[a.Seq(i)] {
+			count++
+		}
+	}
+	b.mu.Unlock()
+	_ = c.Send(frame.AppendNackOK(nil, f.Corr, uint32(count)))
+	return nil
+}
+
+// termReason returns the TERM reason of message seq of the dead-letter
+// destination dlq.
+func (b *broker) termReason(dlq string, seq uint64) (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := b.mu.dests[dlq]
+	if d == nil {
+		return "", false
+	}
+	r, ok := d.reasons[seq]
+	return r, ok
 }
 
 func (b *broker) messages(dest string) []frame.Message {

@@ -154,6 +154,12 @@ func requestDest(f frame.Frame) (string, error) {
 	case frame.TypeNack:
 		n, err := frame.DecodeNack(f.Body)
 		return string(n.Destination), err
+	case frame.TypeTerm:
+		t, err := frame.DecodeTerm(f.Body)
+		return string(t.Destination), err
+	case frame.TypeProgress:
+		a, err := frame.DecodeProgress(f.Body)
+		return string(a.Destination), err
 	}
 	return "", errors.New("clienttest: not a request")
 }

@@ -149,6 +149,13 @@ func (s *Server) DeadLetter(dest string, seq uint64) (dlqSeq uint64, ok bool) {
 	return s.b.deadLetter(dest, seq)
 }
 
+// TermReason returns the reason of the TERM that copied message seq of
+// the dead-letter destination dlq there; ok is false for a message no
+// TERM put there.
+func (s *Server) TermReason(dlq string, seq uint64) (reason string, ok bool) {
+	return s.b.termReason(dlq, seq)
+}
+
 // DropConnections closes every open connection, as a crash would.
 func (s *Server) DropConnections() {
 	s.mu.Lock()

@@ -17,6 +17,8 @@ var node = map[string]entry{
 	"swarmmq_ack_latency_seconds":        {Histogram, "Time from decoding an ACK to its ACK_OK, including the fsync."},
 	"swarmmq_nacked_messages_total":      {Counter, "Messages given back by NACK for redelivery."},
 	"swarmmq_dead_lettered_total":        {Counter, "Messages moved to <destination>.dlq after max_deliver attempts."},
+	"swarmmq_fanout_terminated_total":    {Counter, "Deliveries a consumer terminated with TERM (moved to <destination>.dlq with its reason)."},
+	"swarmmq_fanout_progress_total":      {Counter, "Ack deadlines pushed out by PROGRESS."},
 
 	// Destinations and groups (stages/fanout, refreshed every second).
 	"swarmmq_destination_depth": {Gauge, "Messages retained by the destination."},

@@ -104,6 +104,10 @@ func (s *Stage) answer(r *work.Request, now int64) {
 	case work.KindNack:
 		s.out = frame.AppendNackOK(s.out[:0], r.Corr, uint32(r.Returned))
 		s.nacked.Add(r.Returned)
+	case work.KindTerm:
+		s.out = frame.AppendAckOK(s.out[:0], r.Corr, uint32(len(r.Seqs)))
+	case work.KindProgress:
+		s.out = frame.AppendNackOK(s.out[:0], r.Corr, uint32(r.Returned))
 	default:
 		return
 	}

@@ -140,6 +140,10 @@ func (s *Stage) decode(in netio.Inbound, now int64) (*work.Request, error) {
 		return s.ack(in, f, now, work.KindAck)
 	case frame.TypeNack:
 		return s.ack(in, f, now, work.KindNack)
+	case frame.TypeTerm:
+		return s.term(in, f, now)
+	case frame.TypeProgress:
+		return s.ack(in, f, now, work.KindProgress)
 	}
 	return nil, &frame.Error{Code: frame.CodeUnknownType, Msg: fmt.Sprintf("frame type %s is not accepted from clients", f.Type)}
 }
@@ -199,8 +203,8 @@ func (s *Stage) ack(in netio.Inbound, f frame.Frame, now int64, kind work.Kind) 
 		Seq(i int) uint64
 	}
 	var delay uint32
-	if kind == work.KindAck {
-		a, err := frame.DecodeAck(f.Body)
+	if kind == work.KindAck || kind == work.KindProgress {
+		a, err := frame.DecodeAck(f.Body) // PROGRESS has ACK's layout
 		if err != nil {
 			return nil, err
 		}
@@ -218,6 +222,20 @@ func (s *Stage) ack(in netio.Inbound, f frame.Frame, now int64, kind work.Kind) 
 	r.NackRelease = frame.Released(f.Header)
 	for i := 0; i < seqs.Len(); i++ {
 		r.Seqs = append(r.Seqs, seqs.Seq(i))
+	}
+	return r, nil
+}
+
+// term builds the request of a TERM.
+func (s *Stage) term(in netio.Inbound, f frame.Frame, now int64) (*work.Request, error) {
+	t, err := frame.DecodeTerm(f.Body)
+	if err != nil {
+		return nil, err
+	}
+	r := s.newRequest(work.KindTerm, in, f, t.Destination, now)
+	r.Group, r.Reason = t.Group, t.Reason
+	for i := 0; i < t.Len(); i++ {
+		r.Seqs = append(r.Seqs, t.Seq(i))
 	}
 	return r, nil
 }

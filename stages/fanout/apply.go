@@ -64,6 +64,16 @@ func (w *worker) applyEntry(e plog.Entry) {
 		if r != nil {
 			w.reply(r)
 		}
+	case queue.RecordTerminate:
+		for _, res := range w.results {
+			w.s.m.terminated.Add(int(res.Count))
+		}
+		if !frame.IsDeadLetter(rec.Dest) {
+			w.wake(frame.AppendDeadLetter(nil, rec.Dest))
+		}
+		if r != nil {
+			w.reply(r)
+		}
 	case queue.RecordGroupCreate:
 		delete(w.creating, waitKey{string(rec.Dest), string(rec.Group)})
 		w.wake(rec.Dest)

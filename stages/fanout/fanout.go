@@ -127,6 +127,8 @@ type stageMetrics struct {
 	delivered  *metrics.Counter
 	redeliver  *metrics.Counter
 	deadLetter *metrics.Counter
+	terminated *metrics.Counter // seqs a TERM ended for their group
+	progress   *metrics.Counter // deadlines a PROGRESS pushed out
 	snapshots  *metrics.Counter
 	logReads   *metrics.Counter // log entries read for messages not in memory
 	fromLog    *metrics.Counter // messages delivered from the log
@@ -166,6 +168,8 @@ func New(opts Options, deps Deps) (*Stage, error) {
 		delivered:  set.NewCounter("swarmmq_deliveries_total"),
 		redeliver:  set.NewCounter("swarmmq_redeliveries_total"),
 		deadLetter: set.NewCounter("swarmmq_dead_lettered_total"),
+		terminated: set.NewCounter("swarmmq_fanout_terminated_total"),
+		progress:   set.NewCounter("swarmmq_fanout_progress_total"),
 		snapshots:  set.NewCounter("swarmmq_fanout_snapshots_total"),
 		logReads:   set.NewCounter("swarmmq_fanout_log_reads_total"),
 		fromLog:    set.NewCounter("swarmmq_fanout_messages_from_log_total"),

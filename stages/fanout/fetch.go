@@ -271,6 +271,14 @@ func (w *worker) retry(k waitKey, now int64) {
 
 // nack hands deliveries back (after the optional delay) and confirms; a
 // release (frame.FlagRelease) does not count their attempt.
+// progress pushes out the deadlines of a PROGRESS's deliveries and
+// answers how many moved.
+func (w *worker) progress(r *work.Request) {
+	r.Returned = w.s.deps.Partitions[r.Partition].Progress(r.Dest, r.Group, r.Seqs, w.s.deps.Now())
+	w.s.m.progress.Add(r.Returned)
+	w.reply(r)
+}
+
 func (w *worker) nack(r *work.Request) {
 	now := w.s.deps.Now()
 	p := w.s.deps.Partitions[r.Partition]

@@ -137,6 +137,8 @@ func (w *worker) handle(r *work.Request) {
 		w.fetch(r, w.s.deps.Now())
 	case work.KindNack:
 		w.nack(r)
+	case work.KindProgress:
+		w.progress(r)
 	default:
 		w.fail(r, frame.CodeInternal, fmt.Errorf("BUG: fanout got a %d request", r.Kind))
 	}

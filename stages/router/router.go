@@ -55,7 +55,7 @@ func (s *Stage) handle(batch []*work.Request) {
 			continue
 		}
 		switch r.Kind {
-		case work.KindFetch, work.KindNack:
+		case work.KindFetch, work.KindNack, work.KindProgress:
 			if !t.Leads(r.Partition) {
 				r.Abort(frame.CodeNotLeader, &plog.NotLeaderError{Partition: r.Partition, Leader: t.Leader(r.Partition)})
 				continue
@@ -92,6 +92,9 @@ func record(r *work.Request, now int64) *queue.Record {
 		rec.Count, rec.Raw = openMessages(r)
 	case work.KindAck:
 		*rec = queue.Record{Type: queue.RecordAck, Time: now, Dest: r.Dest, Group: r.Group, Seqs: r.Seqs}
+	case work.KindTerm:
+		*rec = queue.Record{Type: queue.RecordTerminate, Time: now, Dest: r.Dest, Group: r.Group, Seqs: r.Seqs,
+			Note: r.Reason}
 	default:
 		return nil
 	}

@@ -21,6 +21,8 @@ const (
 	KindGroupCreate // a record fanout asks persist to log
 	KindDeadLetter  // a record fanout asks persist to log
 	KindAdmin       // an operator's record (the admin API); Done gets its outcome
+	KindTerm        // TERM: a consumer ends deliveries (a logged record, answered ACK_OK)
+	KindProgress    // PROGRESS: a consumer still works on deliveries (volatile, answered NACK_OK)
 )
 
 // Conn is what the stages need of a client connection. netio's Conn
@@ -87,6 +89,8 @@ type Request struct {
 	// NackRelease is a NACK with frame.FlagRelease: the seqs are given back
 	// without counting their attempt.
 	NackRelease bool
+	// Reason is a TERM's reason (a view into the frame).
+	Reason []byte
 
 	// Record is the record proposed for this request (filled by the
 	// sequencer: route, or fanout for its own records); the partition
