@@ -34,6 +34,7 @@ FUZZ_TARGETS := \
 	./frame:FuzzDecodePublish \
 	./frame:FuzzDecodePeer \
 	./frame:FuzzDecodeMetadataOK \
+	./frame:FuzzDecodeHelloOK \
 	./cluster/peer:FuzzHandshake \
 	./cluster/forward:FuzzDecodeEnvelope \
 	./queue:FuzzDecodeRecord \
