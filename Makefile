@@ -48,7 +48,7 @@ FUZZ_TARGETS := \
 	./seal:FuzzOpen \
 	./test/cluster:FuzzParseHealth
 
-.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean clean-data certs natsbench bench-compare soak-memory
+.PHONY: all build run test unit conformance fuzz-smoke fuzz bench lint fmt vet clean clean-data certs natsbench bench-compare soak-memory
 
 all: fmt vet lint build test
 
@@ -64,6 +64,13 @@ test: vet lint unit fuzz-smoke
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 	cd $(NATSPEER) && $(GO) test -race -count=1 -timeout 10m ./...
+
+# The conformance scenarios (test/conformance/scenarios, docs/conformance.md)
+# against a node process, one line per scenario (make unit runs them too);
+# then each scenario once more with one expectation changed, which must fail.
+conformance:
+	$(GO) test -race -count=1 -v -run 'TestHex|TestCoverage|TestConformance' ./test/conformance
+	$(GO) test -count=1 -run TestScenariosCanFail ./test/conformance -mutate
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
