@@ -46,7 +46,8 @@ FUZZ_TARGETS := \
 	./seal:FuzzParseKeyring \
 	./conf:FuzzParse \
 	./seal:FuzzOpen \
-	./test/cluster:FuzzParseHealth
+	./test/cluster:FuzzParseHealth \
+	./test/conformance:FuzzDecodeFrame
 
 .PHONY: all build run test unit conformance fuzz-smoke fuzz bench lint fmt vet clean clean-data certs natsbench bench-compare soak-memory
 

@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer func() { _ = os.RemoveAll(dir) }()
+		if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+			return m.Run() // fuzzing the codec needs no node
+		}
 		if out, err := exec.Command("go", "build", "-o", dir+"/", "../../cmd/node").CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "cannot build the node: %v\n%s", err, out)
 			return 1
