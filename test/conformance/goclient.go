@@ -80,6 +80,8 @@ func clientOp(ctx context.Context, c *client.Client, op ClientOp) (map[string]an
 		err = c.Ack(ctx, op.Destination, op.Group, op.Seqs...)
 	case "nack":
 		err = c.Nack(ctx, op.Destination, op.Group, time.Duration(op.DelayMS)*time.Millisecond, op.Seqs...)
+	case "release":
+		err = c.Release(ctx, op.Destination, op.Group, time.Duration(op.DelayMS)*time.Millisecond, op.Seqs...)
 	}
 	if err != nil {
 		var fe *frame.Error

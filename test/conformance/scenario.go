@@ -76,7 +76,8 @@ type Wire struct {
 
 // ClientOp is one call of a client library and what it must return.
 type ClientOp struct {
-	// Op is "limits", "publish", "fetch", "ack", "nack" or "ping".
+	// Op is "limits", "publish", "fetch", "ack", "nack", "release" or
+	// "ping".
 	Op          string `json:"op"`
 	Destination string `json:"destination,omitempty"`
 	Group       string `json:"group,omitempty"`
@@ -88,7 +89,7 @@ type ClientOp struct {
 	Max     int `json:"max,omitempty"`
 	WaitMS  int `json:"wait_ms,omitempty"`
 	DelayMS int `json:"delay_ms,omitempty"`
-	// Seqs are the seqs to ack or nack.
+	// Seqs are the seqs to ack, nack or release.
 	Seqs []uint64 `json:"seqs,omitempty"`
 	// Expect is what the call returns: for publish "seq" and "duplicate";
 	// for fetch "deliveries", a list of {"seq", "attempt", "payload"};
@@ -168,7 +169,7 @@ func (s *Scenario) check() error {
 		}
 	}
 	for i, op := range s.Client {
-		if !slices.Contains([]string{"limits", "publish", "fetch", "ack", "nack", "ping"}, op.Op) {
+		if !slices.Contains([]string{"limits", "publish", "fetch", "ack", "nack", "release", "ping"}, op.Op) {
 			return fmt.Errorf("client op %d: unknown op %q", i, op.Op)
 		}
 	}
