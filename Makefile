@@ -35,6 +35,7 @@ FUZZ_TARGETS := \
 	./frame:FuzzDecodePeer \
 	./frame:FuzzDecodeMetadataOK \
 	./frame:FuzzDecodeSettle \
+	./frame:FuzzDecodeHelloOK \
 	./cluster/peer:FuzzHandshake \
 	./cluster/forward:FuzzDecodeEnvelope \
 	./queue:FuzzDecodeRecord \
@@ -46,9 +47,10 @@ FUZZ_TARGETS := \
 	./seal:FuzzParseKeyring \
 	./conf:FuzzParse \
 	./seal:FuzzOpen \
-	./test/cluster:FuzzParseHealth
+	./test/cluster:FuzzParseHealth \
+	./test/conformance:FuzzDecodeFrame
 
-.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt vet clean clean-data certs natsbench bench-compare soak-memory
+.PHONY: all build run test unit conformance fuzz-smoke fuzz bench lint fmt vet clean clean-data certs natsbench bench-compare soak-memory
 
 all: fmt vet lint build test
 
@@ -64,6 +66,13 @@ test: vet lint unit fuzz-smoke
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 	cd $(NATSPEER) && $(GO) test -race -count=1 -timeout 10m ./...
+
+# The conformance scenarios (test/conformance/scenarios, docs/conformance.md)
+# against a node process, one line per scenario (make unit runs them too);
+# then each scenario once more with one expectation changed, which must fail.
+conformance:
+	$(GO) test -race -count=1 -v -run 'TestHex|TestCoverage|TestConformance' ./test/conformance
+	$(GO) test -count=1 -run TestScenariosCanFail ./test/conformance -mutate
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \

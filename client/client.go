@@ -59,6 +59,9 @@ type Client struct {
 		rand *mrand.ChaCha8
 	}
 
+	// limits is what the latest HELLO_OK announced (limits.go).
+	limits atomic.Pointer[Limits]
+
 	// sess is the producer session (see session.go); inflight bounds the
 	// session's unacknowledged messages to the window the node granted.
 	sess     session

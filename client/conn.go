@@ -130,7 +130,8 @@ func (c *Client) connectOnce(ctx context.Context, addr string) (*conn, error) {
 // session), then asks for the leader table (see metadata).
 func (c *Client) hello(nc net.Conn, addr string) (*conn, error) {
 	corr := c.nextCorr.Add(1)
-	h := frame.Hello{ClientID: []byte(c.opts.ClientID), Credits: c.opts.Credits, MaxFrame: uint32(c.opts.MaxFrame)}
+	h := frame.Hello{ClientID: []byte(c.opts.ClientID), Credits: c.opts.Credits, MaxFrame: uint32(c.opts.MaxFrame),
+		WantLimits: true}
 	pcorr := c.nextCorr.Add(1)
 	if _, err := nc.Write(append(frame.AppendHello(nil, corr, h), c.producerRequest(pcorr)...)); err != nil {
 		return nil, &silentError{err}
@@ -156,10 +157,13 @@ func (c *Client) hello(nc net.Conn, addr string) (*conn, error) {
 	case f.Type != frame.TypeHelloOK || f.Corr != corr:
 		return nil, fmt.Errorf("%w: HELLO answered by %s (corr %d)", ErrProtocol, f.Type, f.Corr)
 	}
-	ok, err := frame.DecodeHelloOK(f.Body)
+	// A node that predates FlagLimits answers without it (and without
+	// the limits): the flag says which layout came.
+	ok, err := frame.DecodeHelloOKFlags(f.Body, f.Flags)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bad HELLO_OK: %w", ErrProtocol, err)
 	}
+	limits := limitsOf(ok)
 	cn := &conn{
 		nc: nc, nodeID: string(ok.NodeID), partitions: ok.Partitions,
 		maxFrame: int(ok.MaxFrame), credits: int(ok.Credits),
@@ -180,6 +184,8 @@ func (c *Client) hello(nc net.Conn, addr string) (*conn, error) {
 		return nil, err
 	}
 	cn.leftover = append([]byte(nil), rest...)
+	limits.MaxFrame, limits.Credits = cn.maxFrame, cn.credits
+	c.limits.Store(&limits)
 	cn.lastWrite.Store(c.now().UnixNano())
 	cn.lastRead.Store(c.now().UnixNano())
 	return cn, nil

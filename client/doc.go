@@ -78,7 +78,9 @@
 // Flow control: HELLO asks for Options.Credits outstanding requests; the
 // server's grant bounds the requests in flight (a semaphore: further ones
 // wait for a reply). A Publisher's Window bounds its unacknowledged
-// messages on top.
+// messages on top. HELLO also asks the node for the limits it enforces
+// (largest message, long-poll cap, ack timeout, max deliver, idle timeout,
+// …): Client.Limits returns them.
 //
 // # Message ids, producer sessions and the wire
 //

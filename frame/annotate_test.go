@@ -108,6 +108,8 @@ func (d *dumper) frame() {
 	d.flags = binary.BigEndian.Uint16(d.peek(2))
 	if flags := d.flags; typ == TypeNack && flags == FlagRelease {
 		d.field(2, "flags=1 (RELEASE)")
+	} else if (typ == TypeHello || typ == TypeHelloOK) && flags == FlagLimits {
+		d.field(2, "flags=1 (LIMITS)")
 	} else {
 		d.u16("flags")
 	}
@@ -126,6 +128,13 @@ func (d *dumper) body(typ Type) {
 		d.u32("max_frame")
 		if typ == TypeHelloOK {
 			d.u32("partitions")
+			if d.flags&FlagLimits != 0 {
+				for i := range d.u16("limits") {
+					id := LimitID(binary.BigEndian.Uint16(d.peek(2)))
+					d.field(2, fmt.Sprintf("[%d] id=%d (%s)", i, uint16(id), id))
+					d.u64("value")
+				}
+			}
 		}
 	case TypePublish:
 		d.str("destination")

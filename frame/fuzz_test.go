@@ -181,3 +181,31 @@ func seqsOf(s interface {
 	}
 	return out
 }
+
+// FuzzDecodeHelloOK decodes arbitrary HELLO_OK bodies with and without
+// FlagLimits: no panic, only MALFORMED, and a successful decode encodes
+// back to the same bytes (so no limit is lost, reordered or invented).
+func FuzzDecodeHelloOK(f *testing.F) {
+	for _, b := range goldenInputs(f) {
+		if fr, _, err := Decode(b, 0); err == nil && fr.Type == TypeHelloOK {
+			f.Add(fr.Body, fr.Flags)
+			f.Add(fr.Body, fr.Flags^FlagLimits)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, flags uint16) {
+		h, err := DecodeHelloOKFlags(body, flags)
+		if err != nil {
+			if CodeOf(err) != CodeMalformed {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if (h.Limits != nil) != (flags&FlagLimits != 0) {
+			t.Fatalf("flags %#x but limits %v", flags, h.Limits)
+		}
+		again := AppendHelloOK(nil, 0, h)
+		if !bytes.Equal(again[HeaderSize:], body) {
+			t.Fatalf("re-encoded %x\nfrom %x", again[HeaderSize:], body)
+		}
+	})
+}

@@ -21,6 +21,10 @@ func TestProtocolDocExamples(t *testing.T) {
 	for i, block := range blocks {
 		block, _, ok := strings.Cut(block, "```")
 		require.True(t, ok, "example %d is not closed", i)
+		// An example inside a list item is indented like its fence.
+		indent := block[:len(block)-len(strings.TrimLeft(block, " "))]
+		block = strings.TrimSuffix(strings.ReplaceAll(block, "\n"+indent, "\n"), indent)
+		block = strings.TrimPrefix(block, indent)
 		require.Contains(t, string(golden)+"\n", "----\n"+block+"\n", "example %d is not a golden encode output", i)
 		b, err := parseHex(block)
 		require.NoError(t, err)

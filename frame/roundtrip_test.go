@@ -40,6 +40,12 @@ func TestRoundTrip(t *testing.T) {
 		{"hello", testFrame{hdr(TypeHello), Hello{ClientID: []byte("c-1"), Credits: 64, MaxFrame: DefaultMaxFrame}}},
 		{"hello/empty", testFrame{hdr(TypeHello), Hello{}}},
 		{"hello_ok", testFrame{hdr(TypeHelloOK), HelloOK{NodeID: []byte("node-1"), Credits: 1, MaxFrame: math.MaxUint32, Partitions: 16}}},
+		{"hello/limits", testFrame{Header{Version: Version, Type: TypeHello, Flags: FlagLimits, Corr: 1}, Hello{WantLimits: true}}},
+		{"hello_ok/limits", testFrame{Header{Version: Version, Type: TypeHelloOK, Flags: FlagLimits, Corr: 1}, HelloOK{
+			NodeID: []byte("node-1"), Credits: 1, MaxFrame: 4096, Partitions: 16,
+			Limits: []Limit{{LimitIdleTimeoutMS, 60000}, {LimitMaxDeliver, 0}, {999, math.MaxUint64}}}}},
+		{"hello_ok/limits_empty", testFrame{Header{Version: Version, Type: TypeHelloOK, Flags: FlagLimits, Corr: 1}, HelloOK{
+			NodeID: []byte("n"), Limits: []Limit{}}}},
 		{"publish", testFrame{hdr(TypePublish), publishBody{Dest: q, Msgs: []Message{msg, empty, msg}}}},
 		{"publish/empty", testFrame{hdr(TypePublish), publishBody{Dest: q}}},
 		{"publish/max_name", testFrame{hdr(TypePublish), publishBody{Dest: []byte(strings.Repeat("n", MaxDestinationLen)), Msgs: []Message{msg}}}},
@@ -101,9 +107,19 @@ func randFrame(rng *rand.Rand) testFrame {
 	}
 	switch tf.Type {
 	case TypeHello:
-		tf.Body = Hello{ClientID: randBytes(rng, 40), Credits: rng.Uint32(), MaxFrame: rng.Uint32()}
+		tf.Body = Hello{ClientID: randBytes(rng, 40), Credits: rng.Uint32(), MaxFrame: rng.Uint32(),
+			WantLimits: tf.Flags&FlagLimits != 0}
 	case TypeHelloOK:
-		tf.Body = HelloOK{NodeID: randBytes(rng, 40), Credits: rng.Uint32(), MaxFrame: rng.Uint32(), Partitions: rng.Uint32()}
+		h := HelloOK{NodeID: randBytes(rng, 40), Credits: rng.Uint32(), MaxFrame: rng.Uint32(), Partitions: rng.Uint32()}
+		tf.Flags &^= FlagLimits
+		if rng.IntN(3) == 0 {
+			tf.Flags |= FlagLimits
+			h.Limits = []Limit{}
+			for _, id := range rng.Perm(40)[:rng.IntN(20)] {
+				h.Limits = append(h.Limits, Limit{ID: LimitID(1 + id), Value: rng.Uint64()})
+			}
+		}
+		tf.Body = h
 	case TypePublish:
 		b := publishBody{Dest: randName(rng)}
 		for range rng.IntN(20) {
@@ -255,6 +271,15 @@ func TestBodyErrors(t *testing.T) {
 	f("hello/short", hello, []byte{0, 1, 'x', 0, 0}, CodeMalformed)
 	f("hello/trailing", hello, append(body(AppendHello(nil, 1, Hello{})), 0), CodeMalformed)
 	f("hello_ok/short", helloOK, body(AppendHello(nil, 1, Hello{})), CodeMalformed)
+	helloOKLimits := func(b []byte) error { _, err := DecodeHelloOKFlags(b, FlagLimits); return err }
+	old := body(AppendHelloOK(nil, 1, HelloOK{NodeID: []byte("n")}))
+	withLimits := body(AppendHelloOK(nil, 1, HelloOK{NodeID: []byte("n"), Limits: []Limit{{LimitMaxWaitMS, 1}}}))
+	f("hello_ok/limits_without_flag", helloOK, withLimits, CodeMalformed)
+	f("hello_ok/flag_without_limits", helloOKLimits, old, CodeMalformed)
+	f("hello_ok/limits_truncated", helloOKLimits, withLimits[:len(withLimits)-1], CodeMalformed)
+	f("hello_ok/limits_trailing", helloOKLimits, append(withLimits, 0), CodeMalformed)
+	f("hello_ok/limit_id_0", helloOKLimits, body(AppendHelloOK(nil, 1, HelloOK{Limits: []Limit{{0, 1}}})), CodeMalformed)
+	f("hello_ok/limit_twice", helloOKLimits, body(AppendHelloOK(nil, 1, HelloOK{Limits: []Limit{{5, 1}, {6, 1}, {5, 2}}})), CodeMalformed)
 	f("fetch/bad_dest", fetch, body(AppendFetch(nil, 1, Fetch{Destination: []byte("a b"), Group: []byte("g")})), CodeBadDestination)
 	f("fetch/bad_group", fetch, body(AppendFetch(nil, 1, Fetch{Destination: []byte("q"), Group: nil})), CodeBadGroup)
 	f("fetch/bad_name_and_short", fetch, body(AppendFetch(nil, 1, Fetch{}))[:8], CodeMalformed)

@@ -151,12 +151,12 @@ func decodeFrame(t testing.TB, f Frame, maxCount int) (testFrame, error) {
 		err = DecodeEmpty(f.Body)
 	case TypeHello:
 		var h Hello
-		h, err = DecodeHello(f.Body)
+		h, err = DecodeHelloFlags(f.Body, f.Flags)
 		h.ClientID = own(h.ClientID)
 		tf.Body = h
 	case TypeHelloOK:
 		var h HelloOK
-		h, err = DecodeHelloOK(f.Body)
+		h, err = DecodeHelloOKFlags(f.Body, f.Flags)
 		h.NodeID = own(h.NodeID)
 		tf.Body = h
 	case TypePublish:

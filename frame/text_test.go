@@ -30,6 +30,9 @@ func formatFrame(tf testFrame, verify bool) string {
 	case HelloOK:
 		fmt.Fprintf(&sb, " node_id=%q credits=%d max_frame=%d partitions=%d",
 			b.NodeID, b.Credits, b.MaxFrame, b.Partitions)
+		if b.Limits != nil {
+			sb.WriteString(" limits=" + formatLimits(b.Limits))
+		}
 	case publishBody:
 		fmt.Fprintf(&sb, " destination=%q", b.Dest)
 		for _, m := range b.Msgs {
@@ -84,6 +87,46 @@ func formatMessage(m Message, verify bool) string {
 	return s
 }
 
+// formatLimits prints HELLO_OK's limits as name:value,...; an ID this
+// version does not know prints as its number.
+func formatLimits(limits []Limit) string {
+	s := make([]string, len(limits))
+	for i, l := range limits {
+		name := strconv.Itoa(int(l.ID))
+		if l.ID.Known() {
+			name = l.ID.String()
+		}
+		s[i] = name + ":" + strconv.FormatUint(l.Value, 10)
+	}
+	return strings.Join(s, ",")
+}
+
+// parseLimits reads formatLimits' form (a name or a number before each
+// colon); "" is an empty list.
+func parseLimits(v string) ([]Limit, error) {
+	limits := []Limit{}
+	for item := range strings.SplitSeq(v, ",") {
+		if item == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(item, ":")
+		id, ok := LimitByName(name)
+		if !ok {
+			n, err := strconv.ParseUint(name, 0, 16)
+			if err != nil {
+				return nil, fmt.Errorf("limits: unknown limit %q", name)
+			}
+			id = LimitID(n)
+		}
+		n, err := strconv.ParseUint(value, 0, 64)
+		if err != nil {
+			return nil, fmt.Errorf("limits: %v", err)
+		}
+		limits = append(limits, Limit{ID: id, Value: n})
+	}
+	return limits, nil
+}
+
 // formatLeaders prints a METADATA_OK's leader indexes, "-" for NoLeader.
 func formatLeaders(leaders []uint16) string {
 	s := make([]string, len(leaders))
@@ -133,10 +176,18 @@ func parseBody(typ Type, f *fields, items []string) (any, error) {
 	switch typ {
 	case TypeHello:
 		return Hello{ClientID: f.bytes("client_id"), Credits: uint32(f.uint("credits", 32)),
-			MaxFrame: uint32(f.uint("max_frame", 32))}, nil
+			MaxFrame: uint32(f.uint("max_frame", 32)), WantLimits: f.uint("flags", 16)&uint64(FlagLimits) != 0}, nil
 	case TypeHelloOK:
-		return HelloOK{NodeID: f.bytes("node_id"), Credits: uint32(f.uint("credits", 32)),
-			MaxFrame: uint32(f.uint("max_frame", 32)), Partitions: uint32(f.uint("partitions", 32))}, nil
+		h := HelloOK{NodeID: f.bytes("node_id"), Credits: uint32(f.uint("credits", 32)),
+			MaxFrame: uint32(f.uint("max_frame", 32)), Partitions: uint32(f.uint("partitions", 32))}
+		if f.uint("flags", 16)&uint64(FlagLimits) != 0 {
+			v, _ := f.get("limits")
+			var err error
+			if h.Limits, err = parseLimits(v); err != nil {
+				return nil, err
+			}
+		}
+		return h, nil
 	case TypePublish, TypeMessages, TypePublishAck:
 		return parseItems(typ, f, items)
 	case TypeFetch:

@@ -143,6 +143,13 @@ type Options struct {
 	// connection, so it must not block. nil means a single node, which
 	// leads every partition (docs/protocol.md, METADATA).
 	Leaders func() (epoch uint64, addrs []string)
+	// Limits are listed in HELLO_OK, to a client that asks for them
+	// (frame.FlagLimits), after the limits netio itself enforces (idle,
+	// handshake and write-stall timeouts, max outbound, largest message
+	// and batch): the settings of the other stages a client must know,
+	// such as the FETCH caps, ack timeout and max deliver. netio only
+	// reads the slice.
+	Limits []frame.Limit
 	// ProducerWindow is what PRODUCER_OK tells a client: the most messages
 	// of its session it may have unacknowledged (the server recognises a
 	// retry of any of them).
@@ -287,6 +294,13 @@ func (o *Options) Validate() error {
 	}
 	if o.WriteStallTimeout < 0 {
 		bad("write stall timeout %v is negative", o.WriteStallTimeout)
+	}
+	seen := map[frame.LimitID]bool{}
+	for _, l := range (&Server{opts: *o}).limits(o.MaxFrame) {
+		if l.ID == 0 || seen[l.ID] {
+			bad("limit %v is 0 or listed twice (netio lists %v itself)", l.ID, l.ID)
+		}
+		seen[l.ID] = true
 	}
 	return errors.Join(errs...)
 }

@@ -207,7 +207,7 @@ func (c *Conn) setHeld(held bool) {
 // ignores its credits meets FLOW_CONTROL.
 func (c *Conn) hello(in inbuf, f frame.Frame) (closeNow bool) {
 	opts := &c.srv.opts
-	h, err := frame.DecodeHello(f.Body)
+	h, err := frame.DecodeHelloFlags(f.Body, f.Flags)
 	if err != nil {
 		return c.fail(in, f.Corr, frame.CodeOf(err), err.Error())
 	}
@@ -229,16 +229,36 @@ func (c *Conn) hello(in inbuf, f frame.Frame) (closeNow bool) {
 	c.credits.Store(credits)
 	c.loop.maxFrame = maxFrame
 	c.handshaken.Store(true)
+	var limits []frame.Limit
+	if h.WantLimits {
+		limits = c.srv.limits(maxFrame)
+	}
 	c.reply(func(dst []byte) []byte {
 		return frame.AppendHelloOK(dst, f.Corr, frame.HelloOK{
 			NodeID:     []byte(opts.NodeID),
 			Credits:    credits,
 			MaxFrame:   uint32(maxFrame),
 			Partitions: opts.Partitions,
+			Limits:     limits,
 		})
 	}, false)
 	c.srv.opts.Logger.Debug("netio: handshake", "conn", c.id, "client", id, "credits", credits, "max_frame", maxFrame)
 	return false
+}
+
+// limits lists the limits of a connection whose max frame is maxFrame for
+// HELLO_OK (frame.FlagLimits): netio's own, then Options.Limits.
+func (s *Server) limits(maxFrame int) []frame.Limit {
+	o := &s.opts
+	ms := func(d time.Duration) uint64 { return uint64(max(d, 0) / time.Millisecond) }
+	return append([]frame.Limit{
+		{ID: frame.LimitIdleTimeoutMS, Value: ms(o.IdleTimeout)},
+		{ID: frame.LimitHandshakeTimeoutMS, Value: ms(o.HandshakeTimeout)},
+		{ID: frame.LimitMaxMessage, Value: uint64(maxFrame - frame.DeliveryOverhead)},
+		{ID: frame.LimitMaxBatch, Value: uint64(o.MaxFrame / frame.MessageHeaderSize)},
+		{ID: frame.LimitWriteStallTimeoutMS, Value: ms(o.WriteStallTimeout)},
+		{ID: frame.LimitMaxOutbound, Value: uint64(o.MaxOutbound)},
+	}, o.Limits...)
 }
 
 // maxFrameTooSmall is the message refusing a HELLO whose max_frame asked

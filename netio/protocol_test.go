@@ -33,6 +33,49 @@ func TestHandshakeAndPing(t *testing.T) {
 	require.EqualValues(t, DefaultInboundFrames, ok.Credits)
 }
 
+// TestHelloLimits checks HELLO_OK's limits: listed (netio's own, then
+// Options.Limits) only for a HELLO with FlagLimits; without the flag the
+// answer is the older layout, byte for byte what it was.
+func TestHelloLimits(t *testing.T) {
+	opts := testOptions()
+	opts.MaxFrame, opts.MaxInbound, opts.IdleTimeout, opts.HandshakeTimeout = 4096, 1<<20, 1500*time.Millisecond, 700*time.Millisecond
+	opts.Limits = []frame.Limit{{ID: frame.LimitMaxDeliver, Value: 3}}
+	e := startEnv(t, opts, 16)
+
+	c := e.dial()
+	c.write(frame.AppendHello(nil, 1, frame.Hello{Credits: 8, WantLimits: true}))
+	f := c.read()
+	require.Equal(t, frame.TypeHelloOK, f.Type)
+	require.Equal(t, frame.FlagLimits, f.Flags)
+	ok, err := frame.DecodeHelloOKFlags(f.Body, f.Flags)
+	require.NoError(t, err)
+	require.Equal(t, []frame.Limit{
+		{ID: frame.LimitIdleTimeoutMS, Value: 1500},
+		{ID: frame.LimitHandshakeTimeoutMS, Value: 700},
+		{ID: frame.LimitMaxMessage, Value: 4096 - frame.DeliveryOverhead},
+		{ID: frame.LimitMaxBatch, Value: 4096 / frame.MessageHeaderSize},
+		{ID: frame.LimitWriteStallTimeoutMS, Value: uint64(DefaultWriteStallTimeout / time.Millisecond)},
+		{ID: frame.LimitMaxOutbound, Value: DefaultMaxOutbound},
+		{ID: frame.LimitMaxDeliver, Value: 3},
+	}, ok.Limits)
+
+	c2 := e.dial()
+	c2.write(frame.AppendHello(nil, 1, frame.Hello{Credits: 8}))
+	_, raw, err := c2.next()
+	require.NoError(t, err)
+	require.Equal(t, frame.AppendHelloOK(nil, 1, frame.HelloOK{NodeID: []byte("node-1"), Credits: 8, MaxFrame: 4096, Partitions: 16}), raw)
+}
+
+// TestLimitsValidated checks that Options.Limits may not repeat a limit,
+// netio's own included.
+func TestLimitsValidated(t *testing.T) {
+	opts := testOptions()
+	opts.Limits = []frame.Limit{{ID: frame.LimitIdleTimeoutMS, Value: 1}}
+	require.ErrorContains(t, opts.EnsureDefaults().Validate(), "idle_timeout_ms is 0 or listed twice")
+	opts.Limits = []frame.Limit{{ID: frame.LimitMaxDeliver, Value: 1}, {ID: frame.LimitMaxDeliver, Value: 2}}
+	require.ErrorContains(t, opts.Validate(), "max_deliver is 0 or listed twice")
+}
+
 // TestHelloMaxFrameBelowServer checks that a HELLO asking for a max frame
 // below the server's is refused (BAD_REQUEST naming both sizes, then
 // close): a message the node accepts could otherwise never be delivered

@@ -316,7 +316,7 @@ func (n *Node) build() error {
 		MaxBuffered: o.MaxBuffered, WriteStallTimeout: o.WriteStallTimeout, MaxPipeline: o.MaxPipeline,
 		FlowControlPenalty: o.FlowControlPenalty,
 		Logger:             o.Logger, Metrics: o.Metrics,
-		Leaders: n.leaders(),
+		Leaders: n.leaders(), Limits: clientLimits(o),
 	}, rs.inbound)
 	if err != nil {
 		return err

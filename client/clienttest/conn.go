@@ -167,6 +167,9 @@ func (c *Conn) hello(f frame.Frame, buf []byte, n int) ([]byte, bool) {
 	if h.MaxFrame != 0 && h.MaxFrame < ok.MaxFrame {
 		ok.MaxFrame = h.MaxFrame
 	}
+	if f.Flags&frame.FlagLimits != 0 {
+		ok.Limits = c.s.opts.Limits
+	}
 	c.maxFrame = int(ok.MaxFrame)
 	if c.Send(frame.AppendHelloOK(nil, f.Corr, ok)) != nil {
 		return nil, false

@@ -26,6 +26,10 @@ type Options struct {
 	// HelloError, when set, refuses every handshake with this ERROR and
 	// closes the connection.
 	HelloError *frame.Error
+	// Limits, when not nil, are listed in HELLO_OK to a client whose HELLO
+	// asks for them (frame.FlagLimits); nil answers as a node from before
+	// limits did, without them.
+	Limits []frame.Limit
 	// Intercept, when set, sees every frame after the handshake before the
 	// broker; returning true means the test took care of it (it may answer
 	// later with Conn.Send, hand it to Conn.Serve, or never answer).
