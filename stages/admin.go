@@ -33,16 +33,20 @@ func (h *httpServer) v1Status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, errText := n.status()
-	version := n.opts.Version
-	if version == "" {
-		version = "unknown"
-	}
 	writeJSON(w, http.StatusOK, adminapi.Status{
-		NodeID: n.opts.NodeID, Cluster: n.opts.ClusterName, Version: version, Status: status, Error: errText,
+		NodeID: n.opts.NodeID, Cluster: n.opts.ClusterName, Version: n.version(), Status: status, Error: errText,
 		Addr: n.server.Addr().String(), UptimeSeconds: time.Since(n.start).Seconds(),
 		Partitions: n.opts.Partitions, PartitionsLed: n.owners.Load().Led([]uint32{}),
 		Destinations: len(dests), Connections: n.server.Connections(),
 	})
+}
+
+// version is the node's build, "unknown" if not stamped.
+func (n *Node) version() string {
+	if n.opts.Version == "" {
+		return "unknown"
+	}
+	return n.opts.Version
 }
 
 func (h *httpServer) v1Destinations(w http.ResponseWriter, r *http.Request) {
@@ -82,8 +86,15 @@ func (h *httpServer) v1Group(w http.ResponseWriter, r *http.Request) {
 
 // destination finds the destination named in r's path, or answers the
 // error itself and returns false.
+// A node that does not lead the destination's partition answers 421
+// naming the leader (as for a write): in a cluster a node may hold no
+// replica of the partition, or a lagging one.
 func (h *httpServer) destination(w http.ResponseWriter, r *http.Request) (adminapi.Destination, bool) {
 	name := r.PathValue("name")
+	if err := h.n.leadsDest([]byte(name)); err != nil {
+		answer(w, 0, nil, err)
+		return adminapi.Destination{}, false
+	}
 	dests, err := h.n.destinations(r.Context(), name)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err.Error())

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/swarmmq/swarmmq/cluster/replica"
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/netio"
 	"github.com/swarmmq/swarmmq/queue"
@@ -101,6 +102,9 @@ func (h *httpServer) v1CreateDestination(w http.ResponseWriter, r *http.Request)
 		}
 		rec, err := createRecord(body)
 		if err != nil {
+			return adminapi.Change{}, err
+		}
+		if err := h.n.leadsDest(rec.Dest); err != nil {
 			return adminapi.Change{}, err
 		}
 		if ok, err := h.n.hasDest(r.Context(), rec.Dest); err != nil || ok {
@@ -258,10 +262,20 @@ func (n *Node) notLeader(p uint32, dest []byte) *apiError {
 		to = fmt.Sprintf("its leader, node %s (client address %s)", l.ID, l.Addr)
 	}
 	e := errorf(http.StatusMisdirectedRequest,
-		"this node does not lead partition %d (destination %s): send the change to %s", p, dest, to)
+		"this node does not lead partition %d (destination %s): ask %s", p, dest, to)
 	e.body.Partition = &p
 	e.body.Leader = l.ID
 	return e
+}
+
+// leadsDest returns nil if this node leads dest's partition, else the
+// answer 421 naming the leader.
+func (n *Node) leadsDest(dest []byte) error {
+	p := route.Partition(dest, n.opts.Partitions)
+	if n.owners == nil || !n.owners.Load().Leads(p) {
+		return n.notLeader(p, dest)
+	}
+	return nil
 }
 
 // proposeAdmin appends rec to partition p's log through the log's input
@@ -305,7 +319,14 @@ func (n *Node) proposalError(err error, p uint32, dest []byte) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, plog.ErrNotLeader):
-		return n.notLeader(p, dest)
+		e := n.notLeader(p, dest)
+		if errors.Is(err, replica.ErrUnknown) {
+			// Proposed, then the leadership moved before it committed.
+			e.body.Error = fmt.Sprintf("this node stopped leading partition %d (destination %s) while the change "+
+				"was being written: it may still apply; look before retrying", p, dest)
+			e.body.MayHaveApplied = true
+		}
+		return e
 	case errors.Is(err, wal.ErrDiskFull):
 		return errorf(http.StatusInsufficientStorage, "the node's disk is full (storage.min_free): %v", err)
 	}
@@ -357,6 +378,9 @@ func (h *httpServer) v1Message(w http.ResponseWriter, r *http.Request) {
 // peek reads message seq of dest without delivering it: from memory, or
 // from the log.
 func (n *Node) peek(ctx context.Context, dest []byte, seq uint64) (adminapi.Message, error) {
+	if err := n.leadsDest(dest); err != nil {
+		return adminapi.Message{}, err
+	}
 	p := route.Partition(dest, n.opts.Partitions)
 	var pk queue.Peek
 	var found, known bool

@@ -42,8 +42,9 @@ func call(t *testing.T, n *Node, method, path, body string) (int, []byte) {
 }
 
 // TestAdminWritesNeedTheLeader: a node that does not lead a destination's
-// partition answers its writes 421 with the partition, and changes
-// nothing; the destinations it leads still take theirs.
+// partition answers its writes, and its reads of that destination, 421
+// with the partition, and changes nothing; the destinations it leads
+// still take theirs.
 func TestAdminWritesNeedTheLeader(t *testing.T) {
 	n := startNode(t)
 	code, _ := call(t, n, http.MethodPost, "/v1/destinations", `{"name":"orders"}`)
@@ -56,22 +57,21 @@ func TestAdminWritesNeedTheLeader(t *testing.T) {
 		{http.MethodDelete, "/v1/destinations/orders", ""},
 		{http.MethodPost, "/v1/destinations/orders/groups/g/reset", `{"to":"latest"}`},
 		{http.MethodPost, "/v1/destinations", `{"name":"orders","max_msgs":3}`},
+		{http.MethodGet, "/v1/destinations/orders", ""},
+		{http.MethodGet, "/v1/destinations/orders/groups", ""},
+		{http.MethodGet, "/v1/destinations/orders/messages/1", ""},
 	} {
 		code, body := call(t, n, c.method, c.path, c.body)
-		if c.path == "/v1/destinations" {
-			// create looks first (a read, served here): orders exists.
-			require.Equal(t, http.StatusConflict, code, string(body))
-			continue
-		}
-		require.Equal(t, http.StatusMisdirectedRequest, code, string(body))
+		require.Equal(t, http.StatusMisdirectedRequest, code, "%s %s: %s", c.method, c.path, body)
 		var e adminapi.APIError
 		require.NoError(t, json.Unmarshal(body, &e))
 		require.NotNil(t, e.Partition)
 		require.Equal(t, p, *e.Partition)
 		require.Contains(t, e.Error, "this node does not lead partition")
+		require.False(t, e.MayHaveApplied)
 	}
-	code, body := call(t, n, http.MethodGet, "/v1/destinations/orders", "")
-	require.Equal(t, http.StatusOK, code, "reads are served by any node")
+	code, body := call(t, n, http.MethodGet, "/v1/destinations", "")
+	require.Equal(t, http.StatusOK, code, "the list is served by any node: what it holds")
 	require.Contains(t, string(body), `"name": "orders"`)
 
 	n.owners.SetLeader(p, true)
