@@ -16,10 +16,10 @@ import (
 	"github.com/swarmmq/swarmmq/stages/adminapi"
 )
 
-// term is where swarmctl asks (in) and prints (out).
+// term is where swarmctl asks (in), prints (out) and warns (err).
 type term struct {
-	in  io.Reader
-	out io.Writer
+	in       io.Reader
+	out, err io.Writer
 }
 
 // errAborted is the answer "no" to a confirmation.
