@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -126,8 +128,9 @@ func (h *httpServer) health(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// clusterMembers fills body's Members and Replicas on a cluster member.
-// This node's own HTTP address is the one it listens on.
+// clusterMembers fills body's Members (sorted by id, so that every node
+// lists them in the same order) and Replicas on a cluster member. This
+// node's own HTTP address is the one it listens on.
 func (h *httpServer) clusterMembers(body *Health) {
 	n := h.n
 	c := n.opts.Cluster
@@ -143,6 +146,7 @@ func (h *httpServer) clusterMembers(body *Health) {
 			body.Members[i].HTTP = h.addr().String()
 		}
 	}
+	slices.SortFunc(body.Members, func(a, b adminapi.Member) int { return strings.Compare(a.ID, b.ID) })
 	body.Replicas = []adminapi.Replica{}
 	for _, s := range n.cluster.log.Status() {
 		replicas, err := placement.Replicas(s.Partition, ids, c.ReplicationFactor)

@@ -55,9 +55,6 @@ func (a *api) get(ctx context.Context, path string, v any) ([]byte, error) {
 
 // Bounds of following a partition's leader.
 const (
-	// maxLeaderHops bounds the 421 answers naming a leader one request
-	// follows (leadership moving while it is sent).
-	maxLeaderHops = 8
 	// leaderBackoffMin and leaderBackoffMax bound the wait between two
 	// tries while no leader is known (an election).
 	leaderBackoffMin = 50 * time.Millisecond
@@ -92,6 +89,9 @@ func (a *api) do(ctx context.Context, method, path string, in, v any) ([]byte, e
 			}
 			continue
 		}
+		if err != nil && target != "" {
+			return nil, fmt.Errorf("%w; no other leader was known within %s (--leader-wait)", err, a.leaderWait)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +102,7 @@ func (a *api) do(ctx context.Context, method, path string, in, v any) ([]byte, e
 		switch {
 		case e.MayHaveApplied:
 			return nil, fmt.Errorf("node %s: %s", addr, e.Error)
-		case e.Leader != "" && hops < maxLeaderHops:
+		case e.Leader != "" && (hops == 0 || time.Now().Before(deadline)):
 			hops++
 			leaderAddr, err := a.memberHTTP(ctx, addr, e.Leader)
 			if err != nil {

@@ -179,7 +179,7 @@ type Health struct {
 }
 
 // Member is one node of the cluster (cluster.nodes), as /health lists
-// them: this node included, in the order of the config file.
+// them: this node included, sorted by id.
 type Member struct {
 	ID     string `json:"id"`
 	Client string `json:"client"`         // the address clients dial
