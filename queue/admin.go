@@ -131,6 +131,7 @@ func (p *Partition) resetGroup(d *dest, g *group, start Start) uint64 {
 	fresh := newGroup(g.name, floor)
 	fresh.spans = spans
 	fresh.countAcked()
+	fresh.redelivered, fresh.deadLettered = g.redelivered, g.deadLettered
 	*g = *fresh
 	p.dropDone(d, floor)
 	return floor

@@ -145,6 +145,7 @@ func destinationOf(partition uint32, d queue.DestStats, now int64, lim adminapi.
 		inFlight := uint64(max(g.Pending, 0))
 		out.Groups = append(out.Groups, adminapi.Group{
 			Name: string(g.Name), Lag: g.Lag, Pending: g.Lag - min(inFlight, g.Lag), InFlight: g.Pending, AckFloor: g.Floor,
+			Redeliveries: g.Redeliveries, DeadLettered: g.DeadLettered,
 		})
 	}
 	return out

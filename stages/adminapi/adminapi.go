@@ -78,6 +78,11 @@ type Group struct {
 	InFlight int `json:"in_flight"`
 	// AckFloor: every seq below it is finished for the group.
 	AckFloor uint64 `json:"ack_floor"`
+	// Redeliveries counts deliveries to the group with attempt > 1, and
+	// DeadLettered its messages moved to ".dlq", since the node started
+	// (each node counts what it delivered and applied).
+	Redeliveries uint64 `json:"redeliveries"`
+	DeadLettered uint64 `json:"dead_lettered"`
 }
 
 // APIError is the JSON body of every admin error answer. An answer 421
