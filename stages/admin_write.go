@@ -32,6 +32,7 @@ import (
 func (h *httpServer) routeAdminWrites() {
 	h.mux.HandleFunc("POST /v1/destinations", h.v1CreateDestination)
 	h.mux.HandleFunc("DELETE /v1/destinations/{name}", h.v1DeleteDestination)
+	h.mux.HandleFunc("PATCH /v1/destinations/{name}", h.v1EditDestination)
 	h.mux.HandleFunc("POST /v1/destinations/{name}/purge", h.v1Purge)
 	h.mux.HandleFunc("POST /v1/destinations/{name}/replay", h.v1Replay)
 	h.mux.HandleFunc("GET /v1/destinations/{name}/messages/{seq}", h.v1Message)
@@ -128,17 +129,75 @@ func createRecord(body adminapi.CreateDestination) (queue.Record, error) {
 	if err != nil {
 		return queue.Record{}, errorf(http.StatusBadRequest, "retention %q: want interest or limits", body.Retention)
 	}
-	var maxAge time.Duration
-	switch a := body.MaxAgeSeconds; {
-	case math.IsNaN(a) || a*float64(time.Second) >= math.MaxInt64:
-		return queue.Record{}, errorf(http.StatusBadRequest, "max_age_seconds %v is out of range", a)
-	case a < 0:
-		maxAge = -1 // unlimited
-	default:
-		maxAge = time.Duration(a * float64(time.Second))
+	maxAge, err := maxAgeOf(body.MaxAgeSeconds)
+	if err != nil {
+		return queue.Record{}, err
 	}
 	cfg := queue.DestConfig{Retention: ret, MaxMsgs: body.MaxMsgs, MaxBytes: body.MaxBytes, MaxAge: maxAge}
 	return queue.Record{Type: queue.RecordDestConfig, Dest: name, Config: cfg}, nil
+}
+
+// maxAgeOf is max_age_seconds as a DestConfig's MaxAge (-1: unlimited).
+func maxAgeOf(a float64) (time.Duration, error) {
+	switch {
+	case math.IsNaN(a) || a*float64(time.Second) >= math.MaxInt64:
+		return 0, errorf(http.StatusBadRequest, "max_age_seconds %v is out of range", a)
+	case a < 0:
+		return -1, nil // unlimited
+	}
+	return time.Duration(a * float64(time.Second)), nil
+}
+
+func (h *httpServer) v1EditDestination(w http.ResponseWriter, r *http.Request) {
+	ch, err := func() (adminapi.Change, error) {
+		name, err := destName(r.PathValue("name"))
+		if err != nil {
+			return adminapi.Change{}, err
+		}
+		var body adminapi.EditDestination
+		if err := decodeBody(r, &body); err != nil {
+			return adminapi.Change{}, err
+		}
+		rec, err := editRecord(name, body)
+		if err != nil {
+			return adminapi.Change{}, err
+		}
+		return h.n.change(r.Context(), "edit", rec)
+	}()
+	answer(w, http.StatusOK, ch, err)
+}
+
+// editRecord checks body and makes its RecordDestEdit.
+func editRecord(name []byte, body adminapi.EditDestination) (queue.Record, error) {
+	rec := queue.Record{Type: queue.RecordDestEdit, Dest: name}
+	if body.Retention != nil {
+		ret, err := queue.ParseRetention(*body.Retention)
+		if err != nil {
+			return rec, errorf(http.StatusBadRequest, "retention %q: want interest or limits", *body.Retention)
+		}
+		rec.Flags |= queue.EditRetention
+		rec.Config.Retention = ret
+	}
+	if body.MaxMsgs != nil {
+		rec.Flags |= queue.EditMaxMsgs
+		rec.Config.MaxMsgs = *body.MaxMsgs
+	}
+	if body.MaxBytes != nil {
+		rec.Flags |= queue.EditMaxBytes
+		rec.Config.MaxBytes = *body.MaxBytes
+	}
+	if body.MaxAgeSeconds != nil {
+		maxAge, err := maxAgeOf(*body.MaxAgeSeconds)
+		if err != nil {
+			return rec, err
+		}
+		rec.Flags |= queue.EditMaxAge
+		rec.Config.MaxAge = maxAge
+	}
+	if rec.Flags == 0 {
+		return rec, errorf(http.StatusBadRequest, "nothing to change: give retention, max_msgs, max_bytes or max_age_seconds")
+	}
+	return rec, nil
 }
 
 func (h *httpServer) v1DeleteDestination(w http.ResponseWriter, r *http.Request) {

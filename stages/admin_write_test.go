@@ -57,6 +57,7 @@ func TestAdminWritesNeedTheLeader(t *testing.T) {
 		{http.MethodDelete, "/v1/destinations/orders", ""},
 		{http.MethodPost, "/v1/destinations/orders/groups/g/reset", `{"to":"latest"}`},
 		{http.MethodPost, "/v1/destinations", `{"name":"orders","max_msgs":3}`},
+		{http.MethodPatch, "/v1/destinations/orders", `{"max_msgs":3}`},
 		{http.MethodGet, "/v1/destinations/orders", ""},
 		{http.MethodGet, "/v1/destinations/orders/groups", ""},
 		{http.MethodGet, "/v1/destinations/orders/messages/1", ""},
@@ -96,6 +97,11 @@ func TestAdminWriteBadInput(t *testing.T) {
 		{http.MethodGet, "/v1/destinations/q/messages/0", "", "bad seq"},
 		{http.MethodGet, "/v1/destinations/q/messages/-1", "", "bad seq"},
 		{http.MethodPost, "/v1/destinations/q.dlq/replay", "", "replay names the destination"},
+		{http.MethodPatch, "/v1/destinations/q", `{}`, "nothing to change"},
+		{http.MethodPatch, "/v1/destinations/q", `{"retention":"forever"}`, "retention"},
+		{http.MethodPatch, "/v1/destinations/q", `{"max_age_seconds":1e300}`, "out of range"},
+		{http.MethodPatch, "/v1/destinations/q", `{"max_msgs":"3"}`, "cannot read the request body"},
+		{http.MethodPatch, "/v1/destinations/a%20b", `{"max_msgs":3}`, "bad destination name"},
 	} {
 		code, body := call(t, n, c.method, c.path, c.body)
 		require.Equal(t, http.StatusBadRequest, code, "%s %s %s: %s", c.method, c.path, c.body, body)

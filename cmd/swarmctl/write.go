@@ -49,6 +49,17 @@ func dispatchWrite(ctx context.Context, cmd string, f clientconf.CtlFlags, a *ap
 		body := adminapi.CreateDestination{Name: c.Name, Retention: c.Retention, MaxMsgs: c.MaxMsgs, MaxBytes: c.MaxBytes,
 			MaxAgeSeconds: c.MaxAge.Seconds()}
 		return change(ctx, a, http.MethodPost, adminapi.PathDestinations, body, f.JSON, t.out)
+	case "dest edit <name>":
+		e := f.Dest.Edit
+		body := adminapi.EditDestination{Retention: e.Retention, MaxMsgs: e.MaxMsgs, MaxBytes: e.MaxBytes}
+		if e.MaxAge != nil {
+			s := e.MaxAge.Seconds()
+			body.MaxAgeSeconds = &s
+		}
+		if body == (adminapi.EditDestination{}) {
+			return errors.New("dest edit: nothing to change: give --retention, --max-msgs, --max-bytes or --max-age")
+		}
+		return change(ctx, a, http.MethodPatch, destPath(e.Name), body, f.JSON, t.out)
 	case "dest purge <name>":
 		return destructive(ctx, a, f.Dest.Purge.Name, "", f.Dest.Purge.Force, f.JSON, t,
 			http.MethodPost, destPath(f.Dest.Purge.Name)+adminapi.SubPurge)
@@ -145,6 +156,8 @@ func describe(c adminapi.Change) string {
 	switch c.Action {
 	case "create":
 		return fmt.Sprintf("Created %s (partition %d).", c.Destination, c.Partition)
+	case "edit":
+		return fmt.Sprintf("Changed %s (partition %d).", c.Destination, c.Partition)
 	case "purge":
 		return fmt.Sprintf("Purged %s: %d messages dropped.", c.Destination, c.Messages)
 	case "delete":

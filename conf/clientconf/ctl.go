@@ -50,6 +50,13 @@ type CtlFlags struct {
 			MaxBytes  int64         `name:"max-bytes" help:"Most payload bytes retained (0: the node's, -1: unlimited)."`
 			MaxAge    time.Duration `name:"max-age" help:"Messages older than this are dropped (0: the node's, -1s: unlimited)."`
 		} `cmd:"" help:"Create a destination with its own retention and limits (over the node's)."`
+		Edit struct {
+			Name      string         `arg:"" help:"Destination name."`
+			Retention *string        `help:"interest or limits; \"\" for the node's." enum:"interest,limits,"`
+			MaxMsgs   *int64         `name:"max-msgs" help:"Most messages retained (0: the node's, -1: unlimited)."`
+			MaxBytes  *int64         `name:"max-bytes" help:"Most payload bytes retained (0: the node's, -1: unlimited)."`
+			MaxAge    *time.Duration `name:"max-age" help:"Messages older than this are dropped (0: the node's, -1s: unlimited)."`
+		} `cmd:"" help:"Change an existing destination's retention or limits (only the flags given); messages already stored stay."`
 		Purge struct {
 			Name  string `arg:"" help:"Destination name."`
 			Force bool   `help:"Do not ask for confirmation."`

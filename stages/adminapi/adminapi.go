@@ -109,6 +109,16 @@ type CreateDestination struct {
 	MaxAgeSeconds float64 `json:"max_age_seconds,omitempty"`
 }
 
+// EditDestination is the body of PATCH /v1/destinations/{name}: the
+// fields given change, the others stay. Values are as in
+// CreateDestination: "" or 0 take the node's, -1 is unlimited.
+type EditDestination struct {
+	Retention     *string  `json:"retention,omitempty"`
+	MaxMsgs       *int64   `json:"max_msgs,omitempty"`
+	MaxBytes      *int64   `json:"max_bytes,omitempty"`
+	MaxAgeSeconds *float64 `json:"max_age_seconds,omitempty"`
+}
+
 // Reset is the body of POST /v1/destinations/{name}/groups/{group}/reset.
 type Reset struct {
 	// To is "earliest", "latest", "seq" (Seq) or "time" (Time).
@@ -120,7 +130,7 @@ type Reset struct {
 // Change is the answer of every write: what was done, once it is in the
 // partition's log and applied.
 type Change struct {
-	Action      string `json:"action"` // create, purge, delete, reset, group-delete, replay
+	Action      string `json:"action"` // create, edit, purge, delete, reset, group-delete, replay
 	Destination string `json:"destination"`
 	Group       string `json:"group,omitempty"`
 	Partition   uint32 `json:"partition"`
