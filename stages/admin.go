@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/route"
 	"github.com/swarmmq/swarmmq/stages/adminapi"
 )
 
@@ -39,6 +40,27 @@ func (h *httpServer) v1Status(w http.ResponseWriter, r *http.Request) {
 		Partitions: n.opts.Partitions, PartitionsLed: n.owners.Load().Led([]uint32{}),
 		Destinations: len(dests), Connections: n.server.Connections(),
 	})
+}
+
+// readHere returns nil if this node answers a read of dest: it holds a
+// replica of dest's partition (a follower's may lag), and leads it when
+// the request asks for the leader's answer (adminapi.QueryLeader, as
+// swarmctl does). Otherwise the answer is 421 naming the leader.
+func (n *Node) readHere(r *http.Request, dest []byte) error {
+	if r.URL.Query().Has(adminapi.QueryLeader) || !n.holds(route.Partition(dest, n.opts.Partitions)) {
+		return n.leadsDest(dest)
+	}
+	return nil
+}
+
+// holds reports whether partition p is replicated here (every partition
+// on a single node).
+func (n *Node) holds(p uint32) bool {
+	if n.cluster == nil {
+		return true
+	}
+	_, found := slices.BinarySearch(n.cluster.hosted, p)
+	return found
 }
 
 // version is the node's build, "unknown" if not stamped.
@@ -86,12 +108,10 @@ func (h *httpServer) v1Group(w http.ResponseWriter, r *http.Request) {
 
 // destination finds the destination named in r's path, or answers the
 // error itself and returns false.
-// A node that does not lead the destination's partition answers 421
-// naming the leader (as for a write): in a cluster a node may hold no
-// replica of the partition, or a lagging one.
+// See readHere for which node answers.
 func (h *httpServer) destination(w http.ResponseWriter, r *http.Request) (adminapi.Destination, bool) {
 	name := r.PathValue("name")
-	if err := h.n.leadsDest([]byte(name)); err != nil {
+	if err := h.n.readHere(r, []byte(name)); err != nil {
 		answer(w, 0, nil, err)
 		return adminapi.Destination{}, false
 	}

@@ -425,6 +425,9 @@ func (h *httpServer) v1Message(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return adminapi.Message{}, err
 		}
+		if err := h.n.readHere(r, name); err != nil {
+			return adminapi.Message{}, err
+		}
 		seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
 		if err != nil || seq == 0 {
 			return adminapi.Message{}, errorf(http.StatusBadRequest, "bad seq %q: want a number from 1", r.PathValue("seq"))
@@ -437,9 +440,6 @@ func (h *httpServer) v1Message(w http.ResponseWriter, r *http.Request) {
 // peek reads message seq of dest without delivering it: from memory, or
 // from the log.
 func (n *Node) peek(ctx context.Context, dest []byte, seq uint64) (adminapi.Message, error) {
-	if err := n.leadsDest(dest); err != nil {
-		return adminapi.Message{}, err
-	}
 	p := route.Partition(dest, n.opts.Partitions)
 	var pk queue.Peek
 	var found, known bool

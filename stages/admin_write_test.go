@@ -42,9 +42,10 @@ func call(t *testing.T, n *Node, method, path, body string) (int, []byte) {
 }
 
 // TestAdminWritesNeedTheLeader: a node that does not lead a destination's
-// partition answers its writes, and its reads of that destination, 421
-// with the partition, and changes nothing; the destinations it leads
-// still take theirs.
+// partition answers its writes, and its reads of that destination that
+// ask for the leader (?leader=1), 421 with the partition, and changes
+// nothing; reads that do not ask are answered from its replica; the
+// destinations it leads still take their writes.
 func TestAdminWritesNeedTheLeader(t *testing.T) {
 	n := startNode(t)
 	code, _ := call(t, n, http.MethodPost, "/v1/destinations", `{"name":"orders"}`)
@@ -58,9 +59,9 @@ func TestAdminWritesNeedTheLeader(t *testing.T) {
 		{http.MethodPost, "/v1/destinations/orders/groups/g/reset", `{"to":"latest"}`},
 		{http.MethodPost, "/v1/destinations", `{"name":"orders","max_msgs":3}`},
 		{http.MethodPatch, "/v1/destinations/orders", `{"max_msgs":3}`},
-		{http.MethodGet, "/v1/destinations/orders", ""},
-		{http.MethodGet, "/v1/destinations/orders/groups", ""},
-		{http.MethodGet, "/v1/destinations/orders/messages/1", ""},
+		{http.MethodGet, "/v1/destinations/orders?leader=1", ""},
+		{http.MethodGet, "/v1/destinations/orders/groups?leader=1", ""},
+		{http.MethodGet, "/v1/destinations/orders/messages/1?leader=1", ""},
 	} {
 		code, body := call(t, n, c.method, c.path, c.body)
 		require.Equal(t, http.StatusMisdirectedRequest, code, "%s %s: %s", c.method, c.path, body)
@@ -71,12 +72,18 @@ func TestAdminWritesNeedTheLeader(t *testing.T) {
 		require.Contains(t, e.Error, "this node does not lead partition")
 		require.False(t, e.MayHaveApplied)
 	}
-	code, body := call(t, n, http.MethodGet, "/v1/destinations", "")
-	require.Equal(t, http.StatusOK, code, "the list is served by any node: what it holds")
+	for _, path := range []string{"/v1/destinations", "/v1/destinations/orders", "/v1/destinations/orders/groups"} {
+		code, body := call(t, n, http.MethodGet, path, "")
+		require.Equal(t, http.StatusOK, code, "%s: served from the replica here: %s", path, body)
+	}
+	code, body := call(t, n, http.MethodGet, "/v1/destinations/orders", "")
+	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(body), `"name": "orders"`)
 
 	n.owners.SetLeader(p, true)
 	code, _ = call(t, n, http.MethodPost, "/v1/destinations/orders/purge", "")
+	require.Equal(t, http.StatusOK, code)
+	code, _ = call(t, n, http.MethodGet, "/v1/destinations/orders?leader=1", "")
 	require.Equal(t, http.StatusOK, code)
 }
 

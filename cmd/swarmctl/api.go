@@ -303,6 +303,12 @@ func destPath(name string) string {
 	return adminapi.PathDestinations + "/" + url.PathEscape(name)
 }
 
+// atLeader asks for the answer of the destination's leader in a read of
+// path: in a cluster, not a follower's replica, which may lag.
+func atLeader(path string) string {
+	return path + "?" + adminapi.QueryLeader + "=1"
+}
+
 // groupPath is the path of group of destination name; "" lists them all.
 func groupPath(name, group string) string {
 	p := destPath(name) + "/groups"

@@ -58,11 +58,11 @@ func dispatch(ctx context.Context, cmd string, f clientconf.CtlFlags, a *api, t 
 	case "dest ls":
 		return destinations(ctx, a, f.JSON, out, t.err)
 	case "dest info <name>":
-		return show(ctx, a, destPath(f.Dest.Info.Name), f.JSON, out, printDestination)
+		return show(ctx, a, atLeader(destPath(f.Dest.Info.Name)), f.JSON, out, printDestination)
 	case "group ls <dest>":
-		return show(ctx, a, groupPath(f.Group.Ls.Dest, ""), f.JSON, out, printGroups)
+		return show(ctx, a, atLeader(groupPath(f.Group.Ls.Dest, "")), f.JSON, out, printGroups)
 	case "group info <dest> <group>":
-		return show(ctx, a, groupPath(f.Group.Info.Dest, f.Group.Info.Group), f.JSON, out, printGroup)
+		return show(ctx, a, atLeader(groupPath(f.Group.Info.Dest, f.Group.Info.Group)), f.JSON, out, printGroup)
 	}
 	return dispatchWrite(ctx, cmd, f, a, t)
 }

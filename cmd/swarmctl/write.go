@@ -89,7 +89,7 @@ func dispatchWrite(ctx context.Context, cmd string, f clientconf.CtlFlags, a *ap
 func destructive(ctx context.Context, a *api, dest, group string, force, asJSON bool, t term, method, path string) error {
 	if !force {
 		var d adminapi.Destination
-		if _, err := a.get(ctx, destPath(dest), &d); err != nil {
+		if _, err := a.get(ctx, atLeader(destPath(dest)), &d); err != nil {
 			return err
 		}
 		q := fmt.Sprintf("Purge the %d messages (%d bytes) of %s?", d.Depth, d.Bytes, dest)
@@ -176,7 +176,7 @@ func describe(c adminapi.Change) string {
 func msgGet(ctx context.Context, a *api, f clientconf.CtlFlags, out io.Writer) error {
 	g := f.Msg.Get
 	var m adminapi.Message
-	raw, err := a.get(ctx, destPath(g.Dest)+adminapi.SubMessages+strconv.FormatUint(g.Seq, 10), &m)
+	raw, err := a.get(ctx, atLeader(destPath(g.Dest)+adminapi.SubMessages+strconv.FormatUint(g.Seq, 10)), &m)
 	switch {
 	case err != nil:
 		return err

@@ -12,6 +12,12 @@ const (
 	PathDestinations = "/v1/destinations"
 )
 
+// QueryLeader, as a query parameter of a read of one destination
+// (?leader=1), asks for the answer of its partition's leader: another
+// node answers 421 naming it. Without it any node that holds a replica of
+// the partition answers with what it holds (a follower's may lag).
+const QueryLeader = "leader"
+
 // Sub-paths of a destination (after PathDestinations/{name}).
 const (
 	SubPurge    = "/purge"
