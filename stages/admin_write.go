@@ -316,12 +316,12 @@ func (n *Node) change(ctx context.Context, action string, rec queue.Record) (adm
 // names the leader when this node knows it.
 func (n *Node) notLeader(p uint32, dest []byte) *apiError {
 	l := n.owners.Load().Leader(p)
-	to := "its leader"
+	to := "no leader is known yet (an election?)"
 	if l.ID != "" {
-		to = fmt.Sprintf("its leader, node %s (client address %s)", l.ID, l.Addr)
+		to = fmt.Sprintf("ask its leader, node %s (client address %s)", l.ID, l.Addr)
 	}
 	e := errorf(http.StatusMisdirectedRequest,
-		"this node does not lead partition %d (destination %s): ask %s", p, dest, to)
+		"this node does not lead partition %d (destination %s): %s", p, dest, to)
 	e.body.Partition = &p
 	e.body.Leader = l.ID
 	return e

@@ -164,4 +164,22 @@ func TestClusterStatusAndLeaderFollowing(t *testing.T) {
 	require.Zero(t, code)
 	require.Contains(t, out, "Cluster chaos: 2 of 3 nodes up")
 	require.Contains(t, out, leader.Spec.ID+" is down: ")
+
+	// Two of three down: no quorum. The survivor either leads no more (an
+	// election it cannot win: swarmctl gives up after --leader-wait and
+	// says so) or still does and steps down with the purge proposed (it
+	// may apply later: swarmctl does not send it again).
+	other := c.Nodes[slices.IndexFunc(c.Nodes, func(n *cluster.Node) bool { return n != leader && n != follower })]
+	require.NoError(t, other.Kill())
+	start := time.Now()
+	code, _, errOut = ctl(t, "--http", follower.Spec.HTTPAddr, "--leader-wait", "2s", "dest", "purge", dest, "--force")
+	took := time.Since(start)
+	t.Logf("gave up after %s: %s", took, errOut)
+	require.Equal(t, 1, code)
+	require.Regexp(t, `no leader is known for partition \d+ after waiting 2s|no other leader was known within 2s|`+
+		`stopped leading partition \d+ \(destination orders\) while the change was being written: it may still apply`, errOut)
+	require.Less(t, took, 2*time.Second+2*clientconfTimeout, "bounded by --leader-wait and one request's timeout")
 }
+
+// clientconfTimeout is swarmctl's default bound of one request.
+const clientconfTimeout = 5 * time.Second
