@@ -107,8 +107,7 @@ func (h *httpServer) v1Group(w http.ResponseWriter, r *http.Request) {
 }
 
 // destination finds the destination named in r's path, or answers the
-// error itself and returns false.
-// See readHere for which node answers.
+// error itself and returns false. readHere says which node answers.
 func (h *httpServer) destination(w http.ResponseWriter, r *http.Request) (adminapi.Destination, bool) {
 	name := r.PathValue("name")
 	if err := h.n.readHere(r, []byte(name)); err != nil {
