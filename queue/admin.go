@@ -21,6 +21,13 @@ func (p *Partition) applyAdmin(r *Record, res []Result) []Result {
 		return append(res, Result{})
 	}
 	d := p.dest(r.Dest)
+	if r.Type == RecordDestEdit {
+		if d == nil || d.deleted {
+			return append(res, Result{Code: CodeNoDestination})
+		}
+		p.editDest(d, r.Flags, r.Config)
+		return append(res, Result{})
+	}
 	if r.Type == RecordReplay {
 		return append(res, p.applyReplay(r))
 	}
@@ -58,6 +65,29 @@ func (p *Partition) applyDestConfig(r *Record) {
 	d.cfg = r.Config
 	d.lim = limitsOf(d.cfg, &p.opts)
 	p.noteFront(d)
+}
+
+// editDest sets the fields of d's configuration that flags names to c's.
+// As with applyDestConfig, the limits hold from now on (nothing stored is
+// dropped for a lower max_msgs or max_bytes; max_age expires by the next
+// record's time), except that a destination that turns to interest
+// retention drops at once what every group is done with.
+func (p *Partition) editDest(d *dest, flags uint8, c DestConfig) {
+	if flags&EditRetention != 0 {
+		d.cfg.Retention = c.Retention
+	}
+	if flags&EditMaxMsgs != 0 {
+		d.cfg.MaxMsgs = c.MaxMsgs
+	}
+	if flags&EditMaxBytes != 0 {
+		d.cfg.MaxBytes = c.MaxBytes
+	}
+	if flags&EditMaxAge != 0 {
+		d.cfg.MaxAge = c.MaxAge
+	}
+	d.lim = limitsOf(d.cfg, &p.opts)
+	p.noteFront(d)
+	p.dropDone(d, d.lastSeq+1)
 }
 
 // purge drops every retained message of d; its groups are done with
@@ -131,6 +161,7 @@ func (p *Partition) resetGroup(d *dest, g *group, start Start) uint64 {
 	fresh := newGroup(g.name, floor)
 	fresh.spans = spans
 	fresh.countAcked()
+	fresh.redelivered, fresh.deadLettered = g.redelivered, g.deadLettered
 	*g = *fresh
 	p.dropDone(d, floor)
 	return floor

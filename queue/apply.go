@@ -186,6 +186,7 @@ func (p *Partition) applyDeadLetter(r *Record, res []Result) []Result {
 			p.hot.ref(s.loc.Index)
 			p.noteStored(q, r.Time)
 		}
+		g.deadLettered++
 		p.done(d, g, seq)
 		res = append(res, Result{Seq: seq, Count: terminated(r.Type)})
 	}

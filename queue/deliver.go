@@ -97,6 +97,7 @@ func (p *Partition) redeliver(d *dest, g *group, max int, now int64, out []Deliv
 		}
 		e.attempt++
 		e.back, e.progress = false, 0
+		g.redelivered++
 		g.setDeadline(e, deadline)
 		out = append(out, Delivery{Seq: e.seq, Attempt: e.attempt, Msg: d.hot.view(s.loc), Loc: s.loc})
 		n++

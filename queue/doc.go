@@ -59,7 +59,8 @@
 //   - Admin records (an operator's swarmctl, admin.go) each give one
 //     Result, CodeNoDestination or CodeNoGroup if what they name does not
 //     exist. RecordDestConfig creates a destination and sets its own
-//     retention and limits over the node's (DestConfig). RecordPurge drops
+//     retention and limits over the node's (DestConfig); RecordDestEdit
+//     changes the fields its flags name of an existing one's. RecordPurge drops
 //     its messages (groups are done with them; seqs go on). RecordDestDelete
 //     also forgets its groups and config: the destination stays hidden
 //     with its last seq, so seqs never repeat and dedupe keys stay its own.

@@ -52,6 +52,11 @@ type group struct {
 	inflight int // entries of pend not pendNone
 	timers   timers
 	hasDue   bool // some entry's deadline was seen to pass: Deliver must scan
+
+	// Counters since the partition was loaded (volatile, not in the
+	// snapshot, kept by a reset): deliveries with attempt > 1, and seqs
+	// dead-lettered by an applied record.
+	redelivered, deadLettered uint64
 }
 
 func newGroup(name []byte, floor uint64) *group {

@@ -214,6 +214,11 @@ func (p *Partition) check(r *Record) error {
 		}
 	case RecordDestConfig:
 		return r.Config.check()
+	case RecordDestEdit:
+		if r.Flags == 0 || r.Flags&^editAll != 0 {
+			return corruptf("dest-edit record: flags %#x", r.Flags)
+		}
+		return r.Config.check()
 	case RecordPurge, RecordDestDelete:
 		return nil
 	case RecordReplay:

@@ -52,6 +52,21 @@ const (
 	// unless Dest is itself a ".dlq" destination, is copied to Dest+".dlq"
 	// with ReasonTerminated and the consumer's reason (Note).
 	RecordTerminate RecordType = 13
+	// RecordDestEdit changes some of an existing destination's
+	// configuration (Dest, Flags, Config): the fields Flags names
+	// (EditRetention, EditMaxMsgs, ...) take Config's values, the others
+	// stay. An admin's `dest edit`.
+	RecordDestEdit RecordType = 14
+)
+
+// Flags of a RecordDestEdit record: which fields of Config it sets.
+const (
+	EditRetention uint8 = 1 << iota
+	EditMaxMsgs
+	EditMaxBytes
+	EditMaxAge
+
+	editAll = EditRetention | EditMaxMsgs | EditMaxBytes | EditMaxAge
 )
 
 // Reasons of a RecordDeadLetterFrom record.
@@ -103,6 +118,8 @@ func (t RecordType) String() string {
 		return "dead-letter-from"
 	case RecordTerminate:
 		return "terminate"
+	case RecordDestEdit:
+		return "dest-edit"
 	}
 	return fmt.Sprintf("RecordType(%d)", uint8(t))
 }
@@ -157,6 +174,11 @@ func AppendRecord(dst []byte, r *Record) []byte {
 	case RecordDestConfig:
 		dst = appendRecordHeader(dst, r.Type, r.Time)
 		dst = appendStr16(dst, r.Dest)
+		return appendConfig(dst, r.Config)
+	case RecordDestEdit:
+		dst = appendRecordHeader(dst, r.Type, r.Time)
+		dst = appendStr16(dst, r.Dest)
+		dst = append(dst, r.Flags)
 		return appendConfig(dst, r.Config)
 	case RecordGroupReset:
 		dst = appendRecordHeader(dst, r.Type, r.Time)
@@ -241,6 +263,9 @@ func DecodeRecord(b []byte, r *Record) error {
 		r.Group = rd.str16("group")
 	case RecordPurge, RecordDestDelete, RecordReplay:
 	case RecordDestConfig:
+		r.Config = readConfig(&rd)
+	case RecordDestEdit:
+		r.Flags = rd.u8("flags")
 		r.Config = readConfig(&rd)
 	case RecordGroupReset:
 		r.Group = rd.str16("group")

@@ -31,6 +31,10 @@ type GroupStats struct {
 	// Lag is the number of seqs up to LastSeq the group is not done with:
 	// LastSeq - Floor + 1 minus those acknowledged above Floor.
 	Lag uint64
+	// Redeliveries (deliveries with attempt > 1) and DeadLettered (seqs
+	// moved to ".dlq" by an applied dead-letter record) count since the
+	// partition was loaded on this node (volatile: not in the snapshot).
+	Redeliveries, DeadLettered uint64
 }
 
 // Destinations calls fn for every destination, sorted by name (a deleted
@@ -48,6 +52,9 @@ func (p *Partition) Destinations(fn func(d DestStats)) {
 				Floor:   g.floor,
 				Pending: g.inflight,
 				Lag:     g.lag(d.lastSeq),
+
+				Redeliveries: g.redelivered,
+				DeadLettered: g.deadLettered,
 			})
 		}
 		fn(DestStats{

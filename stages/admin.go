@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/swarmmq/swarmmq/queue"
+	"github.com/swarmmq/swarmmq/route"
 	"github.com/swarmmq/swarmmq/stages/adminapi"
 )
 
@@ -33,16 +34,41 @@ func (h *httpServer) v1Status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, errText := n.status()
-	version := n.opts.Version
-	if version == "" {
-		version = "unknown"
-	}
 	writeJSON(w, http.StatusOK, adminapi.Status{
-		NodeID: n.opts.NodeID, Cluster: n.opts.ClusterName, Version: version, Status: status, Error: errText,
+		NodeID: n.opts.NodeID, Cluster: n.opts.ClusterName, Version: n.version(), Status: status, Error: errText,
 		Addr: n.server.Addr().String(), UptimeSeconds: time.Since(n.start).Seconds(),
 		Partitions: n.opts.Partitions, PartitionsLed: n.owners.Load().Led([]uint32{}),
 		Destinations: len(dests), Connections: n.server.Connections(),
 	})
+}
+
+// readHere returns nil if this node answers a read of dest: it holds a
+// replica of dest's partition (a follower's may lag), and leads it when
+// the request asks for the leader's answer (adminapi.QueryLeader, as
+// swarmctl does). Otherwise the answer is 421 naming the leader.
+func (n *Node) readHere(r *http.Request, dest []byte) error {
+	if r.URL.Query().Has(adminapi.QueryLeader) || !n.holds(route.Partition(dest, n.opts.Partitions)) {
+		return n.leadsDest(dest)
+	}
+	return nil
+}
+
+// holds reports whether partition p is replicated here (every partition
+// on a single node).
+func (n *Node) holds(p uint32) bool {
+	if n.cluster == nil {
+		return true
+	}
+	_, found := slices.BinarySearch(n.cluster.hosted, p)
+	return found
+}
+
+// version is the node's build, "unknown" if not stamped.
+func (n *Node) version() string {
+	if n.opts.Version == "" {
+		return "unknown"
+	}
+	return n.opts.Version
 }
 
 func (h *httpServer) v1Destinations(w http.ResponseWriter, r *http.Request) {
@@ -81,9 +107,13 @@ func (h *httpServer) v1Group(w http.ResponseWriter, r *http.Request) {
 }
 
 // destination finds the destination named in r's path, or answers the
-// error itself and returns false.
+// error itself and returns false. readHere says which node answers.
 func (h *httpServer) destination(w http.ResponseWriter, r *http.Request) (adminapi.Destination, bool) {
 	name := r.PathValue("name")
+	if err := h.n.readHere(r, []byte(name)); err != nil {
+		answer(w, 0, nil, err)
+		return adminapi.Destination{}, false
+	}
 	dests, err := h.n.destinations(r.Context(), name)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err.Error())
@@ -134,6 +164,7 @@ func destinationOf(partition uint32, d queue.DestStats, now int64, lim adminapi.
 		inFlight := uint64(max(g.Pending, 0))
 		out.Groups = append(out.Groups, adminapi.Group{
 			Name: string(g.Name), Lag: g.Lag, Pending: g.Lag - min(inFlight, g.Lag), InFlight: g.Pending, AckFloor: g.Floor,
+			Redeliveries: g.Redeliveries, DeadLettered: g.DeadLettered,
 		})
 	}
 	return out

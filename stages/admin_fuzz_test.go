@@ -11,7 +11,7 @@ import (
 )
 
 // FuzzAdminBodies feeds arbitrary bytes to the admin writes' body
-// decoding (dest create, group reset): never a panic; a body refused is
+// decoding (dest create, dest edit, group reset): never a panic; a body refused is
 // an apiError (answered 400); a body accepted makes a record that the
 // partition log's codec takes back unchanged and that applies.
 func FuzzAdminBodies(f *testing.F) {
@@ -19,6 +19,7 @@ func FuzzAdminBodies(f *testing.F) {
 		`{"name":"orders","retention":"limits","max_msgs":10,"max_bytes":-1,"max_age_seconds":3600}`,
 		`{"name":"q.dlq","max_age_seconds":-1}`, `{"name":"a b"}`, `{"name":"x","max_age_seconds":1e300}`,
 		`{"to":"earliest"}`, `{"to":"seq","seq":42}`, `{"to":"time","time":"2026-12-05T17:00:00Z"}`, `{"to":"first"}`,
+		`{"max_msgs":3}`, `{"retention":"interest","max_bytes":0,"max_age_seconds":-1}`, `{}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -32,6 +33,11 @@ func FuzzAdminBodies(f *testing.F) {
 		if json.Unmarshal(body, &r) == nil {
 			start, err := startOf(r)
 			rec := queue.Record{Type: queue.RecordGroupReset, Dest: []byte("q"), Group: []byte("g"), Start: start}
+			checkAdminRecord(t, rec, err)
+		}
+		var e adminapi.EditDestination
+		if json.Unmarshal(body, &e) == nil {
+			rec, err := editRecord([]byte("q"), e)
 			checkAdminRecord(t, rec, err)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/swarmmq/swarmmq/cluster/replica"
 	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/netio"
 	"github.com/swarmmq/swarmmq/queue"
@@ -31,6 +32,7 @@ import (
 func (h *httpServer) routeAdminWrites() {
 	h.mux.HandleFunc("POST /v1/destinations", h.v1CreateDestination)
 	h.mux.HandleFunc("DELETE /v1/destinations/{name}", h.v1DeleteDestination)
+	h.mux.HandleFunc("PATCH /v1/destinations/{name}", h.v1EditDestination)
 	h.mux.HandleFunc("POST /v1/destinations/{name}/purge", h.v1Purge)
 	h.mux.HandleFunc("POST /v1/destinations/{name}/replay", h.v1Replay)
 	h.mux.HandleFunc("GET /v1/destinations/{name}/messages/{seq}", h.v1Message)
@@ -103,6 +105,9 @@ func (h *httpServer) v1CreateDestination(w http.ResponseWriter, r *http.Request)
 		if err != nil {
 			return adminapi.Change{}, err
 		}
+		if err := h.n.leadsDest(rec.Dest); err != nil {
+			return adminapi.Change{}, err
+		}
 		if ok, err := h.n.hasDest(r.Context(), rec.Dest); err != nil || ok {
 			if err == nil {
 				err = errorf(http.StatusConflict, "destination %s exists (delete it first to create it anew)", body.Name)
@@ -124,17 +129,75 @@ func createRecord(body adminapi.CreateDestination) (queue.Record, error) {
 	if err != nil {
 		return queue.Record{}, errorf(http.StatusBadRequest, "retention %q: want interest or limits", body.Retention)
 	}
-	var maxAge time.Duration
-	switch a := body.MaxAgeSeconds; {
-	case math.IsNaN(a) || a*float64(time.Second) >= math.MaxInt64:
-		return queue.Record{}, errorf(http.StatusBadRequest, "max_age_seconds %v is out of range", a)
-	case a < 0:
-		maxAge = -1 // unlimited
-	default:
-		maxAge = time.Duration(a * float64(time.Second))
+	maxAge, err := maxAgeOf(body.MaxAgeSeconds)
+	if err != nil {
+		return queue.Record{}, err
 	}
 	cfg := queue.DestConfig{Retention: ret, MaxMsgs: body.MaxMsgs, MaxBytes: body.MaxBytes, MaxAge: maxAge}
 	return queue.Record{Type: queue.RecordDestConfig, Dest: name, Config: cfg}, nil
+}
+
+// maxAgeOf is max_age_seconds as a DestConfig's MaxAge (-1: unlimited).
+func maxAgeOf(a float64) (time.Duration, error) {
+	switch {
+	case math.IsNaN(a) || a*float64(time.Second) >= math.MaxInt64:
+		return 0, errorf(http.StatusBadRequest, "max_age_seconds %v is out of range", a)
+	case a < 0:
+		return -1, nil // unlimited
+	}
+	return time.Duration(a * float64(time.Second)), nil
+}
+
+func (h *httpServer) v1EditDestination(w http.ResponseWriter, r *http.Request) {
+	ch, err := func() (adminapi.Change, error) {
+		name, err := destName(r.PathValue("name"))
+		if err != nil {
+			return adminapi.Change{}, err
+		}
+		var body adminapi.EditDestination
+		if err := decodeBody(r, &body); err != nil {
+			return adminapi.Change{}, err
+		}
+		rec, err := editRecord(name, body)
+		if err != nil {
+			return adminapi.Change{}, err
+		}
+		return h.n.change(r.Context(), "edit", rec)
+	}()
+	answer(w, http.StatusOK, ch, err)
+}
+
+// editRecord checks body and makes its RecordDestEdit.
+func editRecord(name []byte, body adminapi.EditDestination) (queue.Record, error) {
+	rec := queue.Record{Type: queue.RecordDestEdit, Dest: name}
+	if body.Retention != nil {
+		ret, err := queue.ParseRetention(*body.Retention)
+		if err != nil {
+			return rec, errorf(http.StatusBadRequest, "retention %q: want interest or limits", *body.Retention)
+		}
+		rec.Flags |= queue.EditRetention
+		rec.Config.Retention = ret
+	}
+	if body.MaxMsgs != nil {
+		rec.Flags |= queue.EditMaxMsgs
+		rec.Config.MaxMsgs = *body.MaxMsgs
+	}
+	if body.MaxBytes != nil {
+		rec.Flags |= queue.EditMaxBytes
+		rec.Config.MaxBytes = *body.MaxBytes
+	}
+	if body.MaxAgeSeconds != nil {
+		maxAge, err := maxAgeOf(*body.MaxAgeSeconds)
+		if err != nil {
+			return rec, err
+		}
+		rec.Flags |= queue.EditMaxAge
+		rec.Config.MaxAge = maxAge
+	}
+	if rec.Flags == 0 {
+		return rec, errorf(http.StatusBadRequest, "nothing to change: give retention, max_msgs, max_bytes or max_age_seconds")
+	}
+	return rec, nil
 }
 
 func (h *httpServer) v1DeleteDestination(w http.ResponseWriter, r *http.Request) {
@@ -253,15 +316,25 @@ func (n *Node) change(ctx context.Context, action string, rec queue.Record) (adm
 // names the leader when this node knows it.
 func (n *Node) notLeader(p uint32, dest []byte) *apiError {
 	l := n.owners.Load().Leader(p)
-	to := "its leader"
+	to := "no leader is known yet (an election?)"
 	if l.ID != "" {
-		to = fmt.Sprintf("its leader, node %s (client address %s)", l.ID, l.Addr)
+		to = fmt.Sprintf("ask its leader, node %s (client address %s)", l.ID, l.Addr)
 	}
 	e := errorf(http.StatusMisdirectedRequest,
-		"this node does not lead partition %d (destination %s): send the change to %s", p, dest, to)
+		"this node does not lead partition %d (destination %s): %s", p, dest, to)
 	e.body.Partition = &p
 	e.body.Leader = l.ID
 	return e
+}
+
+// leadsDest returns nil if this node leads dest's partition, else the
+// answer 421 naming the leader.
+func (n *Node) leadsDest(dest []byte) error {
+	p := route.Partition(dest, n.opts.Partitions)
+	if n.owners == nil || !n.owners.Load().Leads(p) {
+		return n.notLeader(p, dest)
+	}
+	return nil
 }
 
 // proposeAdmin appends rec to partition p's log through the log's input
@@ -305,7 +378,14 @@ func (n *Node) proposalError(err error, p uint32, dest []byte) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, plog.ErrNotLeader):
-		return n.notLeader(p, dest)
+		e := n.notLeader(p, dest)
+		if errors.Is(err, replica.ErrUnknown) {
+			// Proposed, then the leadership moved before it committed.
+			e.body.Error = fmt.Sprintf("this node stopped leading partition %d (destination %s) while the change "+
+				"was being written: it may still apply; look before retrying", p, dest)
+			e.body.MayHaveApplied = true
+		}
+		return e
 	case errors.Is(err, wal.ErrDiskFull):
 		return errorf(http.StatusInsufficientStorage, "the node's disk is full (storage.min_free): %v", err)
 	}
@@ -343,6 +423,9 @@ func (h *httpServer) v1Message(w http.ResponseWriter, r *http.Request) {
 	m, err := func() (adminapi.Message, error) {
 		name, err := destName(r.PathValue("name"))
 		if err != nil {
+			return adminapi.Message{}, err
+		}
+		if err := h.n.readHere(r, name); err != nil {
 			return adminapi.Message{}, err
 		}
 		seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)

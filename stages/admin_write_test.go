@@ -42,8 +42,10 @@ func call(t *testing.T, n *Node, method, path, body string) (int, []byte) {
 }
 
 // TestAdminWritesNeedTheLeader: a node that does not lead a destination's
-// partition answers its writes 421 with the partition, and changes
-// nothing; the destinations it leads still take theirs.
+// partition answers its writes, and its reads of that destination that
+// ask for the leader (?leader=1), 421 with the partition, and changes
+// nothing; reads that do not ask are answered from its replica; the
+// destinations it leads still take their writes.
 func TestAdminWritesNeedTheLeader(t *testing.T) {
 	n := startNode(t)
 	code, _ := call(t, n, http.MethodPost, "/v1/destinations", `{"name":"orders"}`)
@@ -56,26 +58,32 @@ func TestAdminWritesNeedTheLeader(t *testing.T) {
 		{http.MethodDelete, "/v1/destinations/orders", ""},
 		{http.MethodPost, "/v1/destinations/orders/groups/g/reset", `{"to":"latest"}`},
 		{http.MethodPost, "/v1/destinations", `{"name":"orders","max_msgs":3}`},
+		{http.MethodPatch, "/v1/destinations/orders", `{"max_msgs":3}`},
+		{http.MethodGet, "/v1/destinations/orders?leader=1", ""},
+		{http.MethodGet, "/v1/destinations/orders/groups?leader=1", ""},
+		{http.MethodGet, "/v1/destinations/orders/messages/1?leader=1", ""},
 	} {
 		code, body := call(t, n, c.method, c.path, c.body)
-		if c.path == "/v1/destinations" {
-			// create looks first (a read, served here): orders exists.
-			require.Equal(t, http.StatusConflict, code, string(body))
-			continue
-		}
-		require.Equal(t, http.StatusMisdirectedRequest, code, string(body))
+		require.Equal(t, http.StatusMisdirectedRequest, code, "%s %s: %s", c.method, c.path, body)
 		var e adminapi.APIError
 		require.NoError(t, json.Unmarshal(body, &e))
 		require.NotNil(t, e.Partition)
 		require.Equal(t, p, *e.Partition)
 		require.Contains(t, e.Error, "this node does not lead partition")
+		require.False(t, e.MayHaveApplied)
+	}
+	for _, path := range []string{"/v1/destinations", "/v1/destinations/orders", "/v1/destinations/orders/groups"} {
+		code, body := call(t, n, http.MethodGet, path, "")
+		require.Equal(t, http.StatusOK, code, "%s: served from the replica here: %s", path, body)
 	}
 	code, body := call(t, n, http.MethodGet, "/v1/destinations/orders", "")
-	require.Equal(t, http.StatusOK, code, "reads are served by any node")
+	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(body), `"name": "orders"`)
 
 	n.owners.SetLeader(p, true)
 	code, _ = call(t, n, http.MethodPost, "/v1/destinations/orders/purge", "")
+	require.Equal(t, http.StatusOK, code)
+	code, _ = call(t, n, http.MethodGet, "/v1/destinations/orders?leader=1", "")
 	require.Equal(t, http.StatusOK, code)
 }
 
@@ -96,6 +104,11 @@ func TestAdminWriteBadInput(t *testing.T) {
 		{http.MethodGet, "/v1/destinations/q/messages/0", "", "bad seq"},
 		{http.MethodGet, "/v1/destinations/q/messages/-1", "", "bad seq"},
 		{http.MethodPost, "/v1/destinations/q.dlq/replay", "", "replay names the destination"},
+		{http.MethodPatch, "/v1/destinations/q", `{}`, "nothing to change"},
+		{http.MethodPatch, "/v1/destinations/q", `{"retention":"forever"}`, "retention"},
+		{http.MethodPatch, "/v1/destinations/q", `{"max_age_seconds":1e300}`, "out of range"},
+		{http.MethodPatch, "/v1/destinations/q", `{"max_msgs":"3"}`, "cannot read the request body"},
+		{http.MethodPatch, "/v1/destinations/a%20b", `{"max_msgs":3}`, "bad destination name"},
 	} {
 		code, body := call(t, n, c.method, c.path, c.body)
 		require.Equal(t, http.StatusBadRequest, code, "%s %s %s: %s", c.method, c.path, c.body, body)

@@ -48,6 +48,9 @@ type Member struct {
 	// ID is the node id; Client the address clients dial; Peer the
 	// address nodes dial.
 	ID, Client, Peer string
+	// HTTP is its admin address (/health, the admin API), "" if not
+	// known; /health lists it so that swarmctl finds every node.
+	HTTP string
 }
 
 // validate lists the problems of c for the node self of a cluster of

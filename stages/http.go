@@ -8,12 +8,16 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/swarmmq/swarmmq/cluster/placement"
 	"github.com/swarmmq/swarmmq/graph"
 	"github.com/swarmmq/swarmmq/netio/promtext"
+	"github.com/swarmmq/swarmmq/stages/adminapi"
 	"github.com/swarmmq/swarmmq/wal"
 )
 
@@ -50,6 +54,15 @@ type Health struct {
 	PartitionsFollowed []FollowedHealth  `json:"partitions_followed,omitempty"`
 	PartitionTerms     map[string]uint64 `json:"partition_terms,omitempty"`
 	PeerLinks          []PeerHealth      `json:"peer_links,omitempty"`
+
+	// Version is the node binary's build ("unknown" if not stamped).
+	Version string `json:"version"`
+	// Members (a cluster member's) are every node of cluster.nodes, this
+	// one included, with its addresses: swarmctl finds the cluster from
+	// any one node. Replicas are the partitions replicated here, led or
+	// not, with their raft progress and replica set.
+	Members  []adminapi.Member  `json:"members,omitempty"`
+	Replicas []adminapi.Replica `json:"replicas,omitempty"`
 }
 
 func (n *Node) startHTTP() error {
@@ -105,12 +118,44 @@ func (h *httpServer) health(w http.ResponseWriter, _ *http.Request) {
 		UptimeSeconds: time.Since(n.start).Seconds(), Connections: n.server.Connections(),
 		Error: errText,
 	}
+	body.Version = n.version()
 	n.clusterHealth(&body)
+	h.clusterMembers(&body)
 	w.Header().Set("Content-Type", "application/json")
 	if status != "ok" {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// clusterMembers fills body's Members (sorted by id, so that every node
+// lists them in the same order) and Replicas on a cluster member. This
+// node's own HTTP address is the one it listens on.
+func (h *httpServer) clusterMembers(body *Health) {
+	n := h.n
+	c := n.opts.Cluster
+	if c == nil || n.cluster == nil {
+		return
+	}
+	ids := make([]string, len(c.Members))
+	body.Members = make([]adminapi.Member, len(c.Members))
+	for i, m := range c.Members {
+		ids[i] = m.ID
+		body.Members[i] = adminapi.Member{ID: m.ID, Client: m.Client, Peer: m.Peer, HTTP: m.HTTP}
+		if m.ID == n.opts.NodeID {
+			body.Members[i].HTTP = h.addr().String()
+		}
+	}
+	slices.SortFunc(body.Members, func(a, b adminapi.Member) int { return strings.Compare(a.ID, b.ID) })
+	body.Replicas = []adminapi.Replica{}
+	for _, s := range n.cluster.log.Status() {
+		replicas, err := placement.Replicas(s.Partition, ids, c.ReplicationFactor)
+		if err != nil {
+			replicas = []string{}
+		}
+		body.Replicas = append(body.Replicas, adminapi.Replica{Partition: s.Partition, Leader: s.Leader, Term: s.Term,
+			Commit: s.Commit, Applied: s.Applied, Replicas: replicas})
+	}
 }
 
 func (h *httpServer) readyz(w http.ResponseWriter, _ *http.Request) {

@@ -23,7 +23,7 @@ func TestClusterOptions(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, c.ReplicationFactor)
 	require.Len(t, c.Members, 5)
-	require.Equal(t, stages.Member{ID: "node-2", Client: "localhost:9002", Peer: "localhost:9102"}, c.Members[0])
+	require.Equal(t, stages.Member{ID: "node-2", Client: "localhost:9002", Peer: "localhost:9102", HTTP: "127.0.0.1:8082"}, c.Members[0])
 	require.Nil(t, c.PeerTLS)
 
 	cfg, err = conf.LoadNode(conf.NodeFlags{Config: filepath.Join("..", "..", "configs", "mvp-cluster.yaml")})

@@ -84,7 +84,7 @@ func clusterOptions(cfg conf.Config) (*stages.Cluster, error) {
 	}
 	c := &stages.Cluster{ReplicationFactor: m.ReplicationFactor}
 	for _, e := range append([]conf.Endpoint{m.Self}, m.Peers...) {
-		c.Members = append(c.Members, stages.Member{ID: e.ID, Client: e.Client, Peer: e.Peer})
+		c.Members = append(c.Members, stages.Member{ID: e.ID, Client: e.Client, Peer: e.Peer, HTTP: e.HTTP})
 	}
 	if sec := cfg.Security; sec.TLSCert != "" {
 		ca := sec.PeerCA

@@ -1,10 +1,12 @@
 // Command swarmctl shows and manages what a SwarmMQ node holds, through
 // the node's admin HTTP API (docs/admin.md):
 //
-//	swarmctl status                          # the node: id, version, health, uptime, partitions led
+//	swarmctl status                          # the node: id, version, health, uptime, partitions led;
+//	                                         # a cluster member: every node, each partition's leader and replicas
 //	swarmctl dest ls                         # destinations: depth, bytes, oldest age, last seq, groups
 //	swarmctl dest info orders                # one destination, its limits and its groups
 //	swarmctl dest create audit --retention limits --max-age 168h
+//	swarmctl dest edit audit --max-age 720h  # only the limits given change
 //	swarmctl dest purge orders               # asks first, unless --force
 //	swarmctl dest delete orders              # asks first, unless --force
 //	swarmctl group ls orders                 # the groups of a destination
@@ -17,10 +19,12 @@
 //
 // --http is the node's admin address (node.http_addr, default
 // 127.0.0.1:8080), not its client port; with a comma-separated list the
-// first address that answers is used. Tables are for people, --json prints
-// the node's JSON for scripts. It exits 0 on success, 1 on an error (the
-// node unreachable, an unknown destination or group) and 2 on a bad
-// command line.
+// first address that answers is used. In a cluster any member will do: a
+// request about one destination goes to the leader of its partition (a 421
+// followed), waiting up to --leader-wait during an election. Tables are
+// for people, --json prints the node's JSON for scripts. It exits 0 on
+// success, 1 on an error (the node unreachable, an unknown destination or
+// group, no leader) and 2 on a bad command line.
 package main
 
 import (

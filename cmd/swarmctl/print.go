@@ -80,9 +80,9 @@ func printDestination(out io.Writer, d adminapi.Destination) error {
 
 func printGroups(out io.Writer, gs []adminapi.Group) error {
 	tw := table(out)
-	fmt.Fprintln(tw, "GROUP\tLAG\tPENDING\tIN FLIGHT\tACK FLOOR")
+	fmt.Fprintln(tw, "GROUP\tLAG\tPENDING\tIN FLIGHT\tACK FLOOR\tREDELIVERED\tDEAD-LETTERED")
 	for _, g := range gs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", g.Name, g.Lag, g.Pending, g.InFlight, g.AckFloor)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", g.Name, g.Lag, g.Pending, g.InFlight, g.AckFloor, g.Redeliveries, g.DeadLettered)
 	}
 	return tw.Flush()
 }
@@ -95,6 +95,8 @@ func printGroup(out io.Writer, g adminapi.Group) error {
 	row("Pending", g.Pending)
 	row("In flight", g.InFlight)
 	row("Ack floor", g.AckFloor)
+	row("Redelivered", g.Redeliveries)
+	row("Dead-lettered", g.DeadLettered)
 	return tw.Flush()
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/swarmmq/swarmmq/conf/clientconf"
-	"github.com/swarmmq/swarmmq/stages/adminapi"
 )
 
 // exitParse is kong's exit request (after --help or --version) or a bad
@@ -39,9 +38,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		parser.Errorf("%v", err)
 		return 2
 	}
-	a, err := newAPI(flags.HTTP, flags.Timeout)
+	a, err := newAPI(flags.HTTP, flags.Timeout, flags.LeaderWait)
 	if err == nil {
-		err = dispatch(ctx, kctx.Command(), flags, a, term{in: stdin, out: stdout})
+		err = dispatch(ctx, kctx.Command(), flags, a, term{in: stdin, out: stdout, err: stderr})
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "swarmctl: %v\n", err)
@@ -55,15 +54,15 @@ func dispatch(ctx context.Context, cmd string, f clientconf.CtlFlags, a *api, t 
 	out := t.out
 	switch cmd {
 	case "status":
-		return show(ctx, a, adminapi.PathStatus, f.JSON, out, printStatus)
+		return status(ctx, a, f.JSON, out)
 	case "dest ls":
-		return show(ctx, a, adminapi.PathDestinations, f.JSON, out, printDestinations)
+		return destinations(ctx, a, f.JSON, out, t.err)
 	case "dest info <name>":
-		return show(ctx, a, destPath(f.Dest.Info.Name), f.JSON, out, printDestination)
+		return show(ctx, a, atLeader(destPath(f.Dest.Info.Name)), f.JSON, out, printDestination)
 	case "group ls <dest>":
-		return show(ctx, a, groupPath(f.Group.Ls.Dest, ""), f.JSON, out, printGroups)
+		return show(ctx, a, atLeader(groupPath(f.Group.Ls.Dest, "")), f.JSON, out, printGroups)
 	case "group info <dest> <group>":
-		return show(ctx, a, groupPath(f.Group.Info.Dest, f.Group.Info.Group), f.JSON, out, printGroup)
+		return show(ctx, a, atLeader(groupPath(f.Group.Info.Dest, f.Group.Info.Group)), f.JSON, out, printGroup)
 	}
 	return dispatchWrite(ctx, cmd, f, a, t)
 }

@@ -83,15 +83,15 @@ func TestCommands(t *testing.T) {
 	require.Contains(t, out, "Depth           2\n")
 	require.Contains(t, out, "Seqs retained   2..3\n")
 	require.Contains(t, out, "Max deliver     5\n")
-	require.Contains(t, out, "GROUP    LAG  PENDING  IN FLIGHT  ACK FLOOR\nbilling  2    1        1          2\n")
+	require.Contains(t, out, "GROUP    LAG  PENDING  IN FLIGHT  ACK FLOOR  REDELIVERED  DEAD-LETTERED\nbilling  2    1        1          2          0            0\n")
 
 	code, out, errOut = ctl(t, http, "group", "ls", "orders")
 	require.Zero(t, code, errOut)
-	require.Equal(t, "GROUP    LAG  PENDING  IN FLIGHT  ACK FLOOR\nbilling  2    1        1          2\n", out)
+	require.Equal(t, "GROUP    LAG  PENDING  IN FLIGHT  ACK FLOOR  REDELIVERED  DEAD-LETTERED\nbilling  2    1        1          2          0            0\n", out)
 
 	code, out, errOut = ctl(t, http, "group", "info", "orders", "billing")
 	require.Zero(t, code, errOut)
-	require.Equal(t, "Group      billing\nLag        2\nPending    1\nIn flight  1\nAck floor  2\n", out)
+	require.Equal(t, "Group          billing\nLag            2\nPending        1\nIn flight      1\nAck floor      2\nRedelivered    0\nDead-lettered  0\n", out)
 }
 
 func TestJSON(t *testing.T) {

@@ -16,10 +16,10 @@ import (
 	"github.com/swarmmq/swarmmq/stages/adminapi"
 )
 
-// term is where swarmctl asks (in) and prints (out).
+// term is where swarmctl asks (in), prints (out) and warns (err).
 type term struct {
-	in  io.Reader
-	out io.Writer
+	in       io.Reader
+	out, err io.Writer
 }
 
 // errAborted is the answer "no" to a confirmation.
@@ -49,6 +49,17 @@ func dispatchWrite(ctx context.Context, cmd string, f clientconf.CtlFlags, a *ap
 		body := adminapi.CreateDestination{Name: c.Name, Retention: c.Retention, MaxMsgs: c.MaxMsgs, MaxBytes: c.MaxBytes,
 			MaxAgeSeconds: c.MaxAge.Seconds()}
 		return change(ctx, a, http.MethodPost, adminapi.PathDestinations, body, f.JSON, t.out)
+	case "dest edit <name>":
+		e := f.Dest.Edit
+		body := adminapi.EditDestination{Retention: e.Retention, MaxMsgs: e.MaxMsgs, MaxBytes: e.MaxBytes}
+		if e.MaxAge != nil {
+			s := e.MaxAge.Seconds()
+			body.MaxAgeSeconds = &s
+		}
+		if body == (adminapi.EditDestination{}) {
+			return errors.New("dest edit: nothing to change: give --retention, --max-msgs, --max-bytes or --max-age")
+		}
+		return change(ctx, a, http.MethodPatch, destPath(e.Name), body, f.JSON, t.out)
 	case "dest purge <name>":
 		return destructive(ctx, a, f.Dest.Purge.Name, "", f.Dest.Purge.Force, f.JSON, t,
 			http.MethodPost, destPath(f.Dest.Purge.Name)+adminapi.SubPurge)
@@ -78,7 +89,7 @@ func dispatchWrite(ctx context.Context, cmd string, f clientconf.CtlFlags, a *ap
 func destructive(ctx context.Context, a *api, dest, group string, force, asJSON bool, t term, method, path string) error {
 	if !force {
 		var d adminapi.Destination
-		if _, err := a.get(ctx, destPath(dest), &d); err != nil {
+		if _, err := a.get(ctx, atLeader(destPath(dest)), &d); err != nil {
 			return err
 		}
 		q := fmt.Sprintf("Purge the %d messages (%d bytes) of %s?", d.Depth, d.Bytes, dest)
@@ -145,6 +156,8 @@ func describe(c adminapi.Change) string {
 	switch c.Action {
 	case "create":
 		return fmt.Sprintf("Created %s (partition %d).", c.Destination, c.Partition)
+	case "edit":
+		return fmt.Sprintf("Changed %s (partition %d).", c.Destination, c.Partition)
 	case "purge":
 		return fmt.Sprintf("Purged %s: %d messages dropped.", c.Destination, c.Messages)
 	case "delete":
@@ -163,7 +176,7 @@ func describe(c adminapi.Change) string {
 func msgGet(ctx context.Context, a *api, f clientconf.CtlFlags, out io.Writer) error {
 	g := f.Msg.Get
 	var m adminapi.Message
-	raw, err := a.get(ctx, destPath(g.Dest)+adminapi.SubMessages+strconv.FormatUint(g.Seq, 10), &m)
+	raw, err := a.get(ctx, atLeader(destPath(g.Dest)+adminapi.SubMessages+strconv.FormatUint(g.Seq, 10)), &m)
 	switch {
 	case err != nil:
 		return err

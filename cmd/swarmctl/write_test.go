@@ -420,3 +420,35 @@ func TestFetchFrom(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []uint64{2, 3, 4, 5}, seqsOf(ds), "acknowledged under limits retention, read again")
 }
+
+// TestGroupCounters: group info counts a group's redeliveries (deliveries
+// with attempt > 1) and the messages it dead-lettered; a reset keeps them.
+func TestGroupCounters(t *testing.T) {
+	n := nodetest.Start(t, func(o *stages.Options) { o.Queue.MaxDeliver = 3 })
+	http := "--http=" + n.HTTPAddr().String()
+	c, ctx := dial(t, n)
+	_, err := c.Publish(ctx, "jobs", []byte("a"), []byte("b"), []byte("c"))
+	require.NoError(t, err)
+	for attempt := uint32(1); attempt <= 3; attempt++ {
+		ds, err := c.Fetch(ctx, "jobs", "w", 2, 10*time.Second)
+		require.NoError(t, err)
+		require.Len(t, ds, 2)
+		require.Equal(t, attempt, ds[0].Attempt)
+		require.NoError(t, c.Nack(ctx, "jobs", "w", 0, ds[0].Seq, ds[1].Seq))
+	}
+	dead, err := c.Fetch(ctx, "jobs.dlq", "ops", 10, 10*time.Second)
+	require.NoError(t, err)
+	require.Len(t, dead, 2, "after 3 attempts each")
+
+	code, out, errOut := ctl(t, http, "--json", "group", "info", "jobs", "w")
+	require.Zero(t, code, errOut)
+	var g adminapi.Group
+	require.NoError(t, json.Unmarshal([]byte(out), &g))
+	require.Equal(t, adminapi.Group{Name: "w", Lag: 1, Pending: 1, AckFloor: 3, Redeliveries: 4, DeadLettered: 2}, g)
+
+	code, _, errOut = ctl(t, http, "group", "reset", "jobs", "w", "--to", "latest")
+	require.Zero(t, code, errOut)
+	code, out, errOut = ctl(t, http, "group", "ls", "jobs")
+	require.Zero(t, code, errOut)
+	require.Equal(t, "GROUP  LAG  PENDING  IN FLIGHT  ACK FLOOR  REDELIVERED  DEAD-LETTERED\nw      0    0        0          4          4            2\n", out)
+}

@@ -13,11 +13,15 @@ const (
 	DefaultAdminHTTP = "127.0.0.1:8080"
 	// DefaultCtlTimeout bounds each request of swarmctl.
 	DefaultCtlTimeout = 5 * time.Second
+	// DefaultLeaderWait bounds how long swarmctl waits for a partition's
+	// leader to be known (an election) before it gives up.
+	DefaultLeaderWait = 10 * time.Second
 )
 
 // CtlVars are the kong variables CtlFlags' defaults refer to.
 func CtlVars() kong.Vars {
-	return kong.Vars{"default_http": DefaultAdminHTTP, "default_ctl_timeout": DefaultCtlTimeout.String()}
+	return kong.Vars{"default_http": DefaultAdminHTTP, "default_ctl_timeout": DefaultCtlTimeout.String(),
+		"default_leader_wait": DefaultLeaderWait.String()}
 }
 
 // CtlFlags is the command line of swarmctl (parsed by kong with CtlVars);
@@ -28,8 +32,12 @@ type CtlFlags struct {
 	HTTP    string        `name:"http" help:"The node's admin HTTP address (node.http_addr, not the client port); a comma-separated list is tried in order and the first that answers is used (default: ${default})." default:"${default_http}" placeholder:"HOST:PORT[,HOST:PORT]"`
 	JSON    bool          `name:"json" help:"Print the node's JSON instead of a table."`
 	Timeout time.Duration `help:"Bound of each request to the node (default: ${default})." default:"${default_ctl_timeout}" placeholder:"DURATION"`
+	// LeaderWait bounds the wait for a partition's leader during an
+	// election (a request to a node that does not lead the destination's
+	// partition goes to its leader).
+	LeaderWait time.Duration `name:"leader-wait" help:"In a cluster, how long to wait for a destination's partition to have a leader (an election) before giving up (default: ${default})." default:"${default_leader_wait}" placeholder:"DURATION"`
 
-	Status struct{} `cmd:"" help:"The node: id, version, health, uptime, partitions led, destinations."`
+	Status struct{} `cmd:"" help:"The node (id, version, health, uptime, partitions led, destinations) or, for a cluster member, the cluster: every node and every partition's leader and replicas."`
 	Dest   struct {
 		Ls   struct{} `cmd:"" help:"Destinations with depth, bytes, oldest message age, last seq and groups."`
 		Info struct {
@@ -42,6 +50,13 @@ type CtlFlags struct {
 			MaxBytes  int64         `name:"max-bytes" help:"Most payload bytes retained (0: the node's, -1: unlimited)."`
 			MaxAge    time.Duration `name:"max-age" help:"Messages older than this are dropped (0: the node's, -1s: unlimited)."`
 		} `cmd:"" help:"Create a destination with its own retention and limits (over the node's)."`
+		Edit struct {
+			Name      string         `arg:"" help:"Destination name."`
+			Retention *string        `help:"interest or limits; \"\" for the node's." enum:"interest,limits,"`
+			MaxMsgs   *int64         `name:"max-msgs" help:"Most messages retained (0: the node's, -1: unlimited)."`
+			MaxBytes  *int64         `name:"max-bytes" help:"Most payload bytes retained (0: the node's, -1: unlimited)."`
+			MaxAge    *time.Duration `name:"max-age" help:"Messages older than this are dropped (0: the node's, -1s: unlimited)."`
+		} `cmd:"" help:"Change an existing destination's retention or limits (only the flags given); messages already stored stay."`
 		Purge struct {
 			Name  string `arg:"" help:"Destination name."`
 			Force bool   `help:"Do not ask for confirmation."`

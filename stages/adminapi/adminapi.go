@@ -3,12 +3,20 @@
 // swarmctl. It is a leaf: plain types, no goroutines, no I/O.
 package adminapi
 
+import "encoding/json"
+
 // Paths of the admin API; a destination or group name is one path
 // segment, escaped (url.PathEscape).
 const (
 	PathStatus       = "/v1/status"
 	PathDestinations = "/v1/destinations"
 )
+
+// QueryLeader, as a query parameter of a read of one destination
+// (?leader=1), asks for the answer of its partition's leader: another
+// node answers 421 naming it. Without it any node that holds a replica of
+// the partition answers with what it holds (a follower's may lag).
+const QueryLeader = "leader"
 
 // Sub-paths of a destination (after PathDestinations/{name}).
 const (
@@ -76,15 +84,25 @@ type Group struct {
 	InFlight int `json:"in_flight"`
 	// AckFloor: every seq below it is finished for the group.
 	AckFloor uint64 `json:"ack_floor"`
+	// Redeliveries counts deliveries to the group with attempt > 1, and
+	// DeadLettered its messages moved to ".dlq", since the node started
+	// (each node counts what it delivered and applied).
+	Redeliveries uint64 `json:"redeliveries"`
+	DeadLettered uint64 `json:"dead_lettered"`
 }
 
 // APIError is the JSON body of every admin error answer. An answer 421
-// (this node does not lead the destination's partition) names the
-// partition, and its leader when the node knows it.
+// (this node does not lead the destination's partition: a write, or a
+// read of one destination) names the partition, and its leader when the
+// node knows it.
 type APIError struct {
 	Error     string  `json:"error"`
 	Partition *uint32 `json:"partition,omitempty"`
 	Leader    string  `json:"leader,omitempty"`
+	// MayHaveApplied (with 421) says the change was proposed and the
+	// leadership moved before it committed: it may still apply, so it is
+	// not safe to send again blindly.
+	MayHaveApplied bool `json:"may_have_applied,omitempty"`
 }
 
 // CreateDestination is the body of POST /v1/destinations. A zero limit
@@ -95,6 +113,16 @@ type CreateDestination struct {
 	MaxMsgs       int64   `json:"max_msgs,omitempty"`
 	MaxBytes      int64   `json:"max_bytes,omitempty"`
 	MaxAgeSeconds float64 `json:"max_age_seconds,omitempty"`
+}
+
+// EditDestination is the body of PATCH /v1/destinations/{name}: the
+// fields given change, the others stay. Values are as in
+// CreateDestination: "" or 0 take the node's, -1 is unlimited.
+type EditDestination struct {
+	Retention     *string  `json:"retention,omitempty"`
+	MaxMsgs       *int64   `json:"max_msgs,omitempty"`
+	MaxBytes      *int64   `json:"max_bytes,omitempty"`
+	MaxAgeSeconds *float64 `json:"max_age_seconds,omitempty"`
 }
 
 // Reset is the body of POST /v1/destinations/{name}/groups/{group}/reset.
@@ -108,7 +136,7 @@ type Reset struct {
 // Change is the answer of every write: what was done, once it is in the
 // partition's log and applied.
 type Change struct {
-	Action      string `json:"action"` // create, purge, delete, reset, group-delete, replay
+	Action      string `json:"action"` // create, edit, purge, delete, reset, group-delete, replay
 	Destination string `json:"destination"`
 	Group       string `json:"group,omitempty"`
 	Partition   uint32 `json:"partition"`
@@ -144,4 +172,97 @@ type DeadLetter struct {
 	Seq         uint64 `json:"seq"`         // its seq there
 	Attempts    uint32 `json:"attempts"`    // deliveries to the group
 	Reason      string `json:"reason"`      // "max_deliver": delivered that many times without an ack
+}
+
+// PathHealth is the node's health, read by probes and by swarmctl status.
+const PathHealth = "/health"
+
+// Health is the part of the node's /health body (answered 200 when the
+// node is ok, 503 otherwise) that swarmctl reads; the node's body has more
+// (docs/admin.md, docs/cluster.md).
+type Health struct {
+	NodeID        string   `json:"node_id"`
+	Cluster       string   `json:"cluster"`
+	Version       string   `json:"version"`
+	Status        string   `json:"status"`
+	Error         string   `json:"error,omitempty"`
+	Addr          string   `json:"addr"`
+	UptimeSeconds float64  `json:"uptime_seconds"`
+	Partitions    uint32   `json:"partitions"`
+	PartitionsLed []uint32 `json:"partitions_led"`
+	// Members and Replicas are a cluster member's (absent on a single
+	// node).
+	Members  []Member  `json:"members,omitempty"`
+	Replicas []Replica `json:"replicas,omitempty"`
+	// Incarnation is the node's incarnation, if the node reports one
+	// (kept as the node wrote it).
+	Incarnation json.RawMessage `json:"incarnation,omitempty"`
+}
+
+// Member is one node of the cluster (cluster.nodes), as /health lists
+// them: this node included, sorted by id.
+type Member struct {
+	ID     string `json:"id"`
+	Client string `json:"client"`         // the address clients dial
+	Peer   string `json:"peer"`           // the address nodes dial
+	HTTP   string `json:"http,omitempty"` // the admin address; "" if not known
+}
+
+// Replica is one partition replicated on the node that answers /health,
+// as its raft log sees it.
+type Replica struct {
+	Partition uint32 `json:"partition"`
+	// Leader is the leader's node id as this node knows it ("" none known);
+	// Term the raft term.
+	Leader string `json:"leader"`
+	Term   uint64 `json:"term"`
+	// Commit is the commit index this node knows, Applied how far its
+	// raft log has handed committed entries to be applied.
+	Commit  uint64 `json:"commit"`
+	Applied uint64 `json:"applied"`
+	// Replicas are the nodes that replicate the partition (placement).
+	Replicas []string `json:"replicas"`
+}
+
+// ClusterStatus is what swarmctl status prints for a cluster (--json):
+// every node's /health, put together.
+type ClusterStatus struct {
+	Cluster    string            `json:"cluster"`
+	Partitions uint32            `json:"partitions"`
+	Nodes      []ClusterNode     `json:"nodes"`
+	Placement  []PartitionStatus `json:"placement"`
+}
+
+// ClusterNode is one member in ClusterStatus.
+type ClusterNode struct {
+	Member
+	// Up says the node answered /health; Error says why not.
+	Up            bool            `json:"up"`
+	Error         string          `json:"error,omitempty"`
+	Status        string          `json:"status,omitempty"` // its health: ok, catching_up, disk_full, ...
+	Reason        string          `json:"reason,omitempty"` // why it is not ok
+	Version       string          `json:"version,omitempty"`
+	UptimeSeconds float64         `json:"uptime_seconds,omitempty"`
+	Incarnation   json.RawMessage `json:"incarnation,omitempty"`
+	PartitionsLed []uint32        `json:"partitions_led"`
+}
+
+// PartitionStatus is one partition in ClusterStatus: its leader (the node
+// that says it leads it; "" none up) and its replicas.
+type PartitionStatus struct {
+	Partition uint32          `json:"partition"`
+	Leader    string          `json:"leader"`
+	Term      uint64          `json:"term"`
+	Replicas  []ReplicaStatus `json:"replicas"`
+}
+
+// ReplicaStatus is one replica of a partition. ApplyLag is the entries
+// the leader knows committed that the replica has not applied (against its
+// own commit index when the leader did not answer); absent when the
+// replica's node did not answer.
+type ReplicaStatus struct {
+	ID       string  `json:"id"`
+	Up       bool    `json:"up"`
+	Applied  uint64  `json:"applied"`
+	ApplyLag *uint64 `json:"apply_lag,omitempty"`
 }

@@ -14,9 +14,15 @@ import (
 const maxStatsDestinations = 1000
 
 // stats refreshes the per-destination and per-group gauges of the worker's
-// partitions.
+// partitions, and unregisters those of destinations and groups that are
+// gone (deleted), so /metrics does not keep their last values.
 func (w *worker) stats() {
 	set := w.s.opts.Metrics
+	seen := make(map[string]bool, len(w.series))
+	gauge := func(name string, v float64) {
+		set.GetOrCreateGauge(name, nil).Set(v)
+		seen[name] = true
+	}
 	n := 0
 	for _, id := range w.parts {
 		dedupeStats(set, id, w.s.deps.Partitions[id].DedupeStats())
@@ -26,15 +32,21 @@ func (w *worker) stats() {
 			}
 			n++
 			dest := strconv.Quote(string(d.Name))
-			set.GetOrCreateGauge(fmt.Sprintf("swarmmq_destination_depth{destination=%s}", dest), nil).Set(float64(d.Msgs))
-			set.GetOrCreateGauge(fmt.Sprintf("swarmmq_destination_bytes{destination=%s}", dest), nil).Set(float64(d.Bytes))
+			gauge(fmt.Sprintf("swarmmq_destination_depth{destination=%s}", dest), float64(d.Msgs))
+			gauge(fmt.Sprintf("swarmmq_destination_bytes{destination=%s}", dest), float64(d.Bytes))
 			for _, g := range d.Groups {
 				labels := fmt.Sprintf("{destination=%s,group=%s}", dest, strconv.Quote(string(g.Name)))
-				set.GetOrCreateGauge("swarmmq_group_lag"+labels, nil).Set(float64(g.Lag))
-				set.GetOrCreateGauge("swarmmq_group_pending"+labels, nil).Set(float64(g.Pending))
+				gauge("swarmmq_group_lag"+labels, float64(g.Lag))
+				gauge("swarmmq_group_pending"+labels, float64(g.Pending))
 			}
 		})
 	}
+	for name := range w.series {
+		if !seen[name] {
+			set.UnregisterMetric(name)
+		}
+	}
+	w.series = seen
 }
 
 // dedupeStats exports partition id's dedupe state (docs/metrics.md).

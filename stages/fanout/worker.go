@@ -37,6 +37,9 @@ type worker struct {
 	// (Stage.Inspect); exited is closed when run returns.
 	queries chan query
 	exited  chan struct{}
+	// series are the per-destination and per-group gauges stats set last
+	// time (those of a deleted destination or group are unregistered).
+	series map[string]bool
 
 	results   []queue.Result
 	deliv     []queue.Delivery

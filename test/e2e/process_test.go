@@ -194,7 +194,7 @@ func TestQuickStart(t *testing.T) {
 	}
 	// README, "Operating": the acked message is gone, the group stays.
 	out, stderr, err = run(t, "", "swarmctl", "--http", p.httpAddr, "group", "info", "test-queue", "default")
-	if err != nil || out != "Group      default\nLag        0\nPending    0\nIn flight  0\nAck floor  2\n" {
+	if err != nil || out != "Group          default\nLag            0\nPending        0\nIn flight      0\nAck floor      2\nRedelivered    0\nDead-lettered  0\n" {
 		t.Fatalf("swarmctl group info: %v %q\n%s", err, out, stderr)
 	}
 
