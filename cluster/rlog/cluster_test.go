@@ -3,7 +3,9 @@ package rlog
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -33,6 +35,8 @@ type member struct {
 	deps   plog.Deps
 	log    *Log
 	peers  *peer.Transport
+	net    *Net
+	incs   *Incarnations
 	done   chan struct{}
 
 	mu struct {
@@ -63,13 +67,26 @@ func startClusterOf(t *testing.T, ids []string, partitions uint32, replicas func
 	}
 	ms := make([]*member, len(ids))
 	for i, id := range ids {
-		ms[i] = startMember(t, id, nodes, addrs, lns[i], partitions, replicas)
+		ms[i] = linkMember(t, id, nodes, addrs, lns[i], partitions)
+	}
+	// Every member decides its incarnation (0: the cluster is new) once a
+	// majority answered: all at once.
+	var wg sync.WaitGroup
+	errs := make([]error, len(ms))
+	for i, m := range ms {
+		wg.Go(func() { errs[i] = m.decide() })
+	}
+	wg.Wait()
+	for i, m := range ms {
+		require.NoError(t, errs[i])
+		m.startLog(t, nodes, partitions, replicas)
 	}
 	return ms
 }
 
-func startMember(t *testing.T, id string, nodes []Node, addrs map[string]string, ln net.Listener, partitions uint32,
-	replicas func(p uint32) []string) *member {
+// linkMember opens the member's log on an empty disk and starts its peer
+// links.
+func linkMember(t *testing.T, id string, nodes []Node, addrs map[string]string, ln net.Listener, partitions uint32) *member {
 	m := &member{id: id, done: make(chan struct{})}
 	m.mu.applied, m.mu.index = map[uint32][]uint64{}, map[uint32]uint64{}
 	m.mu.acked, m.mu.promoted = map[uint32][]uint64{}, map[uint32][]uint64{}
@@ -81,26 +98,44 @@ func startMember(t *testing.T, id string, nodes []Node, addrs map[string]string,
 	m.owners = owner.NewMap(tb)
 	m.deps = plog.Deps{In: graph.NewRing[plog.Proposal](64), Out: []*graph.Ring[plog.Output]{graph.NewRing[plog.Output](1024)},
 		Owners: m.owners, Now: func() int64 { return time.Now().UnixNano() }}
-	nw := NewNet(nodes, nil)
-	m.peers, err = peer.New(peer.Options{ID: id, ClusterName: "test", Partitions: partitions, Peers: addrs, Listener: ln,
-		Handler: nw, BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	m.net = NewNet(nodes, nil, nil)
+	m.incs, err = LoadIncarnations(m.wal, id, nodeIDs(nodes))
 	require.NoError(t, err)
-	nw.Attach(m.peers)
-	opts := Options{Self: id, Nodes: nodes, Announce: nw.Announce, AnnounceInterval: 100 * time.Millisecond}
+	m.net.SetIncarnations(m.incs)
+	m.peers, err = peer.New(peer.Options{ID: id, ClusterName: "test", Partitions: partitions, Peers: addrs, Listener: ln,
+		Handler: m.net, BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	require.NoError(t, err)
+	m.net.Attach(m.peers)
+	require.NoError(t, m.peers.Start())
+	return m
+}
+
+func (m *member) decide() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := m.net.Decide(ctx, DecideOptions{Nodes: len(m.net.keys), Every: 10 * time.Millisecond,
+		Grace: 200 * time.Millisecond, Report: time.Second})
+	return err
+}
+
+// startLog starts the member's raft log (its incarnation decided).
+func (m *member) startLog(t *testing.T, nodes []Node, partitions uint32, replicas func(p uint32) []string) {
+	nw := m.net
+	opts := Options{Self: m.id, Nodes: nodes, Incarnations: m.incs, Announce: nw.Announce, Logger: testLogger(t, m.id),
+		SayIncarnation: nw.SayIncarnation, AnnounceInterval: 100 * time.Millisecond}
 	for p := range partitions {
-		if rs := replicas(p); slices.Contains(rs, id) {
+		if rs := replicas(p); slices.Contains(rs, m.id) {
 			opts.Groups = append(opts.Groups, Group{Partition: p, Replicas: rs})
 		}
 	}
+	var err error
 	m.log, err = New(opts, Deps{Deps: m.deps, Log: m.wal, Transport: nw})
 	require.NoError(t, err)
 	nw.Bind(m.log.Engine())
 	nw.OnLeader(m.log.LearnLeader)
-	require.NoError(t, m.peers.Start())
 	require.NoError(t, m.log.Start())
 	go m.apply()
 	t.Cleanup(func() { m.stop(t) })
-	return m
 }
 
 // stop stops the member (again: a killed one only closes what is left).
@@ -283,4 +318,63 @@ func TestLeadersAnnounced(t *testing.T) {
 	old.kill(t)
 	now := leader(t, ms, p, old)
 	require.True(t, knows(now.id), "n4 never heard that %s leads now", now.id)
+}
+
+// TestWipedMemberRejoins: a follower dies and comes back on an empty data
+// directory. It asks its peers, learns they recorded it in incarnation 0,
+// and takes 1; the leader replaces its old raft id by the new one, and it
+// catches up with every entry, then applies new ones.
+func TestWipedMemberRejoins(t *testing.T) {
+	const p = 0
+	ids := []string{"n1", "n2", "n3"}
+	ms := startCluster(t, ids, 1)
+	lead := leader(t, ms, p, nil)
+	propose(t, lead, p, 1, 51)
+	waitAcked(t, lead, p, 50)
+	var old *member
+	for _, m := range ms {
+		if m != lead {
+			old = m
+		}
+	}
+	inc, _ := old.incs.Own()
+	require.Equal(t, uint16(0), inc)
+	addr := old.peers.Addr().String()
+	old.kill(t)
+
+	ln, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	var nodes []Node
+	addrs := map[string]string{}
+	for _, m := range ms {
+		nodes = append(nodes, Node{ID: m.id, Client: "client-of-" + m.id})
+		addrs[m.id] = m.peers.Addr().String()
+	}
+	addrs[old.id] = addr
+	wiped := linkMember(t, old.id, nodes, addrs, ln, 1)
+	require.NoError(t, wiped.decide())
+	inc, _ = wiped.incs.Own()
+	require.Equal(t, uint16(1), inc, "the wiped member takes the next incarnation")
+	wiped.startLog(t, nodes, 1, func(uint32) []string { return ids })
+
+	propose(t, lead, p, 51, 61)
+	waitAcked(t, lead, p, 60)
+	want := lead.appliedSeqs(p)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(wiped.appliedSeqs(p)) < len(want) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // polling a condition, as nothing signals it
+	}
+	require.Equal(t, want, wiped.appliedSeqs(p), "the new incarnation applied the same log")
+	require.GreaterOrEqual(t, lead.log.Engine().Stats().ConfChanges, uint64(2), "enter and leave the joint configuration")
+	rec, ok := lead.incs.Recorded(old.id)
+	require.True(t, ok)
+	require.Equal(t, uint16(1), rec)
+}
+
+// testLogger logs to t when SWARMMQ_TEST_LOG is set.
+func testLogger(t *testing.T, id string) *slog.Logger {
+	if os.Getenv("SWARMMQ_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", id)
 }

@@ -66,7 +66,7 @@ func (l *Log) Status() []Status {
 			continue
 		}
 		pr, _ := l.eng.Progress(g.Partition)
-		out = append(out, Status{Partition: g.Partition, Term: ld.Term, Leader: l.nodes[ld.Leader].ID,
+		out = append(out, Status{Partition: g.Partition, Term: ld.Term, Leader: l.nodes[keyOf(ld.Leader)].ID,
 			Commit: pr.Commit, Applied: pr.Applied})
 	}
 	slices.SortFunc(out, func(a, b Status) int { return cmp.Compare(a.Partition, b.Partition) })
