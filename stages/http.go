@@ -50,6 +50,9 @@ type Health struct {
 	PartitionsFollowed []FollowedHealth  `json:"partitions_followed,omitempty"`
 	PartitionTerms     map[string]uint64 `json:"partition_terms,omitempty"`
 	PeerLinks          []PeerHealth      `json:"peer_links,omitempty"`
+	// Incarnation is a member's incarnation (cluster/rlog): 0 if it created
+	// the cluster, one more at each start on a wiped data directory.
+	Incarnation *uint16 `json:"incarnation,omitempty"`
 }
 
 func (n *Node) startHTTP() error {

@@ -101,6 +101,9 @@ func (g *group) applyConf(ce *pb.Entry) error {
 	cs := g.rn.ApplyConfChange(cc)
 	g.confs = append(g.confs, confAt{index: ce.GetIndex(), cs: proto.CloneOf(cs)})
 	g.e.stats.confChanges.Add(1)
+	if h := g.e.opts.Hooks.ConfChange; h != nil {
+		h(g.p, cs.GetVoters(), cs.GetVotersOutgoing())
+	}
 	g.e.opts.Logger.Info("membership changed", "partition", g.p, "index", ce.GetIndex(),
 		"voters", cs.GetVoters(), "outgoing", cs.GetVotersOutgoing())
 	return nil

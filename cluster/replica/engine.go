@@ -77,6 +77,10 @@ type Hooks struct {
 	// newer incarnation (its data directory was wiped), or 0. The leader
 	// then replaces it (conf.go). It must be cheap and must not block.
 	Replace func(p uint32, voter uint64) uint64
+	// ConfChange is called when a conf change entry of partition p is
+	// applied, with the voters it leaves (and the outgoing ones while the
+	// configuration is joint).
+	ConfChange func(p uint32, voters, outgoing []uint64)
 }
 
 // Engine drives the raft groups of the partitions this node replicates,

@@ -92,6 +92,13 @@ func loadU16(store MetaStore, name string) (uint16, bool, error) {
 	return binary.BigEndian.Uint16(b), true, nil
 }
 
+// HasIncarnation reports whether store holds this node's incarnation: a
+// member's data directory of cluster data format 2.
+func HasIncarnation(store MetaStore) (bool, error) {
+	_, ok, err := store.Meta(metaIncarnation)
+	return ok, err
+}
+
 // Self returns this node's id.
 func (r *Incarnations) Self() string { return r.self }
 

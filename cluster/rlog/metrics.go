@@ -16,10 +16,12 @@ type logMetrics struct {
 	restores      *metrics.Counter
 	leaderChanges *metrics.Counter
 	elections     *metrics.Counter // leaderships this node won
+	confChanges   *metrics.Counter // conf change entries applied
 }
 
 func newMetrics(set *metrics.Set, l *Log) logMetrics {
 	set.NewGauge("swarmmq_raft_apply_lag_entries", func() float64 { return float64(l.ApplyLag()) })
+	set.NewGauge("swarmmq_raft_incarnation", func() float64 { return float64(IncarnationOf(l.self)) })
 	return logMetrics{
 		proposals:     set.NewCounter("swarmmq_raft_proposals_total"),
 		failed:        set.NewCounter("swarmmq_raft_proposals_failed_total"),
@@ -28,6 +30,7 @@ func newMetrics(set *metrics.Set, l *Log) logMetrics {
 		restores:      set.NewCounter("swarmmq_raft_snapshots_restored_total"),
 		leaderChanges: set.NewCounter("swarmmq_raft_leader_changes_total"),
 		elections:     set.NewCounter("swarmmq_raft_elections_won_total"),
+		confChanges:   set.NewCounter("swarmmq_raft_conf_changes_total"),
 	}
 }
 

@@ -2,6 +2,7 @@ package rlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sync/atomic"
@@ -70,6 +71,8 @@ type DecideOptions struct {
 	Grace time.Duration
 	// Report is how often what the node waits for is logged.
 	Report time.Duration
+	// Abort, when closed, ends the wait as ctx would.
+	Abort <-chan struct{}
 }
 
 // Decide works out and stores the incarnation of a node whose data
@@ -130,6 +133,8 @@ func (n *Net) Decide(ctx context.Context, o DecideOptions) (uint16, error) {
 		select {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("no incarnation decided: %w", ctx.Err())
+		case <-o.Abort:
+			return 0, errors.New("swarmmq/rlog: no incarnation decided: stopped")
 		case <-tick.C:
 		}
 	}

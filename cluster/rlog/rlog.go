@@ -182,7 +182,8 @@ func New(opts Options, deps Deps) (*Log, error) {
 	}
 	ro := opts.Raft
 	ro.ID, ro.Log, ro.Transport, ro.StateMachine = l.self, deps.Log, deps.Transport, (*machine)(l)
-	ro.Hooks = replica.Hooks{LeaderChange: l.leaderChange, Replace: opts.Incarnations.Successor}
+	ro.Hooks = replica.Hooks{LeaderChange: l.leaderChange, Replace: opts.Incarnations.Successor,
+		ConfChange: func(uint32, []uint64, []uint64) { l.m.confChanges.Inc() }}
 	ro.Logger = opts.Logger
 	ro.Groups = nil
 	for _, g := range opts.Groups {
