@@ -69,6 +69,7 @@ type Net struct {
 	}
 	staleLog  rateLog
 	recordLog rateLog
+	snapLog   rateLog
 
 	sent, dropped, snaps, snapFailures, received, bad, stale *metrics.Counter
 }
@@ -140,6 +141,9 @@ func (n *Net) Send(msgs []replica.Message) {
 			n.dropped.Inc()
 		} else {
 			n.sent.Inc()
+		}
+		if snap {
+			n.logSnapshot(to, m, len(buf), err)
 		}
 		if snap {
 			n.snaps.Inc()
@@ -246,4 +250,23 @@ func (n *Net) HandleRequest(from string, payload []byte, r peer.Responder) {
 		return
 	}
 	_ = r.Fail(frame.CodeNotLeader, "this node does not take forwarded requests: ask the partition's leader")
+}
+
+// logSnapshot logs a raft snapshot sent (or not) to peer to. One larger
+// than the link's frame cannot be sent (peer.ErrTooLarge): raft would
+// retry it for ever, so that is an error to see at once.
+func (n *Net) logSnapshot(to string, m replica.Message, size int, err error) {
+	md := m.Msg.GetSnapshot().GetMetadata()
+	switch {
+	case errors.Is(err, peer.ErrTooLarge):
+		n.snapLog.do(func() {
+			n.logger.Error("raft snapshot larger than a peer frame: the replica cannot catch up; raise the peer "+
+				"max frame", "peer", to, "partition", m.Partition, "index", md.GetIndex(), "bytes", size, "err", err)
+		})
+	case err != nil:
+		n.logger.Warn("raft snapshot not sent", "peer", to, "partition", m.Partition, "index", md.GetIndex(),
+			"bytes", size, "err", err)
+	default:
+		n.logger.Info("raft snapshot sent", "peer", to, "partition", m.Partition, "index", md.GetIndex(), "bytes", size)
+	}
 }
