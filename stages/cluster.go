@@ -240,7 +240,9 @@ func (n *Node) stopPeers() error {
 	if n.cluster == nil || n.cluster.peers == nil {
 		return nil
 	}
-	return n.cluster.peers.Close()
+	err := n.cluster.peers.Close()
+	n.cluster.net.Close() // after the links: its snapshot senders fail at once
+	return err
 }
 
 // checkLogMode refuses a data directory of the other mode: a single

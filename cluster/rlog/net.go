@@ -67,6 +67,9 @@ type Net struct {
 		sync.Mutex
 		answers map[string]Answer
 	}
+	chunks    chunkSenders
+	chunkID   atomic.Uint64
+	assembled assembler
 	staleLog  rateLog
 	recordLog rateLog
 	snapLog   rateLog
@@ -84,6 +87,7 @@ func NewNet(nodes []Node, set *metrics.Set, logger *slog.Logger) *Net {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	n := &Net{nodes: map[uint64]string{}, keys: map[string]uint64{}, logger: logger,
+		assembled:    assembler{peers: map[string]*assembly{}, max: MaxAssembled},
 		sent:         set.NewCounter("swarmmq_raft_messages_sent_total"),
 		dropped:      set.NewCounter("swarmmq_raft_messages_dropped_total"),
 		snaps:        set.NewCounter("swarmmq_raft_snapshots_sent_total"),
@@ -92,6 +96,7 @@ func NewNet(nodes []Node, set *metrics.Set, logger *slog.Logger) *Net {
 		bad:          set.NewCounter("swarmmq_raft_messages_refused_total"),
 		stale:        set.NewCounter("swarmmq_raft_messages_stale_total"),
 	}
+	n.chunks.quit = make(chan struct{})
 	for _, nd := range nodes {
 		n.nodes[nodeKey(nd.ID)] = nd.ID
 		n.keys[nd.ID] = nodeKey(nd.ID)
@@ -133,6 +138,10 @@ func (n *Net) Send(msgs []replica.Message) {
 		}
 		var err error
 		buf, err = AppendMessage(buf[:0], m)
+		if err == nil && len(buf) > ChunkSize {
+			n.sendChunked(t, e, to, m, append([]byte(nil), buf...)) // reports the outcome itself
+			continue
+		}
 		if err == nil {
 			err = t.Send(to, frame.TypeRaft, buf) // copies buf
 		}
@@ -183,7 +192,24 @@ func (n *Net) HandleFrame(from string, t frame.Type, payload []byte) {
 			n.heard(from, payload)
 		}
 		return
+	case isChunk(payload):
+		c, err := decodeChunk(payload)
+		if err == nil {
+			payload, err = n.assembled.add(from, c)
+		}
+		if err != nil {
+			n.bad.Inc()
+			return
+		}
+		if payload == nil {
+			return // more to come
+		}
 	}
+	n.step(from, payload)
+}
+
+// step steps a raft message from peer from.
+func (n *Net) step(from string, payload []byte) {
 	e, r := n.eng.Load(), n.incs.Load()
 	if e == nil || r == nil {
 		return

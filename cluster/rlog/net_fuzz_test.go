@@ -10,7 +10,7 @@ import (
 )
 
 // FuzzDecodeMessage feeds arbitrary RAFT payloads to the decoders (raft
-// messages, leader announcements and incarnation messages): they never panic, and what they
+// messages, leader announcements, incarnation messages and chunks): they never panic, and what they
 // accept encodes back to the same payload or message.
 func FuzzDecodeMessage(f *testing.F) {
 	for _, m := range []replica.Message{
@@ -29,12 +29,18 @@ func FuzzDecodeMessage(f *testing.F) {
 	}
 	f.Add(AppendAnnouncement(nil, Announcement{Partition: 2, Term: 9, Leader: RaftID("n1", 1)}))
 	f.Add(appendIncMessage(nil, incMessage{kind: kindAnswer, flags: flagRecorded | flagState, inc: 7}))
+	f.Add(appendChunk(nil, chunk{id: 3, seq: 1, total: 4, data: []byte("part")}))
 	f.Add([]byte{0, 0, 0})
 	f.Add([]byte{0, 0, 0, 1, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if a, err := DecodeAnnouncement(b); err == nil {
 			if again := AppendAnnouncement(nil, a); string(again) != string(b) {
 				t.Fatalf("announcement round trip: %x vs %x", again, b)
+			}
+		}
+		if c, err := decodeChunk(b); err == nil {
+			if again := appendChunk(nil, c); string(again) != string(b) {
+				t.Fatalf("chunk round trip: %x vs %x", again, b)
 			}
 		}
 		if im, err := decodeIncMessage(b); err == nil {
