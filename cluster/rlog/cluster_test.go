@@ -433,7 +433,7 @@ func TestWipedMemberCatchesUpByChunkedSnapshot(t *testing.T) {
 		}
 		return n
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for round := 0; ; round++ {
 		lead = leader(t, ms, p, nil)
 		if big(lead) >= 48 {
@@ -446,19 +446,22 @@ func TestWipedMemberCatchesUpByChunkedSnapshot(t *testing.T) {
 			time.Sleep(5 * time.Millisecond) // polling a condition, as nothing signals it
 		}
 	}
+	// Every member compacts at the same index, its state pointing at every
+	// record from index 2 on: raft's first index moves to 2, so a replica
+	// with nothing needs the snapshot, whoever leads.
 	idx := lead.wal.LastIndex(p)
-	for {
-		pr, err := lead.log.Engine().Progress(p)
-		require.NoError(t, err)
-		if pr.Applied >= idx {
-			break
+	for _, m := range ms {
+		for {
+			pr, err := m.log.Engine().Progress(p)
+			require.NoError(t, err)
+			if pr.Applied >= idx {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "%s never applied %d", m.id, idx)
+			time.Sleep(5 * time.Millisecond) // polling a condition, as nothing signals it
 		}
-		require.True(t, time.Now().Before(deadline), "the leader never applied %d", idx)
-		time.Sleep(5 * time.Millisecond) // polling a condition, as nothing signals it
+		require.NoError(t, m.log.SaveSnapshot(p, idx, 2, []byte("state")))
 	}
-	// The state points at every record from index 2 on: raft's first
-	// index moves to 2, so a replica with nothing needs the snapshot.
-	require.NoError(t, lead.log.SaveSnapshot(p, idx, 2, []byte("state")))
 
 	var old *member
 	for _, m := range ms {
@@ -482,7 +485,7 @@ func TestWipedMemberCatchesUpByChunkedSnapshot(t *testing.T) {
 	wiped.raft = lead.raft
 	wiped.startLog(t, nodes, 1, func(uint32) []string { return ids })
 
-	deadline = time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(90 * time.Second)
 	for {
 		if _, _, ok, err := wiped.wal.LoadSnapshot(p); err == nil && ok {
 			break
@@ -508,12 +511,13 @@ func TestWipedMemberCatchesUpByChunkedSnapshot(t *testing.T) {
 
 	// After the snapshot it applies entries (restored from the snapshot,
 	// it never applied the records before it).
+	lead = leader(t, ms, p, old)
 	propose(t, lead, p, 1, 6)
-	for wait := time.Now().Add(10 * time.Second); len(lead.appliedSeqs(p)) == 0 || lead.appliedSeqs(p)[len(lead.appliedSeqs(p))-1] != 5; {
+	for wait := time.Now().Add(30 * time.Second); len(lead.appliedSeqs(p)) == 0 || lead.appliedSeqs(p)[len(lead.appliedSeqs(p))-1] != 5; {
 		require.True(t, time.Now().Before(wait), "the leader never applied 1-5")
 		time.Sleep(5 * time.Millisecond) // polling a condition, as nothing signals it
 	}
-	deadline = time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for got := wiped.appliedSeqs(p); !slices.Equal(got, []uint64{1, 2, 3, 4, 5}); got = wiped.appliedSeqs(p) {
 		require.True(t, time.Now().Before(deadline), "the wiped member applied %v after the snapshot", got)
 		time.Sleep(5 * time.Millisecond) // polling a condition, as nothing signals it
