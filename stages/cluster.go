@@ -73,12 +73,16 @@ func (c *Cluster) validate(self string) error {
 
 // clusterParts are what a cluster member runs beside the stage graph.
 type clusterParts struct {
-	net    *rlog.Net
-	peers  *peer.Transport
-	fwd    *forward.Forwarder // hands requests for partitions led elsewhere to their leader
-	serve  *forward.Server    // feeds requests other nodes forward here to decode
-	log    *rlog.Log
-	hosted []uint32 // partitions replicated here, ascending
+	net   *rlog.Net
+	peers *peer.Transport
+	fwd   *forward.Forwarder // hands requests for partitions led elsewhere to their leader
+	serve *forward.Server    // feeds requests other nodes forward here to decode
+	log   *rlog.Log
+	incs  *rlog.Incarnations // this node's incarnation and its peers'
+	// peersStarted is set once the peer links run (early, when the
+	// incarnation is decided over them).
+	peersStarted bool
+	hosted       []uint32 // partitions replicated here, ascending
 	// caughtUp holds the partitions (uint32 → true) that have applied
 	// everything they knew committed at least once (/ready).
 	caughtUp sync.Map
@@ -107,14 +111,22 @@ func (n *Node) buildPeers(inbound *graph.Ring[netio.Inbound]) error {
 			self = m
 		}
 	}
-	cp := &clusterParts{net: rlog.NewNet(nodes, o.Metrics)}
+	cp := &clusterParts{net: rlog.NewNet(nodes, o.Metrics, o.Logger)}
+	ids := make([]string, len(c.Members))
+	for i, m := range c.Members {
+		ids[i] = m.ID
+	}
+	var err error
+	if cp.incs, err = rlog.LoadIncarnations(n.log, o.NodeID, ids); err != nil {
+		return err
+	}
+	cp.net.SetIncarnations(cp.incs)
 	po := c.Peer
 	po.ID, po.ClusterName, po.Partitions, po.Peers = o.NodeID, o.ClusterName, o.Partitions, addrs
 	po.ListenAddr, po.TLS, po.Handler, po.Logger, po.Metrics = c.PeerAddr, c.PeerTLS, cp.net, o.Logger, o.Metrics
 	if po.ListenAddr == "" {
 		po.ListenAddr = self.Peer
 	}
-	var err error
 	if cp.peers, err = peer.New(po); err != nil {
 		return err
 	}
@@ -131,7 +143,31 @@ func (n *Node) buildPeers(inbound *graph.Ring[netio.Inbound]) error {
 	cp.serve = forward.NewServer(forward.ServerOptions{MaxFrame: o.MaxFrame, Metrics: o.Metrics}, inbound)
 	cp.net.ServeRequests(func(from string, payload []byte, r peer.Responder) { cp.serve.Handle(from, payload, r) })
 	n.cluster = cp
-	return nil
+	return n.decideIncarnation()
+}
+
+// Timing of a member's incarnation decision (rlog.Net.Decide).
+const (
+	decideEvery  = 200 * time.Millisecond
+	decideGrace  = 3 * time.Second
+	decideReport = 5 * time.Second
+)
+
+// decideIncarnation gives a member whose data directory holds no
+// incarnation its own: the peer links start early, it asks its peers, and
+// waits (logging what for) until they settle it or Stop is called.
+func (n *Node) decideIncarnation() error {
+	cp := n.cluster
+	if inc, ok := cp.incs.Own(); ok {
+		n.opts.Logger.Info("cluster member", "incarnation", inc)
+		return nil
+	}
+	if err := n.startPeers(); err != nil {
+		return fmt.Errorf("cannot start the peer links: %w", err)
+	}
+	_, err := cp.net.Decide(context.Background(), rlog.DecideOptions{Nodes: len(n.opts.Cluster.Members),
+		Every: decideEvery, Grace: decideGrace, Report: decideReport, Abort: n.abort})
+	return err
 }
 
 // forwarder is the router's Forwarder: a member's, nil on a single node.
@@ -157,7 +193,7 @@ func (n *Node) buildCluster(deps plog.Deps) (graph.Stage, error) {
 	}
 	cp.hosted = hosted
 	ro := rlog.Options{Self: o.NodeID, Nodes: nodes, Raft: c.Raft, Metrics: o.Metrics, Logger: o.Logger,
-		Announce: cp.net.Announce}
+		Incarnations: cp.incs, Announce: cp.net.Announce, SayIncarnation: cp.net.SayIncarnation}
 	for _, p := range hosted {
 		replicas, err := placement.Replicas(p, ids, c.ReplicationFactor)
 		if err != nil {
@@ -194,19 +230,22 @@ func (n *Node) stopForwarding(ctx context.Context) error {
 // startPeers starts the peer links (before the graph: the raft loop sends
 // as soon as it runs).
 func (n *Node) startPeers() error {
-	if n.cluster == nil {
+	if n.cluster == nil || n.cluster.peersStarted {
 		return nil
 	}
+	n.cluster.peersStarted = true
 	return n.cluster.peers.Start()
 }
 
 // stopPeers closes the peer links (after the graph: the raft loop has
 // stopped).
 func (n *Node) stopPeers() error {
-	if n.cluster == nil {
+	if n.cluster == nil || n.cluster.peers == nil {
 		return nil
 	}
-	return n.cluster.peers.Close()
+	err := n.cluster.peers.Close()
+	n.cluster.net.Close() // after the links: its snapshot senders fail at once
+	return err
 }
 
 // checkLogMode refuses a data directory of the other mode: a single
@@ -217,7 +256,15 @@ func (n *Node) checkLogMode() error {
 	if err != nil {
 		return err
 	}
+	format2, err := rlog.HasIncarnation(n.log)
+	if err != nil {
+		return err
+	}
 	switch {
+	case isRaft && n.opts.Cluster != nil && !format2:
+		return fmt.Errorf("the data directory %s holds cluster data format 1 (raft ids without incarnations), which "+
+			"this version cannot open: start this member on an empty data directory; it rejoins as a new incarnation "+
+			"and catches up from its peers (docs/cluster.md, \"A wiped or replaced node\")", n.opts.DataDir)
 	case isRaft && n.opts.Cluster == nil:
 		return fmt.Errorf("the data directory %s was written by a cluster member (raft); a single node cannot open it: "+
 			"run this node with its cluster configuration, or start the single node on an empty data directory", n.opts.DataDir)
@@ -283,6 +330,9 @@ type PeerHealth struct {
 func (n *Node) clusterHealth(h *Health) {
 	if n.cluster == nil {
 		return
+	}
+	if inc, ok := n.cluster.incs.Own(); ok {
+		h.Incarnation = &inc
 	}
 	t := n.owners.Load()
 	h.PartitionTerms = map[string]uint64{}

@@ -63,6 +63,9 @@ type Health struct {
 	// not, with their raft progress and replica set.
 	Members  []adminapi.Member  `json:"members,omitempty"`
 	Replicas []adminapi.Replica `json:"replicas,omitempty"`
+	// Incarnation is a member's incarnation (cluster/rlog): 0 if it created
+	// the cluster, one more at each start on a wiped data directory.
+	Incarnation *uint16 `json:"incarnation,omitempty"`
 }
 
 func (n *Node) startHTTP() error {

@@ -50,6 +50,8 @@ type Node struct {
 	propose     *graph.Ring[plog.Proposal] // the partition log's input: the admin endpoints' records; set once at Start
 	qopts       queue.Options              // the partitions' options; set once at Start
 	cluster     *clusterParts              // a cluster member's raft log and peer links; nil on a single node
+	abort       chan struct{}              // closed by Stop: ends a Start that waits (a member deciding its incarnation)
+	abortOnce   sync.Once
 	server      *netio.Server
 	http        *httpServer
 }
@@ -60,7 +62,7 @@ func New(opts Options) (*Node, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return &Node{opts: opts}, nil
+	return &Node{opts: opts, abort: make(chan struct{})}, nil
 }
 
 // Metrics returns the node's metric set (register it to expose it).
@@ -96,6 +98,7 @@ func (n *Node) Start() error {
 	}
 	n.checkSealing()
 	if err := n.build(); err != nil {
+		_ = n.stopPeers()
 		_ = n.closeLog()
 		return err
 	}
@@ -391,6 +394,7 @@ func (n *Node) lookup(p uint32, dest []byte, session bool, producer uint64, id [
 // Stop stops serving (netio first, so nothing new arrives), drains every
 // ring, and closes the log. Idempotent; bounded by ctx.
 func (n *Node) Stop(ctx context.Context) error {
+	n.abortOnce.Do(func() { close(n.abort) })
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if !n.mu.started || n.mu.stopped {

@@ -38,6 +38,17 @@
 // KeepFrom to its index (snapshot.go), which the follower writes at the
 // same indexes.
 //
+// # Membership
+//
+// Every replica starts a group from the same voters (Group.Peers); a
+// node's later incarnation (a new raft id after its data directory was
+// wiped) starts from them too, as a non-voter. A message addressed to
+// another raft id than this node's is dropped (Stats.Stale). The leader
+// replaces a voter that Hooks.Replace names a successor for in one
+// ConfChangeV2 (joint consensus, left automatically); committed conf
+// changes are applied with RawNode.ApplyConfChange, and the raft state
+// keeps the configuration of the snapshot's index (conf.go says why).
+//
 // # Concurrency
 //
 // An Engine is safe for concurrent use. The raft groups, their storage and

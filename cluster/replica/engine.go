@@ -12,6 +12,7 @@ import (
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // Message is a raft message of one partition's group.
@@ -71,6 +72,15 @@ type Hooks struct {
 	// LeaderChange is called when a partition's term, leader or Serving
 	// changes.
 	LeaderChange func(p uint32, l Leadership)
+	// Replace, when set, is asked by a partition's leader, for each other
+	// voter, whether it has a successor: the raft id of the same node's
+	// newer incarnation (its data directory was wiped), or 0. The leader
+	// then replaces it (conf.go). It must be cheap and must not block.
+	Replace func(p uint32, voter uint64) uint64
+	// ConfChange is called when a conf change entry of partition p is
+	// applied, with the voters it leaves (and the outgoing ones while the
+	// configuration is joint).
+	ConfChange func(p uint32, voters, outgoing []uint64)
 }
 
 // Engine drives the raft groups of the partitions this node replicates,
@@ -90,12 +100,15 @@ type Engine struct {
 		stopped  bool
 		err      error
 	}
-	stats struct{ iterations, writes, fsyncs, entries, dropped atomic.Uint64 }
-	wake  chan struct{}
-	quit  chan struct{}
-	done  chan struct{}
-	once  sync.Once
-	run   atomic.Bool
+	stats struct {
+		iterations, writes, fsyncs, entries, dropped atomic.Uint64
+		stale, confProposals, confChanges            atomic.Uint64
+	}
+	wake chan struct{}
+	quit chan struct{}
+	done chan struct{}
+	once sync.Once
+	run  atomic.Bool
 }
 
 type report struct {
@@ -159,7 +172,8 @@ func (e *Engine) openGroup(gc Group) (*group, error) {
 	if err != nil {
 		return nil, fmt.Errorf("swarmmq/replica: partition %d: %w", gc.Partition, err)
 	}
-	g := &group{e: e, p: gc.Partition, rn: rn, st: st, applied: applied}
+	g := &group{e: e, p: gc.Partition, rn: rn, st: st, applied: applied,
+		confs: []confAt{{index: st.snapIndex, cs: proto.CloneOf(st.cs)}}}
 	g.lead.Store(&Leadership{Term: st.hs.GetTerm()})
 	return g, nil
 }
@@ -261,12 +275,19 @@ type Stats struct {
 	// Dropped counts received messages dropped because the loop's queue
 	// was full.
 	Dropped uint64
+	// Stale counts received messages dropped because they were addressed
+	// to another raft id (an earlier incarnation of this node).
+	Stale uint64
+	// ConfProposals counts the membership changes this node proposed as a
+	// leader; ConfChanges the conf change entries it applied.
+	ConfProposals, ConfChanges uint64
 }
 
 // Stats returns the loop's counters.
 func (e *Engine) Stats() Stats {
 	return Stats{Iterations: e.stats.iterations.Load(), Writes: e.stats.writes.Load(),
-		Fsyncs: e.stats.fsyncs.Load(), Entries: e.stats.entries.Load(), Dropped: e.stats.dropped.Load()}
+		Fsyncs: e.stats.fsyncs.Load(), Entries: e.stats.entries.Load(), Dropped: e.stats.dropped.Load(),
+		Stale: e.stats.stale.Load(), ConfProposals: e.stats.confProposals.Load(), ConfChanges: e.stats.confChanges.Load()}
 }
 
 // Leadership returns what this node knows of partition p's leader.
@@ -340,8 +361,16 @@ func (e *Engine) ProposeWait(ctx context.Context, p uint32, data []byte) (uint64
 // Step hands the engine a message received from a peer. Messages for a
 // partition not replicated here are dropped, as are messages beyond
 // Options.MaxQueuedMessages waiting for the loop (counted in
-// Stats.Dropped): raft tolerates lost messages and sends again.
+// Stats.Dropped): raft tolerates lost messages and sends again. A message
+// addressed to another raft id than Options.ID is dropped (Stats.Stale):
+// it was meant for an earlier incarnation of this node, whose log and
+// votes this one does not have (a heartbeat's commit index beyond its log
+// would make raft panic).
 func (e *Engine) Step(m Message) {
+	if m.Msg.GetTo() != e.opts.ID {
+		e.stats.stale.Add(1)
+		return
+	}
 	e.in.Lock()
 	switch {
 	case e.in.stopped:

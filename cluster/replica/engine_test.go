@@ -12,11 +12,11 @@ import (
 )
 
 func TestOptionsValidateListsEveryProblem(t *testing.T) {
-	o := Options{Groups: []Group{{Partition: 1, Peers: []uint64{2, 0}}, {Partition: 1, Peers: []uint64{3}}}}
+	o := Options{Groups: []Group{{Partition: 1, Peers: []uint64{2, 0}}, {Partition: 1, Peers: []uint64{3}}, {Partition: 2}}}
 	o.EnsureDefaults()
 	err := o.Validate()
 	for _, want := range []string{"ID must not be 0", "no Log", "no Transport", "no StateMachine",
-		"partition 1 listed twice", "partition 1: peer id 0", "do not include this node"} {
+		"partition 1 listed twice", "partition 1: peer id 0", "partition 2: no peers"} {
 		require.ErrorContains(t, err, want)
 	}
 }

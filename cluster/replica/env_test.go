@@ -34,8 +34,10 @@ type env struct {
 }
 
 type node struct {
-	env  *env
-	id   uint64
+	env *env
+	id  uint64 // the node's number, its raft id in incarnation 0
+	inc uint64 // incarnation: bumped by wipe
+
 	fs   *vfs.MemFS
 	log  *wal.Log
 	eng  *Engine
@@ -71,6 +73,40 @@ func (nd *node) peers() []uint64 {
 	return ids
 }
 
+// rid is the node's raft id: its number, and its incarnation above bit 16
+// (as cluster/rlog makes them, in small).
+func (nd *node) rid() uint64 { return nd.id | nd.inc<<16 }
+
+// fmtID prints a raft id of the harness: "3", or "3.1" for incarnation 1.
+func fmtID(id uint64) string {
+	if id>>16 == 0 {
+		return fmt.Sprint(id)
+	}
+	return fmt.Sprintf("%d.%d", id&0xFFFF, id>>16)
+}
+
+// replace is the leader's Hooks.Replace: a voter whose node runs a later
+// incarnation is replaced by it.
+func (e *env) replace(_ uint32, voter uint64) uint64 {
+	k := voter & 0xFFFF
+	if k == 0 || k > uint64(len(e.nodes)) {
+		return 0
+	}
+	if nd := e.nodes[k-1]; nd.inc > voter>>16 {
+		return nd.rid()
+	}
+	return 0
+}
+
+// wipe stops the node, gives it an empty disk and its next incarnation,
+// and starts it again.
+func (nd *node) wipe() {
+	nd.stop()
+	nd.fs = vfs.NewCrashableMem()
+	nd.inc++
+	nd.start()
+}
+
 func (nd *node) start() {
 	e := nd.env
 	l, err := wal.Open(wal.Options{Dir: "db", FS: nd.fs, Partitions: e.parts, MemTableSize: wal.MinMemTableSize * 4, MinFree: -1})
@@ -81,10 +117,10 @@ func (nd *node) start() {
 	for p := range e.parts {
 		groups = append(groups, Group{Partition: p, Peers: nd.peers()})
 	}
-	eng, err := New(Options{ID: nd.id, Log: l, Groups: groups, Transport: (*envTransport)(nd), StateMachine: nd.sm, CacheBytes: e.cache,
+	eng, err := New(Options{ID: nd.rid(), Log: l, Groups: groups, Transport: (*envTransport)(nd), StateMachine: nd.sm, CacheBytes: e.cache,
 		Hooks: Hooks{LeaderChange: func(p uint32, ld Leadership) {
-			fmt.Fprintf(e.out, "n%d p%d: term %d leader %d serving %v\n", nd.id, p, ld.Term, ld.Leader, ld.Serving)
-		}}})
+			fmt.Fprintf(e.out, "n%d p%d: term %d leader %s serving %v\n", nd.id, p, ld.Term, fmtID(ld.Leader), ld.Serving)
+		}, Replace: e.replace}})
 	require.NoError(e.t, err)
 	nd.eng = eng
 	nd.down = false
@@ -125,8 +161,8 @@ func (e *env) deliver() int {
 	n := 0
 	for i, m := range q {
 		to := m.Msg.GetTo()
-		dst := e.nodes[to-1]
-		if dst.down || e.nodes[from[i]-1].down || e.cut[[2]uint64{from[i], to}] {
+		dst := e.nodes[to&0xFFFF-1]
+		if dst.down || e.nodes[from[i]-1].down || e.cut[[2]uint64{from[i], dst.id}] {
 			if m.Msg.GetType() == pb.MsgSnap && !e.nodes[from[i]-1].down {
 				e.nodes[from[i]-1].eng.ReportSnapshot(m.Partition, to, true)
 			}
@@ -302,8 +338,8 @@ func (e *env) status() string {
 			g := nd.eng.groups[p]
 			st := g.rn.BasicStatus()
 			ld := g.lead.Load()
-			fmt.Fprintf(&b, "n%d p%d: %s term %d leader %d commit %d applied %d first %d last %d serving %v\n",
-				nd.id, p, strings.TrimPrefix(st.RaftState.String(), "State"), ld.Term, ld.Leader,
+			fmt.Fprintf(&b, "n%d p%d: %s term %d leader %s commit %d applied %d first %d last %d serving %v\n",
+				nd.id, p, strings.TrimPrefix(st.RaftState.String(), "State"), ld.Term, fmtID(ld.Leader),
 				st.GetCommit(), g.applied, g.st.first, g.st.last, ld.Serving)
 		}
 	}
@@ -330,4 +366,37 @@ func (e *env) leader(p uint32) uint64 {
 		}
 	}
 	return best
+}
+
+// confs prints each live node's configuration of each partition (as raft
+// holds it, and as the storage keeps it for the snapshot) and its
+// counters of stale messages and conf changes.
+func (e *env) confs() string {
+	ids := func(v []uint64) string {
+		s := make([]string, len(v))
+		for i, id := range v {
+			s[i] = fmtID(id)
+		}
+		slices.Sort(s)
+		return "[" + strings.Join(s, " ") + "]"
+	}
+	var b strings.Builder
+	for _, nd := range e.nodes {
+		if nd.down {
+			fmt.Fprintf(&b, "n%d: down\n", nd.id)
+			continue
+		}
+		st := nd.eng.Stats()
+		fmt.Fprintf(&b, "n%d (id %s): stale %d, conf changes proposed %d applied %d\n", nd.id, fmtID(nd.rid()),
+			st.Stale, st.ConfProposals, st.ConfChanges)
+		for _, g := range nd.eng.order {
+			cfg := g.rn.Status().Config
+			fmt.Fprintf(&b, "  p%d: voters %s", g.p, ids(cfg.Voters[0].Slice()))
+			if out := cfg.Voters[1].Slice(); len(out) > 0 {
+				fmt.Fprintf(&b, " outgoing %s", ids(out))
+			}
+			fmt.Fprintf(&b, "; stored at %d: %s\n", g.st.snapIndex, ids(g.st.cs.GetVoters()))
+		}
+	}
+	return b.String()
 }

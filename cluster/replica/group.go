@@ -6,6 +6,7 @@ import (
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/swarmmq/swarmmq/wal"
 )
@@ -40,6 +41,11 @@ type group struct {
 	// pending have an index, ascending.
 	unassigned []*proposal
 	pending    []*proposal
+	// confs are the configurations reached since the snapshot, the first
+	// the snapshot's (conf.go); confTerm and confWait hold back the next
+	// conf change until the one proposed in that term is applied.
+	confs              []confAt
+	confTerm, confWait uint64
 }
 
 // propose hands a proposal to raft, or reports it lost.
@@ -114,7 +120,8 @@ func (g *group) follow(ents []*pb.Entry) {
 		if g.leader && g.serveFrom == 0 && en.GetTerm() == g.term {
 			g.serveFrom = en.GetIndex()
 		}
-		if len(g.unassigned) > 0 && len(en.GetData()) > 0 && en.GetTerm() == g.unassigned[0].term {
+		if len(g.unassigned) > 0 && en.GetType() == pb.EntryNormal && len(en.GetData()) > 0 &&
+			en.GetTerm() == g.unassigned[0].term {
 			pr := g.unassigned[0]
 			g.unassigned = g.unassigned[1:]
 			pr.index = en.GetIndex()
@@ -142,6 +149,7 @@ func (g *group) apply(r *ready) error {
 			g.pending = g.pending[1:]
 		}
 		g.applied = idx
+		g.confs = []confAt{{index: idx, cs: proto.CloneOf(r.rd.Snapshot.GetMetadata().GetConfState())}}
 	}
 	if len(r.rd.CommittedEntries) == 0 {
 		g.failOrphans()
@@ -152,6 +160,13 @@ func (g *group) apply(r *ready) error {
 	var done []*proposal
 	for i, ce := range r.rd.CommittedEntries {
 		en := Entry{Index: ce.GetIndex(), Term: ce.GetTerm(), Data: ce.GetData()}
+		if ce.GetType() != pb.EntryNormal {
+			// raft's own: applied here, nothing for the state machine.
+			if err := g.applyConf(ce); err != nil {
+				return err
+			}
+			en.Data = nil
+		}
 		for len(g.pending) > 0 && g.pending[0].index <= en.Index {
 			pr := g.pending[0]
 			g.pending = g.pending[1:]

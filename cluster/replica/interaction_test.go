@@ -33,6 +33,11 @@ import (
 //	crash node=1                power cut: only fsynced data survives
 //	restart node=1              start it again on its storage
 //	status                      each live node's view of each partition
+//	wipe node=3                 stop node 3, give it an empty disk and its next
+//	                            incarnation (raft id 3.1, 3.2, …), start it
+//	conf                        each live node's configuration of each partition,
+//	                            and the messages it dropped as addressed to an
+//	                            earlier incarnation
 func TestInteraction(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		var e *env
@@ -160,6 +165,11 @@ var handlers = map[string]func(*env, *datadriven.TestData) string{
 		return ""
 	},
 	"status": func(e *env, _ *datadriven.TestData) string { return e.status() },
+	"wipe": func(e *env, d *datadriven.TestData) string {
+		e.nodes[arg(e, d, "node")-1].wipe()
+		return ""
+	},
+	"conf": func(e *env, _ *datadriven.TestData) string { return e.confs() },
 	"log": func(e *env, d *datadriven.TestData) string {
 		nd := e.nodes[arg(e, d, "node")-1]
 		p := uint32(arg(e, d, "p"))

@@ -47,7 +47,13 @@ const (
 type Group struct {
 	// Partition is the partition id (the wal partition).
 	Partition uint32
-	// Peers are the raft ids of the partition's replicas, this node included.
+	// Peers are the raft ids the partition's group was created with (its
+	// voters at index 0), the same on every replica: the configuration a
+	// replica with no raft state starts from. This node need not be among
+	// them: a later incarnation of a replica (cluster/rlog) starts from
+	// them too, never campaigns while it is not a voter, and is made one
+	// by the leader (conf.go); the log's conf changes from index 1 on, or
+	// a snapshot's ConfState, bring it to the group's configuration.
 	Peers []uint64
 }
 
@@ -149,15 +155,13 @@ func (o *Options) Validate() error {
 			bad("partition %d listed twice", g.Partition)
 		}
 		seen[g.Partition] = true
-		self := false
+		if len(g.Peers) == 0 {
+			bad("partition %d: no peers", g.Partition)
+		}
 		for _, id := range g.Peers {
-			self = self || id == o.ID
 			if id == 0 {
 				bad("partition %d: peer id 0", g.Partition)
 			}
-		}
-		if !self {
-			bad("partition %d: peers %v do not include this node %d", g.Partition, g.Peers, o.ID)
 		}
 	}
 	return errors.Join(errs...)

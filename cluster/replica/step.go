@@ -53,6 +53,11 @@ func (e *Engine) step(ticks int) error {
 			g.rn.Tick()
 		}
 	}
+	if ticks > 0 {
+		for _, g := range e.order {
+			g.checkMembers()
+		}
+	}
 	return e.handleReady(in.compacts)
 }
 
@@ -75,7 +80,7 @@ func (e *Engine) handleReady(compacts []compaction) error {
 			e.opts.Logger.Warn("compaction skipped", "partition", c.p, "index", c.index)
 			continue
 		}
-		if err := g.st.compact(rb, c.index, c.keepFrom, c.state); err != nil {
+		if err := g.st.compact(rb, c.index, c.keepFrom, c.state, g.confAtIndex(c.index)); err != nil {
 			e.opts.Logger.Warn("compaction skipped", "partition", c.p, "err", err.Error())
 			continue
 		}
@@ -84,6 +89,7 @@ func (e *Engine) handleReady(compacts []compaction) error {
 			return err
 		}
 		rb.SetState(g.p, st)
+		g.trimConfs(c.index)
 		mustSync = true
 	}
 	var rds []ready
@@ -114,7 +120,7 @@ func (e *Engine) handleReady(compacts []compaction) error {
 	var out []Message
 	for _, r := range rds {
 		for _, m := range r.rd.Messages {
-			out = append(out, Message{Partition: r.g.p, Msg: m})
+			out = append(out, Message{Partition: r.g.p, Msg: snapshotFor(m)})
 		}
 	}
 	if len(out) > 0 {

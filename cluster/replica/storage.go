@@ -123,7 +123,8 @@ func (s *storage) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 	var size uint64
 	var ferr error
 	err := s.log.ReadRange(s.p, lo, hi, func(i uint64, data []byte) bool {
-		e := &pb.Entry{Index: new(i), Term: new(s.termAt(i)), Type: pb.EntryNormal.Enum(), Data: append([]byte(nil), data...)}
+		typ, d := decodeEntry(data)
+		e := &pb.Entry{Index: new(i), Term: new(s.termAt(i)), Type: typ.Enum(), Data: append([]byte(nil), d...)}
 		size += uint64(proto.Size(e))
 		if len(out) > 0 && size > maxSize {
 			return false
@@ -191,11 +192,7 @@ func (s *storage) appendEntries(rb *wal.RaftBatch, ents []*pb.Entry) error {
 	s.runs = s.runs[:k]
 	prev := s.termAt(first - 1)
 	for _, e := range ents {
-		if e.GetType() != pb.EntryNormal {
-			return fmt.Errorf("swarmmq/replica: partition %d: entry %d of type %v: membership changes are not supported",
-				s.p, e.GetIndex(), e.GetType())
-		}
-		rb.Append(s.p, e.GetIndex(), e.GetData())
+		rb.Append(s.p, e.GetIndex(), encodeEntry(e))
 		if t := e.GetTerm(); t != prev {
 			rb.SetTerm(s.p, e.GetIndex(), t)
 			s.runs = append(s.runs, wal.TermRun{Index: e.GetIndex(), Term: t})
@@ -224,9 +221,10 @@ func (s *storage) restore(rb *wal.RaftBatch, snap *pb.Snapshot) (snapshotPayload
 	return pl, nil
 }
 
-// compact stores the state machine's snapshot at index and trims the log
-// below keepFrom (raft's first index moves there, never back).
-func (s *storage) compact(rb *wal.RaftBatch, index, keepFrom uint64, state []byte) error {
+// compact stores the state machine's snapshot at index, with cs the
+// configuration in force there, and trims the log below keepFrom (raft's
+// first index moves there, never back).
+func (s *storage) compact(rb *wal.RaftBatch, index, keepFrom uint64, state []byte, cs *pb.ConfState) error {
 	if index < s.snapIndex || index > s.last {
 		return fmt.Errorf("swarmmq/replica: partition %d: compaction at %d outside (%d, %d]", s.p, index, s.snapIndex, s.last)
 	}
@@ -240,7 +238,7 @@ func (s *storage) compact(rb *wal.RaftBatch, index, keepFrom uint64, state []byt
 		s.runs = s.runs[k-1:]
 	}
 	rb.Compact(s.p, index, keepFrom, runFrom, state)
-	s.first, s.snapIndex = first, index
+	s.first, s.snapIndex, s.cs = first, index, proto.CloneOf(cs)
 	s.cache.trim(first)
 	return nil
 }

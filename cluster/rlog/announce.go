@@ -80,7 +80,7 @@ func (n *Net) announce(a Announcement) {
 func (n *Net) heard(from string, b []byte) {
 	a, err := DecodeAnnouncement(b)
 	h := n.leaders.Load()
-	if err != nil || a.Leader != n.raft[from] || h == nil {
+	if err != nil || keyOf(a.Leader) != n.keys[from] || h == nil {
 		n.bad.Inc()
 		return
 	}
@@ -93,7 +93,7 @@ func (l *Log) LearnLeader(a Announcement) {
 	if _, hosted := l.parts[a.Partition]; hosted || a.Partition >= l.deps.Owners.Load().Partitions() {
 		return
 	}
-	nd, ok := l.nodes[a.Leader]
+	nd, ok := l.nodes[keyOf(a.Leader)]
 	if !ok {
 		return
 	}
@@ -113,10 +113,16 @@ func (l *Log) announceLoop(quit <-chan struct{}) {
 	t := time.NewTicker(l.opts.AnnounceInterval)
 	defer t.Stop()
 	for {
+		if l.opts.SayIncarnation != nil {
+			l.opts.SayIncarnation()
+		}
 		select {
 		case <-quit:
 			return
 		case <-t.C:
+		}
+		if l.opts.Announce == nil {
+			continue
 		}
 		l.mu.Lock()
 		var as []Announcement

@@ -28,7 +28,10 @@ func TestContract(t *testing.T) {
 			wl, err := wal.Open(wal.Options{Dir: "data", FS: vfs.NewMem(), Partitions: partitions, MinFree: -1})
 			require.NoError(t, err)
 			t.Cleanup(func() { require.NoError(t, wl.Close()) })
-			opts := Options{Self: "n1", Nodes: []Node{{ID: "n1", Client: "127.0.0.1:9001"}}}
+			incs, err := LoadIncarnations(wl, "n1", []string{"n1"})
+			require.NoError(t, err)
+			require.NoError(t, incs.SetOwn(0))
+			opts := Options{Self: "n1", Nodes: []Node{{ID: "n1", Client: "127.0.0.1:9001"}}, Incarnations: incs}
 			for p := range partitions {
 				opts.Groups = append(opts.Groups, Group{Partition: p, Replicas: []string{"n1"}})
 			}

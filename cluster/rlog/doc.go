@@ -31,6 +31,18 @@
 // out as Follow. A snapshot (at start, or sent by the leader) comes out as
 // Restore, which fanout applies by rebuilding the partition from it.
 //
+// # Incarnations and the transport
+//
+// A raft id is a node's 48-bit key and its incarnation (ids.go); a node
+// that starts on an empty data directory takes a new incarnation, decided
+// by asking its peers (incarnation.go, Net.Decide), and the leaders of its
+// partitions replace its old raft id by the new one (Hooks.Replace of
+// cluster/replica). Net records each peer's incarnation before acting on
+// what it sent, drops raft messages to or from an earlier incarnation, and
+// sends RAFT payloads above ChunkSize (snapshots) in chunks from goroutines
+// of its own (chunk.go, pprof label stage=rlog-snapshot-send), which
+// Net.Close stops and waits for.
+//
 // # Concurrency and stopping
 //
 // A Log is safe for concurrent use. Its mutex guards the FIFOs and is held

@@ -8,9 +8,18 @@ import (
 
 func TestRaftIDStableAndNonZero(t *testing.T) {
 	// Pinned: every node of a cluster, of any build, must compute the same.
-	require.Equal(t, uint64(0x35971be6e9bb024a), RaftID("node-1"), "the first 8 bytes of SHA-256(\"node-1\")")
-	require.NotEqual(t, RaftID("node-1"), RaftID("node-2"))
-	require.NotZero(t, RaftID(""))
+	f := func(id string, inc uint16, want uint64) {
+		t.Helper()
+		got := RaftID(id, inc)
+		require.Equal(t, want, got, "RaftID(%q, %d)", id, inc)
+		require.Equal(t, inc, IncarnationOf(got))
+		require.Equal(t, nodeKey(id), keyOf(got))
+	}
+	f("node-1", 0, 0x35971be6e9bb0000) // SHA-256("node-1") starts 35971be6e9bb
+	f("node-1", 1, 0x35971be6e9bb0001)
+	f("node-1", 0xFFFF, 0x35971be6e9bbFFFF)
+	require.NotEqual(t, keyOf(RaftID("node-1", 0)), keyOf(RaftID("node-2", 0)))
+	require.NotZero(t, RaftID("", 0))
 }
 
 func TestCheckIDsRefusesDuplicates(t *testing.T) {

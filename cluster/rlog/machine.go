@@ -79,7 +79,7 @@ func (m *machine) Lost(p uint32, ctx any, err error) {
 // comes out as Follow.
 func (l *Log) leaderChange(p uint32, ld replica.Leadership) {
 	info := owner.Leader{Term: ld.Term}
-	if n, ok := l.nodes[ld.Leader]; ok && ld.Leader != 0 {
+	if n, ok := l.nodes[keyOf(ld.Leader)]; ok && ld.Leader != 0 {
 		info.ID, info.Addr = n.ID, n.Client
 	}
 	l.mu.Lock()

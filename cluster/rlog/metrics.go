@@ -16,10 +16,12 @@ type logMetrics struct {
 	restores      *metrics.Counter
 	leaderChanges *metrics.Counter
 	elections     *metrics.Counter // leaderships this node won
+	confChanges   *metrics.Counter // conf change entries applied
 }
 
 func newMetrics(set *metrics.Set, l *Log) logMetrics {
 	set.NewGauge("swarmmq_raft_apply_lag_entries", func() float64 { return float64(l.ApplyLag()) })
+	set.NewGauge("swarmmq_raft_incarnation", func() float64 { return float64(IncarnationOf(l.self)) })
 	return logMetrics{
 		proposals:     set.NewCounter("swarmmq_raft_proposals_total"),
 		failed:        set.NewCounter("swarmmq_raft_proposals_failed_total"),
@@ -28,6 +30,7 @@ func newMetrics(set *metrics.Set, l *Log) logMetrics {
 		restores:      set.NewCounter("swarmmq_raft_snapshots_restored_total"),
 		leaderChanges: set.NewCounter("swarmmq_raft_leader_changes_total"),
 		elections:     set.NewCounter("swarmmq_raft_elections_won_total"),
+		confChanges:   set.NewCounter("swarmmq_raft_conf_changes_total"),
 	}
 }
 
@@ -66,7 +69,7 @@ func (l *Log) Status() []Status {
 			continue
 		}
 		pr, _ := l.eng.Progress(g.Partition)
-		out = append(out, Status{Partition: g.Partition, Term: ld.Term, Leader: l.nodes[ld.Leader].ID,
+		out = append(out, Status{Partition: g.Partition, Term: ld.Term, Leader: l.nodes[keyOf(ld.Leader)].ID,
 			Commit: pr.Commit, Applied: pr.Applied})
 	}
 	slices.SortFunc(out, func(a, b Status) int { return cmp.Compare(a.Partition, b.Partition) })

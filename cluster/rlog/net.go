@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -50,35 +52,66 @@ func DecodeMessage(b []byte) (replica.Message, error) {
 // are there, messages are dropped (raft sends again). Safe for concurrent
 // use.
 type Net struct {
-	ids     map[uint64]string // raft id → node id
-	raft    map[string]uint64 // node id → raft id
+	nodes   map[uint64]string // node key → node id
+	keys    map[string]uint64 // node id → node key
 	peers   atomic.Pointer[peer.Transport]
 	eng     atomic.Pointer[replica.Engine]
 	reqs    atomic.Pointer[RequestHandler]
 	leaders atomic.Pointer[func(Announcement)]
+	incs    atomic.Pointer[Incarnations]
+	self    atomic.Uint64 // this node's raft id once its incarnation is decided
+	logger  *slog.Logger
+	// asked collects the answers to this node's incarnation question
+	// (Decide), by peer; nil when not asking.
+	asked struct {
+		sync.Mutex
+		answers map[string]Answer
+	}
+	chunks    chunkSenders
+	chunkID   atomic.Uint64
+	assembled assembler
+	staleLog  rateLog
+	recordLog rateLog
+	snapLog   rateLog
 
-	sent, dropped, snaps, snapFailures, received, bad *metrics.Counter
+	sent, dropped, snaps, snapFailures, received, bad, stale *metrics.Counter
 }
 
 // NewNet returns the transport for the cluster of nodes (metrics into
-// set, nil for a private one).
-func NewNet(nodes []Node, set *metrics.Set) *Net {
+// set, nil for a private one; log lines to logger, nil discards them).
+func NewNet(nodes []Node, set *metrics.Set, logger *slog.Logger) *Net {
 	if set == nil {
 		set = metrics.NewSet()
 	}
-	n := &Net{ids: map[uint64]string{}, raft: map[string]uint64{},
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Net{nodes: map[uint64]string{}, keys: map[string]uint64{}, logger: logger,
+		assembled:    assembler{peers: map[string]*assembly{}, max: MaxAssembled},
 		sent:         set.NewCounter("swarmmq_raft_messages_sent_total"),
 		dropped:      set.NewCounter("swarmmq_raft_messages_dropped_total"),
 		snaps:        set.NewCounter("swarmmq_raft_snapshots_sent_total"),
 		snapFailures: set.NewCounter("swarmmq_raft_snapshot_send_failures_total"),
 		received:     set.NewCounter("swarmmq_raft_messages_received_total"),
 		bad:          set.NewCounter("swarmmq_raft_messages_refused_total"),
+		stale:        set.NewCounter("swarmmq_raft_messages_stale_total"),
 	}
+	n.chunks.quit = make(chan struct{})
 	for _, nd := range nodes {
-		n.ids[RaftID(nd.ID)] = nd.ID
-		n.raft[nd.ID] = RaftID(nd.ID)
+		n.nodes[nodeKey(nd.ID)] = nd.ID
+		n.keys[nd.ID] = nodeKey(nd.ID)
 	}
 	return n
+}
+
+// SetIncarnations sets what the Net records peers' incarnations in and
+// answers their questions from; before it, messages are dropped. Call it
+// before the peer transport starts.
+func (n *Net) SetIncarnations(r *Incarnations) {
+	n.incs.Store(r)
+	if inc, ok := r.Own(); ok {
+		n.self.Store(RaftID(r.Self(), inc))
+	}
 }
 
 // Attach sets the peer transport messages go out on.
@@ -98,13 +131,17 @@ func (n *Net) Send(msgs []replica.Message) {
 	t, e := n.peers.Load(), n.eng.Load()
 	var buf []byte
 	for _, m := range msgs {
-		to, ok := n.ids[m.Msg.GetTo()]
+		to, ok := n.nodes[keyOf(m.Msg.GetTo())]
 		if !ok || t == nil {
 			n.dropped.Inc()
 			continue
 		}
 		var err error
 		buf, err = AppendMessage(buf[:0], m)
+		if err == nil && len(buf) > ChunkSize {
+			n.sendChunked(t, e, to, m, append([]byte(nil), buf...)) // reports the outcome itself
+			continue
+		}
 		if err == nil {
 			err = t.Send(to, frame.TypeRaft, buf) // copies buf
 		}
@@ -113,6 +150,9 @@ func (n *Net) Send(msgs []replica.Message) {
 			n.dropped.Inc()
 		} else {
 			n.sent.Inc()
+		}
+		if snap {
+			n.logSnapshot(to, m, len(buf), err)
 		}
 		if snap {
 			n.snaps.Inc()
@@ -134,23 +174,84 @@ func (n *Net) Send(msgs []replica.Message) {
 
 // HandleFrame steps a RAFT frame from peer from into the engine. A frame
 // that does not decode, or whose sender is not the linked peer, is
-// counted and dropped: it harms nothing else.
+// counted and dropped: it harms nothing else. A raft message addressed to
+// an earlier incarnation of this node, or sent by an earlier incarnation
+// of the peer, is dropped as stale (counted, logged at most every few
+// seconds). A newer incarnation of the peer is recorded (synced) before
+// its message is stepped.
 func (n *Net) HandleFrame(from string, t frame.Type, payload []byte) {
-	e := n.eng.Load()
-	if t != frame.TypeRaft || e == nil {
+	if t != frame.TypeRaft {
 		return
 	}
-	if IsAnnouncement(payload) {
-		n.heard(from, payload)
+	switch {
+	case isIncMessage(payload):
+		n.incarnation(from, payload)
+		return
+	case IsAnnouncement(payload):
+		if n.eng.Load() != nil {
+			n.heard(from, payload)
+		}
+		return
+	case isChunk(payload):
+		c, err := decodeChunk(payload)
+		if err == nil {
+			payload, err = n.assembled.add(from, c)
+		}
+		if err != nil {
+			n.bad.Inc()
+			return
+		}
+		if payload == nil {
+			return // more to come
+		}
+	}
+	n.step(from, payload)
+}
+
+// step steps a raft message from peer from.
+func (n *Net) step(from string, payload []byte) {
+	e, r := n.eng.Load(), n.incs.Load()
+	if e == nil || r == nil {
 		return
 	}
 	m, err := DecodeMessage(payload)
-	if err != nil || m.Msg.GetFrom() != n.raft[from] {
+	if err != nil || keyOf(m.Msg.GetFrom()) != n.keys[from] {
 		n.bad.Inc()
+		return
+	}
+	if to := m.Msg.GetTo(); to != n.self.Load() {
+		n.stale.Inc()
+		n.staleLog.do(func() {
+			n.logger.Warn("raft message to an earlier incarnation of this node dropped", "from", from,
+				"to_incarnation", IncarnationOf(to), "partition", m.Partition)
+		})
+		return
+	}
+	if !n.record(from, IncarnationOf(m.Msg.GetFrom())) {
 		return
 	}
 	n.received.Inc()
 	e.Step(m)
+}
+
+// record records that peer from runs incarnation inc (synced, if it is
+// newer) and reports whether what it sent under inc may be acted on: not
+// when an incarnation above inc is recorded, nor when recording fails.
+func (n *Net) record(from string, inc uint16) bool {
+	r := n.incs.Load()
+	if cur, ok := r.Recorded(from); ok && cur > inc {
+		n.stale.Inc()
+		return false
+	}
+	newer, err := r.Record(from, inc)
+	if err != nil {
+		n.recordLog.do(func() { n.logger.Error("cannot record a peer's incarnation", "peer", from, "err", err) })
+		return false
+	}
+	if newer {
+		n.logger.Info("peer incarnation recorded", "peer", from, "incarnation", inc)
+	}
+	return true
 }
 
 // OnLeader sets what receives the leader announcements of peers
@@ -175,4 +276,23 @@ func (n *Net) HandleRequest(from string, payload []byte, r peer.Responder) {
 		return
 	}
 	_ = r.Fail(frame.CodeNotLeader, "this node does not take forwarded requests: ask the partition's leader")
+}
+
+// logSnapshot logs a raft snapshot sent (or not) to peer to. One larger
+// than the link's frame cannot be sent (peer.ErrTooLarge): raft would
+// retry it for ever, so that is an error to see at once.
+func (n *Net) logSnapshot(to string, m replica.Message, size int, err error) {
+	md := m.Msg.GetSnapshot().GetMetadata()
+	switch {
+	case errors.Is(err, peer.ErrTooLarge):
+		n.snapLog.do(func() {
+			n.logger.Error("raft snapshot larger than a peer frame: the replica cannot catch up; raise the peer "+
+				"max frame", "peer", to, "partition", m.Partition, "index", md.GetIndex(), "bytes", size, "err", err)
+		})
+	case err != nil:
+		n.logger.Warn("raft snapshot not sent", "peer", to, "partition", m.Partition, "index", md.GetIndex(),
+			"bytes", size, "err", err)
+	default:
+		n.logger.Info("raft snapshot sent", "peer", to, "partition", m.Partition, "index", md.GetIndex(), "bytes", size)
+	}
 }

@@ -31,7 +31,8 @@ const (
 
 // Node is one member of the cluster as the log needs it.
 type Node struct {
-	// ID is the node id of the configuration (its raft id is RaftID(ID)).
+	// ID is the node id of the configuration (its raft id is RaftID(ID,
+	// its incarnation)).
 	ID string
 	// Client is the address clients reach it at (the NOT_LEADER hint).
 	Client string
@@ -51,6 +52,10 @@ type Options struct {
 	Nodes []Node
 	// Groups are the partitions this node replicates.
 	Groups []Group
+	// Incarnations holds this node's incarnation (decided: Net.Decide)
+	// and its peers': a leader replaces a replica's raft id by its newer
+	// incarnation's (replica's Hooks.Replace).
+	Incarnations *Incarnations
 	// Raft tunes the engine (timeouts, memory bounds); its ID, Log, Groups,
 	// Transport, StateMachine, Hooks and Logger are set by New.
 	Raft replica.Options
@@ -63,6 +68,9 @@ type Options struct {
 	// AnnounceInterval after.
 	Announce         func(Announcement)
 	AnnounceInterval time.Duration
+	// SayIncarnation, when set, tells the peers this node's incarnation
+	// (Net.SayIncarnation): at start and every AnnounceInterval.
+	SayIncarnation func()
 	// Metrics receives swarmmq_raft_*; nil keeps them in a private set.
 	Metrics *metrics.Set
 	// Logger receives the log's and raft's lines; nil discards them.
@@ -98,6 +106,11 @@ func (o *Options) Validate() error {
 	if !slices.ContainsFunc(o.Nodes, func(n Node) bool { return n.ID == o.Self }) {
 		bad("this node %q is not among the nodes", o.Self)
 	}
+	if o.Incarnations == nil {
+		bad("no Incarnations")
+	} else if _, ok := o.Incarnations.Own(); !ok {
+		bad("this node's incarnation is not decided")
+	}
 	if o.MaxBatch < 1 {
 		bad("MaxBatch %d < 1", o.MaxBatch)
 	}
@@ -131,7 +144,7 @@ type Log struct {
 	deps  Deps
 	eng   *replica.Engine
 	self  uint64
-	nodes map[uint64]Node // by raft id
+	nodes map[uint64]Node // by node key
 
 	// mu guards the partitions' FIFOs (parts) and is held while their
 	// outputs are delivered, so that a partition's outputs leave in order
@@ -158,23 +171,25 @@ func New(opts Options, deps Deps) (*Log, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	l := &Log{opts: opts, deps: deps, self: RaftID(opts.Self), nodes: map[uint64]Node{},
+	inc, _ := opts.Incarnations.Own()
+	l := &Log{opts: opts, deps: deps, self: RaftID(opts.Self, inc), nodes: map[uint64]Node{},
 		parts: map[uint32]*fifo{}, leader: map[uint32]owner.Leader{}, serving: map[uint32]bool{}, done: make(chan struct{}),
 		quit: make(chan struct{})}
 	l.idle = sync.NewCond(&l.mu)
 	l.m = newMetrics(opts.Metrics, l)
 	for _, n := range opts.Nodes {
-		l.nodes[RaftID(n.ID)] = n
+		l.nodes[nodeKey(n.ID)] = n
 	}
 	ro := opts.Raft
 	ro.ID, ro.Log, ro.Transport, ro.StateMachine = l.self, deps.Log, deps.Transport, (*machine)(l)
-	ro.Hooks = replica.Hooks{LeaderChange: l.leaderChange}
+	ro.Hooks = replica.Hooks{LeaderChange: l.leaderChange, Replace: opts.Incarnations.Successor,
+		ConfChange: func(uint32, []uint64, []uint64) { l.m.confChanges.Inc() }}
 	ro.Logger = opts.Logger
 	ro.Groups = nil
 	for _, g := range opts.Groups {
 		rg := replica.Group{Partition: g.Partition}
 		for _, id := range g.Replicas {
-			rg.Peers = append(rg.Peers, RaftID(id))
+			rg.Peers = append(rg.Peers, RaftID(id, 0)) // the voters the group was created with
 		}
 		ro.Groups = append(ro.Groups, rg)
 		l.parts[g.Partition] = &fifo{}
@@ -200,7 +215,7 @@ func (l *Log) Start() error {
 			work.Drain(l.deps.In, l.opts.MaxBatch, l.propose)
 			return nil
 		})
-		if l.opts.Announce != nil {
+		if l.opts.Announce != nil || l.opts.SayIncarnation != nil {
 			l.g.Go("rlog-announce", func() error {
 				l.announceLoop(l.quit)
 				return nil

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,8 +83,24 @@ func TestSnapshotCatchUp(t *testing.T) {
 		o.Queue = queue.Options{DedupeWindow: time.Millisecond, DedupeMax: 4, ProducerIdle: time.Millisecond,
 			ProducerWindow: 4, MaxProducerKeys: 8}
 		ms[i] = &member{opts: o}
-		ms[i].start(t)
 		t.Cleanup(func() { ms[i].stop(t) })
+	}
+	// Members on empty data directories decide their incarnation together
+	// (each waits for a majority's answers): start them all at once.
+	var wg sync.WaitGroup
+	errs := make([]error, len(ms))
+	for i, m := range ms {
+		wg.Go(func() {
+			n, err := stages.New(m.opts)
+			if err == nil {
+				err = n.Start()
+			}
+			m.n, errs[i] = n, err
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
 	}
 	leader := func(skip *member) *member {
 		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

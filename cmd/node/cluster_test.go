@@ -11,6 +11,7 @@ import (
 	"github.com/swarmmq/swarmmq/client"
 	"github.com/swarmmq/swarmmq/conf"
 	"github.com/swarmmq/swarmmq/stages"
+	"github.com/swarmmq/swarmmq/wal"
 )
 
 // TestClusterOptions: a config of several nodes makes the node a cluster
@@ -44,7 +45,8 @@ func memberOptions(dir string) stages.Options {
 
 // TestDataDirModesRefused: a single node's data directory is refused by a
 // cluster member, and a member's by a single node, each with a message
-// saying so; neither is changed.
+// saying so; neither is changed. A member's directory of the earlier
+// cluster data format is refused too.
 func TestDataDirModesRefused(t *testing.T) {
 	single := filepath.Join(t.TempDir(), "single")
 	runWith(t, testOptions(single), func(n *stages.Node) {
@@ -71,6 +73,15 @@ func TestDataDirModesRefused(t *testing.T) {
 	})
 	err = serve(context.Background(), testOptions(member), discard, nil)
 	require.ErrorContains(t, err, "was written by a cluster member (raft); a single node cannot open it")
+
+	// A member's directory without an incarnation is of cluster data
+	// format 1 (raft ids without incarnations): refused.
+	l, err := wal.Open(wal.Options{Dir: member, Partitions: 2, MinFree: -1})
+	require.NoError(t, err)
+	require.NoError(t, l.SetMeta("cluster/incarnation", nil))
+	require.NoError(t, l.Close())
+	err = serve(context.Background(), memberOptions(member), discard, nil)
+	require.ErrorContains(t, err, "holds cluster data format 1")
 }
 
 // runWith serves a node on opts, runs fn once it serves, and stops it.

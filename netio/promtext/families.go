@@ -122,6 +122,9 @@ var cluster = map[string]entry{
 	"swarmmq_raft_messages_dropped_total":       {Counter, "Raft messages not sent: link down, queue full, or unknown peer (raft sends again)."},
 	"swarmmq_raft_messages_received_total":      {Counter, "Raft messages received from peers and stepped into their group."},
 	"swarmmq_raft_messages_refused_total":       {Counter, "Received RAFT frames that did not decode or came from another node than their sender."},
+	"swarmmq_raft_messages_stale_total":         {Counter, "Received raft messages dropped as meant for, or sent by, an earlier incarnation of a node."},
+	"swarmmq_raft_conf_changes_total":           {Counter, "Membership changes (conf change entries) applied: a replica replaced by its node's new incarnation."},
+	"swarmmq_raft_incarnation":                  {Gauge, "This member's incarnation: 0 when it created the cluster, one more at each start on a wiped data directory."},
 	"swarmmq_raft_snapshots_sent_total":         {Counter, "Raft snapshots (state and the records it points at) sent to lagging replicas."},
 	"swarmmq_raft_snapshot_send_failures_total": {Counter, "Raft snapshots that could not be queued on their link (reported to raft, which retries)."},
 

@@ -241,9 +241,6 @@ func TestSlowChaos(t *testing.T) {
 	// Five nodes: a fault every 1-4 s after the last one settled, held
 	// 1-3 s (the election timeout is about 0.5 s).
 	p.Nodes, p.Kinds, p.Every, p.Jitter = 5, kinds, time.Second, 3*time.Second
-	if wipeGate() == "" {
-		p.Kinds = append(slices.Clone(p.Kinds), FaultWipeFollower)
-	}
 	r := runChaos(t, p)
 	if want := int(d.Minutes() * minFaultsPerMinute); len(r.Outages) < want {
 		t.Errorf("%d faults in %v, want at least %d (%d a minute)", len(r.Outages), d, want, minFaultsPerMinute)
@@ -284,10 +281,10 @@ func envDuration(name string, def time.Duration) (time.Duration, error) {
 }
 
 // parseKinds reads a comma-separated list of cluster fault kinds; ""
-// is ClusterKinds.
+// is chaosKinds().
 func parseKinds(s string) ([]FaultKind, error) {
 	if s == "" {
-		return ClusterKinds, nil
+		return chaosKinds(), nil
 	}
 	var out []FaultKind
 	for k := range strings.SplitSeq(s, ",") {
@@ -310,25 +307,16 @@ func outageList(outs []Outage) string {
 	return b.String()
 }
 
-// wipeGate returns why a wiped node cannot rejoin its cluster in this
-// build, or "" when it can.
-func wipeGate() string {
-	if os.Getenv("SWARMMQ_WIPE_TESTS") == "1" {
-		return ""
-	}
-	return "a node whose data directory was wiped cannot rejoin under the same raft id yet: its peers send it a commit " +
-		"index beyond its empty log and etcd raft panics (tocommit(4) is out of range [lastIndex(0)], seen here; " +
-		"docs/cluster.md, Not done yet); SWARMMQ_WIPE_TESTS=1 runs it anyway"
-}
+// chaosKinds are the faults of the mixed chaos runs: the cluster faults
+// and the wipe of a follower (it rejoins as a new incarnation and catches
+// up from its peers; it takes about as long as a follower's kill).
+func chaosKinds() []FaultKind { return append(slices.Clone(ClusterKinds), FaultWipeFollower) }
 
 // TestClusterWipeFollower runs the workload against five nodes through
 // wipes of a follower of each destination's partition in turn: each must
 // catch up from its peers (every node answers /ready again), and nothing
 // acknowledged may be lost.
 func TestClusterWipeFollower(t *testing.T) {
-	if reason := wipeGate(); reason != "" {
-		t.Skip(reason)
-	}
 	runChaos(t, plan{
 		Nodes: 5, Duration: 20 * time.Second, Rate: 100, Every: 500 * time.Millisecond,
 		Kinds: []FaultKind{FaultWipeFollower}, Pause: time.Second,
@@ -337,7 +325,7 @@ func TestClusterWipeFollower(t *testing.T) {
 
 // TestClusterChaosShort runs the workload against five nodes (8
 // partitions, 3 replicas each; three destinations on distinct partitions)
-// through the cluster faults in turn (ClusterKinds), each aimed at one
+// through the cluster faults and the wipe in turn (chaosKinds), each aimed at one
 // destination's leader or follower and held 1.2 s, and requires nothing
 // lost, nothing redelivered after a confirmed ack, nothing stored twice,
 // and every kind to have happened. The outage after each fault is logged,
@@ -348,13 +336,13 @@ func TestClusterChaosShort(t *testing.T) {
 	}
 	r := runChaos(t, plan{
 		Nodes: 5, Duration: 60 * time.Second, Rate: 100, Every: 300 * time.Millisecond,
-		Kinds: ClusterKinds, Pause: 1200 * time.Millisecond,
+		Kinds: chaosKinds(), Pause: 1200 * time.Millisecond,
 	})
 	kinds := map[FaultKind]int{}
 	for _, o := range r.Outages {
 		kinds[o.Kind]++
 	}
-	for _, k := range ClusterKinds {
+	for _, k := range chaosKinds() {
 		if kinds[k] == 0 {
 			t.Errorf("no %s fault in the run (machine too slow?): %v", k, kinds)
 		}

@@ -36,9 +36,8 @@ const (
 )
 
 // ClusterKinds are the cluster faults of the mixed runs, in the order a
-// short run takes them. FaultWipeFollower is not among them: a wiped node
-// cannot rejoin under the same raft id yet (docs/cluster.md), so it runs
-// on its own (TestClusterWipeFollower, behind wipeGate).
+// short run takes them; the chaos runs add FaultWipeFollower (chaosKinds),
+// which also runs on its own (TestClusterWipeFollower).
 var ClusterKinds = []FaultKind{FaultKillLeader, FaultPauseLeader, FaultIsolateLeader, FaultKillFollower,
 	FaultCutLink, FaultRestartLeader}
 
