@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -328,6 +329,13 @@ func (c *Client) complete(corr uint64, f frame.Frame, err error) {
 // dropLocked removes cl from the pending set and gives back its credit.
 func (c *Client) dropLocked(cl *call) {
 	delete(c.mu.pending, cl.corr)
+	if cl.state == stateParked {
+		// No reference may outlive the call: a Publisher reuses its
+		// batches once their callers are answered.
+		if i := slices.Index(c.mu.parked, cl); i >= 0 {
+			c.mu.parked = slices.Delete(c.mu.parked, i, i+1)
+		}
+	}
 	c.releaseLocked(cl)
 }
 

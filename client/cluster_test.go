@@ -415,6 +415,43 @@ func TestClusterNoLeaderTimesOut(t *testing.T) {
 	require.Equal(t, uint64(1), res[0].Seq)
 }
 
+// TestClusterParkedBatchTimesOut: a Publisher's messages waiting for a
+// leader fail with ErrTimeout after the request timeout (they waited for
+// ever), the Client keeps no reference to their batch, and the next
+// messages go through once a leader is back (they waited for ever too:
+// nothing asked for a new table), each stored once.
+func TestClusterParkedBatchTimesOut(t *testing.T) {
+	cl := startCluster(t, 2, clienttest.Options{})
+	d := destLedBy(t, cl, 0)
+	c := dialSeeds(t, cl.Nodes[1].Addr(), func(o *Options) { o.RequestTimeout = shortRequestTimeout })
+	part := cl.Partition(d)
+	cl.SetLeader(part, -1)
+	p := c.NewPublisher(d, PublisherOptions{MaxBatch: 4, Window: 4})
+	var col collector
+	for range 4 {
+		require.NoError(t, p.Publish(testCtx(t), []byte("lost"), col.done))
+	}
+	require.NoError(t, p.Flush(testCtx(t)), "the callbacks had the failures")
+	require.Len(t, col.get(), 4)
+	for _, r := range col.get() {
+		require.ErrorIs(t, r.Err, ErrTimeout)
+	}
+	c.mu.Lock()
+	parked := len(c.mu.parked)
+	c.mu.Unlock()
+	require.Zero(t, parked, "timed-out calls left parked")
+	cl.SetLeader(part, 0)
+	var again collector
+	for range 4 {
+		require.NoError(t, p.Publish(testCtx(t), []byte("kept"), again.done))
+	}
+	require.NoError(t, p.Close(testCtx(t)))
+	for _, r := range again.get() {
+		require.NoError(t, r.Err)
+	}
+	require.Len(t, cl.Nodes[0].Messages(d), 4, "stored exactly once")
+}
+
 // TestClusterSeedDiesOthersLearnt dials a cluster through one seed, which
 // is then killed: the Client gets its next table from a node it learnt
 // from an earlier one, not from a seed.

@@ -161,6 +161,10 @@ type pubBatch struct {
 	ids   [][16]byte
 	dones []func(PublishResult)
 	taken bool // counted in the Publisher's flying; guarded by its mutex
+	// opened is when the batch took its first message (unix ns): a batch
+	// that waits with no leader to send it to fails RequestTimeout after
+	// it (sweepUnattached).
+	opened int64
 }
 
 // NewPublisher returns a Publisher to dest. With an invalid dest or
@@ -296,6 +300,7 @@ func (p *Publisher) appendLocked(payload []byte, done func(PublishResult), size,
 	}
 	if b == nil {
 		b = p.newBatchLocked(size, maxFrame)
+		b.opened = p.c.now().UnixNano()
 		p.mu.cur = b
 		if p.timer != nil {
 			p.timer.Reset(p.opts.Linger)
@@ -596,4 +601,34 @@ func (c *Client) removePublisher(p *Publisher) {
 		}
 		p.link.Store(nil)
 	}
+}
+
+// waitingLocked reports whether p holds messages not yet sent; the
+// caller holds the Client's mutex.
+func (p *Publisher) waitingLocked() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.cur != nil || len(p.mu.ready) > 0
+}
+
+// expireUnsentLocked closes the open batch and takes out every batch not
+// yet sent that opened at or before opened (unix ns), for the caller to
+// fail; the caller holds the Client's mutex, and p has no link.
+func (p *Publisher) expireUnsentLocked(opened int64, out []*pubBatch) []*pubBatch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b := p.mu.cur; b != nil && b.opened <= opened {
+		p.closeBatchLocked()
+	}
+	keep := p.mu.ready[:0]
+	for _, b := range p.mu.ready {
+		if b.opened <= opened {
+			out = append(out, b)
+		} else {
+			keep = append(keep, b)
+		}
+	}
+	clear(p.mu.ready[len(keep):])
+	p.mu.ready = keep
+	return out
 }

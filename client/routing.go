@@ -267,6 +267,18 @@ func (c *Client) placeLocked() {
 	}
 }
 
+// publisherWaitsLocked reports whether a Publisher holds messages while
+// the table names no leader for its partition: the table must be asked
+// for again (with the router's backoff) until one does.
+func (c *Client) publisherWaitsLocked() bool {
+	for _, p := range c.mu.pubs {
+		if p.link.Load() == nil && p.waitingLocked() {
+			return true
+		}
+	}
+	return false
+}
+
 // placePublishersLocked attaches every publisher to the link of its
 // destination's leader.
 func (c *Client) placePublishersLocked() {
@@ -413,7 +425,7 @@ func closed(ch chan struct{}) bool {
 // dials in a row while no node is reachable.
 func (c *Client) refreshLocked() (time.Duration, error) {
 	r := &c.mu.route
-	if !r.stale && len(c.mu.parked) == 0 {
+	if !r.stale && len(c.mu.parked) == 0 && !c.publisherWaitsLocked() {
 		return 0, nil
 	}
 	live := c.liveLinkLocked()

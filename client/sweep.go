@@ -74,8 +74,19 @@ func (c *Client) sweep(now time.Time) {
 		c.mu.pending[corr] = &call{corr: corr, state: cl.state, abandoned: true, l: cl.l, free: cl.free, part: cl.part,
 			fn: func(frame.Frame, error) {}}
 	}
+	var unsent []*pubBatch
+	for _, p := range c.mu.pubs {
+		if p.link.Load() == nil {
+			unsent = p.expireUnsentLocked(deadline-int64(c.opts.RequestTimeout), unsent)
+		}
+	}
 	c.mu.Unlock()
 	for _, cl := range expired {
 		cl.fn(frame.Frame{}, ErrTimeout)
+	}
+	// Batches of a Publisher whose partition has had no leader for the
+	// request timeout: never written, so not stored.
+	for _, b := range unsent {
+		b.complete(frame.Frame{}, ErrTimeout)
 	}
 }
