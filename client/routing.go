@@ -288,9 +288,18 @@ func (c *Client) placePublishersLocked() {
 }
 
 // placePublisherLocked moves p to the link of its destination's leader
-// (or detaches it while there is none).
+// (or detaches it while there is none). A Publisher with no leader makes
+// the table stale: the router asks again (with its backoff) until a table
+// names one. Nothing else would: no request of the Publisher is parked or
+// written while it is detached, so without this its messages waited for an
+// unrelated failure (26 and 44 s in a chaos run, when the table came from
+// a node cut off from the leader; docs/cluster.md).
 func (c *Client) placePublisherLocked(p *Publisher) {
 	want := c.linkForLocked(p.part)
+	if want == nil && !c.mu.route.stale {
+		c.mu.route.stale = true
+		c.kick()
+	}
 	cur := p.link.Load()
 	if want == cur {
 		return
