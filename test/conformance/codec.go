@@ -25,7 +25,7 @@ import (
 var typeNames = map[uint8]string{
 	1: "HELLO", 2: "HELLO_OK", 3: "PUBLISH", 4: "PUBLISH_ACK", 5: "FETCH", 6: "MESSAGES", 7: "ACK", 8: "ACK_OK",
 	9: "NACK", 10: "NACK_OK", 11: "ERROR", 12: "PING", 13: "PONG", 14: "PRODUCER", 15: "PRODUCER_OK",
-	16: "METADATA", 17: "METADATA_OK",
+	16: "METADATA", 17: "METADATA_OK", 18: "TERM", 19: "PROGRESS",
 }
 
 // Error code numbers and names (docs/protocol.md §7).
@@ -333,11 +333,15 @@ func encode(m map[string]any) ([]byte, error) {
 				return nil, err
 			}
 		}
-	case "ACK", "NACK":
+	case "ACK", "NACK", "TERM", "PROGRESS":
 		w.str(f.str("destination"))
 		w.str(f.str("group"))
-		if name == "NACK" {
+		switch name {
+		case "NACK":
 			w.u32(f.uint("delay_ms", 32))
+		case "TERM":
+			w.str(f.bytesOf("reason"))
+			f.used["reason"], f.used["reason_hex"] = true, true
 		}
 		seqs := f.seqs("seqs")
 		w.u32(uint64(len(seqs)))
@@ -523,10 +527,17 @@ func decode(b []byte) (map[string]any, error) {
 			ds = append(ds, d)
 		}
 		m["deliveries"] = orEmpty(ds)
-	case "ACK", "NACK":
+	case "ACK", "NACK", "TERM", "PROGRESS":
 		m["destination"], m["group"] = r.str(), r.str()
-		if name == "NACK" {
+		switch name {
+		case "NACK":
 			m["delay_ms"] = num(r.u32())
+		case "TERM":
+			if reason := r.str(); utf8.ValidString(reason) {
+				m["reason"] = reason
+			} else {
+				m["reason_hex"] = hex.EncodeToString([]byte(reason))
+			}
 		}
 		var seqs []any
 		for range min(r.u32(), math.MaxInt32) {
