@@ -41,7 +41,7 @@ var codeNames = map[uint16]string{
 var limitNames = map[uint16]string{
 	1: "idle_timeout_ms", 2: "handshake_timeout_ms", 3: "max_wait_ms", 4: "fetch_default", 5: "fetch_max",
 	6: "max_batch", 7: "max_message", 8: "ack_timeout_ms", 9: "max_deliver", 10: "dedupe_window_ms",
-	11: "dedupe_max", 12: "producer_idle_ms", 13: "write_stall_timeout_ms", 14: "max_outbound",
+	11: "dedupe_max", 12: "producer_idle_ms", 13: "write_stall_timeout_ms", 14: "max_outbound", 15: "max_progress",
 }
 
 // flagLimits is bit 0 of HELLO's and HELLO_OK's flags; flagStart bit 0 of
@@ -386,7 +386,7 @@ func encode(m map[string]any) ([]byte, error) {
 func limitOrder(name string) int {
 	order := []string{"idle_timeout_ms", "handshake_timeout_ms", "max_message", "max_batch", "write_stall_timeout_ms",
 		"max_outbound", "max_wait_ms", "fetch_default", "fetch_max", "ack_timeout_ms", "max_deliver",
-		"dedupe_window_ms", "dedupe_max", "producer_idle_ms"}
+		"dedupe_window_ms", "dedupe_max", "producer_idle_ms", "max_progress"}
 	if i := slices.Index(order, name); i >= 0 {
 		return i
 	}
