@@ -20,9 +20,10 @@ func TestCodecAgreesWithFrame(t *testing.T) {
 	}{
 		{`{"type":"HELLO","corr":1,"client_id":"c","credits":64,"max_frame":0,"flags":1}`,
 			frame.AppendHello(nil, 1, frame.Hello{ClientID: []byte("c"), Credits: 64, WantLimits: true})},
-		{`{"type":"HELLO_OK","corr":1,"flags":1,"node_id":"n","credits":1,"max_frame":4096,"partitions":16,"limits":{"max_deliver":3,"idle_timeout_ms":1000}}`,
+		{`{"type":"HELLO_OK","corr":1,"flags":1,"node_id":"n","credits":1,"max_frame":4096,"partitions":16,"limits":{"max_deliver":3,"idle_timeout_ms":1000,"max_progress":60}}`,
 			frame.AppendHelloOK(nil, 1, frame.HelloOK{NodeID: []byte("n"), Credits: 1, MaxFrame: 4096, Partitions: 16,
-				Limits: []frame.Limit{{ID: frame.LimitIdleTimeoutMS, Value: 1000}, {ID: frame.LimitMaxDeliver, Value: 3}}})},
+				Limits: []frame.Limit{{ID: frame.LimitIdleTimeoutMS, Value: 1000}, {ID: frame.LimitMaxDeliver, Value: 3},
+					{ID: frame.LimitMaxProgress, Value: 60}}})},
 		{`{"type":"PUBLISH","corr":2,"destination":"q","messages":[{"id":"01020300000000000000000000000000","timestamp":"1700000000000000000","producer":42,"key_id":0,"payload":"hi"}]}`,
 			frame.AppendPublish(nil, 2, q, []frame.Message{m})},
 		{`{"type":"PUBLISH_ACK","corr":2,"entries":[{"code":"OK","flags":1,"seq":7},{"code":"DESTINATION_FULL","seq":0}]}`,
