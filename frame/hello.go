@@ -91,6 +91,9 @@ const (
 	// LimitMaxOutbound: the most reply bytes queued for a connection
 	// before SLOW_CONSUMER.
 	LimitMaxOutbound LimitID = 14
+	// LimitMaxProgress: how many times PROGRESS may push out one
+	// delivery's ack deadline (docs/protocol.md §3, TERM and PROGRESS).
+	LimitMaxProgress LimitID = 15
 )
 
 // limitNames is a lookup table indexed by LimitID: the names used in
@@ -110,6 +113,7 @@ var limitNames = [...]string{
 	LimitProducerIdleMS:      "producer_idle_ms",
 	LimitWriteStallTimeoutMS: "write_stall_timeout_ms",
 	LimitMaxOutbound:         "max_outbound",
+	LimitMaxProgress:         "max_progress",
 }
 
 // String returns the lower-case name of id, such as "max_wait_ms", or

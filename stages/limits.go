@@ -27,5 +27,6 @@ func clientLimits(o Options) []frame.Limit {
 		{ID: frame.LimitDedupeWindowMS, Value: ms(q.DedupeWindow)},
 		{ID: frame.LimitDedupeMax, Value: uint64(q.DedupeMax)},
 		{ID: frame.LimitProducerIdleMS, Value: ms(q.ProducerIdle)},
+		{ID: frame.LimitMaxProgress, Value: uint64(q.MaxProgress)},
 	}
 }

@@ -25,7 +25,7 @@ import (
 var typeNames = map[uint8]string{
 	1: "HELLO", 2: "HELLO_OK", 3: "PUBLISH", 4: "PUBLISH_ACK", 5: "FETCH", 6: "MESSAGES", 7: "ACK", 8: "ACK_OK",
 	9: "NACK", 10: "NACK_OK", 11: "ERROR", 12: "PING", 13: "PONG", 14: "PRODUCER", 15: "PRODUCER_OK",
-	16: "METADATA", 17: "METADATA_OK",
+	16: "METADATA", 17: "METADATA_OK", 18: "TERM", 19: "PROGRESS",
 }
 
 // Error code numbers and names (docs/protocol.md §7).
@@ -41,7 +41,7 @@ var codeNames = map[uint16]string{
 var limitNames = map[uint16]string{
 	1: "idle_timeout_ms", 2: "handshake_timeout_ms", 3: "max_wait_ms", 4: "fetch_default", 5: "fetch_max",
 	6: "max_batch", 7: "max_message", 8: "ack_timeout_ms", 9: "max_deliver", 10: "dedupe_window_ms",
-	11: "dedupe_max", 12: "producer_idle_ms", 13: "write_stall_timeout_ms", 14: "max_outbound",
+	11: "dedupe_max", 12: "producer_idle_ms", 13: "write_stall_timeout_ms", 14: "max_outbound", 15: "max_progress",
 }
 
 // flagLimits is bit 0 of HELLO's and HELLO_OK's flags; flagStart bit 0 of
@@ -333,11 +333,15 @@ func encode(m map[string]any) ([]byte, error) {
 				return nil, err
 			}
 		}
-	case "ACK", "NACK":
+	case "ACK", "NACK", "TERM", "PROGRESS":
 		w.str(f.str("destination"))
 		w.str(f.str("group"))
-		if name == "NACK" {
+		switch name {
+		case "NACK":
 			w.u32(f.uint("delay_ms", 32))
+		case "TERM":
+			w.str(f.bytesOf("reason"))
+			f.used["reason"], f.used["reason_hex"] = true, true
 		}
 		seqs := f.seqs("seqs")
 		w.u32(uint64(len(seqs)))
@@ -382,7 +386,7 @@ func encode(m map[string]any) ([]byte, error) {
 func limitOrder(name string) int {
 	order := []string{"idle_timeout_ms", "handshake_timeout_ms", "max_message", "max_batch", "write_stall_timeout_ms",
 		"max_outbound", "max_wait_ms", "fetch_default", "fetch_max", "ack_timeout_ms", "max_deliver",
-		"dedupe_window_ms", "dedupe_max", "producer_idle_ms"}
+		"dedupe_window_ms", "dedupe_max", "producer_idle_ms", "max_progress"}
 	if i := slices.Index(order, name); i >= 0 {
 		return i
 	}
@@ -523,10 +527,17 @@ func decode(b []byte) (map[string]any, error) {
 			ds = append(ds, d)
 		}
 		m["deliveries"] = orEmpty(ds)
-	case "ACK", "NACK":
+	case "ACK", "NACK", "TERM", "PROGRESS":
 		m["destination"], m["group"] = r.str(), r.str()
-		if name == "NACK" {
+		switch name {
+		case "NACK":
 			m["delay_ms"] = num(r.u32())
+		case "TERM":
+			if reason := r.str(); utf8.ValidString(reason) {
+				m["reason"] = reason
+			} else {
+				m["reason_hex"] = hex.EncodeToString([]byte(reason))
+			}
 		}
 		var seqs []any
 		for range min(r.u32(), math.MaxInt32) {

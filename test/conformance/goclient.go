@@ -82,6 +82,14 @@ func clientOp(ctx context.Context, c *client.Client, op ClientOp) (map[string]an
 		err = c.Nack(ctx, op.Destination, op.Group, time.Duration(op.DelayMS)*time.Millisecond, op.Seqs...)
 	case "release":
 		err = c.Release(ctx, op.Destination, op.Group, time.Duration(op.DelayMS)*time.Millisecond, op.Seqs...)
+	case "term":
+		err = c.Term(ctx, op.Destination, op.Group, op.Reason, op.Seqs...)
+	case "progress":
+		var n int
+		n, err = c.InProgress(ctx, op.Destination, op.Group, op.Seqs...)
+		if err == nil {
+			out["count"] = num(uint64(n))
+		}
 	}
 	if err != nil {
 		var fe *frame.Error

@@ -76,8 +76,8 @@ type Wire struct {
 
 // ClientOp is one call of a client library and what it must return.
 type ClientOp struct {
-	// Op is "limits", "publish", "fetch", "ack", "nack", "release" or
-	// "ping".
+	// Op is "limits", "publish", "fetch", "ack", "nack", "release",
+	// "term", "progress" or "ping".
 	Op          string `json:"op"`
 	Destination string `json:"destination,omitempty"`
 	Group       string `json:"group,omitempty"`
@@ -89,11 +89,14 @@ type ClientOp struct {
 	Max     int `json:"max,omitempty"`
 	WaitMS  int `json:"wait_ms,omitempty"`
 	DelayMS int `json:"delay_ms,omitempty"`
-	// Seqs are the seqs to ack, nack or release.
+	// Seqs are the seqs to ack, nack, release, term or progress.
 	Seqs []uint64 `json:"seqs,omitempty"`
+	// Reason is term's reason.
+	Reason string `json:"reason,omitempty"`
 	// Expect is what the call returns: for publish "seq" and "duplicate";
 	// for fetch "deliveries", a list of {"seq", "attempt", "payload"};
-	// for limits the names of HELLO_OK's limits and their values; for any
+	// for limits the names of HELLO_OK's limits and their values; for
+	// progress "count", the seqs pushed out; for any
 	// call "error", the code of the error it fails with. Numbers may be
 	// matchers, as in Wire.Frame.
 	Expect map[string]any `json:"expect,omitempty"`
@@ -169,7 +172,7 @@ func (s *Scenario) check() error {
 		}
 	}
 	for i, op := range s.Client {
-		if !slices.Contains([]string{"limits", "publish", "fetch", "ack", "nack", "release", "ping"}, op.Op) {
+		if !slices.Contains([]string{"limits", "publish", "fetch", "ack", "nack", "release", "term", "progress", "ping"}, op.Op) {
 			return fmt.Errorf("client op %d: unknown op %q", i, op.Op)
 		}
 	}
