@@ -115,7 +115,7 @@ bench-compare:
 	GO=$(GO) perf/compare.sh
 
 # Three nodes (configs/cluster-3.yaml, replication factor 3) beside one
-# node, same client, about 3 minutes on 2 cores; writes docs/perf/cluster/.
+# node, same client, about a minute on 2 cores; writes docs/perf/cluster/.
 # ROUNDS, DURATION, WORKLOADS override the defaults (see perf/cluster.sh).
 .PHONY: bench-cluster
 bench-cluster:

@@ -2,7 +2,7 @@
 # perf/cluster.sh — SwarmMQ replicated on three nodes (configs/cluster-3.yaml,
 # every partition on all three, a publish acknowledged once fsynced on a
 # quorum of two) side by side with one embedded node (fsync=always), same
-# client, 128-byte messages; writes docs/perf/cluster/. About 3 minutes on
+# client, 128-byte messages; writes docs/perf/cluster/. About a minute on
 # 2 cores.
 #
 #   perf/cluster.sh                 # or: make bench-cluster
