@@ -65,11 +65,12 @@ test: vet lint unit fuzz-smoke
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -run TestScenariosCanFail ./test/conformance -mutate
 	cd $(NATSPEER) && $(GO) test -race -count=1 -timeout 10m ./...
 
 # The conformance scenarios (test/conformance/scenarios, docs/conformance.md)
-# against a node process, one line per scenario (make unit runs them too);
-# then each scenario once more with one expectation changed, which must fail.
+# against a node process, one line per scenario; then each scenario once
+# more with one expectation changed, which must fail (make unit runs both).
 conformance:
 	$(GO) test -race -count=1 -v -run 'TestHex|TestCoverage|TestConformance' ./test/conformance
 	$(GO) test -count=1 -run TestScenariosCanFail ./test/conformance -mutate
