@@ -27,6 +27,9 @@ CMDS := node producer-client consumer-client swarmbench swarmctl
 # The NATS peer of the benchmark lives in its own module, so the node never
 # links NATS.
 NATSPEER := perf/natspeer
+# The client library is its own module (an application that imports it
+# builds no Pebble, gnet or raft): docs/architecture.md "Modules".
+CLIENTMOD := client
 
 # Fuzz targets as package:Target.
 FUZZ_TARGETS := \
@@ -36,6 +39,7 @@ FUZZ_TARGETS := \
 	./frame:FuzzDecodeMetadataOK \
 	./frame:FuzzDecodeSettle \
 	./frame:FuzzDecodeHelloOK \
+	./frame:FuzzHeaderBlock \
 	./cluster/peer:FuzzHandshake \
 	./cluster/forward:FuzzDecodeEnvelope \
 	./queue:FuzzDecodeRecord \
@@ -66,6 +70,7 @@ test: vet lint unit fuzz-smoke
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -run TestScenariosCanFail ./test/conformance -mutate
+	cd $(CLIENTMOD) && $(GO) test -race -count=1 -timeout 10m ./...
 	cd $(NATSPEER) && $(GO) test -race -count=1 -timeout 10m ./...
 
 # The conformance scenarios (test/conformance/scenarios, docs/conformance.md)
@@ -90,6 +95,7 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	cd $(CLIENTMOD) && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 $(GOLANGCI):
 	@mkdir -p $(TOOLS)/install
@@ -98,10 +104,12 @@ $(GOLANGCI):
 
 lint: $(GOLANGCI)
 	$(GOLANGCI) run --allow-serial-runners ./...
+	cd $(CLIENTMOD) && $(GOLANGCI) run --allow-serial-runners ./...
 	cd $(NATSPEER) && $(GOLANGCI) run --allow-serial-runners ./...
 
 vet:
 	$(GO) vet ./...
+	cd $(CLIENTMOD) && $(GO) vet ./...
 	cd $(NATSPEER) && $(GO) vet ./...
 
 # bin/natsbench drives an embedded NATS JetStream with swarmbench's flags.
@@ -114,6 +122,13 @@ natsbench:
 # CURVE_ROUNDS, CONSUME_MSGS override the defaults (see perf/compare.sh).
 bench-compare:
 	GO=$(GO) perf/compare.sh
+
+# Two builds of SwarmMQ side by side: BASE (a git revision) and the working
+# tree, alternating, about 5 minutes on 2 cores; writes perf/results/tmp/ab/
+# and flags a workload whose median rate fell by more than 5%.
+.PHONY: bench-ab
+bench-ab:
+	BASE=$(BASE) GO=$(GO) perf/ab.sh
 
 # Three nodes (configs/cluster-3.yaml, replication factor 3) beside one
 # node, same client, about a minute on 2 cores; writes docs/perf/cluster/.

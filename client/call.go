@@ -40,9 +40,11 @@ type call struct {
 	fn      func(f frame.Frame, err error)
 
 	part int32 // the partition its destination maps to; anyPartition for PING
+	msgs int32 // the messages of a PUBLISH frame, for Stats; 0 for other requests
 
 	state     callState
 	abandoned bool   // its caller left after it was written: never resent
+	written   bool   // it was written once: writing it again is a retry (Stats.Retried)
 	deadline  int64  // unix ns after which sweep fails it; 0: never (see sweep)
 	l         *link  // the link it is queued or written on, holding its credit; nil while parked
 	gen       uint64 // parked: the table it failed with; it is sent again once a newer one arrives

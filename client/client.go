@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,11 @@ type Client struct {
 	// limits is what the latest HELLO_OK announced (limits.go).
 	limits atomic.Pointer[Limits]
 
+	stats counters // Stats (stats.go)
+	cbg   sync.Map // goroutine ids running Publisher callbacks (callbacks.go)
+	hooks *hooks   // Options.Hooks by kind; nil: none (hooks.go)
+	ev    *events  // connection events for OnConnState and hooks; nil: nobody listens (state.go)
+
 	// sess is the producer session (see session.go); inflight bounds the
 	// session's unacknowledged messages to the window the node granted.
 	sess     session
@@ -82,16 +88,25 @@ type Client struct {
 		down    map[string]time.Time
 		route   routeState // the router's refresh and backoff state
 		nodeID  string
-		closed  bool  // Close was called
-		err     error // why requests fail now: ErrClosed (wrapping why, after giving up)
+		lost    map[string]bool // addresses a connection was lost to: the next one is a reconnect
+		closed  bool            // Close was called
+		ended   bool            // StateClosed was emitted
+		err     error           // why requests fail now: ErrClosed (wrapping why, after giving up)
+		drain   drainState      // Drain (drain.go)
 	}
 }
 
 // Dial connects to the first seed of opts.Addr that answers and performs
-// the HELLO exchange, within opts.DialTimeout and ctx. A server that
-// refuses the handshake with an ERROR frame yields an error wrapping that
-// *frame.Error. Dial tries each seed once; reconnecting starts only after
-// a first connection succeeded.
+// the HELLO exchange, within opts.DialTimeout per attempt. While no seed
+// can be reached (a refused or unreachable address, a node shutting down
+// or at its connection limit), Dial tries every seed again, pausing
+// between rounds as reconnecting does (ReconnectWait doubling up to
+// MaxReconnectWait, with jitter), until ctx ends (or after MaxReconnects
+// rounds, when set; one round with NoReconnect). A seed that answered but
+// cannot be used (not a SwarmMQ port, the wrong transport, a handshake
+// refused with an ERROR frame, which the error then wraps as a
+// *frame.Error) ends the round's retries: trying again would not help.
+// The error names each seed and why it failed in the last round.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
@@ -111,44 +126,89 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	c.rng = mrand.New(mrand.NewPCG(binary.BigEndian.Uint64(seed[32:]), binary.BigEndian.Uint64(seed[40:])))
 	c.inflight.limit = math.MaxInt
 	c.sess.id, c.sess.token = opts.Session.ID, opts.Session.Token
+	c.hooks = newHooks(opts.Hooks)
 	c.mu.pending = make(map[uint64]*call)
 	c.mu.links = make(map[string]*link)
 	c.mu.down = make(map[string]time.Time)
+	c.mu.lost = make(map[string]bool)
 	c.maxFrame.Store(int64(cmp.Or(opts.MaxFrame, frame.DefaultMaxFrame))) // until HELLO_OK
 
-	var errs []error
-	for _, addr := range c.seeds {
-		cn, err := c.connect(ctx, addr)
-		if err != nil {
+	addr, cn, err := c.dialSeeds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.ev = newEvents(opts.OnConnState, c.hooks)
+	if c.ev != nil {
+		go c.ev.run() // ends after StateClosed; Close waits for it
+	}
+	c.mu.Lock()
+	l := c.newLinkLocked(addr)
+	c.connectedLocked(l, cn)
+	c.mu.Unlock()
+	c.g.Go("router", c.run)
+	return c, nil
+}
+
+// dialSeeds makes Dial's rounds over the seeds (see Dial) and returns the
+// first connection made and its address.
+func (c *Client) dialSeeds(ctx context.Context) (string, *conn, error) {
+	var wait time.Duration
+	for round := 1; ; round++ {
+		var errs []error
+		again := false
+		for _, addr := range c.seeds {
+			cn, err := c.connect(ctx, addr)
+			if err == nil {
+				return addr, cn, nil
+			}
+			again = again || unreached(err)
 			errs = append(errs, wrapOp("dial "+addr, c.diagnose(ctx, addr, err)))
 			if ctx.Err() != nil {
 				break
 			}
-			continue
 		}
-		c.ctx, c.cancel = context.WithCancel(context.Background())
-		c.mu.Lock()
-		l := c.newLinkLocked(addr)
-		c.connectedLocked(l, cn)
-		c.mu.Unlock()
-		c.g.Go("router", c.run)
-		return c, nil
+		err := errs[0]
+		if len(errs) > 1 {
+			err = errors.Join(errs...)
+		}
+		if !again || ctx.Err() != nil || c.opts.NoReconnect || (c.opts.MaxReconnects > 0 && round >= c.opts.MaxReconnects) {
+			return "", nil, err
+		}
+		wait = min(max(2*wait, c.opts.ReconnectWait), c.opts.MaxReconnectWait)
+		c.log.Info("swarmmq client: no seed reachable, dialling again", "round", round, "err", err)
+		if !sleepCtx(ctx, c.jitter(wait)) {
+			return "", nil, err
+		}
 	}
-	if len(errs) == 1 {
-		return nil, errs[0]
+}
+
+// unreached reports whether a failed connection attempt never reached a
+// node that could serve it: the address refused or could not be reached
+// (nothing listens yet), or the node answered that it is shutting down
+// or full. Such an attempt is worth making again; one that reached
+// something else (see Dial) is not.
+func unreached(err error) bool {
+	if oe, ok := errors.AsType[*net.OpError](err); ok && oe.Op == "dial" {
+		return true
 	}
-	return nil, errors.Join(errs...)
+	if _, ok := errors.AsType[*net.DNSError](err); ok {
+		return true
+	}
+	return IsCode(err, frame.CodeShuttingDown) || IsCode(err, frame.CodeTooManyConnections)
 }
 
 // Close fails every outstanding request with ErrClosed, closes the
-// connections and waits for the Client's goroutines. Messages a Publisher
-// holds unsent fail too: Flush or Close publishers first. Close may be
-// called more than once, but not from a Publisher's done callback.
+// connections and waits for the Client's goroutines, at once: messages a
+// Publisher holds unsent fail too. CloseContext and Drain first let what
+// is on its way finish. Close may be called more than once, but not from
+// a Publisher's done callback or an OnConnState handler.
 func (c *Client) Close() {
 	c.mu.Lock()
 	if c.mu.closed {
 		c.mu.Unlock()
 		c.g.Wait()
+		c.ev.wait()
 		return
 	}
 	c.mu.closed = true
@@ -165,7 +225,8 @@ func (c *Client) Close() {
 		cn.kill(ErrClosed)
 	}
 	c.g.Wait()
-	c.failAll(ErrClosed)
+	c.failAll(nil)
+	c.ev.wait()
 }
 
 // ProducerID returns the producer id stamped on every message this Client
@@ -352,12 +413,20 @@ func (c *Client) releaseLocked(cl *call) {
 	}
 }
 
-// failAll ends every pending call with err, and makes the Client and its
-// publishers answer any further request with ErrClosed (wrapping err).
+// failAll ends every pending call with err (ErrClosed when nil: Close),
+// makes the Client and its publishers answer any further request with
+// ErrClosed (wrapping err), and emits StateClosed.
 func (c *Client) failAll(err error) {
 	c.mu.Lock()
 	if c.mu.err == nil {
 		c.mu.err = withCause(ErrClosed, err)
+	}
+	if !c.mu.ended {
+		c.mu.ended = true
+		c.ev.emit(ConnEvent{State: StateClosed, Err: err})
+	}
+	if err == nil {
+		err = ErrClosed
 	}
 	final := c.mu.err
 	calls := make([]*call, 0, len(c.mu.pending))

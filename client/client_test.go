@@ -192,8 +192,13 @@ func TestBadNames(t *testing.T) {
 	require.ErrorContains(t, err, "(252 bytes)")
 	_, err = c.Fetch(testCtx(t), strings.Repeat("d", frame.MaxDestinationLen)+frame.DeadLetterSuffix, "g", 1, 0)
 	require.NoError(t, err)
-	err = c.NewPublisher("", PublisherOptions{}).Publish(testCtx(t), []byte("x"), nil)
-	require.Equal(t, frame.CodeBadDestination, frame.CodeOf(err))
+	for _, bad := range []string{"", "q/1", strings.Repeat("d", frame.MaxDestinationLen+1)} {
+		p, err := c.NewPublisher(bad, PublisherOptions{})
+		require.Nil(t, p)
+		require.Equal(t, frame.CodeBadDestination, frame.CodeOf(err), "%q", bad)
+	}
+	_, err = c.NewPublisher("q", PublisherOptions{Window: -1})
+	require.ErrorContains(t, err, "window -1 must be at least 1")
 }
 
 func TestCreditsBoundOutstanding(t *testing.T) {

@@ -221,7 +221,7 @@ func TestClusterPublisherFollowsLeader(t *testing.T) {
 	cl := startCluster(t, 3, clienttest.Options{})
 	d := destLedBy(t, cl, 0)
 	c := dialSeeds(t, cl.Nodes[0].Addr(), nil)
-	p := c.NewPublisher(d, PublisherOptions{MaxBatch: 16})
+	p := mustPublisher(t, c, d, PublisherOptions{MaxBatch: 16})
 	var col collector
 	const n = 3000
 	part := cl.Partition(d)
@@ -286,7 +286,7 @@ func TestSeedsSkipDeadSeed(t *testing.T) {
 	_, err = c.Publish(testCtx(t), "q", []byte("a"))
 	require.NoError(t, err)
 
-	_, err = Dial(testCtx(t), Options{Addr: dead + "," + dead})
+	_, err = Dial(testCtx(t), Options{Addr: dead + "," + dead, MaxReconnects: 2})
 	require.ErrorContains(t, err, "dial "+dead)
 	require.Error(t, Options{Addr: "a:1,nonsense"}.Validate())
 }
@@ -377,7 +377,7 @@ func TestClusterNodesWithoutSharedKey(t *testing.T) {
 	cl := startCluster(t, 2, clienttest.Options{NodeKeys: true, Record: true})
 	d := destLedBy(t, cl, 0)
 	c := dialSeeds(t, cl.Nodes[0].Addr(), nil)
-	p := c.NewPublisher(d, PublisherOptions{MaxBatch: 8})
+	p := mustPublisher(t, c, d, PublisherOptions{MaxBatch: 8})
 	var col collector
 	const n = 400
 	for i := range n {
@@ -426,7 +426,7 @@ func TestClusterParkedBatchTimesOut(t *testing.T) {
 	c := dialSeeds(t, cl.Nodes[1].Addr(), func(o *Options) { o.RequestTimeout = shortRequestTimeout })
 	part := cl.Partition(d)
 	cl.SetLeader(part, -1)
-	p := c.NewPublisher(d, PublisherOptions{MaxBatch: 4, Window: 4})
+	p := mustPublisher(t, c, d, PublisherOptions{MaxBatch: 4, Window: 4})
 	var col collector
 	for range 4 {
 		require.NoError(t, p.Publish(testCtx(t), []byte("lost"), col.done))

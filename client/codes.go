@@ -39,6 +39,7 @@ const (
 	CodeMalformed          = frame.CodeMalformed
 	CodeUnknownType        = frame.CodeUnknownType
 	CodeHandshakeTimeout   = frame.CodeHandshakeTimeout
+	CodeBadHeaders         = frame.CodeBadHeaders
 )
 
 // ErrorCode returns the server code in err's tree and true, or CodeOK and

@@ -376,6 +376,10 @@ queue:
 		default:
 			cl.state = stateWritten
 			l.wire++
+			if cl.written && cl.msgs > 0 {
+				c.stats.retried.Add(uint64(cl.msgs))
+			}
+			cl.written = true
 		}
 		out = append(out, cl)
 	}
@@ -411,6 +415,7 @@ queue:
 			cl.corr = c.nextCorr.Add(1)
 			setCorr(cl.buf, cl.corr)
 			cl.state = stateWritten
+			cl.written = true
 			c.mu.pending[cl.corr] = cl
 			l.wire++
 		}

@@ -99,6 +99,8 @@ func (o ConsumeOptions) Validate() error {
 // Release, its attempts not counted, and Consume returns that Delivery.Err,
 // so a misconfigured consumer never dead-letters messages others can open.
 //
+// Client.Drain stops the loop: it settles what it holds and returns nil.
+//
 // handle sees each message at least once; a message whose ack was
 // confirmed is never delivered to the group again, but one processed by
 // handle whose ack did not get through is (after the server's ack
@@ -109,9 +111,15 @@ func (c *Client) Consume(ctx context.Context, dest, group string, opts ConsumeOp
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	// A failed ack or nack ends the loop at once, also a long poll.
+	// A failed ack or nack ends the loop at once, also a long poll; so
+	// does Drain (errDraining).
 	fctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	reg := &consumeReg{stop: stop}
+	if !c.consumeStarted(reg) {
+		return nil
+	}
+	defer c.consumeEnded(reg)
 	settles := newSettler(opts.AckWindow, stop)
 	pause := c.opts.ReconnectWait
 	for ctx.Err() == nil {
@@ -121,6 +129,8 @@ func (c *Client) Consume(ctx context.Context, dest, group string, opts ConsumeOp
 		ds, err := c.Fetch(fctx, dest, group, opts.Batch, opts.Wait)
 		switch {
 		case ctx.Err() != nil:
+			return settles.wait()
+		case errors.Is(context.Cause(fctx), errDraining):
 			return settles.wait()
 		case fctx.Err() != nil: // a settle failed
 			return settles.finish(nil)

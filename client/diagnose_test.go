@@ -157,7 +157,7 @@ func TestPublishUnsealedToSealedNode(t *testing.T) {
 	require.Equal(t, frame.CodeAuthFailed, frame.CodeOf(res[0].Err))
 	require.EqualError(t, res[0].Err, want)
 
-	p := c.NewPublisher("q", PublisherOptions{})
+	p := mustPublisher(t, c, "q", PublisherOptions{})
 	done := make(chan error, 1)
 	require.NoError(t, p.Publish(testCtx(t), []byte("y"), func(r PublishResult) { done <- r.Err }))
 	require.NoError(t, p.Close(testCtx(t)))

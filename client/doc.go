@@ -6,13 +6,13 @@
 //
 //	c, err := client.Dial(ctx, client.Options{Addr: "localhost:9001"})
 //	if err != nil { … }
-//	defer c.Close()
+//	defer c.Close() // or, to shut down gracefully: c.Drain(ctx)
 //
 //	// Synchronous: returns once every message is stored durably.
 //	res, err := c.Publish(ctx, "test-queue", []byte("Hello SwarmMQ"))
 //
 //	// Asynchronous and batched: the throughput path.
-//	p := c.NewPublisher("test-queue", client.PublisherOptions{Window: 1000})
+//	p, err := c.NewPublisher("test-queue", client.PublisherOptions{Window: 1000})
 //	for _, m := range msgs {
 //		if err := p.Publish(ctx, m, func(r client.PublishResult) { … }); err != nil { … }
 //	}
@@ -21,6 +21,10 @@
 //	// Or a future per message.
 //	f, err := p.PublishAsync(ctx, m)
 //	r, err := f.Wait(ctx)
+//
+//	// Headers (trace context, content type, …) travel with the message.
+//	_, err = c.PublishMsgs(ctx, "test-queue", client.Message{Payload: body,
+//		Headers: client.Headers{"traceparent": {tp}, "content-type": {"application/json"}}})
 //
 //	// Consuming: fetch (long poll), process, then a confirmed ack.
 //	ds, err := c.Fetch(ctx, "test-queue", "default", 100, 5*time.Second)
@@ -36,9 +40,43 @@
 // the batch by its return value, so one bad message is retried or
 // dead-lettered alone.
 //
+// Message.Headers are stored and delivered with the message
+// (Delivery.Headers), authenticated with a sealed payload but never
+// encrypted; keys keep their case and may repeat (see Headers for the
+// rules and docs/protocol.md §6 for the wire form). A message without
+// headers is sent byte for byte as before headers existed.
+//
 // Errors carry the server's wire code where there is one: ErrorCode and
 // IsCode read it, and the codes an application checks (CodeNotLeader,
 // CodeDestinationFull, …) are exported here.
+//
+// # A long-running service
+//
+// A Client is meant to live as long as the process. Dial waits, trying
+// every seed with backoff, until a node answers or its ctx ends (a node
+// that answers but refuses, or is not a SwarmMQ port, fails it at once).
+// After that the Client never gives up by default: a lost connection is
+// redialled with capped exponential backoff and jitter for as long as it
+// takes (Options.MaxReconnects sets a bound), while each request waits
+// within its own timeout, so a node that is away for minutes costs the
+// requests of those minutes, never the Client. Options.OnConnState is
+// told of every connection made, lost (with why) and made again, and of
+// the end (StateClosed), on a goroutine of its own.
+//
+// Shutting down: Client.Flush waits until every Publisher's messages are
+// acknowledged or failed; Client.Drain stops every Consume loop from
+// fetching, lets it handle and settle the batch it holds, flushes the
+// publishers and closes; CloseContext flushes within a deadline and
+// closes; Close closes at once.
+//
+// Observability: Client.Stats returns counters (sent, acked, failed,
+// duplicates, retried, reconnects, in-flight messages and bytes,
+// delivered, settled), kept with atomics only, so reading them costs the
+// publish path nothing. Options.Hooks takes values implementing any of
+// HookPublish, HookPublishAck, HookFetch, HookSettle, HookConnect and
+// HookDisconnect: the seam for a Prometheus or OpenTelemetry adapter
+// (HookPublish can put the trace context into each message's headers). Hooks run on the
+// goroutines named in their interfaces, never on a connection's reader.
 //
 // # A wrong address or the wrong transport
 //
@@ -64,7 +102,9 @@
 //
 // A Client is safe for concurrent use and owns a router goroutine, which
 // follows leadership, reconnects and times out requests (routing.go), a
-// short-lived goroutine per connection attempt, and per connection a
+// short-lived goroutine per connection attempt, an event goroutine when
+// Options.OnConnState or a connection hook is set (state.go; it ends
+// after delivering StateClosed), and per connection a
 // reader, which dispatches replies to their requests by correlation id,
 // and a writer, which writes every queued request into one buffer and
 // flushes when the queue is empty (so requests coalesce into few system
@@ -73,7 +113,11 @@
 // use; its done callbacks run one at a time, in publish order, on a
 // goroutine of their own that runs only while callbacks are queued,
 // after the window slots of their messages were freed: a callback may
-// publish again or call the Client.
+// publish again or call the Client. Callbacks are bounded: while a whole
+// Window of results waits for a slow callback, Publish waits too
+// (backpressure; nothing is dropped), except a Publish made by a callback
+// itself, which would otherwise wait for itself (the Client knows its
+// callback goroutines by id: callbacks.go).
 //
 // Flow control: HELLO asks for Options.Credits outstanding requests; the
 // server's grant bounds the requests in flight (a semaphore: further ones
@@ -190,10 +234,11 @@
 // that refuses it while none holds it (a single node restarted with
 // another key) makes the Client open a new session.
 //
-// After MaxReconnects failed connection attempts in a row while no node
-// is reachable, every outstanding request fails with an error wrapping
-// ErrConnectionLost and the Client stops (Options.NoReconnect makes the
-// first loss final). A connection that receives nothing for 200 ms while
+// By default the Client reconnects for as long as it lives; with
+// Options.MaxReconnects set, after that many failed connection attempts
+// in a row while no node is reachable, every outstanding request fails
+// with an error wrapping ErrConnectionLost and the Client stops
+// (StateClosed; Options.NoReconnect makes the first loss final). A connection that receives nothing for 200 ms while
 // requests are outstanding on it (1 s when they are all long-polling
 // fetches) is sent a PING, which a node answers from its network loop; a
 // PING unanswered for 300 ms (the node may be paused or cut off, and its

@@ -121,7 +121,11 @@ func ExamplePublisher_PublishAsync() {
 	}
 	defer c.Close()
 
-	p := c.NewPublisher("events", client.PublisherOptions{})
+	p, err := c.NewPublisher("events", client.PublisherOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	var futures []*client.PubAckFuture
 	for i := range 3 {
 		f, err := p.PublishAsync(ctx, fmt.Appendf(nil, "event %d", i))

@@ -56,7 +56,11 @@ func ExamplePublisher() {
 	}
 	defer c.Close()
 
-	p := c.NewPublisher("test-queue", client.PublisherOptions{Window: 1000})
+	p, err := c.NewPublisher("test-queue", client.PublisherOptions{Window: 1000})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	acked := 0 // callbacks run one at a time, in publish order
 	for i := range 10000 {
 		err := p.Publish(ctx, fmt.Appendf(nil, "message %d", i), func(r client.PublishResult) {

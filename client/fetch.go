@@ -45,6 +45,10 @@ type Delivery struct {
 	// Payload is the message body: decrypted and authenticated when the
 	// Client has a keyring. It is nil when Err is set.
 	Payload []byte
+	// Headers are the message's header fields as published (nil for
+	// none), authenticated with the payload when it was sealed. They are
+	// the Delivery's own. They are nil too when Err is set.
+	Headers Headers
 	// Err, when not nil, says why the payload is withheld; it is never
 	// handed over as garbage. With Options.Keyring: the sealed payload
 	// failed authentication (errors.Is seal.ErrAuth: it was altered, or
@@ -54,7 +58,9 @@ type Delivery struct {
 	// (ErrUnsealed). Without a keyring: the message is sealed
 	// (seal.ErrUnknownKey). A message read from a dead-letter destination
 	// "q.dlq" is opened as sealed for "q" when it was (see
-	// seal.Keyring.OpenDelivery).
+	// seal.Keyring.OpenDelivery). A message whose flags this Client does
+	// not know or whose header block breaks the rules (a node never stores
+	// one) is withheld too, with a *frame.Error of code BAD_HEADERS.
 	Err error
 
 	b *batch // the settlement state of its Fetch; nil for a Delivery built by hand
@@ -95,7 +101,10 @@ func (c *Client) fetch(ctx context.Context, dest, group string, max int, wait ti
 	fc := &fetchCall{c: c, dest: dest, group: group, open: opener{kr: c.opts.Keyring, dest: []byte(dest)}}
 	s := newSyncCall(frame.AppendFetch(nil, 0, f), frame.TypeMessages, true, fc.handle)
 	s.part = c.partitionOf(dest)
-	if err := c.roundTrip(ctx, c.opts.RequestTimeout+wait, s); err != nil {
+	start := c.now()
+	err := c.roundTrip(ctx, c.opts.RequestTimeout+wait, s)
+	c.fetched(dest, group, len(fc.out), start, err)
+	if err != nil {
 		return nil, wrapOp(op, err)
 	}
 	return fc.out, nil
@@ -115,14 +124,15 @@ func (fc *fetchCall) handle(f frame.Frame) error {
 	if err != nil {
 		return fmt.Errorf("%w: bad MESSAGES: %w", ErrProtocol, err)
 	}
-	total := 0
+	total, maxHdr := 0, 0
 	for d, ok := ms.Next(); ok; d, ok = ms.Next() {
 		total += len(d.Message.Payload)
+		maxHdr = max(maxHdr, len(d.Message.Headers))
 	}
 	ms.Reset()
 	if fc.open.kr != nil {
 		// Opening builds the additional data past the plaintext.
-		total += seal.AADSize + len(fc.open.dest)
+		total += seal.AADSize + len(fc.open.dest) + maxHdr
 	}
 	arena := make([]byte, 0, total) // one allocation for every payload
 	out := make([]Delivery, 0, ms.Count)
@@ -139,8 +149,15 @@ func (fc *fetchCall) handle(f frame.Frame) error {
 			b: b, i: len(out),
 		}
 		start := len(arena)
-		if arena, del.Err = fc.open.open(arena, d.Seq, m); del.Err == nil {
+		if m.Flags != 0 {
+			del.Headers, del.Err = decodeHeaders(&m)
+		}
+		if del.Err != nil {
+			del.Err = fmt.Errorf("swarmmq: message seq %d of %s withheld: %w", d.Seq, fc.dest, del.Err)
+		} else if arena, del.Err = fc.open.open(arena, d.Seq, m); del.Err == nil {
 			del.Payload = arena[start:len(arena):len(arena)]
+		} else {
+			del.Headers = nil
 		}
 		out = append(out, del)
 	}
@@ -158,7 +175,9 @@ func (c *Client) Ack(ctx context.Context, dest, group string, seqs ...uint64) er
 	enc := func(part []uint64) []byte {
 		return frame.AppendAck(nil, 0, []byte(dest), []byte(group), part)
 	}
-	return c.ackNack(ctx, "ack on "+dest+" for group "+group, dest, group, 0, frame.TypeAckOK, seqs, enc)
+	err := c.ackNack(ctx, "ack on "+dest+" for group "+group, dest, group, 0, frame.TypeAckOK, seqs, enc)
+	c.settled(dest, group, SettleAck, len(seqs), err)
+	return err
 }
 
 // Nack gives the deliveries seqs of dest back to group, to be delivered
@@ -170,7 +189,9 @@ func (c *Client) Nack(ctx context.Context, dest, group string, delay time.Durati
 	enc := func(part []uint64) []byte {
 		return frame.AppendNack(nil, 0, []byte(dest), []byte(group), ms, part)
 	}
-	return c.ackNack(ctx, "nack on "+dest+" for group "+group, dest, group, 4, frame.TypeNackOK, seqs, enc)
+	err := c.ackNack(ctx, "nack on "+dest+" for group "+group, dest, group, 4, frame.TypeNackOK, seqs, enc)
+	c.settled(dest, group, SettleNak, len(seqs), err)
+	return err
 }
 
 // Release gives the deliveries seqs of dest back to group like Nack, but
@@ -185,7 +206,9 @@ func (c *Client) Release(ctx context.Context, dest, group string, delay time.Dur
 	enc := func(part []uint64) []byte {
 		return frame.AppendRelease(nil, 0, []byte(dest), []byte(group), ms, part)
 	}
-	return c.ackNack(ctx, "release on "+dest+" for group "+group, dest, group, 4, frame.TypeNackOK, seqs, enc)
+	err := c.ackNack(ctx, "release on "+dest+" for group "+group, dest, group, 4, frame.TypeNackOK, seqs, enc)
+	c.settled(dest, group, SettleNak, len(seqs), err)
+	return err
 }
 
 // ackNack sends seqs in as many frames as the max frame needs and waits

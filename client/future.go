@@ -60,8 +60,14 @@ func (f *PubAckFuture) Wait(ctx context.Context) (PublishResult, error) {
 // the message was not accepted (then no future). Wait on the future, or
 // select on its Ok and Err.
 func (p *Publisher) PublishAsync(ctx context.Context, payload []byte) (*PubAckFuture, error) {
+	return p.PublishMsgAsync(ctx, Message{Payload: payload})
+}
+
+// PublishMsgAsync is PublishAsync for a message with headers (see
+// PublishMsg).
+func (p *Publisher) PublishMsgAsync(ctx context.Context, m Message) (*PubAckFuture, error) {
 	f := newPubAckFuture()
-	if err := p.Publish(ctx, payload, f.resolve); err != nil {
+	if err := p.PublishMsg(ctx, m, f.resolve); err != nil {
 		return nil, err
 	}
 	return f, nil

@@ -52,6 +52,14 @@ func dial(t *testing.T, s *clienttest.Server, mod func(*Options)) *Client {
 	return c
 }
 
+// mustPublisher returns a new Publisher of c to dest.
+func mustPublisher(t testing.TB, c *Client, dest string, opts PublisherOptions) *Publisher {
+	t.Helper()
+	p, err := c.NewPublisher(dest, opts)
+	require.NoError(t, err)
+	return p
+}
+
 // framesOf returns the recorded frames of type typ.
 func framesOf(s *clienttest.Server, typ frame.Type) []clienttest.Frame {
 	var out []clienttest.Frame

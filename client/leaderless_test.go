@@ -23,7 +23,7 @@ func TestClusterPublisherAsksUntilLeader(t *testing.T) {
 	part := cl.Partition(d)
 	cl.SetLeader(part, -1)
 	c := dialSeeds(t, cl.Nodes[1].Addr(), nil)
-	p := c.NewPublisher(d, PublisherOptions{})
+	p := mustPublisher(t, c, d, PublisherOptions{})
 	var col collector
 	for range 10 {
 		require.NoError(t, p.Publish(testCtx(t), []byte("x"), col.done))

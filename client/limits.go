@@ -40,11 +40,19 @@ type Limits struct {
 	// to the dead-letter destination.
 	AckTimeout time.Duration
 	MaxDeliver int
+	// MaxProgress is how many times Delivery.InProgress may push one
+	// delivery's ack deadline out (0: the node did not say).
+	MaxProgress int
 	// DedupeWindow and DedupeMax bound how long, and how many, application
 	// ids (PublishWithID) a partition remembers; ProducerIdle is how long a
 	// producer session's dedupe state outlives its last message.
 	DedupeWindow, ProducerIdle time.Duration
 	DedupeMax                  int
+	// MaxHeaderBytes and MaxHeaderCount bound a message's header block
+	// (Message.Headers): its encoded size and its fields. A node that
+	// lists them accepts headers; one that does not (both 0) predates
+	// them, and the Client refuses to publish headers to it.
+	MaxHeaderBytes, MaxHeaderCount int
 }
 
 // Limits returns what the node of the Client's latest handshake announced
@@ -95,6 +103,12 @@ func limitsOf(ok frame.HelloOK) Limits {
 			l.WriteStallTimeout = ms(e.Value)
 		case frame.LimitMaxOutbound:
 			l.MaxOutbound = n(e.Value)
+		case frame.LimitMaxHeaderBytes:
+			l.MaxHeaderBytes = n(e.Value)
+		case frame.LimitMaxHeaderCount:
+			l.MaxHeaderCount = n(e.Value)
+		case frame.LimitMaxProgress:
+			l.MaxProgress = n(e.Value)
 		}
 	}
 	return l

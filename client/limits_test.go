@@ -20,6 +20,7 @@ func TestLimits(t *testing.T) {
 			{ID: frame.LimitIdleTimeoutMS, Value: 1500}, {ID: frame.LimitMaxWaitMS, Value: 300000},
 			{ID: 999, Value: 1}, {ID: frame.LimitMaxDeliver, Value: 4}, {ID: frame.LimitMaxMessage, Value: 8160},
 			{ID: frame.LimitAckTimeoutMS, Value: 250}, {ID: frame.LimitFetchMax, Value: 10000},
+			{ID: frame.LimitMaxProgress, Value: 12},
 		}})
 	c := dial(t, s, nil)
 	hellos := framesOf(s, frame.TypeHello)
@@ -27,7 +28,7 @@ func TestLimits(t *testing.T) {
 	require.Equal(t, frame.FlagLimits, hellos[0].Flags)
 	require.Equal(t, Limits{NodeID: "node-3", MaxFrame: 8192, Credits: 7, Partitions: clienttest.Partitions, Listed: true,
 		IdleTimeout: 1500 * time.Millisecond, MaxWait: 5 * time.Minute, MaxDeliver: 4, MaxMessage: 8160,
-		AckTimeout: 250 * time.Millisecond, FetchMax: 10000}, c.Limits())
+		AckTimeout: 250 * time.Millisecond, FetchMax: 10000, MaxProgress: 12}, c.Limits())
 	require.NoError(t, c.Ping(testCtx(t)))
 
 	old := startServer(t, clienttest.Options{NodeID: "node-4", Credits: 7})

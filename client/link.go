@@ -98,6 +98,13 @@ func (c *Client) connectedLocked(l *link, cn *conn) {
 		c.parts.Store(cn.partitions)
 	}
 	c.mu.route.connected()
+	state := StateConnected
+	if c.mu.lost[l.addr] {
+		delete(c.mu.lost, l.addr)
+		state = StateReconnected
+		c.stats.reconnects.Add(1)
+	}
+	c.ev.emit(ConnEvent{State: state, Addr: l.addr})
 	delete(c.mu.route.asks, l)
 	delete(c.mu.down, l.addr)
 	c.g.Go("reader", func() { c.readLoop(l, cn) })

@@ -26,9 +26,6 @@ const (
 	// DefaultRequestTimeout bounds one request, from submission to reply
 	// (a FETCH gets its long-poll wait on top).
 	DefaultRequestTimeout = 30 * time.Second
-	// DefaultMaxReconnects is how many connection attempts one outage may
-	// take before the client gives up.
-	DefaultMaxReconnects = 20
 	// DefaultReconnectWait is the pause after the second failed attempt;
 	// it doubles after each further failure.
 	DefaultReconnectWait = 100 * time.Millisecond
@@ -96,13 +93,19 @@ type Options struct {
 	// Session, when set, is resumed on the first connection instead of
 	// opening a new producer session (see Client.Session).
 	Session Session
-	// MaxReconnects bounds the connection attempts of one outage (default
-	// DefaultMaxReconnects; negative means no bound). After the last
-	// failed attempt the client fails every outstanding request and stops.
+	// MaxReconnects, when positive, bounds the connection attempts of one
+	// outage: after that many failed attempts in a row while no node is
+	// reachable, the client fails every outstanding request and stops
+	// (StateClosed). It also bounds Dial's rounds over the seeds. The
+	// default, 0 (or negative), is no bound: the Client reconnects for as
+	// long as it lives, pausing between attempts as ReconnectWait and
+	// MaxReconnectWait say, and its requests wait within their own
+	// timeouts, so a long-running service needs no code to revive it.
 	MaxReconnects int
 	// ReconnectWait is the pause before the second attempt of an outage
 	// (the first one is immediate); it doubles after every failure, up to
 	// MaxReconnectWait, with ±20% jitter (default DefaultReconnectWait).
+	// Dial pauses the same way between its rounds over the seeds.
 	ReconnectWait time.Duration
 	// MaxReconnectWait caps the pause between attempts (default
 	// DefaultMaxReconnectWait).
@@ -130,6 +133,20 @@ type Options struct {
 	// order. With or without it, Publisher.Flush and Close report such
 	// failures (ErrPublishFailed), so none vanishes.
 	PublishErrorHandler func(error)
+	// OnConnState, when set, is called with every change of a
+	// connection's state: connected, disconnected (with the error),
+	// reconnected, and last closed (see ConnState). It runs on a
+	// goroutine of its own, one event at a time, in order, never on a
+	// connection's reader: a slow handler delays only the events after
+	// it (at most maxQueuedEvents wait; further ones are dropped and
+	// counted in ConnEvent.Dropped, never StateClosed). It may call the
+	// Client, but not Close or Drain, which wait for StateClosed to be
+	// delivered.
+	OnConnState func(ConnEvent)
+	// Hooks are called on the Client's events: publish results, fetches,
+	// settlements, connections (see Hook). For metrics and tracing
+	// adapters.
+	Hooks []Hook
 }
 
 // EnsureDefaults replaces every zero field but Addr by its default.
@@ -149,9 +166,6 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = DefaultRequestTimeout
-	}
-	if o.MaxReconnects == 0 {
-		o.MaxReconnects = DefaultMaxReconnects
 	}
 	if o.ReconnectWait == 0 {
 		o.ReconnectWait = DefaultReconnectWait

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/swarmmq/swarmmq/frame"
 )
@@ -22,6 +23,21 @@ type PublishResult struct {
 	// server gave for this message (DESTINATION_FULL, CHECKSUM, STORAGE, …)
 	// is a *frame.Error in Err's tree.
 	Err error
+}
+
+// Message is a message to publish: its payload and optional headers. It
+// is a plain value; Publish reads it and copies what it sends (sealing
+// the payload when the Client has a keyring), so the caller may reuse it
+// afterwards. Headers travel in the message's header block, stored and
+// delivered with it (Delivery.Headers) and authenticated with a sealed
+// payload, never encrypted: see Headers for the rules.
+type Message struct {
+	// Payload is the message body.
+	Payload []byte
+	// Headers are the message's header fields (trace context such as
+	// traceparent, content type, schema id); nil or empty for none, which
+	// sends the message exactly as a Client without headers does.
+	Headers Headers
 }
 
 // publishOverhead is the size of a PUBLISH frame without its messages.
@@ -89,7 +105,25 @@ func (pc *pubCall) handle(f frame.Frame) error {
 // Options.RequestTimeout runs out; a message may then have been stored or
 // not.
 func (c *Client) Publish(ctx context.Context, dest string, payloads ...[]byte) ([]PublishResult, error) {
-	return c.publish(ctx, dest, payloads, nil, true)
+	return c.publish(ctx, dest, messages(payloads), nil, true)
+}
+
+// PublishMsgs is Publish for messages with headers: it stores msgs in dest
+// and waits for each one's acknowledgement, one result per message in
+// order. A message whose headers break the rules or the node's bounds
+// fails alone, before anything is sent, with a *frame.Error of code
+// BAD_HEADERS in its PublishResult.Err.
+func (c *Client) PublishMsgs(ctx context.Context, dest string, msgs ...Message) ([]PublishResult, error) {
+	return c.publish(ctx, dest, msgs, nil, true)
+}
+
+// messages wraps payloads as Messages without headers.
+func messages(payloads [][]byte) []Message {
+	msgs := make([]Message, len(payloads))
+	for i, p := range payloads {
+		msgs[i].Payload = p
+	}
+	return msgs
 }
 
 // PublishAgain publishes payloads to dest again under the ids of an
@@ -108,7 +142,7 @@ func (c *Client) PublishAgain(ctx context.Context, dest string, earlier []Publis
 	for i, r := range earlier {
 		ids[i] = r.ID
 	}
-	return c.publish(ctx, dest, payloads, ids, true)
+	return c.publish(ctx, dest, messages(payloads), ids, true)
 }
 
 // PublishWithID stores payload in dest under an id the application chose,
@@ -121,7 +155,12 @@ func (c *Client) PublishAgain(ctx context.Context, dest string, earlier []Publis
 // the application itself publishes again (after a crash, say); Publish's
 // own retries need no ids (see Client).
 func (c *Client) PublishWithID(ctx context.Context, dest string, id [16]byte, payload []byte) (PublishResult, error) {
-	res, err := c.publish(ctx, dest, [][]byte{payload}, [][16]byte{id}, false)
+	return c.PublishMsgWithID(ctx, dest, id, Message{Payload: payload})
+}
+
+// PublishMsgWithID is PublishWithID for a message with headers.
+func (c *Client) PublishMsgWithID(ctx context.Context, dest string, id [16]byte, m Message) (PublishResult, error) {
+	res, err := c.publish(ctx, dest, []Message{m}, [][16]byte{id}, false)
 	if len(res) == 0 {
 		return PublishResult{ID: id, Err: err}, err
 	}
@@ -131,7 +170,7 @@ func (c *Client) PublishWithID(ctx context.Context, dest string, id [16]byte, pa
 // publish is Publish, with the given ids of the messages when ids is not
 // nil, in the producer session if session is set (else the ids are
 // application ids).
-func (c *Client) publish(ctx context.Context, dest string, payloads [][]byte, ids [][16]byte, session bool) ([]PublishResult, error) {
+func (c *Client) publish(ctx context.Context, dest string, msgs []Message, ids [][16]byte, session bool) ([]PublishResult, error) {
 	op := "publish to " + dest
 	if err := checkName(dest, frame.CodeBadDestination); err != nil {
 		return nil, wrapOp(op, err)
@@ -141,13 +180,21 @@ func (c *Client) publish(ctx context.Context, dest string, payloads [][]byte, id
 		flags = c.publishFlags()
 	}
 	if flags&frame.FlagSession != 0 {
-		if err := c.takeInflight(ctx, len(payloads)); err != nil {
+		if err := c.takeInflight(ctx, len(msgs)); err != nil {
 			return nil, wrapOp(op, err)
 		}
-		defer c.releaseInflight(len(payloads))
+		defer c.releaseInflight(len(msgs))
 	}
-	results := make([]PublishResult, len(payloads))
-	calls := c.buildPublish(dest, payloads, ids, flags, results, op)
+	if c.hooks.publishes() {
+		msgs = slices.Clone(msgs) // the hooks change headers: not in the caller's slice
+		for i := range msgs {
+			msgs[i] = c.hooks.onPublish(dest, msgs[i])
+		}
+	}
+	results := make([]PublishResult, len(msgs))
+	start := c.now()
+	calls := c.buildPublish(dest, msgs, ids, flags, results, op)
+	sent, size := c.sentSync(dest, calls)
 	syncs := make([]*syncCall, len(calls))
 	part := c.partitionOf(dest)
 	for i, pc := range calls {
@@ -170,6 +217,7 @@ func (c *Client) publish(ctx context.Context, dest string, payloads [][]byte, id
 			}
 		}
 	}
+	c.resolvedSync(dest, calls, results, sent, size, start)
 	for _, r := range results {
 		if r.Err != nil {
 			failed++
@@ -187,10 +235,11 @@ func (c *Client) publish(ctx context.Context, dest string, payloads [][]byte, id
 	return results, fmt.Errorf("%d of %d messages failed, first: %w", failed, len(results), first)
 }
 
-// buildPublish encodes payloads into PUBLISH frames no larger than the max
+// buildPublish encodes msgs into PUBLISH frames no larger than the max
 // frame, with header flags flags and the ids in ids (nil: new random ones).
-// A payload no frame can carry gets its error in results at once.
-func (c *Client) buildPublish(dest string, payloads [][]byte, ids [][16]byte, flags uint16, results []PublishResult, op string) []*pubCall {
+// A message no frame can carry, or with bad headers, gets its error in
+// results at once.
+func (c *Client) buildPublish(dest string, msgs []Message, ids [][16]byte, flags uint16, results []PublishResult, op string) []*pubCall {
 	maxFrame := c.MaxFrame()
 	overhead := publishOverhead(dest)
 	extra := c.sealOverhead()
@@ -198,8 +247,8 @@ func (c *Client) buildPublish(dest string, payloads [][]byte, ids [][16]byte, fl
 	var calls []*pubCall
 	var cur *pubCall
 	var sealed []byte
-	left := sizeOf(payloads, extra) // wire size of the messages not yet encoded
-	for i, p := range payloads {
+	left := sizeOf(msgs, extra) // wire size of the messages not yet encoded (headers aside)
+	for i, msg := range msgs {
 		var id [16]byte
 		if ids != nil {
 			id = ids[i]
@@ -207,14 +256,18 @@ func (c *Client) buildPublish(dest string, payloads [][]byte, ids [][16]byte, fl
 			id = c.newID()
 		}
 		results[i].ID = id
-		size := frame.MessageHeaderSize + extra + len(p)
-		left -= size
+		left -= frame.MessageHeaderSize + extra + len(msg.Payload)
+		hdr, err := c.encodeHeaders(msg.Headers)
+		if err != nil {
+			results[i].Err = wrapOp(op, err)
+			continue
+		}
+		size := frame.MessageHeaderSize + extra + len(hdr) + len(msg.Payload)
 		if size > maxMessage(dest, maxFrame) {
 			results[i].Err = wrapOp(op, errTooLarge(size, maxFrame, extra))
 			continue
 		}
-		m := frame.Message{ID: id, Timestamp: c.now().UnixNano(), Producer: c.producer.Load(), Payload: p}
-		var err error
+		m := frame.Message{ID: id, Timestamp: c.now().UnixNano(), Producer: c.producer.Load(), Headers: hdr, Payload: msg.Payload}
 		if sealed, err = c.sealMessage(sealed, destb, &m); err != nil {
 			results[i].Err = wrapOp(op, err)
 			continue
@@ -239,12 +292,12 @@ func (c *Client) buildPublish(dest string, payloads [][]byte, ids [][16]byte, fl
 	return calls
 }
 
-// sizeOf returns the wire size of payloads as messages, each extra bytes
-// longer once sealed.
-func sizeOf(payloads [][]byte, extra int) int {
+// sizeOf returns the wire size of msgs without their headers, each extra
+// bytes longer once sealed.
+func sizeOf(msgs []Message, extra int) int {
 	n := 0
-	for _, p := range payloads {
-		n += frame.MessageHeaderSize + extra + len(p)
+	for _, m := range msgs {
+		n += frame.MessageHeaderSize + extra + len(m.Payload)
 	}
 	return n
 }

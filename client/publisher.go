@@ -109,6 +109,7 @@ func (o PublisherOptions) Validate() error {
 type Publisher struct {
 	c        *Client
 	dest     []byte
+	name     string // dest, for hooks and errors without a conversion each time
 	op       string
 	overhead int
 	opts     PublisherOptions
@@ -136,6 +137,13 @@ type Publisher struct {
 		// cbSpare is the slice it last drained, kept for reuse.
 		cbq, cbSpare []cbItem
 		cbRun        bool
+		// cbRoom is closed when the callback goroutine takes the queue:
+		// Publish waits on it while Window callbacks are queued.
+		cbRoom chan struct{}
+		// inflight and inflightBytes count the messages accepted and not
+		// resolved, for Client.Stats: under the lock Publish holds anyway,
+		// so the publish path pays no atomic for them.
+		inflight, inflightBytes int
 		// failed counts the messages published without a callback that
 		// failed since Flush last reported them; failErr is the first.
 		failed  int
@@ -150,6 +158,7 @@ type Publisher struct {
 type cbItem struct {
 	done func(PublishResult)
 	r    PublishResult
+	at   int64 // when the message was published (unix ns), for HookPublishAck; 0 without
 }
 
 // pubBatch is one PUBLISH frame of a Publisher and the callbacks of its
@@ -160,41 +169,43 @@ type pubBatch struct {
 	p     *Publisher
 	ids   [][16]byte
 	dones []func(PublishResult)
-	taken bool // counted in the Publisher's flying; guarded by its mutex
+	ats   []int64 // when each message was published (unix ns); only with a HookPublishAck
+	taken bool    // counted in the Publisher's flying; guarded by its mutex
 	// opened is when the batch took its first message (unix ns): a batch
 	// that waits with no leader to send it to fails RequestTimeout after
 	// it (sweepUnattached).
 	opened int64
 }
 
-// NewPublisher returns a Publisher to dest. With an invalid dest or
-// options, or on a closed Client, every Publish fails with the reason.
-func (c *Client) NewPublisher(dest string, opts PublisherOptions) *Publisher {
+// NewPublisher returns a Publisher to dest. It fails when dest is not a
+// valid destination (empty, longer than frame.MaxDestinationLen bytes, or
+// bytes other than [A-Za-z0-9._-], the node's rules: CodeBadDestination),
+// when opts are invalid, or when the Client is closed or draining.
+func (c *Client) NewPublisher(dest string, opts PublisherOptions) (*Publisher, error) {
 	opts.EnsureDefaults()
-	p := &Publisher{c: c, dest: []byte(dest), op: "publish to " + dest, overhead: publishOverhead(dest), opts: opts,
+	op := "publish to " + dest
+	if err := errors.Join(checkName(dest, frame.CodeBadDestination), opts.Validate()); err != nil {
+		return nil, wrapOp(op, err)
+	}
+	p := &Publisher{c: c, dest: []byte(dest), name: dest, op: op, overhead: publishOverhead(dest), opts: opts,
 		part: c.partitionOf(dest)}
 	p.mu.window.limit = opts.Window
 	p.mu.ids = c.newIDSource()
 	if h := c.opts.PublishErrorHandler; h != nil {
 		p.onErr = func(r PublishResult) { h(r.Err) }
 	}
-	if err := errors.Join(checkName(dest, frame.CodeBadDestination), opts.Validate()); err != nil {
-		p.mu.err = wrapOp(p.op, err)
-		return p
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.err != nil {
+		return nil, wrapOp(op, c.mu.err)
 	}
 	if opts.Linger > 0 {
 		p.timer = time.AfterFunc(time.Hour, p.lingerFired)
 		p.timer.Stop()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.mu.err != nil {
-		p.mu.err = wrapOp(p.op, c.mu.err)
-		return p
-	}
 	c.mu.pubs = append(c.mu.pubs, p)
 	c.placePublisherLocked(p)
-	return p
+	return p, nil
 }
 
 // wake wakes the writer of the link the Publisher's batches go to.
@@ -222,17 +233,53 @@ func (p *Publisher) wake() {
 // reported by the next Flush or Close (ErrPublishFailed); PublishAsync
 // returns a future instead.
 func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(PublishResult)) error {
+	return p.PublishMsg(ctx, Message{Payload: payload}, done)
+}
+
+// PublishMsg is Publish for a message with headers. Headers that break
+// the rules or the node's bounds fail it at once (a *frame.Error of code
+// BAD_HEADERS; done is then not called).
+func (p *Publisher) PublishMsg(ctx context.Context, m Message, done func(PublishResult)) error {
+	if p.c.hooks.publishes() {
+		m = p.c.hooks.onPublish(p.name, m)
+	}
+	hdr, err := p.c.encodeHeaders(m.Headers)
+	if err != nil {
+		return wrapOp(p.op, err)
+	}
+	payload := m.Payload
 	extra := p.c.sealOverhead()
-	size := frame.MessageHeaderSize + extra + len(payload)
+	size := frame.MessageHeaderSize + extra + len(hdr) + len(payload)
 	maxFrame := p.c.MaxFrame()
-	if size > maxMessage(string(p.dest), maxFrame) {
+	if size > maxMessage(p.name, maxFrame) {
 		return wrapOp(p.op, errTooLarge(size, maxFrame, extra))
 	}
 	p.mu.Lock()
+	exempt := 0 // 1: a callback publishes (not held by the queue's bound); -1: not; 0: not asked yet
 	for {
 		if err := p.mu.err; err != nil {
 			p.mu.Unlock()
 			return err
+		}
+		if len(p.mu.cbq) >= p.opts.Window && exempt == 0 {
+			exempt = -1
+			if p.c.onCallbackGoroutine() {
+				exempt = 1
+			}
+		}
+		if len(p.mu.cbq) >= p.opts.Window && exempt < 0 {
+			// The callbacks lag a whole window behind: wait for them
+			// (backpressure), unless this is a callback publishing,
+			// which the callbacks would wait for in turn.
+			ch := p.cbRoomLocked()
+			p.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return wrapOp(p.op, context.Cause(ctx))
+			}
+			p.mu.Lock()
+			continue
 		}
 		if p.mu.window.tryLocked() {
 			break
@@ -260,10 +307,13 @@ func (p *Publisher) Publish(ctx context.Context, payload []byte, done func(Publi
 		}
 		p.mu.Lock()
 	}
-	wake, err := p.appendLocked(payload, done, size, maxFrame)
+	wake, err := p.appendLocked(hdr, payload, done, size, maxFrame)
 	if err != nil {
 		p.mu.window.releaseLocked(1)
 		p.c.releaseInflight(1)
+	} else {
+		p.mu.inflight++
+		p.mu.inflightBytes += size
 	}
 	p.mu.Unlock()
 	if wake {
@@ -279,13 +329,14 @@ func (p *Publisher) newIDLocked() (id [16]byte) {
 	return id
 }
 
-// appendLocked encodes one message into the open batch (sealing its
-// payload first when the Client has a keyring), closing batches that are
+// appendLocked encodes one message, with its header block hdr (nil for
+// none), into the open batch (sealing its payload first when the Client
+// has a keyring), closing batches that are
 // full. It reports whether the writer must be woken; on error nothing was
 // added.
-func (p *Publisher) appendLocked(payload []byte, done func(PublishResult), size, maxFrame int) (bool, error) {
+func (p *Publisher) appendLocked(hdr, payload []byte, done func(PublishResult), size, maxFrame int) (bool, error) {
 	id := p.newIDLocked()
-	m := frame.Message{ID: id, Timestamp: p.c.now().UnixNano(), Producer: p.c.producer.Load(), Payload: payload}
+	m := frame.Message{ID: id, Timestamp: p.c.now().UnixNano(), Producer: p.c.producer.Load(), Headers: hdr, Payload: payload}
 	sealed, err := p.c.sealMessage(p.mu.sealed, p.dest, &m)
 	if cap(sealed) <= maxSealBuf {
 		p.mu.sealed = sealed
@@ -309,6 +360,9 @@ func (p *Publisher) appendLocked(payload []byte, done func(PublishResult), size,
 	b.buf = frame.AppendMessage(b.buf, m)
 	b.ids = append(b.ids, id)
 	b.dones = append(b.dones, done)
+	if p.c.hooks.acks() {
+		b.ats = append(b.ats, m.Timestamp)
+	}
 	full := len(b.ids) >= p.opts.MaxBatch
 	if full {
 		p.closeBatchLocked()
@@ -365,6 +419,7 @@ func (p *Publisher) takeLocked(out []*call, max int) []*call {
 	n := min(max, room, len(p.mu.ready))
 	for _, b := range p.mu.ready[:n] {
 		b.taken = true
+		b.msgs = int32(len(b.ids))
 		out = append(out, &b.call)
 	}
 	p.mu.flying += n
@@ -430,6 +485,7 @@ func decodePublishAck(f frame.Frame, n int) (frame.PublishAck, error) {
 func (p *Publisher) finish(b *pubBatch, recycle bool, pa frame.PublishAck, err error) {
 	n := len(b.ids)
 	p.c.releaseInflight(n)
+	ok, dup := 0, 0
 	p.mu.Lock()
 	queued := len(p.mu.cbq)
 	for i, id := range b.ids {
@@ -439,6 +495,10 @@ func (p *Publisher) finish(b *pubBatch, recycle bool, pa frame.PublishAck, err e
 				r.Err = wrapOp(p.op, p.c.entryError(e.Code))
 			} else {
 				r.Seq, r.Duplicate = e.Seq, e.Duplicate()
+				ok++
+				if r.Duplicate {
+					dup++
+				}
 			}
 		}
 		done := b.dones[i]
@@ -449,15 +509,21 @@ func (p *Publisher) finish(b *pubBatch, recycle bool, pa frame.PublishAck, err e
 			}
 			done = p.onErr
 		}
-		if done != nil {
+		if i < len(b.ats) {
+			p.mu.cbq = append(p.mu.cbq, cbItem{done: done, r: r, at: b.ats[i]})
+		} else if done != nil {
 			p.mu.cbq = append(p.mu.cbq, cbItem{done: done, r: r})
 		}
 	}
+	size := len(b.buf) - p.overhead
+	p.mu.inflight -= n
+	p.mu.inflightBytes -= size
+	p.c.stats.resolved(ok, n-ok, dup)
 	start := len(p.mu.cbq) > queued && !p.mu.cbRun
 	p.mu.cbRun = p.mu.cbRun || start
 	clear(b.dones)
-	b.ids, b.dones = b.ids[:0], b.dones[:0]
-	b.state, b.abandoned, b.corr, b.deadline = stateQueued, false, 0, 0
+	b.ids, b.dones, b.ats = b.ids[:0], b.dones[:0], b.ats[:0]
+	b.state, b.abandoned, b.written, b.corr, b.deadline = stateQueued, false, false, 0, 0
 	p.mu.window.releaseLocked(n)
 	wake := false
 	if b.taken {
@@ -473,7 +539,7 @@ func (p *Publisher) finish(b *pubBatch, recycle bool, pa frame.PublishAck, err e
 	}
 	p.mu.Unlock()
 	if start {
-		go p.runCallbacks()
+		go p.runCallbacks() // ends when the queue is empty; Flush and Close wait for that
 	}
 	if wake {
 		p.wake()
@@ -484,13 +550,20 @@ func (p *Publisher) finish(b *pubBatch, recycle bool, pa frame.PublishAck, err e
 // At most one runs per Publisher (cbRun); it exits when idle, so an idle
 // Publisher owns no goroutine.
 func (p *Publisher) runCallbacks() {
+	defer p.c.callbackGoroutine()()
 	p.mu.Lock()
 	for len(p.mu.cbq) > 0 {
 		q := p.mu.cbq
 		p.mu.cbq, p.mu.cbSpare = p.mu.cbSpare[:0], nil
+		p.cbRoomWakeLocked()
 		p.mu.Unlock()
 		for _, it := range q {
-			it.done(it.r)
+			if it.at != 0 {
+				p.c.hooks.onPublishAck(p.name, it.r, time.Duration(p.c.now().UnixNano()-it.at))
+			}
+			if it.done != nil {
+				it.done(it.r)
+			}
 		}
 		clear(q)
 		p.mu.Lock()
@@ -541,7 +614,7 @@ func (p *Publisher) Flush(ctx context.Context) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return wrapOp("flush "+string(p.dest), context.Cause(ctx))
+			return wrapOp("flush "+p.name, context.Cause(ctx))
 		}
 		p.mu.Lock()
 	}

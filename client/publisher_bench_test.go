@@ -57,7 +57,7 @@ func benchPublisher(b *testing.B, size, window int, kr *seal.Keyring) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	p := c.NewPublisher("bench", PublisherOptions{Window: window})
+	p := mustPublisher(b, c, "bench", PublisherOptions{Window: window})
 	payload := make([]byte, size)
 	var failed atomic.Int64
 	done := func(r PublishResult) {

@@ -21,7 +21,7 @@ import (
 func TestPublisherCallbackPublishesAgain(t *testing.T) {
 	s := startServer(t, clienttest.Options{})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("q", PublisherOptions{Window: 1})
+	p := mustPublisher(t, c, "q", PublisherOptions{Window: 1})
 	nested := make(chan PublishResult, 1)
 	nestedErr := make(chan error, 1)
 	started := make(chan struct{})
@@ -70,7 +70,7 @@ func TestPublisherReportsFailuresWithoutCallback(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	p := c.NewPublisher("q", PublisherOptions{})
+	p := mustPublisher(t, c, "q", PublisherOptions{})
 	for _, m := range []string{"ok-1", "bad-1", "ok-2", "bad-2"} {
 		require.NoError(t, p.Publish(testCtx(t), []byte(m), nil))
 	}
@@ -101,7 +101,7 @@ func TestPublishAsyncFuture(t *testing.T) {
 		return frame.CodeOK
 	}})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("q", PublisherOptions{})
+	p := mustPublisher(t, c, "q", PublisherOptions{})
 	good, err := p.PublishAsync(testCtx(t), []byte("good"))
 	require.NoError(t, err)
 	bad, err := p.PublishAsync(testCtx(t), []byte("bad"))

@@ -45,7 +45,7 @@ func TestPublisherOptions(t *testing.T) {
 func TestPublisher(t *testing.T) {
 	s := startServer(t, clienttest.Options{})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("test-queue", PublisherOptions{})
+	p := mustPublisher(t, c, "test-queue", PublisherOptions{})
 	var col collector
 	const n = 5000
 	for i := range n {
@@ -73,7 +73,7 @@ func TestPublisherCoalesces(t *testing.T) {
 	h := newHolder(frame.TypePublish)
 	s := startServer(t, clienttest.Options{Credits: 1, Intercept: h.intercept})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("q", PublisherOptions{})
+	p := mustPublisher(t, c, "q", PublisherOptions{})
 	var col collector
 	const n = 100
 	require.NoError(t, p.Publish(testCtx(t), []byte("first"), col.done))
@@ -98,7 +98,7 @@ func TestPublisherMaxInFlight(t *testing.T) {
 	h := newHolder(frame.TypePublish)
 	s := startServer(t, clienttest.Options{Credits: 64, Intercept: h.intercept})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("q", PublisherOptions{MaxInFlight: 2})
+	p := mustPublisher(t, c, "q", PublisherOptions{MaxInFlight: 2})
 	var col collector
 	require.NoError(t, p.Publish(testCtx(t), []byte("a"), col.done))
 	first := h.next(t)
@@ -123,7 +123,7 @@ func TestPublisherMaxBatch(t *testing.T) {
 	h := newHolder(frame.TypePublish)
 	s := startServer(t, clienttest.Options{Credits: 1, Intercept: h.intercept})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("q", PublisherOptions{MaxBatch: 10})
+	p := mustPublisher(t, c, "q", PublisherOptions{MaxBatch: 10})
 	for range 95 {
 		require.NoError(t, p.Publish(testCtx(t), []byte("x"), nil))
 	}
@@ -146,7 +146,7 @@ func TestPublisherWindow(t *testing.T) {
 	// eleventh back. With the default of 4 frames, a slow writer that
 	// sends the first messages one frame each would hold the rest back
 	// on the frame cap instead, and the loop below would wait for ever.
-	p := c.NewPublisher("q", PublisherOptions{Window: 10, MaxInFlight: 10})
+	p := mustPublisher(t, c, "q", PublisherOptions{Window: 10, MaxInFlight: 10})
 	for range 10 {
 		require.NoError(t, p.Publish(testCtx(t), []byte("x"), nil))
 	}
@@ -181,7 +181,7 @@ func TestPublisherWindow(t *testing.T) {
 func TestPublisherLinger(t *testing.T) {
 	s := startServer(t, clienttest.Options{Record: true})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("q", PublisherOptions{Linger: 1 << 40})
+	p := mustPublisher(t, c, "q", PublisherOptions{Linger: 1 << 40})
 	for range 5 {
 		require.NoError(t, p.Publish(testCtx(t), []byte("x"), nil))
 	}
@@ -200,7 +200,7 @@ func TestPublisherLinger(t *testing.T) {
 func TestPublisherTooLarge(t *testing.T) {
 	s := startServer(t, clienttest.Options{MaxFrame: 4096})
 	c := dial(t, s, func(o *Options) { o.MaxFrame = 4096 })
-	p := c.NewPublisher("q", PublisherOptions{})
+	p := mustPublisher(t, c, "q", PublisherOptions{})
 	err := p.Publish(testCtx(t), make([]byte, 4096-32-44+1), nil)
 	require.Equal(t, frame.CodeTooLarge, frame.CodeOf(err))
 	require.EqualError(t, err, "swarmmq: publish to q: TOO_LARGE: message of 4065 bytes (payload and 44-byte header) "+
@@ -217,7 +217,7 @@ func TestPublisherPerMessageErrors(t *testing.T) {
 		return frame.CodeOK
 	}})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("q", PublisherOptions{})
+	p := mustPublisher(t, c, "q", PublisherOptions{})
 	var col collector
 	for _, m := range []string{"a", "bad", "b"} {
 		require.NoError(t, p.Publish(testCtx(t), []byte(m), col.done))
@@ -233,7 +233,7 @@ func TestClientCloseFailsPublisher(t *testing.T) {
 	h := newHolder(frame.TypePublish)
 	s := startServer(t, clienttest.Options{Credits: 1, Intercept: h.intercept})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("q", PublisherOptions{})
+	p := mustPublisher(t, c, "q", PublisherOptions{})
 	var col collector
 	for range 10 {
 		require.NoError(t, p.Publish(testCtx(t), []byte("x"), col.done))
@@ -249,14 +249,15 @@ func TestClientCloseFailsPublisher(t *testing.T) {
 	}
 	require.ErrorIs(t, p.Publish(testCtx(t), []byte("x"), nil), ErrClosed)
 	require.ErrorIs(t, p.Flush(testCtx(t)), ErrClosed)
-	require.ErrorIs(t, c.NewPublisher("q", PublisherOptions{}).Publish(testCtx(t), nil, nil), ErrClosed)
+	_, err := c.NewPublisher("q", PublisherOptions{})
+	require.ErrorIs(t, err, ErrClosed)
 }
 
 func TestPublisherTimeout(t *testing.T) {
 	h := newHolder(frame.TypePublish)
 	s := startServer(t, clienttest.Options{Intercept: h.intercept})
 	c := dial(t, s, func(o *Options) { o.RequestTimeout = shortRequestTimeout })
-	p := c.NewPublisher("q", PublisherOptions{})
+	p := mustPublisher(t, c, "q", PublisherOptions{})
 	var col collector
 	require.NoError(t, p.Publish(testCtx(t), []byte("x"), col.done))
 	x := h.next(t)

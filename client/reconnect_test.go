@@ -59,7 +59,7 @@ func TestReconnectDeduplicates(t *testing.T) {
 func TestReconnectPublisher(t *testing.T) {
 	s := startServer(t, clienttest.Options{Intercept: dropFirst(frame.TypePublish, true)})
 	c := dial(t, s, nil)
-	p := c.NewPublisher("q", PublisherOptions{MaxBatch: 7})
+	p := mustPublisher(t, c, "q", PublisherOptions{MaxBatch: 7})
 	var col collector
 	const n = 200
 	for range n {

@@ -367,6 +367,8 @@ func (c *Client) step() (time.Duration, bool) {
 			if l.conn != nil {
 				lost = err
 				c.log.Warn("swarmmq client: connection lost", "addr", l.addr, "err", err)
+				c.mu.lost[l.addr] = true
+				c.ev.emit(ConnEvent{State: StateDisconnected, Addr: l.addr, Err: err})
 			}
 			failed = append(failed, c.lostLocked(l)...)
 		}
@@ -430,15 +432,15 @@ func closed(ch chan struct{}) bool {
 // refreshLocked asks for a new table when one is needed and no request
 // for one is out: METADATA on a live link, else a dial of the next
 // candidate address (its handshake brings the table). It returns when to
-// try next, and the error to give up with after MaxReconnects failed
-// dials in a row while no node is reachable.
+// try next, and the error to give up with after MaxReconnects (when set)
+// failed dials in a row while no node is reachable.
 func (c *Client) refreshLocked() (time.Duration, error) {
 	r := &c.mu.route
 	if !r.stale && len(c.mu.parked) == 0 && !c.publisherWaitsLocked() {
 		return 0, nil
 	}
 	live := c.liveLinkLocked()
-	if live == nil && c.opts.MaxReconnects >= 0 && r.failures >= c.opts.MaxReconnects {
+	if live == nil && c.opts.MaxReconnects > 0 && r.failures >= c.opts.MaxReconnects {
 		return 0, withCause(ErrConnectionLost, fmt.Errorf("gave up after %d reconnect attempts: %w", r.failures, r.lastErr))
 	}
 	now := c.now()

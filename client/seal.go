@@ -19,15 +19,16 @@ func (c *Client) sealOverhead() int {
 
 // sealMessage seals m.Payload for dest when the Client has a keyring:
 // the sealed payload is appended to buf[:0], and m gets it and the key
-// id. The header bound into it is m's own id, producer and timestamp, so
-// what is sent is exactly what was sealed. It returns buf, grown, for
+// id. The header bound into it is m's own id, producer, timestamp and
+// header block, so what is sent is exactly what was sealed. It returns buf, grown, for
 // reuse. Without a keyring m is left unsealed (key id 0).
 func (c *Client) sealMessage(buf, dest []byte, m *frame.Message) ([]byte, error) {
 	if c.sealer == nil {
 		return buf, nil
 	}
 	m.KeyID = c.sealer.KeyID()
-	h := seal.Header{ID: m.ID, Destination: dest, Producer: m.Producer, Timestamp: m.Timestamp, KeyID: m.KeyID}
+	h := seal.Header{ID: m.ID, Destination: dest, Producer: m.Producer, Timestamp: m.Timestamp, KeyID: m.KeyID,
+		Headers: m.Headers}
 	out, err := c.sealer.Seal(buf[:0], h, m.Payload)
 	if err != nil {
 		return buf, err
@@ -56,7 +57,8 @@ func (o opener) open(arena []byte, seq uint64, m frame.Message) ([]byte, error) 
 	case m.KeyID == 0:
 		return arena, o.mismatch(seq, 0, ErrUnsealed, "")
 	}
-	h := seal.Header{ID: m.ID, Destination: o.dest, Producer: m.Producer, Timestamp: m.Timestamp, KeyID: m.KeyID}
+	h := seal.Header{ID: m.ID, Destination: o.dest, Producer: m.Producer, Timestamp: m.Timestamp, KeyID: m.KeyID,
+		Headers: m.Headers}
 	out, _, err := o.kr.OpenDelivery(arena, h, m.Payload)
 	switch {
 	case errors.Is(err, seal.ErrUnknownKey):

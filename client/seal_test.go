@@ -50,7 +50,7 @@ func TestSealedPublish(t *testing.T) {
 
 	res, err := c.Publish(ctx, "test-queue", []byte("sync one"), []byte("sync two"))
 	require.NoError(t, err)
-	p := c.NewPublisher("test-queue", PublisherOptions{MaxBatch: 3})
+	p := mustPublisher(t, c, "test-queue", PublisherOptions{MaxBatch: 3})
 	var col collector
 	for i := range 7 {
 		require.NoError(t, p.Publish(ctx, fmt.Appendf(nil, "async %d", i), col.done))
@@ -104,7 +104,7 @@ func TestSealedTooLarge(t *testing.T) {
 	s := startServer(t, clienttest.Options{MaxFrame: 4096})
 	c := dial(t, s, func(o *Options) { o.MaxFrame = 4096; o.Keyring = testKeyring(t, 1) })
 	limit := 4096 - 32 - 44 - seal.Overhead
-	p := c.NewPublisher("q", PublisherOptions{})
+	p := mustPublisher(t, c, "q", PublisherOptions{})
 	err := p.Publish(testCtx(t), make([]byte, limit+1), nil)
 	require.EqualError(t, err, "swarmmq: publish to q: TOO_LARGE: message of 4065 bytes (payload, 28 bytes of sealing "+
 		"and 44-byte header) does not fit in frames of at most 4096 bytes")

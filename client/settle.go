@@ -171,7 +171,9 @@ func (c *Client) Term(ctx context.Context, dest, group, reason string, seqs ...u
 	enc := func(part []uint64) []byte {
 		return frame.AppendTerm(nil, 0, []byte(dest), []byte(group), []byte(reason), part)
 	}
-	return c.ackNack(ctx, "terminate on "+dest+" for group "+group, dest, group, 2+len(reason), frame.TypeAckOK, seqs, enc)
+	err := c.ackNack(ctx, "terminate on "+dest+" for group "+group, dest, group, 2+len(reason), frame.TypeAckOK, seqs, enc)
+	c.settled(dest, group, SettleTerm, len(seqs), err)
+	return err
 }
 
 // InProgress pushes out the ack deadlines of the deliveries seqs of dest

@@ -439,3 +439,14 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("bad retention: %v", err)
 	}
 }
+
+// TestMaxProgress: performance.max_progress reaches the partitions (and
+// so HELLO_OK); the default is the queue's.
+func TestMaxProgress(t *testing.T) {
+	if o := parseNode(t, ""); o.Queue.MaxProgress != queue.DefaultMaxProgress {
+		t.Fatalf("default MaxProgress %d, want %d", o.Queue.MaxProgress, queue.DefaultMaxProgress)
+	}
+	if o := parseNode(t, "performance:\n  max_progress: 7\n"); o.Queue.MaxProgress != 7 {
+		t.Fatalf("MaxProgress %d, want 7", o.Queue.MaxProgress)
+	}
+}

@@ -73,6 +73,9 @@ type Performance struct {
 	// MaxDeliver is the number of delivery attempts before a message moves
 	// to <destination>.dlq; -1 means unlimited.
 	MaxDeliver int `yaml:"max_deliver"`
+	// MaxProgress is how many times a consumer may push one delivery's
+	// ack deadline out (PROGRESS, Delivery.InProgress in the Go client).
+	MaxProgress int `yaml:"max_progress"`
 	// DedupeWindow is how long application message ids (published outside
 	// a producer session) are remembered.
 	DedupeWindow Duration `yaml:"dedupe_window"`
@@ -209,6 +212,7 @@ func Default() Config {
 			BatchSize:           DefaultBatchSize,
 			AckTimeout:          Duration(queue.DefaultAckTimeout),
 			MaxDeliver:          queue.DefaultMaxDeliver,
+			MaxProgress:         queue.DefaultMaxProgress,
 			DedupeWindow:        Duration(queue.DefaultDedupeWindow),
 			DedupeMax:           queue.DefaultDedupeMax,
 			ProducerWindow:      queue.DefaultProducerWindow,
@@ -310,6 +314,9 @@ func (c *Config) validatePerformance(bad func(string, string, ...any)) {
 	}
 	if p.MaxDeliver == 0 || p.MaxDeliver < -1 {
 		bad("performance.max_deliver", "%d: want a positive count or -1 (unlimited)", p.MaxDeliver)
+	}
+	if p.MaxProgress < 1 || p.MaxProgress > queue.MaxMaxProgress {
+		bad("performance.max_progress", "%d is out of range 1..%d", p.MaxProgress, queue.MaxMaxProgress)
 	}
 	if p.DedupeWindow <= 0 {
 		bad("performance.dedupe_window", "must be positive")

@@ -73,6 +73,7 @@ func (c *Config) NodeOptions(logger *slog.Logger) (stages.Options, error) {
 		Queue: queue.Options{
 			AckTimeout:   time.Duration(p.AckTimeout),
 			MaxDeliver:   p.MaxDeliver,
+			MaxProgress:  p.MaxProgress,
 			DedupeWindow: time.Duration(p.DedupeWindow),
 			DedupeMax:    p.DedupeMax,
 			MaxMsgs:      c.Limits.MaxMsgs,

@@ -233,7 +233,11 @@ func (d *dumper) message(i uint32) {
 	d.field(16, fmt.Sprintf("[%d] id=%x", i, d.peek(16)))
 	d.u64("timestamp")
 	d.u64("producer")
-	d.u32("key_id")
+	if w := binary.BigEndian.Uint32(d.peek(4)); w>>24 != 0 {
+		d.field(4, fmt.Sprintf("flags=%d key_id=%d", w>>24, w&MaxKeyID))
+	} else {
+		d.u32("key_id")
+	}
 	crc := binary.BigEndian.Uint32(d.peek(4))
 	verdict := "ok"
 	if err != nil || !m.Verify() {
@@ -241,9 +245,29 @@ func (d *dumper) message(i uint32) {
 	}
 	d.field(4, fmt.Sprintf("crc=0x%08x (%s)", crc, verdict))
 	n := d.u32("payload_len")
+	if err == nil && m.Headers != nil {
+		d.hdrBlock(m.Headers)
+		n -= uint32(len(m.Headers))
+	}
 	if n > 0 {
 		d.field(int(n), fmt.Sprintf("payload=%q", d.peek(int(min(n, 64)))))
 	}
+}
+
+// hdrBlock annotates a header block field by field, or as one field when
+// it breaks the rules.
+func (d *dumper) hdrBlock(b []byte) {
+	if err := CheckHeaderBlock(b, 0, 0); err != nil {
+		d.field(len(b), fmt.Sprintf("headers (%v)", err))
+		return
+	}
+	d.field(2, fmt.Sprintf("headers hlen=%d", binary.BigEndian.Uint16(b)))
+	d.field(2, fmt.Sprintf("count=%d", binary.BigEndian.Uint16(b[2:])))
+	HeaderFields(b, func(k, v []byte) bool {
+		d.field(2+len(k), fmt.Sprintf("key=%q", k))
+		d.field(2+len(v), fmt.Sprintf("value=%q", v))
+		return true
+	})
 }
 
 // parseHex reads hex digits, ignoring white space and "#" comments.

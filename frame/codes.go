@@ -67,6 +67,11 @@ const (
 	// handshake: another cluster name or partition count, or a node id it
 	// does not expect (unknown, its own, or one that should not dial it).
 	CodePeerRefused Code = 24
+	// CodeBadHeaders means a message's header block breaks the rules of
+	// docs/protocol.md §6 (malformed, over max_header_bytes or
+	// max_header_count, a bad key or value) or its flags hold a bit the
+	// server does not know. That message alone is refused.
+	CodeBadHeaders Code = 25
 )
 
 // codeNames is a lookup table indexed by Code.
@@ -96,6 +101,7 @@ var codeNames = [...]string{
 	CodeDiskFull:           "DISK_FULL",
 	CodeBadProducer:        "BAD_PRODUCER",
 	CodePeerRefused:        "PEER_REFUSED",
+	CodeBadHeaders:         "BAD_HEADERS",
 }
 
 // String returns the upper-case wire name of c, such as "DESTINATION_FULL",

@@ -75,8 +75,19 @@
 //	+----------------+-----------+----------+--------+-----+-------------+---------+
 //
 // crc is CRC-32C (Castagnoli) over every byte of the message except the crc
-// field: bytes [0,36) followed by bytes [40,44+payload_len). key_id 0 means
-// the payload is not sealed.
+// field: bytes [0,36) followed by bytes [40,44+payload_len). The key id is
+// the low 24 bits of key_id, 0 meaning the payload is not sealed; the top
+// byte holds message flags. With FlagHeaders the payload region starts
+// with a header block, which payload_len and the CRC cover:
+//
+//	+----------+-----------+---------------------------------------+---------+
+//	| hlen u16 | count u16 | count × (key str | value str)          | payload |
+//	+----------+-----------+---------------------------------------+---------+
+//
+// hlen counts the bytes after it. ParseMessage splits the block off by hlen
+// alone; CheckHeaderBlock (Message.CheckFlags) holds it to the rules of
+// docs/protocol.md §6. A message without flags is the layout from before
+// headers existed, byte for byte.
 //
 // # Errors and allocations
 //

@@ -94,6 +94,12 @@ const (
 	// LimitMaxProgress: how many times PROGRESS may push out one
 	// delivery's ack deadline (docs/protocol.md §3, TERM and PROGRESS).
 	LimitMaxProgress LimitID = 15
+	// LimitMaxHeaderBytes: the largest header block of a message, its
+	// length fields included (docs/protocol.md §6). A server that lists it
+	// accepts messages with headers.
+	LimitMaxHeaderBytes LimitID = 16
+	// LimitMaxHeaderCount: the most fields in a message's header block.
+	LimitMaxHeaderCount LimitID = 17
 )
 
 // limitNames is a lookup table indexed by LimitID: the names used in
@@ -114,6 +120,8 @@ var limitNames = [...]string{
 	LimitWriteStallTimeoutMS: "write_stall_timeout_ms",
 	LimitMaxOutbound:         "max_outbound",
 	LimitMaxProgress:         "max_progress",
+	LimitMaxHeaderBytes:      "max_header_bytes",
+	LimitMaxHeaderCount:      "max_header_count",
 }
 
 // String returns the lower-case name of id, such as "max_wait_ms", or

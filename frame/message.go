@@ -33,35 +33,59 @@ type Message struct {
 	Timestamp int64
 	// Producer identifies the producer.
 	Producer uint64
-	// KeyID names the key that sealed Payload; 0 means not sealed.
+	// KeyID names the key that sealed Payload; 0 means not sealed. It is
+	// the low 24 bits of the key_id word (at most MaxKeyID).
 	KeyID uint32
+	// Flags is the top byte of the key_id word (FlagHeaders). Decoders
+	// report every bit as sent; AppendMessage writes them, and sets
+	// FlagHeaders when Headers is not nil.
+	Flags uint8
 	// CRC is the CRC-32C of the message without this field.
 	// [AppendMessage] computes it; decoders report what was on the wire.
 	CRC uint32
-	// Payload is the (sealed) payload.
+	// Headers is the header block (docs/protocol.md §6) that starts the
+	// payload region, nil when FlagHeaders is not set. A decoder only
+	// splits it off by its length: see CheckFlags for the rules.
+	Headers []byte
+	// Payload is the (sealed) payload: the payload region after Headers.
 	Payload []byte
 }
 
 // Size returns the number of bytes m takes on the wire.
 func (m Message) Size() int {
-	return MessageHeaderSize + len(m.Payload)
+	return MessageHeaderSize + len(m.Headers) + len(m.Payload)
+}
+
+// keyWord returns the key_id word: flags in the top byte, the key id in
+// the others.
+func (m Message) keyWord() uint32 {
+	f := m.Flags
+	if m.Headers != nil {
+		f |= FlagHeaders
+	}
+	return uint32(f)<<24 | m.KeyID
 }
 
 // AppendMessage appends m in wire form to dst, computing the CRC (m.CRC is
-// ignored). It panics if the payload is longer than 4 GiB, which no frame
-// can carry.
+// ignored). It panics if the payload region is longer than 4 GiB, which no
+// frame can carry, or if m.KeyID is above MaxKeyID (a keyring never holds
+// such a key).
 func AppendMessage(dst []byte, m Message) []byte {
-	if uint64(len(m.Payload)) > math.MaxUint32 {
+	if uint64(len(m.Headers))+uint64(len(m.Payload)) > math.MaxUint32 {
 		panic("BUG: frame: payload longer than 4 GiB")
+	}
+	if m.KeyID > MaxKeyID {
+		panic("BUG: frame: key id above 2^24-1")
 	}
 	dst = slices.Grow(dst, m.Size())
 	start := len(dst)
 	dst = append(dst, m.ID[:]...)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Timestamp))
 	dst = binary.BigEndian.AppendUint64(dst, m.Producer)
-	dst = binary.BigEndian.AppendUint32(dst, m.KeyID)
+	dst = binary.BigEndian.AppendUint32(dst, m.keyWord())
 	dst = binary.BigEndian.AppendUint32(dst, 0)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(m.Payload)))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(m.Headers)+len(m.Payload)))
+	dst = append(dst, m.Headers...)
 	dst = append(dst, m.Payload...)
 	binary.BigEndian.PutUint32(dst[start+msgCRC:], checksum(dst[start:]))
 	return dst
@@ -76,8 +100,10 @@ func checksum(raw []byte) uint32 {
 
 // ParseMessage reads the message at the start of b and returns it with n,
 // the number of bytes it spans. It checks the lengths, not the CRC (see
-// [Message.Verify]). Payload is a view into b, valid as long as b is.
-// Errors are *[Error] with CodeMalformed; it never panics or allocates.
+// [Message.Verify]) nor the header block's rules (see [Message.CheckFlags]):
+// a message with a bad header block is still framed correctly, so it is
+// refused alone. Headers and Payload are views into b, valid as long as b
+// is. Errors are *[Error] with CodeMalformed; it never panics or allocates.
 func ParseMessage(b []byte) (m Message, n int, err error) {
 	if len(b) < MessageHeaderSize {
 		return Message{}, 0, errMessage
@@ -90,9 +116,10 @@ func ParseMessage(b []byte) (m Message, n int, err error) {
 	copy(m.ID[:], b)
 	m.Timestamp = int64(binary.BigEndian.Uint64(b[msgTimestamp:]))
 	m.Producer = binary.BigEndian.Uint64(b[msgProducer:])
-	m.KeyID = binary.BigEndian.Uint32(b[msgKeyID:])
+	word := binary.BigEndian.Uint32(b[msgKeyID:])
+	m.KeyID, m.Flags = word&MaxKeyID, uint8(word>>24)
 	m.CRC = binary.BigEndian.Uint32(b[msgCRC:])
-	m.Payload = b[MessageHeaderSize:n:n]
+	m.Headers, m.Payload = splitRegion(b[MessageHeaderSize:n:n], m.Flags)
 	return m, n, nil
 }
 
@@ -109,9 +136,13 @@ func (m Message) Verify() bool {
 	copy(h[:], m.ID[:])
 	binary.BigEndian.PutUint64(h[msgTimestamp:], uint64(m.Timestamp))
 	binary.BigEndian.PutUint64(h[msgProducer:], m.Producer)
-	binary.BigEndian.PutUint32(h[msgKeyID:], m.KeyID)
-	binary.BigEndian.PutUint32(h[msgCRC:], uint32(len(m.Payload)))
-	return crc32.Update(crcFields(&h), castagnoli, m.Payload) == m.CRC
+	binary.BigEndian.PutUint32(h[msgKeyID:], m.keyWord())
+	binary.BigEndian.PutUint32(h[msgCRC:], uint32(len(m.Headers)+len(m.Payload)))
+	c := crcFields(&h)
+	if len(m.Headers) > 0 {
+		c = crc32.Update(c, castagnoli, m.Headers)
+	}
+	return crc32.Update(c, castagnoli, m.Payload) == m.CRC
 }
 
 // castagnoli8 holds the tables of slicing-by-8 for CRC-32C, built once and

@@ -15,16 +15,20 @@ import (
 // CRC-32C of the big-endian fields without the crc, then the payload.
 func naiveCRC(m Message) uint32 {
 	var buf bytes.Buffer
+	if m.Headers != nil {
+		m.Flags |= FlagHeaders
+	}
 	fixed := struct {
 		ID         [16]byte
 		Timestamp  int64
 		Producer   uint64
 		KeyID      uint32
 		PayloadLen uint32
-	}{m.ID, m.Timestamp, m.Producer, m.KeyID, uint32(len(m.Payload))}
+	}{m.ID, m.Timestamp, m.Producer, uint32(m.Flags)<<24 | m.KeyID, uint32(len(m.Headers) + len(m.Payload))}
 	if err := binary.Write(&buf, binary.BigEndian, fixed); err != nil {
 		panic(err)
 	}
+	buf.Write(m.Headers)
 	buf.Write(m.Payload)
 	return crc32.Checksum(buf.Bytes(), crc32.MakeTable(crc32.Castagnoli))
 }

@@ -201,13 +201,28 @@ func randMessage(rng *rand.Rand, maxPayload int) Message {
 		m.ID[i] = byte(rng.Uint32())
 	}
 	if rng.IntN(2) == 0 {
-		m.KeyID = rng.Uint32()
+		m.KeyID = rng.Uint32() & MaxKeyID
+	}
+	if rng.IntN(3) == 0 {
+		m.Flags, m.Headers = FlagHeaders, randHeaderBlock(rng)
 	}
 	m.CRC = naiveCRC(m)
 	if rng.IntN(10) == 0 {
 		m.CRC = rng.Uint32()
 	}
 	return m
+}
+
+// randHeaderBlock returns a valid header block of 1-4 fields, keys from a
+// small set (so some repeat).
+func randHeaderBlock(rng *rand.Rand) []byte {
+	keys := []string{"traceparent", "content-type", "schema-id", "X_y.z~1"}
+	b := StartHeaderBlock(nil)
+	for range 1 + rng.IntN(4) {
+		v := strings.ToValidUTF8(string(randBytes(rng, 20)), "?") // values are UTF-8
+		b = AppendHeaderField(b, 0, keys[rng.IntN(len(keys))], v)
+	}
+	return b
 }
 
 func randBytes(rng *rand.Rand, maxLen int) []byte {

@@ -78,13 +78,51 @@ func formatFrame(tf testFrame, verify bool) string {
 	return sb.String()
 }
 
+// formatMessage prints a message; a header block prints as
+// headers="key: value\n…" when it follows the rules and no value holds a
+// newline, else as headers_hex (with flags=1 and no headers key meaning a
+// flag without a block, as a decoder split it).
 func formatMessage(m Message, verify bool) string {
-	s := fmt.Sprintf(" id=%x timestamp=%d producer=%d key_id=%d crc=0x%08x payload=%q",
-		m.ID, m.Timestamp, m.Producer, m.KeyID, m.CRC, m.Payload)
+	s := fmt.Sprintf(" id=%x timestamp=%d producer=%d key_id=%d", m.ID, m.Timestamp, m.Producer, m.KeyID)
+	if m.Flags != 0 {
+		s += fmt.Sprintf(" flags=%d", m.Flags)
+	}
+	if m.Headers != nil {
+		s += formatHeaders(m.Headers)
+	}
+	s += fmt.Sprintf(" crc=0x%08x payload=%q", m.CRC, m.Payload)
 	if verify {
 		s += map[bool]string{true: " verify=ok", false: " verify=BAD"}[m.Verify()]
+		if err := m.CheckFlags(0, 0); err != nil {
+			s += fmt.Sprintf(" check=%q", err.(*Error).Msg)
+		}
 	}
 	return s
+}
+
+func formatHeaders(b []byte) string {
+	if CheckHeaderBlock(b, 0, 0) != nil || strings.Contains(string(b), "\n") {
+		return fmt.Sprintf(" headers_hex=%x", b)
+	}
+	var lines []string
+	HeaderFields(b, func(k, v []byte) bool {
+		lines = append(lines, string(k)+": "+string(v))
+		return true
+	})
+	return fmt.Sprintf(" headers=%q", strings.Join(lines, "\n"))
+}
+
+// parseHeaders reads the headers text of formatHeaders back into a block.
+func parseHeaders(text string) ([]byte, error) {
+	b := StartHeaderBlock(nil)
+	for line := range strings.SplitSeq(text, "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			return nil, fmt.Errorf("headers: want \"key: value\" lines, got %q", line)
+		}
+		b = AppendHeaderField(b, 0, k, v)
+	}
+	return b, nil
 }
 
 // formatLimits prints HELLO_OK's limits as name:value,...; an ID this
@@ -444,13 +482,29 @@ func (f *fields) message() Message {
 	}
 	m.Timestamp = int64(f.uint("timestamp", 64))
 	m.Producer = f.uint("producer", 64)
-	m.KeyID = uint32(f.uint("key_id", 32))
+	m.KeyID = uint32(f.uint("key_id", 24))
+	m.Flags = uint8(f.uint("flags", 8))
+	if v, ok := f.get("headers"); ok {
+		b, err := parseHeaders(v)
+		if err != nil {
+			f.fail(err)
+		}
+		m.Headers = b
+	}
+	if v, ok := f.get("headers_hex"); ok {
+		b, err := hex.DecodeString(v)
+		if err != nil {
+			f.fail(fmt.Errorf("headers_hex: %v", err))
+		}
+		m.Headers = append([]byte{}, b...)
+	}
 	m.Payload = f.bytes("payload")
 	m.CRC = naiveCRC(m)
 	if _, ok := f.kv["crc"]; ok {
 		m.CRC = uint32(f.uint("crc", 32))
 	}
 	f.get("verify") // printed by decode; ignored here
+	f.get("check")
 	return m
 }
 

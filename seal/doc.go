@@ -41,6 +41,12 @@
 //	|  v1\x00"        | [16]    |       | d bytes      | u64     | i64       | u32    |
 //	+-----------------+---------+-------+--------------+---------+-----------+--------+
 //
+// With a header block (Header.Headers), key_id is the message's key_id word
+// with frame.FlagHeaders in its top byte and the block follows, as on the
+// wire; without one the additional data is the above, byte for byte, so
+// payloads sealed before headers existed still open. The block is
+// authenticated, never encrypted.
+//
 // Integers are big-endian. The domain string keeps the tags of this layout
 // apart from any other use of the key. The CRC-32C of the message covers
 // the sealed bytes and is not part of the additional data.

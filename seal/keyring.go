@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/swarmmq/swarmmq/frame"
 )
 
 // KeySize is the size of an AES-256 key.
@@ -20,8 +22,8 @@ const KeySize = 32
 // fmt prints its id and fingerprint, never the secret. A Key is a plain
 // value, safe for concurrent reads.
 type Key struct {
-	// ID names the key on the wire; it is at least 1 (0 means "not
-	// sealed").
+	// ID names the key on the wire; it is 1 to frame.MaxKeyID (0 means
+	// "not sealed"; the top byte of key_id holds message flags).
 	ID uint32
 	// Secret is the AES-256 key.
 	Secret [KeySize]byte
@@ -86,7 +88,7 @@ type entry struct {
 }
 
 // NewKeyring returns a keyring of keys in which the key with id current
-// seals. Every key needs an id of at least 1, ids must be distinct, and
+// seals. Every key needs an id from 1 to frame.MaxKeyID, ids must be distinct, and
 // current must be one of them. The error, marked ErrInvalidKeyring, lists
 // every problem. The secrets are copied.
 func NewKeyring(current uint32, keys ...Key) (*Keyring, error) {
@@ -122,6 +124,8 @@ func checkKeys(current uint32, currentOK bool, slots []slot, p *problems) {
 		case !s.idOK:
 		case s.key.ID == 0:
 			p.addf("keys[%d].id: 0 is reserved for unsealed messages", i)
+		case s.key.ID > frame.MaxKeyID:
+			p.addf("keys[%d].id: %d is too large (want 1 to %d: the top byte of key_id holds message flags)", i, s.key.ID, frame.MaxKeyID)
 		case dup:
 			p.addf("keys[%d].id: duplicate id %d (also keys[%d])", i, s.key.ID, j)
 		default:

@@ -38,7 +38,7 @@ func (e *entry) open(dst []byte, h *Header, sealed []byte) ([]byte, error) {
 	}
 	n := len(dst)
 	end := n + len(sealed) - Overhead
-	dst = slices.Grow(dst, end-n+AADSize+len(h.Destination))
+	dst = slices.Grow(dst, end-n+h.aadLen())
 	aad := appendAAD(dst[end:end], h)
 	out, err := e.aead.Open(dst[:n], sealed[:NonceSize], sealed[NonceSize:], aad)
 	if err != nil {
@@ -61,7 +61,7 @@ func (kr *Keyring) Verify(scratch []byte, h Header, sealed []byte) ([]byte, erro
 	if len(sealed) < Overhead || len(h.Destination) > MaxDestination {
 		return scratch, ErrAuth
 	}
-	if need := len(sealed) - Overhead + AADSize + len(h.Destination); need > cap(scratch) {
+	if need := len(sealed) - Overhead + h.aadLen(); need > cap(scratch) {
 		scratch = make([]byte, 0, need)
 	}
 	out, err := e.open(scratch, &h, sealed)

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/swarmmq/swarmmq/frame"
 )
 
 // MaxKeyringSize bounds the keyring files ParseKeyring accepts: 1 MiB holds
@@ -26,7 +28,7 @@ const (
 //
 //	current: 2              # the id of the key new messages are sealed with
 //	keys:
-//	  - id: 1               # 1 … 4294967295; 0 means "not sealed"
+//	  - id: 1               # 1 … 16777215; 0 means "not sealed"
 //	    key: hex:5f0e…      # 64 hex digits
 //	  - id: 2
 //	    key: base64:q83v…=  # 44 characters, standard alphabet, padded
@@ -136,7 +138,8 @@ func parseKey(item any, path string, p *problems) slot {
 	return s
 }
 
-// parseID reads a key id: a whole number from 0 to 2^32-1 (0 is reported
+// parseID reads a key id: a whole number from 0 to frame.MaxKeyID, 2^24-1
+// (0 is reported
 // by checkKeys). ok is false after a problem.
 func parseID(v any, path string, p *problems) (id uint32, ok bool) {
 	var n uint64
@@ -145,13 +148,13 @@ func parseID(v any, path string, p *problems) (id uint32, ok bool) {
 		n = x
 	case int64:
 		if x < 0 {
-			p.addf("%s: %d is negative (want 1 to %d)", path, x, uint32(math.MaxUint32))
+			p.addf("%s: %d is negative (want 1 to %d)", path, x, frame.MaxKeyID)
 			return 0, false
 		}
 		n = uint64(x)
 	case int:
 		if x < 0 {
-			p.addf("%s: %d is negative (want 1 to %d)", path, x, uint32(math.MaxUint32))
+			p.addf("%s: %d is negative (want 1 to %d)", path, x, frame.MaxKeyID)
 			return 0, false
 		}
 		n = uint64(x)
@@ -159,8 +162,8 @@ func parseID(v any, path string, p *problems) (id uint32, ok bool) {
 		p.addf("%s: want a whole number from 1 to %d, got %s", path, uint32(math.MaxUint32), describeKind(v))
 		return 0, false
 	}
-	if n > math.MaxUint32 {
-		p.addf("%s: %d is too large (want 1 to %d)", path, n, uint32(math.MaxUint32))
+	if n > frame.MaxKeyID {
+		p.addf("%s: %d is too large (want 1 to %d: the top byte of key_id holds message flags)", path, n, frame.MaxKeyID)
 		return 0, false
 	}
 	return uint32(n), true

@@ -8,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"sync/atomic"
+
+	"github.com/swarmmq/swarmmq/frame"
 )
 
 // Sizes of a sealed payload: nonce | ciphertext | tag.
@@ -36,8 +38,8 @@ const (
 const domain = "swarmmq/seal v1\x00"
 
 // AADSize is the size of a Header's additional data without its
-// destination: the additional data of h is AADSize + len(h.Destination)
-// bytes. Seal, Open and Verify build it in the spare capacity past their
+// destination and header block: the additional data of h is AADSize +
+// len(h.Destination) + len(h.Headers) bytes. Seal, Open and Verify build it in the spare capacity past their
 // output, so a buffer with that much room to spare keeps them from
 // allocating.
 const AADSize = len(domain) + 16 + 2 + 8 + 8 + 4
@@ -56,15 +58,28 @@ type Header struct {
 	Producer uint64
 	// Timestamp is the producer's timestamp, unix nanoseconds.
 	Timestamp int64
-	// KeyID is the id of the sealing key, as in the message's key_id.
+	// KeyID is the id of the sealing key, as in the message's key_id
+	// (at most frame.MaxKeyID).
 	KeyID uint32
+	// Headers is the message's header block as on the wire
+	// (frame.Message.Headers), nil for a message without one. It is
+	// authenticated, not encrypted: see appendAAD.
+	Headers []byte
 }
+
+// aadLen returns the size of h's additional data.
+func (h *Header) aadLen() int { return AADSize + len(h.Destination) + len(h.Headers) }
 
 // appendAAD appends the additional data of h:
 //
-//	domain [16] | id [16] | dest_len u16 | destination | producer u64 | timestamp i64 | key_id u32
+//	domain [16] | id [16] | dest_len u16 | destination | producer u64 | timestamp i64 | key_id u32 | headers
 //
-// The caller has checked len(h.Destination) <= MaxDestination.
+// key_id is the message's key_id word: with a header block, its top byte
+// holds frame.FlagHeaders and the block follows as on the wire (its own
+// length fields delimit it). A message without headers therefore has the
+// additional data of the layout before headers existed, byte for byte,
+// and no header block can be added to or removed from a sealed message
+// unnoticed. The caller has checked len(h.Destination) <= MaxDestination.
 func appendAAD(dst []byte, h *Header) []byte {
 	dst = append(dst, domain...)
 	dst = append(dst, h.ID[:]...)
@@ -72,7 +87,12 @@ func appendAAD(dst []byte, h *Header) []byte {
 	dst = append(dst, h.Destination...)
 	dst = binary.BigEndian.AppendUint64(dst, h.Producer)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(h.Timestamp))
-	return binary.BigEndian.AppendUint32(dst, h.KeyID)
+	word := h.KeyID
+	if h.Headers != nil {
+		word |= uint32(frame.FlagHeaders) << 24
+	}
+	dst = binary.BigEndian.AppendUint32(dst, word)
+	return append(dst, h.Headers...)
 }
 
 // Sealer seals payloads with its keyring's current key, drawing a fresh
@@ -184,7 +204,7 @@ func (s *Sealer) Seal(dst []byte, h Header, plaintext []byte) ([]byte, error) {
 	// The additional data goes past the output, in dst's own memory:
 	// slices handed to the cipher.AEAD interface escape, so a local
 	// buffer would cost an allocation per message.
-	dst = slices.Grow(dst, end-n+AADSize+len(h.Destination))
+	dst = slices.Grow(dst, end-n+h.aadLen())
 	aad := appendAAD(dst[end:end], &h)
 	nonce := dst[n : n+NonceSize]
 	if err := s.nonce(nonce); err != nil {

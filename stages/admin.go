@@ -12,6 +12,7 @@ import (
 	"github.com/swarmmq/swarmmq/queue"
 	"github.com/swarmmq/swarmmq/route"
 	"github.com/swarmmq/swarmmq/stages/adminapi"
+	"github.com/swarmmq/swarmmq/stages/fanout"
 )
 
 // adminTimeout bounds how long an admin read waits for the fanout workers.
@@ -137,10 +138,10 @@ func (n *Node) destinations(ctx context.Context, name string) ([]adminapi.Destin
 	defer cancel()
 	now := n.opts.Now()
 	dests := []adminapi.Destination{}
-	err := n.fan.Inspect(ctx, func(p *queue.Partition) {
+	err := n.fan.InspectLive(ctx, func(p *queue.Partition, l fanout.Live) {
 		p.Destinations(func(d queue.DestStats) {
 			if name == "" || string(d.Name) == name {
-				dests = append(dests, destinationOf(p.ID(), d, now, limitsOf(d.Limits)))
+				dests = append(dests, destinationOf(p.ID(), d, now, limitsOf(d.Limits), l))
 			}
 		})
 	})
@@ -151,11 +152,13 @@ func (n *Node) destinations(ctx context.Context, name string) ([]adminapi.Destin
 	return dests, nil
 }
 
-// destinationOf copies d (views valid only during the callback).
-func destinationOf(partition uint32, d queue.DestStats, now int64, lim adminapi.Limits) adminapi.Destination {
+// destinationOf copies d (views valid only during the callback), with
+// the publish counts and group members l knows.
+func destinationOf(partition uint32, d queue.DestStats, now int64, lim adminapi.Limits, l fanout.Live) adminapi.Destination {
 	out := adminapi.Destination{
 		Name: string(d.Name), Partition: partition, Depth: d.Msgs, Bytes: d.Bytes,
-		FirstSeq: d.FirstSeq, LastSeq: d.LastSeq, Limits: lim, Groups: make([]adminapi.Group, 0, len(d.Groups)),
+		FirstSeq: d.FirstSeq, LastSeq: d.LastSeq, Publish: publishOf(l.Publishes(d.Name)), Limits: lim,
+		Groups: make([]adminapi.Group, 0, len(d.Groups)),
 	}
 	if d.OldestTime != 0 {
 		out.OldestAgeSeconds = max(time.Duration(now-d.OldestTime), 0).Seconds()
@@ -164,8 +167,23 @@ func destinationOf(partition uint32, d queue.DestStats, now int64, lim adminapi.
 		inFlight := uint64(max(g.Pending, 0))
 		out.Groups = append(out.Groups, adminapi.Group{
 			Name: string(g.Name), Lag: g.Lag, Pending: g.Lag - min(inFlight, g.Lag), InFlight: g.Pending, AckFloor: g.Floor,
-			Redeliveries: g.Redeliveries, DeadLettered: g.DeadLettered,
+			Redeliveries: g.Redeliveries, DeadLettered: g.DeadLettered, Members: membersOf(l.Members(d.Name, g.Name), now),
 		})
+	}
+	return out
+}
+
+func publishOf(p fanout.Publishes) adminapi.Publish {
+	return adminapi.Publish{Messages: p.Msgs, Bytes: p.Bytes, MsgsPerSec10s: p.MsgRate10s, MsgsPerSec1m: p.MsgRate1m,
+		BytesPerSec10s: p.ByteRate10s, BytesPerSec1m: p.ByteRate1m}
+}
+
+func membersOf(ms []fanout.Member, now int64) []adminapi.GroupMember {
+	out := make([]adminapi.GroupMember, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, adminapi.GroupMember{Conn: m.Conn, Remote: m.Remote, ClientID: m.ClientID, Forwarded: m.Forwarded,
+			LastFetchAgeSeconds: max(time.Duration(now-m.LastFetch), 0).Seconds(), Delivered: m.Delivered,
+			InFlight: m.InFlight, Waiting: m.Waiting})
 	}
 	return out
 }

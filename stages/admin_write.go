@@ -476,6 +476,10 @@ func (n *Node) peek(ctx context.Context, dest []byte, seq uint64) (adminapi.Mess
 		StoredAt:  time.Unix(0, pk.Time).UTC().Format(time.RFC3339Nano),
 		KeyID:     m.KeyID, Size: len(m.Payload), Payload: bytes.Clone(m.Payload),
 	}
+	frame.HeaderFields(m.Headers, func(k, v []byte) bool {
+		out.Headers = append(out.Headers, adminapi.HeaderField{Key: string(k), Value: string(v)})
+		return true
+	})
 	if o := pk.Origin; o != nil {
 		out.DeadLetter = &adminapi.DeadLetter{Destination: string(bytes.TrimSuffix(dest, []byte(frame.DeadLetterSuffix))),
 			Group: o.Group, Seq: o.Seq, Attempts: o.Attempts, Reason: reasonName(o.Reason, o.Note)}

@@ -28,5 +28,7 @@ func clientLimits(o Options) []frame.Limit {
 		{ID: frame.LimitDedupeMax, Value: uint64(q.DedupeMax)},
 		{ID: frame.LimitProducerIdleMS, Value: ms(q.ProducerIdle)},
 		{ID: frame.LimitMaxProgress, Value: uint64(q.MaxProgress)},
+		{ID: frame.LimitMaxHeaderBytes, Value: frame.MaxHeaderBytes},
+		{ID: frame.LimitMaxHeaderCount, Value: frame.MaxHeaderCount},
 	}
 }

@@ -404,6 +404,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	n.ready.Store(false)
 	var errs []error
 	if n.topo != nil {
+		n.handOff(ctx)
 		// Sources first: netio stops reading, each ring drains into the
 		// next stage; then netio flushes the last replies and closes.
 		errs = append(errs, n.stopServing(ctx), n.topo.Stop(ctx), n.stopForwarding(ctx), n.server.Stop(ctx), n.stopPeers())

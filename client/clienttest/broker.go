@@ -440,6 +440,9 @@ func (b *broker) update(dest string, seq uint64, fn func(*frame.Message)) bool {
 		return false
 	}
 	m.Payload = append([]byte(nil), m.Payload...)
+	if m.Headers != nil {
+		m.Headers = append([]byte{}, m.Headers...)
+	}
 	fn(&m)
 	d.msgs[seq-1] = frame.AppendMessage(nil, m)
 	return true

@@ -70,7 +70,7 @@ type Frame struct {
 // use.
 type Server struct {
 	opts     Options
-	ln       net.Listener
+	addr     string
 	b        *broker
 	cluster  *Cluster // nil: a single node
 	index    int      // its place in cluster.Nodes
@@ -83,6 +83,7 @@ type Server struct {
 		conns  map[*Conn]struct{}
 		frames []Frame
 		closed bool
+		ln     net.Listener // nil while stopped
 	}
 }
 
@@ -106,16 +107,51 @@ func startOn(opts Options, addr string, b *broker) (*Server, error) {
 	if b == nil {
 		b = newBroker(opts.Discard, opts.Reject)
 	}
-	s := &Server{opts: opts, ln: ln, b: b}
+	s := &Server{opts: opts, b: b, addr: ln.Addr().String()}
 	s.mu.conns = make(map[*Conn]struct{})
+	s.mu.ln = ln
 	s.wg.Add(1)
-	go s.acceptLoop()
+	go s.acceptLoop(ln)
 	return s, nil
 }
 
 // Addr returns the host:port clients dial.
 func (s *Server) Addr() string {
-	return s.ln.Addr().String()
+	return s.addr
+}
+
+// Stop makes the node go away, as a crash or a network cut does: it
+// stops listening (new connections are refused) and closes every open
+// connection, keeping the stored messages for Resume.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	ln := s.mu.ln
+	s.mu.ln = nil
+	s.mu.Unlock()
+	if ln != nil {
+		_ = ln.Close()
+	}
+	s.DropConnections()
+}
+
+// Resume listens again on the address of the Server after Stop, with
+// the messages it stored before.
+func (s *Server) Resume() error {
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.mu.closed || s.mu.ln != nil {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return errors.New("clienttest: Resume of a server that is closed or not stopped")
+	}
+	s.mu.ln = ln
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.acceptLoop(ln)
+	return nil
 }
 
 // Accepted returns how many connections the server has accepted.
@@ -180,9 +216,13 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	already := s.mu.closed
 	s.mu.closed = true
+	ln := s.mu.ln
+	s.mu.ln = nil
 	s.mu.Unlock()
+	if ln != nil {
+		_ = ln.Close()
+	}
 	if !already {
-		_ = s.ln.Close()
 		s.DropConnections()
 		if s.cluster == nil {
 			s.b.close()
@@ -191,16 +231,16 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
-func (s *Server) acceptLoop() {
+func (s *Server) acceptLoop(ln net.Listener) {
 	defer s.wg.Done()
 	for {
-		nc, err := s.ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			return
 		}
 		c := &Conn{s: s, nc: nc, id: int(s.accepted.Add(1))}
 		s.mu.Lock()
-		if s.mu.closed {
+		if s.mu.closed || s.mu.ln != ln {
 			s.mu.Unlock()
 			_ = nc.Close()
 			return

@@ -13,8 +13,19 @@
 // committed with one fsync (none if no Ready needs one); only then send all
 // messages (Transport.Send), apply the committed entries
 // (StateMachine.Apply, in order, per partition), and Advance. Nothing is
-// sent before the write that makes it true is durable. Stop signals the
-// loop, waits for it and fails the pending proposals.
+// sent before the write that makes it true is durable. A group does not
+// tick until it has applied the commit index it was opened with (a
+// restarted replica does not campaign with its log unapplied).
+//
+// A second goroutine (pprof label swarmmq=raft-snapshots) builds the
+// snapshot payloads a leader sends lagging followers (snapbuild.go): raft
+// asks for one on the loop, the loop hands the Pebble reads to the builder
+// and answers raft.ErrSnapshotTemporarilyUnavailable until the payload is
+// built, so a large snapshot never holds up the other groups. Stop signals
+// both goroutines, waits for them and fails the pending proposals.
+//
+// HandOff, before a clean stop, transfers the leadership of every group
+// this node leads to a caught-up follower (handoff.go).
 //
 // # Proposals
 //

@@ -97,18 +97,38 @@ type Engine struct {
 		props    []*proposal
 		reports  []report
 		compacts []compaction
+		built    []built
+		handoff  bool
 		stopped  bool
 		err      error
 	}
-	stats struct {
+	// changed is closed and replaced at every leadership change (HandOff
+	// waits on it).
+	changed struct {
+		sync.Mutex
+		ch chan struct{}
+	}
+	// handingOff is the loop's: HandOff was called (handoff.go).
+	handingOff bool
+	stats      struct {
 		iterations, writes, fsyncs, entries, dropped atomic.Uint64
 		stale, confProposals, confChanges            atomic.Uint64
 	}
-	wake chan struct{}
-	quit chan struct{}
-	done chan struct{}
-	once sync.Once
-	run  atomic.Bool
+	// bq holds the snapshot payloads the loop asked for (snapbuild.go);
+	// bwake wakes the builder, bdone is closed when it has ended;
+	// buildHook, if set (tests), runs before each build on the builder.
+	bq struct {
+		sync.Mutex
+		reqs []buildReq
+	}
+	bwake     chan struct{}
+	bdone     chan struct{}
+	buildHook func(p uint32)
+	wake      chan struct{}
+	quit      chan struct{}
+	done      chan struct{}
+	once      sync.Once
+	run       atomic.Bool
 }
 
 type report struct {
@@ -132,7 +152,8 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{opts: opts, groups: map[uint32]*group{}, wake: make(chan struct{}, 1),
-		quit: make(chan struct{}), done: make(chan struct{})}
+		quit: make(chan struct{}), done: make(chan struct{}), bwake: make(chan struct{}, 1), bdone: make(chan struct{})}
+	e.changed.ch = make(chan struct{})
 	for _, gc := range opts.Groups {
 		g, err := e.openGroup(gc)
 		if err != nil {
@@ -150,6 +171,7 @@ func (e *Engine) openGroup(gc Group) (*group, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.request, st.lg = e.requestBuild, e.opts.Logger
 	applied := uint64(0)
 	if st.snapIndex > 0 {
 		idx, state, _, err := e.opts.Log.LoadSnapshot(gc.Partition)
@@ -173,34 +195,39 @@ func (e *Engine) openGroup(gc Group) (*group, error) {
 		return nil, fmt.Errorf("swarmmq/replica: partition %d: %w", gc.Partition, err)
 	}
 	g := &group{e: e, p: gc.Partition, rn: rn, st: st, applied: applied,
-		confs: []confAt{{index: st.snapIndex, cs: proto.CloneOf(st.cs)}}}
+		confs: []confAt{{index: st.snapIndex, cs: proto.CloneOf(st.cs)}}, startCommit: st.hs.GetCommit()}
 	g.lead.Store(&Leadership{Term: st.hs.GetTerm()})
 	return g, nil
 }
 
 // Start runs the loop on a goroutine of its own (pprof label
-// swarmmq=raft-loop) until Stop.
+// swarmmq=raft-loop), and the builder of the snapshots sent to followers
+// on another (swarmmq=raft-snapshots), until Stop.
 func (e *Engine) Start() {
 	if !e.run.CompareAndSwap(false, true) {
 		return
 	}
 	go pprof.Do(context.Background(), pprof.Labels("swarmmq", "raft-loop"), func(context.Context) { e.loop() })
+	go pprof.Do(context.Background(), pprof.Labels("swarmmq", "raft-snapshots"), func(context.Context) { e.builder() })
 }
 
-// Stop stops the loop and waits for it (or for ctx), then fails every
-// pending proposal with ErrStopped. It is idempotent. Without Start it only
-// fails the pending proposals.
+// Stop stops the loop and the snapshot builder and waits for them (or for
+// ctx), then fails every pending proposal with ErrStopped. It is
+// idempotent. Without Start it only fails the pending proposals.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.once.Do(func() {
 		close(e.quit)
 		if !e.run.Load() {
 			close(e.done)
+			close(e.bdone)
 		}
 	})
-	select {
-	case <-e.done:
-	case <-ctx.Done():
-		return ctx.Err()
+	for _, ch := range []chan struct{}{e.done, e.bdone} {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	e.shutdown(ErrStopped)
 	return nil

@@ -31,6 +31,9 @@ type env struct {
 	cache  int              // Options.CacheBytes (0: default)
 	every  int              // data entries between the state machine's compactions
 	global []map[uint64]string
+	// hold keeps the snapshot payloads the leaders ask for unbuilt
+	// (snapshots hold); else each is built after the step that asked.
+	hold bool
 }
 
 type node struct {
@@ -194,8 +197,18 @@ func (e *env) drop(k int) {
 func (e *env) stepAll(ticks int) {
 	for _, nd := range e.nodes {
 		if !nd.down {
-			require.NoError(e.t, nd.eng.step(ticks))
+			nd.step(ticks)
 		}
+	}
+}
+
+// step runs one iteration of the node's loop with ticks ticks, then, unless
+// the env holds them, builds the snapshot payloads it asked for (the
+// builder's work; the next iteration installs them).
+func (nd *node) step(ticks int) {
+	require.NoError(nd.env.t, nd.eng.step(ticks))
+	if !nd.env.hold {
+		nd.eng.buildPending()
 	}
 }
 

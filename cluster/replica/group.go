@@ -41,11 +41,35 @@ type group struct {
 	// pending have an index, ascending.
 	unassigned []*proposal
 	pending    []*proposal
+	// held were made while a leadership transfer was in progress, which
+	// raft would drop them in (handoff.go: settleHeld).
+	held []*proposal
 	// confs are the configurations reached since the snapshot, the first
 	// the snapshot's (conf.go); confTerm and confWait hold back the next
 	// conf change until the one proposed in that term is applied.
 	confs              []confAt
 	confTerm, confWait uint64
+	// noHeir is set by handOff when no follower can take the leadership
+	// (read by HandOff).
+	noHeir atomic.Bool
+	// startCommit is the commit index stored when the group was opened:
+	// until it has applied that far, a restarted replica does not tick
+	// (ticks).
+	startCommit uint64
+}
+
+// ticks reports whether the loop ticks g's raft clock. A follower that
+// does not tick never campaigns. Not ticked: a restarted replica until it
+// has applied what it knew committed when it started (elected earlier, it
+// could serve only once it had, so the partition would wait for its
+// replay: better one of the others leads), and, while the node hands off
+// (handoff.go), a partition it follows. A leader always ticks (heartbeats,
+// CheckQuorum, aborting a stuck transfer).
+func (g *group) ticks() bool {
+	if g.leader {
+		return true
+	}
+	return !g.e.handingOff && g.applied >= g.startCommit
 }
 
 // propose hands a proposal to raft, or reports it lost.
@@ -53,6 +77,10 @@ func (g *group) propose(pr *proposal) {
 	st := g.rn.BasicStatus()
 	if st.RaftState != raft.StateLeader {
 		g.e.lost(g.p, pr, &NotLeaderError{Partition: g.p, Leader: st.Lead, Term: st.GetTerm()})
+		return
+	}
+	if st.LeadTransferee != 0 || len(g.held) > 0 {
+		g.held = append(g.held, pr)
 		return
 	}
 	if err := g.rn.Propose(pr.data); err != nil {
@@ -204,9 +232,16 @@ func (g *group) apply(r *ready) error {
 // clients retry at the new leader at once, with the same ids, and the
 // retry is recognised there if the entry did commit.
 func (g *group) failOrphans() {
-	if !g.leader && len(g.unassigned)+len(g.pending) > 0 {
-		g.failAll(ErrUnknown)
+	if g.leader {
+		return
 	}
+	for _, pr := range g.unassigned {
+		g.e.lost(g.p, pr, ErrUnknown)
+	}
+	for _, pr := range g.pending {
+		g.e.lost(g.p, pr, ErrUnknown)
+	}
+	g.unassigned, g.pending = nil, nil
 }
 
 // publish updates the leadership others read and calls the hook on change.
@@ -223,6 +258,7 @@ func (g *group) publish() {
 	if h := g.e.opts.Hooks.LeaderChange; h != nil {
 		h(g.p, l)
 	}
+	g.e.notifyLeadership()
 }
 
 // failAll fails every proposal of the group.
@@ -233,5 +269,8 @@ func (g *group) failAll(err error) {
 	for _, pr := range g.pending {
 		g.e.lost(g.p, pr, err)
 	}
-	g.unassigned, g.pending = nil, nil
+	for _, pr := range g.held {
+		g.e.lost(g.p, pr, err)
+	}
+	g.unassigned, g.pending, g.held = nil, nil, nil
 }

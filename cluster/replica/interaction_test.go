@@ -38,6 +38,13 @@ import (
 //	conf                        each live node's configuration of each partition,
 //	                            and the messages it dropped as addressed to an
 //	                            earlier incarnation
+//	snapshots [hold|release]    the snapshot payloads each node's loop asked its
+//	                            builder for and that are not built; hold: build
+//	                            none from now on (else each is built after the
+//	                            step that asked); release: build them, and go on
+//	                            building after each step
+//	handoff node=1              node 1 hands off the partitions it leads
+//	                            (Engine.HandOff without the wait)
 func TestInteraction(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		var e *env
@@ -105,7 +112,7 @@ var handlers = map[string]func(*env, *datadriven.TestData) string{
 		for range n {
 			for _, nd := range e.nodes {
 				if !nd.down && (only == 0 || int(nd.id) == only) {
-					require.NoError(e.t, nd.eng.step(1))
+					nd.step(1)
 				}
 			}
 			e.deliver()
@@ -170,6 +177,31 @@ var handlers = map[string]func(*env, *datadriven.TestData) string{
 		return ""
 	},
 	"conf": func(e *env, _ *datadriven.TestData) string { return e.confs() },
+	"snapshots": func(e *env, d *datadriven.TestData) string {
+		var b strings.Builder
+		for _, nd := range e.nodes {
+			switch {
+			case nd.down:
+			case d.HasArg("release"):
+				if n := nd.eng.buildPending(); n > 0 {
+					fmt.Fprintf(&b, "n%d: built %d\n", nd.id, n)
+				}
+			default:
+				nd.eng.bq.Lock()
+				for _, r := range nd.eng.bq.reqs {
+					fmt.Fprintf(&b, "n%d p%d: asked for the payload of the snapshot at %d (records from %d)\n",
+						nd.id, r.p, r.index, r.recFirst)
+				}
+				nd.eng.bq.Unlock()
+			}
+		}
+		e.hold = d.HasArg("hold") || (e.hold && !d.HasArg("release"))
+		return b.String()
+	},
+	"handoff": func(e *env, d *datadriven.TestData) string {
+		e.nodes[arg(e, d, "node")-1].eng.requestHandOff()
+		return ""
+	},
 	"log": func(e *env, d *datadriven.TestData) string {
 		nd := e.nodes[arg(e, d, "node")-1]
 		p := uint32(arg(e, d, "p"))

@@ -12,13 +12,16 @@ type input struct {
 	props    []*proposal
 	reports  []report
 	compacts []compaction
+	built    []built
+	handoff  bool
 }
 
 func (e *Engine) take() input {
 	e.in.Lock()
 	defer e.in.Unlock()
-	in := input{msgs: e.in.msgs, props: e.in.props, reports: e.in.reports, compacts: e.in.compacts}
-	e.in.msgs, e.in.props, e.in.reports, e.in.compacts = nil, nil, nil, nil
+	in := input{msgs: e.in.msgs, props: e.in.props, reports: e.in.reports, compacts: e.in.compacts,
+		built: e.in.built, handoff: e.in.handoff && !e.handingOff}
+	e.in.msgs, e.in.props, e.in.reports, e.in.compacts, e.in.built = nil, nil, nil, nil, nil
 	return in
 }
 
@@ -41,8 +44,14 @@ func (e *Engine) step(ticks int) error {
 			g.rn.ReportSnapshot(r.to, raft.SnapshotFailure)
 		case r.snap:
 			g.rn.ReportSnapshot(r.to, raft.SnapshotFinish)
+			g.st.ready = nil // sent: rebuilt if another replica needs one
 		default:
 			g.rn.ReportUnreachable(r.to)
+		}
+	}
+	for _, b := range in.built {
+		if g := e.groups[b.req.p]; g != nil {
+			g.st.install(b)
 		}
 	}
 	for _, pr := range in.props {
@@ -50,12 +59,19 @@ func (e *Engine) step(ticks int) error {
 	}
 	for range ticks {
 		for _, g := range e.order {
-			g.rn.Tick()
+			if g.ticks() {
+				g.rn.Tick()
+			}
 		}
 	}
-	if ticks > 0 {
+	e.handingOff = e.handingOff || in.handoff
+	if ticks > 0 || in.handoff {
 		for _, g := range e.order {
-			g.checkMembers()
+			if e.handingOff {
+				g.handOff()
+			} else {
+				g.checkMembers()
+			}
 		}
 	}
 	return e.handleReady(in.compacts)
@@ -126,11 +142,21 @@ func (e *Engine) handleReady(compacts []compaction) error {
 	if len(out) > 0 {
 		e.opts.Transport.Send(out)
 	}
+	more := false
 	for _, r := range rds {
 		if err := r.g.apply(&r); err != nil {
 			return err
 		}
 		r.g.rn.Advance(r.rd)
+		more = more || r.g.rn.HasReady()
+	}
+	for _, g := range e.order {
+		g.settleHeld()
+	}
+	if more {
+		// Committed entries beyond MaxCommittedBytesPerReady (a replica
+		// replaying its log): go on at once rather than at the next tick.
+		e.poke()
 	}
 	return nil
 }

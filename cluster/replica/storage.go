@@ -3,6 +3,7 @@ package replica
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 
 	"go.etcd.io/raft/v3"
@@ -29,6 +30,15 @@ type storage struct {
 	// none; recFirst the lowest entry kept in the log (for the payload).
 	snapIndex uint64
 	cache     entryCache
+
+	// The payload raft sends (snapbuild.go): ready once built for the
+	// current snapshot, building while asked for; gen counts the changes
+	// of the stored snapshot. request hands a build to the builder.
+	ready    *pb.Snapshot
+	building bool
+	gen      uint64
+	request  func(buildReq)
+	lg       *slog.Logger
 }
 
 // openStorage loads the partition's raft state. A partition holding data
@@ -143,40 +153,6 @@ func (s *storage) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 	return out, nil
 }
 
-// Snapshot implements raft.Storage: the partition's snapshot with the
-// records its state points at.
-func (s *storage) Snapshot() (*pb.Snapshot, error) {
-	if s.snapIndex == 0 {
-		return &pb.Snapshot{Metadata: &pb.SnapshotMetadata{ConfState: proto.CloneOf(s.cs), Index: new(uint64(0)), Term: new(uint64(0))}}, nil
-	}
-	idx, state, ok, err := s.log.LoadSnapshot(s.p)
-	if err != nil {
-		return nil, err
-	}
-	if !ok || idx != s.snapIndex {
-		return nil, fmt.Errorf("BUG: partition %d: snapshot at %d, expected %d", s.p, idx, s.snapIndex)
-	}
-	payload := snapshotPayload{state: state}
-	recFirst, ok, err := s.log.FirstIndex(s.p)
-	if err != nil {
-		return nil, err
-	}
-	if ok && recFirst <= idx {
-		payload.first = recFirst
-		err = s.log.ReadRange(s.p, recFirst, idx+1, func(_ uint64, data []byte) bool {
-			payload.records = append(payload.records, append([]byte(nil), data...))
-			return true
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return &pb.Snapshot{
-		Data:     appendSnapshot(nil, payload),
-		Metadata: &pb.SnapshotMetadata{ConfState: proto.CloneOf(s.cs), Index: new(idx), Term: new(s.termAt(idx))},
-	}, nil
-}
-
 // appendEntries writes ents (raft's Ready.Entries, consecutive) into rb and
 // mirrors them.
 func (s *storage) appendEntries(rb *wal.RaftBatch, ents []*pb.Entry) error {
@@ -218,6 +194,7 @@ func (s *storage) restore(rb *wal.RaftBatch, snap *pb.Snapshot) (snapshotPayload
 	s.runs = []wal.TermRun{{Index: idx, Term: term}}
 	s.cs = proto.CloneOf(md.GetConfState())
 	s.cache.reset()
+	s.snapshotChanged()
 	return pl, nil
 }
 
@@ -240,6 +217,7 @@ func (s *storage) compact(rb *wal.RaftBatch, index, keepFrom uint64, state []byt
 	rb.Compact(s.p, index, keepFrom, runFrom, state)
 	s.first, s.snapIndex, s.cs = first, index, proto.CloneOf(cs)
 	s.cache.trim(first)
+	s.snapshotChanged()
 	return nil
 }
 

@@ -52,6 +52,10 @@
 // Stop closes the ring, waits for the drain, then (at most
 // Options.StopWait, and its ctx) for every proposal taken to have its
 // outcome, then stops the engine,
-// which fails what is still pending with plog.ErrClosed. The caller opens
-// and closes the wal.Log and the transport.
+// which fails what is still pending with plog.ErrClosed. Before a clean
+// stop the node calls HandOff first, while its stages still run: the
+// partitions it leads are transferred to followers (at most
+// DefaultHandOffWait), so requests arriving meanwhile are forwarded to
+// the new leaders. The caller opens and closes the wal.Log and the
+// transport.
 package rlog

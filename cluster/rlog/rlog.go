@@ -27,6 +27,10 @@ const (
 	// DefaultStopWait bounds how long Stop waits for pending proposals to
 	// commit (a leader without a quorum would wait forever).
 	DefaultStopWait = 3 * time.Second
+	// DefaultHandOffWait bounds how long HandOff waits for the partitions
+	// this node leads to have other leaders: a transfer takes a few round
+	// trips; raft gives one up after an election timeout (300–550 ms).
+	DefaultHandOffWait = 2 * time.Second
 )
 
 // Node is one member of the cluster as the log needs it.
@@ -257,6 +261,29 @@ func (l *Log) Stop(ctx context.Context) error {
 	}
 	l.mu.Unlock()
 	return l.eng.Stop(ctx)
+}
+
+// HandOff transfers the leadership of every partition this node leads to
+// one of its followers before a clean stop (replica.Engine.HandOff), and
+// waits until each has another leader, at most DefaultHandOffWait (and
+// ctx). Call it before the stages stop: requests still arriving are
+// forwarded to the new leaders. It returns how many partitions this node
+// still leads and, if the wait ended for another reason than that none
+// of their followers can take them, why.
+func (l *Log) HandOff(ctx context.Context) (int, error) {
+	wctx, cancel := context.WithTimeout(ctx, DefaultHandOffWait)
+	defer cancel()
+	err := l.eng.HandOff(wctx)
+	left := 0
+	for p := range l.parts {
+		if ld, lerr := l.eng.Leadership(p); lerr == nil && ld.Leader == l.self {
+			left++
+		}
+	}
+	if left == 0 {
+		err = nil
+	}
+	return left, err
 }
 
 // outstandingLocked counts the proposals without an outcome.

@@ -32,17 +32,20 @@ func newPrinter(w *bufio.Writer, asJSON bool) *printer {
 // record is the JSON form of a delivery. A payload that is not valid UTF-8
 // is base64 (standard, padded) and PayloadBase64 says so. KeyID is the
 // key that sealed it (0: not sealed); the payload is the plaintext.
+// Headers, when the message has any, maps each key to its values in
+// order.
 type record struct {
-	Destination   string `json:"destination"`
-	Group         string `json:"group"`
-	Seq           uint64 `json:"seq"`
-	Attempt       uint32 `json:"attempt"`
-	ID            string `json:"id"`
-	Timestamp     string `json:"timestamp"`
-	Producer      string `json:"producer"`
-	KeyID         uint32 `json:"key_id"`
-	Payload       string `json:"payload"`
-	PayloadBase64 bool   `json:"payload_base64,omitempty"`
+	Destination   string              `json:"destination"`
+	Group         string              `json:"group"`
+	Seq           uint64              `json:"seq"`
+	Attempt       uint32              `json:"attempt"`
+	ID            string              `json:"id"`
+	Timestamp     string              `json:"timestamp"`
+	Producer      string              `json:"producer"`
+	KeyID         uint32              `json:"key_id"`
+	Headers       map[string][]string `json:"headers,omitempty"`
+	Payload       string              `json:"payload"`
+	PayloadBase64 bool                `json:"payload_base64,omitempty"`
 }
 
 func toRecord(d client.Delivery) record {
@@ -52,6 +55,7 @@ func toRecord(d client.Delivery) record {
 		Timestamp: d.Timestamp.UTC().Format(time.RFC3339Nano),
 		Producer:  strconv.FormatUint(d.Producer, 16),
 		KeyID:     d.KeyID,
+		Headers:   d.Headers,
 	}
 	if utf8.Valid(d.Payload) {
 		r.Payload = string(d.Payload)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +44,11 @@ func run(ctx context.Context, f clientconf.ConsumerFlags, out *bufio.Writer, std
 		fmt.Fprintln(stderr, "consumer-client:", err)
 		return 1
 	}
-	c, err := client.Dial(ctx, opts)
+	// Dial tries again while no node answers, until its ctx ends: the
+	// command waits one dial timeout for a node to come up, then says why.
+	dctx, cancel := context.WithTimeout(ctx, cmp.Or(opts.DialTimeout, client.DefaultDialTimeout))
+	c, err := client.Dial(dctx, opts)
+	cancel()
 	if err != nil {
 		fmt.Fprintln(stderr, "consumer-client:", err)
 		return 1
@@ -75,10 +80,10 @@ func run(ctx context.Context, f clientconf.ConsumerFlags, out *bufio.Writer, std
 	return code
 }
 
-// broker is what consume needs of a client.
+// broker is what consume needs of a client: deliveries settle themselves
+// (client.AckAll), except a batch given back unopened (Release).
 type broker interface {
 	Fetch(ctx context.Context, dest, group string, max int, wait time.Duration) ([]client.Delivery, error)
-	Ack(ctx context.Context, dest, group string, seqs ...uint64) error
 	Release(ctx context.Context, dest, group string, delay time.Duration, seqs ...uint64) error
 }
 
@@ -148,7 +153,7 @@ func consume(ctx context.Context, b broker, f clientconf.ConsumerFlags, p *print
 			return fmt.Errorf("writing messages: %w", err)
 		}
 		t.printed.Add(int64(len(ds)))
-		if err := ack(ctx, b, f, ds); err != nil {
+		if err := ack(ctx, ds); err != nil {
 			return err
 		}
 	}
@@ -188,14 +193,11 @@ func withhold(ds []client.Delivery, stderr io.Writer, t *tally) []client.Deliver
 	return ok
 }
 
-// ack confirms a printed batch, even when ctx has just ended: the batch
-// was printed, so it must not come again.
-func ack(ctx context.Context, b broker, f clientconf.ConsumerFlags, ds []client.Delivery) error {
-	seqs := make([]uint64, len(ds))
-	for i, d := range ds {
-		seqs[i] = d.Seq
-	}
-	return b.Ack(context.WithoutCancel(ctx), f.Destination, f.Group, seqs...)
+// ack settles each delivery of a printed batch as acked (one ACK for the
+// batch: client.AckAll is the batch form of Delivery.Ack), even when ctx
+// has just ended: the batch was printed, so it must not come again.
+func ack(ctx context.Context, ds []client.Delivery) error {
+	return client.AckAll(context.WithoutCancel(ctx), ds)
 }
 
 // sleep waits for d; false if ctx ended first.

@@ -5,6 +5,7 @@
 //	producer-client -d test-queue --count 100 --window 1 --rate 10    # synchronous, paced
 //	producer-client -d test-queue --stdin < lines.txt
 //	producer-client -d test-queue -m secret --key-file keyring.yaml   # sealed (AES-256-GCM)
+//	producer-client -d test-queue -m '{"a":1}' -H content-type=application/json -H traceparent=00-…-01
 //
 // With --key-file every payload is sealed with the keyring's current key
 // (docs/sealing.md); a keyring file readable by others gets a warning.

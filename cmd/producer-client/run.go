@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -46,7 +47,11 @@ func run(ctx context.Context, f clientconf.ProducerFlags, e env) int {
 		fmt.Fprintln(e.stderr, "producer-client:", err)
 		return 1
 	}
-	c, err := client.Dial(ctx, opts)
+	// Dial tries again while no node answers, until its ctx ends: the
+	// command waits one dial timeout for a node to come up, then says why.
+	dctx, cancel := context.WithTimeout(ctx, cmp.Or(opts.DialTimeout, client.DefaultDialTimeout))
+	c, err := client.Dial(dctx, opts)
+	cancel()
 	if err != nil {
 		fmt.Fprintln(e.stderr, "producer-client:", err)
 		return 1
@@ -93,18 +98,22 @@ func startProgress(f clientconf.ProducerFlags, e env, st *stats, total int, star
 // Outcomes go to st; the error is why sending stopped early, if not ctx.
 func produce(ctx context.Context, c *client.Client, f clientconf.ProducerFlags, src source, st *stats) error {
 	pace := pacer{rate: f.Rate, start: time.Now()}
+	h, err := f.Headers()
+	if err != nil {
+		return err
+	}
 	if f.ID != "" {
 		i := 0
 		return sendAll(ctx, pace, src, st, func(payload []byte) error {
 			i++
-			res, err := c.PublishWithID(ctx, f.Destination, appID(f.ID, i, f.Count), payload)
+			res, err := c.PublishMsgWithID(ctx, f.Destination, appID(f.ID, i, f.Count), client.Message{Payload: payload, Headers: h})
 			st.result(res)
 			return err
 		})
 	}
 	if f.Window == 1 {
 		return sendAll(ctx, pace, src, st, func(payload []byte) error {
-			res, err := c.Publish(ctx, f.Destination, payload)
+			res, err := c.PublishMsgs(ctx, f.Destination, client.Message{Payload: payload, Headers: h})
 			if len(res) == 1 {
 				st.result(res[0])
 			} else {
@@ -113,9 +122,12 @@ func produce(ctx context.Context, c *client.Client, f clientconf.ProducerFlags, 
 			return err
 		})
 	}
-	p := c.NewPublisher(f.Destination, client.PublisherOptions{Window: f.Window, MaxBatch: f.Batch})
-	err := sendAll(ctx, pace, src, st, func(payload []byte) error {
-		err := p.Publish(ctx, payload, st.result)
+	p, err := c.NewPublisher(f.Destination, client.PublisherOptions{Window: f.Window, MaxBatch: f.Batch})
+	if err != nil {
+		return err
+	}
+	err = sendAll(ctx, pace, src, st, func(payload []byte) error {
+		err := p.PublishMsg(ctx, client.Message{Payload: payload, Headers: h}, st.result)
 		switch {
 		case err == nil:
 		case ctx.Err() != nil && errors.Is(err, ctx.Err()):

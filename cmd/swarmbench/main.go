@@ -52,7 +52,8 @@ type runCmd struct {
 type reportCmd struct {
 	Out       string   `help:"Directory to write into." required:"" type:"path"`
 	Reproduce string   `help:"The command that reproduces the comparison, quoted in README.md."`
-	Cluster   bool     `help:"The runs compare a cluster (an external target) with one embedded node (perf/cluster.sh), not SwarmMQ with NATS."`
+	Cluster   bool     `xor:"kind" help:"The runs compare a cluster (an external target) with one embedded node (perf/cluster.sh), not SwarmMQ with NATS."`
+	AB        bool     `name:"ab" xor:"kind" help:"The runs compare two builds of SwarmMQ, labelled base and head (perf/ab.sh), not SwarmMQ with NATS."`
 	Files     []string `arg:"" help:"Result files (.json) written by swarmbench and natsbench." type:"existingfile"`
 }
 
@@ -69,8 +70,11 @@ func main() {
 	switch kctx.Command() {
 	case "report <files>":
 		write := report.Write
-		if c.Report.Cluster {
+		switch {
+		case c.Report.Cluster:
 			write = report.WriteCluster
+		case c.Report.AB:
+			write = report.WriteAB
 		}
 		err = write(c.Report.Out, c.Report.Files, c.Report.Reproduce, os.Stderr)
 	default:

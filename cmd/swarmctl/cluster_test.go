@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmmq/swarmmq/client"
+	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/stages/adminapi"
 	"github.com/swarmmq/swarmmq/test/cluster"
 )
@@ -130,6 +132,11 @@ func TestClusterStatusAndLeaderFollowing(t *testing.T) {
 	require.Zero(t, code, errOut)
 	require.NoError(t, json.Unmarshal([]byte(out), &d))
 	require.Equal(t, int64(2), d.Depth, "read at the leader")
+	require.Equal(t, uint64(2), d.Publish.Messages, "the leader counted the publish")
+	var atFollower adminapi.Destination
+	require.Equal(t, http.StatusOK, getJSON(t, follower.Spec.HTTPAddr, destPath(dest), &atFollower))
+	require.Equal(t, int64(2), atFollower.Depth, "the follower's replica")
+	require.Zero(t, atFollower.Publish.Messages, "a follower counts no publish: the leader's figures are the ones")
 	code, out, errOut = ctl(t, "--http", follower.Spec.HTTPAddr, "msg", "get", dest, "2", "--raw")
 	require.Zero(t, code, errOut)
 	require.Equal(t, "bb", out)
@@ -140,7 +147,19 @@ func TestClusterStatusAndLeaderFollowing(t *testing.T) {
 		rs := rows(out)
 		require.Len(t, rs, 2, out)
 		require.Equal(t, []string{dest, fmt.Sprint(p), "2", "3"}, rs[1][:4])
+		require.Equal(t, "2", rs[1][8], "published, as the leader counted")
 	}
+
+	// A FETCH sent to a follower is forwarded to the leader: the group's
+	// member there is the forwarded fetches, holding what they got.
+	fetchAt(t, follower.Spec.ClientAddr, dest, "fwd")
+	code, out, errOut = ctl(t, "--http", follower.Spec.HTTPAddr, "--json", "group", "info", dest, "fwd")
+	require.Zero(t, code, errOut)
+	var g adminapi.Group
+	require.NoError(t, json.Unmarshal([]byte(out), &g))
+	require.Len(t, g.Members, 1, out)
+	require.Equal(t, adminapi.GroupMember{Forwarded: true, LastFetchAgeSeconds: g.Members[0].LastFetchAgeSeconds,
+		Delivered: 1, InFlight: 1}, g.Members[0])
 
 	// The leader dies: the write waits for the election.
 	require.NoError(t, leader.Kill())
@@ -183,3 +202,39 @@ func TestClusterStatusAndLeaderFollowing(t *testing.T) {
 
 // clientconfTimeout is swarmctl's default bound of one request.
 const clientconfTimeout = 5 * time.Second
+
+// fetchAt sends HELLO and a FETCH of one message of dest for group over a
+// plain connection to the client address addr (no leader following: a
+// follower forwards it), and waits for its MESSAGES, which must hold one.
+func fetchAt(t *testing.T, addr, dest, group string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	require.NoError(t, err)
+	defer func() { _ = c.Close() }()
+	require.NoError(t, c.SetDeadline(time.Now().Add(30*time.Second)))
+	b := frame.AppendHello(nil, 1, frame.Hello{ClientID: []byte("raw")})
+	b = frame.AppendFetch(b, 2, frame.Fetch{Destination: []byte(dest), Group: []byte(group), Max: 1, WaitMS: 5000})
+	_, err = c.Write(b)
+	require.NoError(t, err)
+	var buf []byte
+	chunk := make([]byte, 64<<10)
+	for {
+		f, n, err := frame.Decode(buf, frame.DefaultMaxFrame)
+		require.NoError(t, err)
+		if n == 0 {
+			k, err := c.Read(chunk)
+			require.NoError(t, err)
+			buf = append(buf, chunk[:k]...)
+			continue
+		}
+		buf = buf[n:]
+		if f.Corr != 2 {
+			continue // HELLO_OK, or a frame the node sends on its own
+		}
+		require.Equal(t, frame.TypeMessages, f.Type, "%s", f.Body)
+		ms, err := frame.DecodeMessages(f.Body)
+		require.NoError(t, err)
+		require.Equal(t, uint32(1), ms.Count)
+		return
+	}
+}

@@ -3,14 +3,14 @@
 //
 //	swarmctl status                          # the node: id, version, health, uptime, partitions led;
 //	                                         # a cluster member: every node, each partition's leader and replicas
-//	swarmctl dest ls                         # destinations: depth, bytes, oldest age, last seq, groups
+//	swarmctl dest ls                         # destinations: depth, bytes, oldest age, last seq, publish rate, groups
 //	swarmctl dest info orders                # one destination, its limits and its groups
 //	swarmctl dest create audit --retention limits --max-age 168h
 //	swarmctl dest edit audit --max-age 720h  # only the limits given change
 //	swarmctl dest purge orders               # asks first, unless --force
 //	swarmctl dest delete orders              # asks first, unless --force
 //	swarmctl group ls orders                 # the groups of a destination
-//	swarmctl group info orders billing       # one group: lag, pending, in flight
+//	swarmctl group info orders billing       # one group: lag, pending, in flight, its members
 //	swarmctl group reset orders billing --to earliest|latest|seq N|time 2026-12-05T17:00:00Z
 //	swarmctl group delete orders billing     # asks first, unless --force
 //	swarmctl msg get orders 42               # one message, not delivered

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,7 +38,7 @@ func printStatus(out io.Writer, s adminapi.Status) error {
 
 func printDestinations(out io.Writer, ds []adminapi.Destination) error {
 	tw := table(out)
-	fmt.Fprintln(tw, "DESTINATION\tPARTITION\tDEPTH\tBYTES\tOLDEST\tLAST SEQ\tGROUPS")
+	fmt.Fprintln(tw, "DESTINATION\tPARTITION\tDEPTH\tBYTES\tOLDEST\tLAST SEQ\tMSG/S 10S\tMSG/S 1M\tPUBLISHED\tGROUPS")
 	for _, d := range ds {
 		names := make([]string, len(d.Groups))
 		for i, g := range d.Groups {
@@ -47,7 +48,8 @@ func printDestinations(out io.Writer, ds []adminapi.Destination) error {
 		if groups == "" {
 			groups = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\t%s\n", d.Name, d.Partition, d.Depth, d.Bytes, age(d), d.LastSeq, groups)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\t%s\t%s\t%d\t%s\n", d.Name, d.Partition, d.Depth, d.Bytes, age(d), d.LastSeq,
+			rate(d.Publish.MsgsPerSec10s), rate(d.Publish.MsgsPerSec1m), d.Publish.Messages, groups)
 	}
 	return tw.Flush()
 }
@@ -61,6 +63,9 @@ func printDestination(out io.Writer, d adminapi.Destination) error {
 	row("Bytes", d.Bytes)
 	row("Oldest message", age(d))
 	row("Seqs retained", fmt.Sprintf("%d..%d", d.FirstSeq, d.LastSeq))
+	row("Published", fmt.Sprintf("%d messages, %d bytes (since the node started)", d.Publish.Messages, d.Publish.Bytes))
+	row("Publish rate", fmt.Sprintf("%s msg/s, %s B/s over 10s; %s msg/s, %s B/s over 1m",
+		rate(d.Publish.MsgsPerSec10s), rate(d.Publish.BytesPerSec10s), rate(d.Publish.MsgsPerSec1m), rate(d.Publish.BytesPerSec1m)))
 	row("Retention", d.Limits.Retention)
 	row("Max msgs", unlimited(d.Limits.MaxMsgs))
 	row("Max bytes", unlimited(d.Limits.MaxBytes))
@@ -80,9 +85,10 @@ func printDestination(out io.Writer, d adminapi.Destination) error {
 
 func printGroups(out io.Writer, gs []adminapi.Group) error {
 	tw := table(out)
-	fmt.Fprintln(tw, "GROUP\tLAG\tPENDING\tIN FLIGHT\tACK FLOOR\tREDELIVERED\tDEAD-LETTERED")
+	fmt.Fprintln(tw, "GROUP\tLAG\tPENDING\tIN FLIGHT\tACK FLOOR\tREDELIVERED\tDEAD-LETTERED\tMEMBERS")
 	for _, g := range gs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", g.Name, g.Lag, g.Pending, g.InFlight, g.AckFloor, g.Redeliveries, g.DeadLettered)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", g.Name, g.Lag, g.Pending, g.InFlight, g.AckFloor, g.Redeliveries,
+			g.DeadLettered, len(g.Members))
 	}
 	return tw.Flush()
 }
@@ -97,7 +103,43 @@ func printGroup(out io.Writer, g adminapi.Group) error {
 	row("Ack floor", g.AckFloor)
 	row("Redelivered", g.Redeliveries)
 	row("Dead-lettered", g.DeadLettered)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(g.Members) == 0 {
+		_, err := fmt.Fprintln(out, "\nNo members (no connection fetching for the group on the partition's leader).")
+		return err
+	}
+	fmt.Fprintln(out)
+	return printMembers(out, g.Members)
+}
+
+// printMembers prints a group's members; the fetches other nodes
+// forwarded are one row, "forwarded".
+func printMembers(out io.Writer, ms []adminapi.GroupMember) error {
+	tw := table(out)
+	fmt.Fprintln(tw, "CONN\tREMOTE\tCLIENT\tLAST FETCH\tIN FLIGHT\tDELIVERED\tWAITING")
+	for _, m := range ms {
+		conn, remote := fmt.Sprint(m.Conn), dash(m.Remote)
+		if m.Forwarded {
+			conn, remote = "forwarded", "(other nodes)"
+		}
+		waiting := "no"
+		if m.Waiting {
+			waiting = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%d\t%d\t%s\n", conn, remote, dash(m.ClientID), seconds(m.LastFetchAgeSeconds),
+			m.InFlight, m.Delivered, waiting)
+	}
 	return tw.Flush()
+}
+
+// rate prints a per-second rate: one decimal below 100.
+func rate(x float64) string {
+	if x < 100 {
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 0, 64)
 }
 
 // age is the oldest message's age, "-" when the destination is empty.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmmq/swarmmq/client"
+	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/stages/adminapi"
 	"github.com/swarmmq/swarmmq/test/nodetest"
 )
@@ -35,7 +37,9 @@ func rows(s string) [][]string {
 }
 
 // fixture starts a node and gives it two destinations: orders (a, bb, ccc;
-// group billing fetched 2 and acked 1) and audit (xxxx, yyyy, no group).
+// group billing fetched 2 and acked 1, by a client that stays connected
+// until the test ends: the group's member) and audit (xxxx, yyyy, no
+// group).
 func fixture(t *testing.T) *nodetest.Node {
 	t.Helper()
 	n := nodetest.Start(t, nil)
@@ -43,7 +47,7 @@ func fixture(t *testing.T) *nodetest.Node {
 	defer cancel()
 	c, err := client.Dial(ctx, client.Options{Addr: n.AddrString(), ClientID: t.Name()})
 	require.NoError(t, err)
-	defer c.Close()
+	t.Cleanup(c.Close)
 	_, err = c.Publish(ctx, "orders", []byte("a"), []byte("bb"), []byte("ccc"))
 	require.NoError(t, err)
 	_, err = c.Publish(ctx, "audit", []byte("xxxx"), []byte("yyyy"))
@@ -68,14 +72,23 @@ func TestCommands(t *testing.T) {
 	code, out, errOut = ctl(t, http, "dest", "ls")
 	require.Zero(t, code, errOut)
 	rs := rows(out)
-	require.Equal(t, []string{"DESTINATION", "PARTITION", "DEPTH", "BYTES", "OLDEST", "LAST", "SEQ", "GROUPS"}, rs[0])
+	require.Equal(t, []string{"DESTINATION", "PARTITION", "DEPTH", "BYTES", "OLDEST", "LAST", "SEQ", "MSG/S", "10S", "MSG/S", "1M",
+		"PUBLISHED", "GROUPS"}, rs[0])
 	require.Len(t, rs, 3)
 	require.Equal(t, "audit", rs[1][0])
 	require.Equal(t, []string{"2", "8"}, rs[1][2:4])
-	require.Equal(t, []string{"2", "-"}, rs[1][5:])
+	require.Equal(t, "2", rs[1][5])
+	require.Equal(t, []string{"2", "-"}, rs[1][8:], "2 published")
 	require.Equal(t, "orders", rs[2][0])
 	require.Equal(t, []string{"2", "5"}, rs[2][2:4], "seq 1 is dropped: its only group acked it")
-	require.Equal(t, []string{"3", "billing"}, rs[2][5:])
+	require.Equal(t, "3", rs[2][5])
+	require.Equal(t, []string{"3", "billing"}, rs[2][8:])
+	for _, r := range rs[1:] {
+		for _, rate := range r[6:8] {
+			require.Regexp(t, `^\d+\.\d$`, rate)
+			require.NotEqual(t, "0.0", rate, "published within the last 10 s")
+		}
+	}
 	require.Equal(t, strings.Index(out, "PARTITION"), strings.Index(strings.Split(out, "\n")[1], rs[1][1]), "aligned")
 
 	code, out, errOut = ctl(t, http, "dest", "info", "orders")
@@ -83,15 +96,24 @@ func TestCommands(t *testing.T) {
 	require.Contains(t, out, "Depth           2\n")
 	require.Contains(t, out, "Seqs retained   2..3\n")
 	require.Contains(t, out, "Max deliver     5\n")
-	require.Contains(t, out, "GROUP    LAG  PENDING  IN FLIGHT  ACK FLOOR  REDELIVERED  DEAD-LETTERED\nbilling  2    1        1          2          0            0\n")
+	require.Contains(t, out, fmt.Sprintf("Published       3 messages, %d bytes (since the node started)\n", 3*frame.MessageHeaderSize+6))
+	require.Regexp(t, `(?m)^Publish rate    \d+\.\d msg/s, \d+\.?\d* B/s over 10s; \d+\.\d msg/s, \d+\.?\d* B/s over 1m$`, out)
+	groups := "GROUP    LAG  PENDING  IN FLIGHT  ACK FLOOR  REDELIVERED  DEAD-LETTERED  MEMBERS\n" +
+		"billing  2    1        1          2          0            0              1\n"
+	require.Contains(t, out, groups)
 
 	code, out, errOut = ctl(t, http, "group", "ls", "orders")
 	require.Zero(t, code, errOut)
-	require.Equal(t, "GROUP    LAG  PENDING  IN FLIGHT  ACK FLOOR  REDELIVERED  DEAD-LETTERED\nbilling  2    1        1          2          0            0\n", out)
+	require.Equal(t, groups, out)
 
 	code, out, errOut = ctl(t, http, "group", "info", "orders", "billing")
 	require.Zero(t, code, errOut)
-	require.Equal(t, "Group          billing\nLag            2\nPending        1\nIn flight      1\nAck floor      2\nRedelivered    0\nDead-lettered  0\n", out)
+	head := "Group          billing\nLag            2\nPending        1\nIn flight      1\nAck floor      2\nRedelivered    0\nDead-lettered  0\n\n"
+	require.True(t, strings.HasPrefix(out, head), out)
+	rs = rows(strings.TrimPrefix(out, head))
+	require.Equal(t, [][]string{{"CONN", "REMOTE", "CLIENT", "LAST", "FETCH", "IN", "FLIGHT", "DELIVERED", "WAITING"},
+		{"1", rs[1][1], "TestCommands", rs[1][3], "ago", "1", "2", "no"}}, rs, "one member: the fixture's client, 2 delivered, 1 acked")
+	require.Regexp(t, `^127\.0\.0\.1:\d+$`, rs[1][1])
 }
 
 func TestJSON(t *testing.T) {
@@ -110,15 +132,29 @@ func TestJSON(t *testing.T) {
 	require.Equal(t, uint64(2), orders.FirstSeq)
 	require.Equal(t, uint64(3), orders.LastSeq)
 	require.Greater(t, orders.OldestAgeSeconds, 0.0)
-	require.Equal(t, []adminapi.Group{{Name: "billing", Lag: 2, Pending: 1, InFlight: 1, AckFloor: 2}}, orders.Groups)
+	require.Equal(t, uint64(3), orders.Publish.Messages)
+	require.Equal(t, uint64(3*frame.MessageHeaderSize+6), orders.Publish.Bytes)
+	require.Greater(t, orders.Publish.MsgsPerSec10s, 0.0)
+	require.Greater(t, orders.Publish.MsgsPerSec1m, 0.0)
+	require.Greater(t, orders.Publish.BytesPerSec1m, orders.Publish.MsgsPerSec1m)
+	require.Len(t, orders.Groups, 1)
+	require.Len(t, orders.Groups[0].Members, 1)
+	member := orders.Groups[0].Members[0]
+	require.Equal(t, adminapi.GroupMember{Conn: 1, Remote: member.Remote, ClientID: "TestJSON",
+		LastFetchAgeSeconds: member.LastFetchAgeSeconds, Delivered: 2, InFlight: 1}, member)
+	require.Equal(t, adminapi.Group{Name: "billing", Lag: 2, Pending: 1, InFlight: 1, AckFloor: 2,
+		Members: orders.Groups[0].Members}, orders.Groups[0])
 	require.Equal(t, adminapi.Destination{Name: "audit", Partition: ds[0].Partition, Depth: 2, Bytes: 8, FirstSeq: 1, LastSeq: 2,
-		OldestAgeSeconds: ds[0].OldestAgeSeconds, Limits: ds[0].Limits, Groups: []adminapi.Group{}}, ds[0])
+		OldestAgeSeconds: ds[0].OldestAgeSeconds, Publish: ds[0].Publish, Limits: ds[0].Limits, Groups: []adminapi.Group{}}, ds[0])
+	require.Equal(t, uint64(2), ds[0].Publish.Messages)
 
 	code, out, errOut = ctl(t, http, "--json", "group", "info", "orders", "billing")
 	require.Zero(t, code, errOut)
 	var g adminapi.Group
 	require.NoError(t, json.Unmarshal([]byte(out), &g))
-	require.Equal(t, adminapi.Group{Name: "billing", Lag: 2, Pending: 1, InFlight: 1, AckFloor: 2}, g)
+	require.Len(t, g.Members, 1)
+	require.Equal(t, adminapi.Group{Name: "billing", Lag: 2, Pending: 1, InFlight: 1, AckFloor: 2, Members: g.Members}, g)
+	require.Equal(t, member.Remote, g.Members[0].Remote)
 
 	code, out, errOut = ctl(t, http, "--json", "status")
 	require.Zero(t, code, errOut)
@@ -240,5 +276,8 @@ func TestReadsUnderLoad(t *testing.T) {
 	require.Zero(t, code, errOut)
 	var g adminapi.Group
 	require.NoError(t, json.Unmarshal([]byte(out), &g))
-	require.Equal(t, adminapi.Group{Name: "g", Lag: 50, Pending: 50, AckFloor: 51}, g, "50 of 100 acked, in order")
+	require.Len(t, g.Members, 1, "the client, still connected")
+	require.Equal(t, adminapi.Group{Name: "g", Lag: 50, Pending: 50, AckFloor: 51, Members: g.Members}, g, "50 of 100 acked, in order")
+	require.Equal(t, uint64(50), g.Members[0].Delivered)
+	require.Zero(t, g.Members[0].InFlight)
 }

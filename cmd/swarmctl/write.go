@@ -206,6 +206,9 @@ func printMessage(out io.Writer, m adminapi.Message) error {
 	row("Key id", key)
 	row("Size", fmt.Sprintf("%d bytes", m.Size))
 	row("Payload", payloadText(m))
+	for _, h := range m.Headers {
+		row("Header", strconv.Quote(h.Key)+": "+strconv.Quote(h.Value))
+	}
 	if dl := m.DeadLetter; dl != nil {
 		why := dl.Reason
 		if why == "max_deliver" {

@@ -67,7 +67,10 @@ func TestPurge(t *testing.T) {
 	d := destInfo(t, http, "orders")
 	require.Equal(t, int64(0), d.Depth)
 	require.Equal(t, uint64(3), d.LastSeq, "seqs go on")
-	require.Equal(t, adminapi.Group{Name: "billing", AckFloor: 4}, d.Groups[0], "the group is done with what was purged")
+	require.Len(t, d.Groups[0].Members, 1, "the fixture's client")
+	require.Zero(t, d.Groups[0].Members[0].InFlight, "what it held was purged")
+	require.Equal(t, adminapi.Group{Name: "billing", AckFloor: 4, Members: d.Groups[0].Members}, d.Groups[0],
+		"the group is done with what was purged")
 
 	code, out, errOut = ctl(t, http, "--json", "dest", "purge", "audit", "--force")
 	require.Zero(t, code, errOut)
@@ -319,6 +322,41 @@ func TestMsgGet(t *testing.T) {
 	require.Contains(t, errOut, "seq")
 }
 
+// TestMsgGetHeaders: msg get shows a message's header fields in their
+// stored order, as text and in JSON; a message without headers has none.
+func TestMsgGetHeaders(t *testing.T) {
+	n := nodetest.Start(t, nil)
+	http := "--http=" + n.HTTPAddr().String()
+	c, ctx := dial(t, n)
+	h := client.Headers{}
+	h.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	h.Add("Tag", "a")
+	h.Add("Tag", "b \"quoted\"")
+	_, err := c.PublishMsgs(ctx, "orders", client.Message{Payload: []byte("with"), Headers: h}, client.Message{Payload: []byte("without")})
+	require.NoError(t, err)
+
+	code, out, errOut := ctl(t, http, "msg", "get", "orders", "1")
+	require.Zero(t, code, errOut)
+	require.Contains(t, out, "Payload      \"with\"\n"+
+		"Header       \"Tag\": \"a\"\n"+
+		"Header       \"Tag\": \"b \\\"quoted\\\"\"\n"+
+		"Header       \"traceparent\": \"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\"\n")
+	code, out, _ = ctl(t, http, "--json", "msg", "get", "orders", "1")
+	require.Zero(t, code)
+	var m adminapi.Message
+	require.NoError(t, json.Unmarshal([]byte(out), &m))
+	require.Equal(t, "with", string(m.Payload))
+	require.Equal(t, []adminapi.HeaderField{{Key: "Tag", Value: "a"}, {Key: "Tag", Value: `b "quoted"`},
+		{Key: "traceparent", Value: h.Get("traceparent")}}, m.Headers)
+
+	code, out, _ = ctl(t, http, "--json", "msg", "get", "orders", "2")
+	require.Zero(t, code)
+	require.NotContains(t, out, "headers")
+	code, out, _ = ctl(t, http, "msg", "get", "orders", "2")
+	require.Zero(t, code)
+	require.NotContains(t, out, "Header")
+}
+
 func TestDLQReplay(t *testing.T) {
 	n := nodetest.Start(t, func(o *stages.Options) { o.Queue.MaxDeliver = 1 })
 	http := "--http=" + n.HTTPAddr().String()
@@ -444,11 +482,15 @@ func TestGroupCounters(t *testing.T) {
 	require.Zero(t, code, errOut)
 	var g adminapi.Group
 	require.NoError(t, json.Unmarshal([]byte(out), &g))
-	require.Equal(t, adminapi.Group{Name: "w", Lag: 1, Pending: 1, AckFloor: 3, Redeliveries: 4, DeadLettered: 2}, g)
+	require.Len(t, g.Members, 1)
+	require.Equal(t, uint64(6), g.Members[0].Delivered)
+	require.Zero(t, g.Members[0].InFlight, "NACKed, then dead-lettered")
+	require.Equal(t, adminapi.Group{Name: "w", Lag: 1, Pending: 1, AckFloor: 3, Redeliveries: 4, DeadLettered: 2, Members: g.Members}, g)
 
 	code, _, errOut = ctl(t, http, "group", "reset", "jobs", "w", "--to", "latest")
 	require.Zero(t, code, errOut)
 	code, out, errOut = ctl(t, http, "group", "ls", "jobs")
 	require.Zero(t, code, errOut)
-	require.Equal(t, "GROUP  LAG  PENDING  IN FLIGHT  ACK FLOOR  REDELIVERED  DEAD-LETTERED\nw      0    0        0          4          4            2\n", out)
+	require.Equal(t, "GROUP  LAG  PENDING  IN FLIGHT  ACK FLOOR  REDELIVERED  DEAD-LETTERED  MEMBERS\n"+
+		"w      0    0        0          4          4            2              1\n", out)
 }

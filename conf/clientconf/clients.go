@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/swarmmq/swarmmq/client"
+	"github.com/swarmmq/swarmmq/frame"
 	"github.com/swarmmq/swarmmq/netio/tlsconf"
 	"github.com/swarmmq/swarmmq/seal"
 	"github.com/swarmmq/swarmmq/seal/keyfile"
@@ -61,6 +64,7 @@ type ProducerFlags struct {
 	Timeout     time.Duration `help:"How long one request, and the final wait for outstanding acks, may take (default: ${default})." default:"${default_timeout}" placeholder:"DURATION"`
 	ClientID    string        `name:"client-id" help:"Client id sent in HELLO (default <hostname>-<pid>)." placeholder:"ID"`
 	KeyFile     string        `name:"key-file" help:"Keyring file (YAML, docs/sealing.md): seal every payload with its current key (AES-256-GCM). Without it payloads are published unsealed." placeholder:"FILE"`
+	Header      []string      `name:"header" short:"H" help:"A header sent with every message, KEY=VALUE (repeatable; a key given twice gets both values). Keys are 1-255 letters, digits or !#$%&'*+-.^_|~ (or a backquote), exact case; values UTF-8 (docs/protocol.md §6)." placeholder:"KEY=VALUE" sep:"none"`
 	TLS         TLSFlags      `embed:""`
 	Progress    bool          `help:"Show the progress bar on stderr even when it is not a terminal."`
 	Verbose     bool          `short:"v" help:"Log connection events (reconnects) on stderr."`
@@ -94,7 +98,35 @@ func (f ProducerFlags) Validate() error {
 	if f.Timeout <= 0 {
 		bad("--timeout %v must be positive", f.Timeout)
 	}
+	if _, err := f.Headers(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// Headers returns the --header flags as message headers (nil for none),
+// or every malformed one: a flag without "=", a key that is not 1-255
+// token characters, a value that is not UTF-8.
+func (f ProducerFlags) Headers() (client.Headers, error) {
+	var h client.Headers
+	var errs []error
+	for _, kv := range f.Header {
+		k, v, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("--header %q: want KEY=VALUE", kv))
+		case !frame.ValidHeaderKey(k):
+			errs = append(errs, fmt.Errorf("--header %q: the key must be 1-255 letters, digits or !#$%%&'*+-.^_`|~", kv))
+		case !utf8.ValidString(v):
+			errs = append(errs, fmt.Errorf("--header %q: the value is not valid UTF-8", kv))
+		default:
+			if h == nil {
+				h = client.Headers{}
+			}
+			h.Add(k, v)
+		}
+	}
+	return h, errors.Join(errs...)
 }
 
 // ClientOptions returns the client options the flags ask for, without
@@ -114,7 +146,7 @@ type ConsumerFlags struct {
 	Timeout     time.Duration `help:"Stop when nothing arrives for this long (default: 2s when neither --follow nor --count is given; 0 = never)." placeholder:"DURATION"`
 	Batch       int           `help:"Most messages per fetch (default: ${default})." default:"${default_fetch}" placeholder:"N"`
 	From        string        `help:"Where the group starts if this consumer creates it (its first fetch): earliest, latest, seq:N or time:RFC3339 (default: the oldest retained message). An existing group is not moved: swarmctl group reset does that." placeholder:"POSITION"`
-	JSON        bool          `name:"json" help:"Print one JSON object per message (destination, group, seq, attempt, id, timestamp, producer, key_id, payload) instead of the bare payload."`
+	JSON        bool          `name:"json" help:"Print one JSON object per message (destination, group, seq, attempt, id, timestamp, producer, key_id, headers if any, payload) instead of the bare payload."`
 	ClientID    string        `name:"client-id" help:"Client id sent in HELLO (default <hostname>-<pid>)." placeholder:"ID"`
 	KeyFile     string        `name:"key-file" help:"Keyring file (YAML, docs/sealing.md): authenticate and decrypt every payload; one that fails is reported on stderr and not acknowledged. Without it only unsealed payloads are printed." placeholder:"FILE"`
 	TLS         TLSFlags      `embed:""`

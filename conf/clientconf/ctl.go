@@ -39,10 +39,10 @@ type CtlFlags struct {
 
 	Status struct{} `cmd:"" help:"The node (id, version, health, uptime, partitions led, destinations) or, for a cluster member, the cluster: every node and every partition's leader and replicas."`
 	Dest   struct {
-		Ls   struct{} `cmd:"" help:"Destinations with depth, bytes, oldest message age, last seq and groups."`
+		Ls   struct{} `cmd:"" help:"Destinations with depth, bytes, oldest message age, last seq, publish rate (10s, 1m), messages published and groups."`
 		Info struct {
 			Name string `arg:"" help:"Destination name."`
-		} `cmd:"" help:"One destination: its counters, its limits and every group's lag, pending and in flight."`
+		} `cmd:"" help:"One destination: its counters and publish rate, its limits and every group's lag, pending and in flight."`
 		Create struct {
 			Name      string        `arg:"" help:"Destination name."`
 			Retention string        `help:"interest (a message goes once every group acknowledged it) or limits (messages stay until the limits drop them, whatever was acknowledged); default: the node's." enum:"interest,limits," default:""`
@@ -73,7 +73,7 @@ type CtlFlags struct {
 		Info struct {
 			Dest  string `arg:"" help:"Destination name."`
 			Group string `arg:"" help:"Group name."`
-		} `cmd:"" help:"One consumer group: lag, pending, in flight, ack floor."`
+		} `cmd:"" help:"One consumer group: lag, pending, in flight, ack floor, and its members (the connections fetching for it)."`
 		Reset struct {
 			Dest  string `arg:"" help:"Destination name."`
 			Group string `arg:"" help:"Group name."`

@@ -23,3 +23,5 @@ require (
 )
 
 replace github.com/swarmmq/swarmmq => ../..
+
+replace github.com/swarmmq/swarmmq/client => ../../client

@@ -16,17 +16,26 @@ import (
 // is the command the README gives to reproduce the comparison. Progress
 // goes to log.
 func Write(dir string, files []string, reproduce string, log io.Writer) error {
-	return write(dir, files, reproduce, log, false)
+	return write(dir, files, reproduce, log, "")
 }
 
 // WriteCluster is Write for a cluster measured beside one node
 // (perf/cluster.sh): results.json, results.csv and README.md
 // (WriteClusterMarkdown).
 func WriteCluster(dir string, files []string, reproduce string, log io.Writer) error {
-	return write(dir, files, reproduce, log, true)
+	return write(dir, files, reproduce, log, "cluster")
 }
 
-func write(dir string, files []string, reproduce string, log io.Writer, cluster bool) error {
+// WriteAB is Write for two builds of SwarmMQ measured side by side
+// (perf/ab.sh): results.json, results.csv and README.md (WriteABMarkdown,
+// flagging a rate that fell by more than 5%).
+func WriteAB(dir string, files []string, reproduce string, log io.Writer) error {
+	return write(dir, files, reproduce, log, "ab")
+}
+
+// write writes the files of one kind of comparison: "" (SwarmMQ and NATS),
+// "cluster" or "ab".
+func write(dir string, files []string, reproduce string, log io.Writer, kind string) error {
 	reps, err := ReadFiles(files)
 	if err != nil {
 		return err
@@ -60,14 +69,17 @@ func write(dir string, files []string, reproduce string, log io.Writer, cluster 
 		},
 		func() error { return put("results.csv", func(w io.Writer) error { return perf.WriteCSV(w, reps) }) },
 		func() error {
-			if cluster {
+			if kind != "" {
 				return nil
 			}
 			return put("curves.svg", func(w io.Writer) error { return WriteSVG(w, Curves(reps)) })
 		},
 		func() error {
-			if cluster {
+			switch kind {
+			case "cluster":
 				return put("README.md", func(w io.Writer) error { return WriteClusterMarkdown(w, reps, reproduce) })
+			case "ab":
+				return put("README.md", func(w io.Writer) error { return WriteABMarkdown(w, reps, reproduce, 0.05) })
 			}
 			var links [][2]string
 			if _, err := os.Stat(filepath.Join(dir, "profile.md")); err == nil {

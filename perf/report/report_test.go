@@ -129,16 +129,36 @@ func TestMarkdown(t *testing.T) {
 	if err := WriteMarkdown(&b, sample(), "make bench-compare"); err != nil {
 		t.Fatal(err)
 	}
-	md := b.String()
-	for _, want := range []string{
+	requireLines(t, b.String(),
 		"Test CPU, 2 cores",
 		"`make bench-compare`",
 		"| ack after fsync | publish | 250.0k (200.0k–300.0k) | 5.50k (5.00k–6.00k) | **45×** | publish-ack | 110 / 450 | 1050 / 2100 | **0.21×** | 3 / 2 |",
 		"| periodic sync | consume | 400.0k | 100.0k | **4.00×** | — |",
 		"![latency against achieved throughput](curves.svg)",
 		"how swarmmq does it", "how nats does it",
-		"`cfg-swarmmq`",
-	} {
+		"`cfg-swarmmq`")
+}
+
+// writeReports writes each report as swarmbench would and returns the
+// result files.
+func writeReports(t *testing.T, reps []perf.Report) []string {
+	t.Helper()
+	in := t.TempDir()
+	var files []string
+	for i, r := range reps {
+		written, err := r.WriteFiles(in, "r"+string(rune('a'+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, written[0])
+	}
+	return files
+}
+
+// requireLines fails t for each of wants that md lacks.
+func requireLines(t *testing.T, md string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
 		if !strings.Contains(md, want) {
 			t.Errorf("README lacks %q\n%s", want, md)
 		}
@@ -146,15 +166,7 @@ func TestMarkdown(t *testing.T) {
 }
 
 func TestWrite(t *testing.T) {
-	in := t.TempDir()
-	var files []string
-	for i, r := range sample() {
-		written, err := r.WriteFiles(in, "r"+string(rune('a'+i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, written[0])
-	}
+	files := writeReports(t, sample())
 	out := filepath.Join(t.TempDir(), "perf")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)

@@ -83,29 +83,43 @@ func workloadOrder(w string) int {
 // Rows groups the plain runs (perf.KindRun) of reps by durability and
 // workload, with each system's medians.
 func Rows(reps []perf.Report) []Row {
-	type key struct{ fsync, workload string }
-	runs := map[key]map[string][]perf.Result{}
+	var rows []Row
+	for k, bySys := range groupRuns(reps, func(_ perf.Report, r perf.Result) string { return r.System }) {
+		rows = append(rows, Row{Workload: k.workload, Fsync: k.fsync, Swarm: aggregate(bySys[Swarm]), Nats: aggregate(bySys[Nats])})
+	}
+	slices.SortFunc(rows, func(a, b Row) int { return compareRuns(runKey{a.Fsync, a.Workload}, runKey{b.Fsync, b.Workload}) })
+	return rows
+}
+
+// runKey is one durability and workload.
+type runKey struct{ fsync, workload string }
+
+// groupRuns groups the plain runs (perf.KindRun) of reps by durability and
+// workload, and each group by side (the system, the build, …); a run whose
+// side is "" is left out.
+func groupRuns(reps []perf.Report, side func(perf.Report, perf.Result) string) map[runKey]map[string][]perf.Result {
+	runs := map[runKey]map[string][]perf.Result{}
 	for _, rep := range reps {
 		for _, r := range rep.Results {
-			if r.Kind != perf.KindRun {
+			s := side(rep, r)
+			if r.Kind != perf.KindRun || s == "" {
 				continue
 			}
-			k := key{r.Fsync, r.Workload}
+			k := runKey{r.Fsync, r.Workload}
 			if runs[k] == nil {
 				runs[k] = map[string][]perf.Result{}
 			}
-			runs[k][r.System] = append(runs[k][r.System], r)
+			runs[k][s] = append(runs[k][s], r)
 		}
 	}
-	var rows []Row
-	for k, bySys := range runs {
-		rows = append(rows, Row{Workload: k.workload, Fsync: k.fsync, Swarm: aggregate(bySys[Swarm]), Nats: aggregate(bySys[Nats])})
-	}
-	slices.SortFunc(rows, func(a, b Row) int {
-		return cmp.Or(cmp.Compare(fsyncOrder(a.Fsync), fsyncOrder(b.Fsync)),
-			cmp.Compare(workloadOrder(a.Workload), workloadOrder(b.Workload)), cmp.Compare(a.Workload, b.Workload))
-	})
-	return rows
+	return runs
+}
+
+// compareRuns orders durability first (always before interval), then
+// workloads as perf.Workloads lists them.
+func compareRuns(a, b runKey) int {
+	return cmp.Or(cmp.Compare(fsyncOrder(a.fsync), fsyncOrder(b.fsync)),
+		cmp.Compare(workloadOrder(a.workload), workloadOrder(b.workload)), cmp.Compare(a.workload, b.workload))
 }
 
 func aggregate(rs []perf.Result) Agg {

@@ -4,7 +4,7 @@
 //
 // How the workloads map onto the client:
 //
-//	publish            Client.NewPublisher(dest, {Window, MaxBatch}).Publish with a done callback:
+//	publish            Client.NewPublisher(dest, {Window, MaxBatch}), then Publish with a done callback:
 //	                   batches fill while the previous frame is on the wire; every ack is a PUBLISH_ACK
 //	publish-sync       Client.Publish(dest, payload): one message per frame, one in flight
 //	consume            Fetch(batch) → Ack(seqs) on its own goroutine, at most AckWindow acks unconfirmed,

@@ -35,7 +35,10 @@ func (t *Target) Producer(ctx context.Context, stream string, opts perf.Producer
 	}
 	p := &producer{t: t, c: c, dest: stream, acked: opts.Acked}
 	p.done = p.onDone
-	p.p = c.NewPublisher(stream, client.PublisherOptions{Window: opts.Window, MaxBatch: opts.Batch})
+	if p.p, err = c.NewPublisher(stream, client.PublisherOptions{Window: opts.Window, MaxBatch: opts.Batch}); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return p, nil
 }
 

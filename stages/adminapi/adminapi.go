@@ -55,8 +55,27 @@ type Destination struct {
 	// OldestAgeSeconds is the age of the oldest retained message, 0 when
 	// none is retained.
 	OldestAgeSeconds float64 `json:"oldest_age_seconds"`
-	Limits           Limits  `json:"limits"`
-	Groups           []Group `json:"groups"`
+	// Publish is what the node that answers (the partition's leader)
+	// stored for the destination.
+	Publish Publish `json:"publish"`
+	Limits  Limits  `json:"limits"`
+	Groups  []Group `json:"groups"`
+}
+
+// Publish is what a node stored for a destination as the leader of its
+// partition: PUBLISHes it took (directly or forwarded) and committed,
+// not duplicates, not refused. Counts are since the node started (or the
+// destination was deleted); rates are per second over the last 10
+// seconds and the last minute (over the time since the node started, at
+// least a second, when that is shorter). Bytes are the messages' wire size
+// (header and payload).
+type Publish struct {
+	Messages       uint64  `json:"messages"`
+	Bytes          uint64  `json:"bytes"`
+	MsgsPerSec10s  float64 `json:"msgs_per_sec_10s"`
+	MsgsPerSec1m   float64 `json:"msgs_per_sec_1m"`
+	BytesPerSec10s float64 `json:"bytes_per_sec_10s"`
+	BytesPerSec1m  float64 `json:"bytes_per_sec_1m"`
 }
 
 // Limits are a destination's effective limits: its own where it set them
@@ -89,6 +108,32 @@ type Group struct {
 	// (each node counts what it delivered and applied).
 	Redeliveries uint64 `json:"redeliveries"`
 	DeadLettered uint64 `json:"dead_lettered"`
+	// Members are the consumers fetching for the group on the node that
+	// answers (the partition's leader), by connection id.
+	Members []GroupMember `json:"members"`
+}
+
+// GroupMember is one consumer fetching for a group: one connection. It
+// is forgotten when its connection closes, or when it has not fetched for
+// 10 minutes (twice the longest long poll) with no FETCH waiting.
+type GroupMember struct {
+	// Conn is the connection's id on the node (as its logs name it); 0
+	// stands for every FETCH other cluster members forwarded for their
+	// clients (Forwarded), which carry no connection of their own.
+	Conn      uint64 `json:"conn"`
+	Remote    string `json:"remote,omitempty"`    // the client's address
+	ClientID  string `json:"client_id,omitempty"` // from its HELLO
+	Forwarded bool   `json:"forwarded,omitempty"`
+	// LastFetchAgeSeconds is the time since its last FETCH arrived.
+	LastFetchAgeSeconds float64 `json:"last_fetch_age_seconds"`
+	// Delivered counts the messages sent to it; InFlight those it holds:
+	// not acknowledged, given back, terminated, dead-lettered, expired or
+	// delivered again to another member (one whose ack timeout passed
+	// counts until it is delivered again).
+	Delivered uint64 `json:"delivered"`
+	InFlight  int    `json:"in_flight"`
+	// Waiting says a FETCH of it is parked: a long poll.
+	Waiting bool `json:"waiting"`
 }
 
 // APIError is the JSON body of every admin error answer. An answer 421
@@ -159,10 +204,19 @@ type Message struct {
 	KeyID       uint32 `json:"key_id"`    // 0: not sealed
 	Size        int    `json:"size"`      // payload bytes
 	Payload     []byte `json:"payload"`   // base64 in JSON; sealed bytes if key_id is not 0
+	// Headers are the message's header fields in their stored order
+	// (docs/protocol.md §6); absent when it has none.
+	Headers []HeaderField `json:"headers,omitempty"`
 	// DeadLetter is, for a message of a ".dlq" destination, where it came
 	// from (absent if the node does not know: dead-lettered by an older
 	// version).
 	DeadLetter *DeadLetter `json:"dead_letter,omitempty"`
+}
+
+// HeaderField is one field of a message's header block.
+type HeaderField struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // DeadLetter says why and from where a message was dead-lettered.

@@ -58,13 +58,15 @@ func (w *worker) applyEntry(e plog.Entry) {
 	case queue.RecordMessages, queue.RecordSessionMessages:
 		w.wake(rec.Dest)
 		if r != nil {
-			w.publishApplied(r)
+			w.publishApplied(r, rec)
 		}
 	case queue.RecordAck:
+		w.settled(rec.Dest, rec.Group, rec.Seqs)
 		if r != nil {
 			w.reply(r)
 		}
 	case queue.RecordTerminate:
+		w.settled(rec.Dest, rec.Group, rec.Seqs)
 		for _, res := range w.results {
 			w.s.m.terminated.Add(int(res.Count))
 		}
@@ -81,6 +83,7 @@ func (w *worker) applyEntry(e plog.Entry) {
 			r.Release()
 		}
 	case queue.RecordDeadLetter, queue.RecordDeadLetterFrom:
+		w.settled(rec.Dest, rec.Group, rec.Seqs)
 		w.s.m.deadLetter.Add(len(rec.Seqs))
 		w.wake(frame.AppendDeadLetter(nil, rec.Dest))
 		if r != nil {
@@ -88,6 +91,21 @@ func (w *worker) applyEntry(e plog.Entry) {
 		}
 	case queue.RecordGroupReset:
 		delete(w.creating, waitKey{string(rec.Dest), string(rec.Group)}) // a group created at a start
+		// A reset forgets the deliveries in flight (a create at a start
+		// leaves an existing group alone).
+		if rec.Flags&queue.FlagCreate == 0 {
+			w.dropHeld(rec.Dest, rec.Group)
+		}
+		w.adminApplied(r, rec)
+	case queue.RecordGroupDelete:
+		w.dropHeld(rec.Dest, rec.Group)
+		w.adminApplied(r, rec)
+	case queue.RecordPurge:
+		w.dropHeld(rec.Dest, nil)
+		w.adminApplied(r, rec)
+	case queue.RecordDestDelete:
+		w.forgetPublished(rec.Dest)
+		w.dropHeld(rec.Dest, nil)
 		w.adminApplied(r, rec)
 	default: // the admin records: one result each
 		w.adminApplied(r, rec)
@@ -120,8 +138,11 @@ func (w *worker) adminDone(r *work.Request, res queue.Result, err error) {
 }
 
 // publishApplied copies the state machine's per-message results into the
-// slots of r's open messages, in order, and sends r to the ack stage.
-func (w *worker) publishApplied(r *work.Request) {
+// slots of r's open messages, in order, counts the messages stored for the
+// destination's publish rate, and sends r to the ack stage. rec is r's
+// record (it points into r).
+func (w *worker) publishApplied(r *work.Request, rec *queue.Record) {
+	w.countPublished(rec, w.results)
 	j := 0
 	for i := range r.Results {
 		if r.Resolved(i) {

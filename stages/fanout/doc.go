@@ -16,6 +16,15 @@
 // Stage.Inspect (the node's admin API): a query the owning worker runs
 // between two turns of its loop, never concurrently with it.
 //
+// Live figures for the admin API (Stage.InspectLive): each worker counts
+// the messages its partitions stored for PUBLISHes this node proposed (as
+// the leader), per destination, into a ring of per-second slots read as
+// rates over 10 s and 1 min (rate.go, publish.go), and remembers the
+// connections fetching for each group with the deliveries each holds
+// (members.go). Both are the worker's own state, touched only on its
+// goroutine: a plain addition per applied record, a map entry per
+// delivery, no lock or atomic.
+//
 // Snapshots: a worker encodes a partition's snapshot (every SnapshotEvery
 // records, while it retains few messages) and hands it to its own
 // snapshot writer goroutine, which stores it through Deps.Snapshots

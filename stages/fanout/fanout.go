@@ -26,6 +26,9 @@ const (
 	DefaultSnapshotEvery    = 4096
 	DefaultSnapshotMaxBytes = 1 << 20
 	DefaultStatsInterval    = time.Second
+	// DefaultMemberIdle is twice the longest long poll (decode's
+	// DefaultMaxWait, 5 minutes).
+	DefaultMemberIdle = 10 * time.Minute
 )
 
 // Options configures the stage.
@@ -45,6 +48,10 @@ type Options struct {
 	SnapshotMaxBytes int64
 	// StatsInterval is how often per-destination gauges are refreshed.
 	StatsInterval time.Duration
+	// MemberIdle is how long a group member (a connection fetching for a
+	// group, Live.Members) is remembered after its last FETCH while none
+	// of its FETCHes waits; one whose connection closes goes at once.
+	MemberIdle time.Duration
 	// Metrics receives swarmmq_fanout_*, swarmmq_destination_* metrics.
 	Metrics *metrics.Set
 	// Logger receives errors; nil discards them.
@@ -68,6 +75,9 @@ func (o *Options) EnsureDefaults() {
 	if o.StatsInterval == 0 {
 		o.StatsInterval = DefaultStatsInterval
 	}
+	if o.MemberIdle == 0 {
+		o.MemberIdle = DefaultMemberIdle
+	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewSet()
 	}
@@ -84,6 +94,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxFrame < 4096 {
 		errs = append(errs, fmt.Errorf("fanout: max frame %d < 4096", o.MaxFrame))
+	}
+	if o.MemberIdle < 0 {
+		errs = append(errs, fmt.Errorf("fanout: member idle time %s < 0", o.MemberIdle))
 	}
 	return errors.Join(errs...)
 }

@@ -93,6 +93,7 @@ func (w *worker) send(r *work.Request, p *queue.Partition, now int64) {
 		}
 	}
 	w.s.m.delivered.Add(n)
+	w.hold(r, w.deliv[:n])
 	parked, recv := r.Parked, r.RecvNanos // r is released by the reply
 	w.replyMessages(r, w.deliv[:n])
 	if !parked {
@@ -287,6 +288,7 @@ func (w *worker) nack(r *work.Request) {
 		giveBack = p.Release
 	}
 	n := giveBack(r.Dest, r.Group, r.Seqs, time.Duration(r.DelayMs)*time.Millisecond, now)
+	w.settled(r.Dest, r.Group, r.Seqs)
 	p.Sweep(now) // a NACK of the last attempt dead-letters at once
 	if r.DelayMs == 0 {
 		w.wake(r.Dest) // before the hand-off: r belongs to ack afterwards

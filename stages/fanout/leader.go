@@ -52,6 +52,7 @@ func (w *worker) follow(o plog.Output) {
 			w.waiters[k] = keep
 		}
 	}
+	w.dropPartition(p)
 	w.s.opts.Logger.Info("no longer leading partition", "partition", p, "leader", o.Leader.ID, "term", o.Leader.Term)
 }
 
@@ -74,6 +75,7 @@ func (w *worker) restore(o plog.Output) {
 	w.s.parts[p].Store(part)
 	w.lastSnap[p] = o.Entry.Index
 	delete(w.lastRead, p)
+	w.dropPartition(p)
 	w.s.opts.Logger.Info("partition restored from a snapshot", "partition", p, "index", o.Entry.Index)
 }
 

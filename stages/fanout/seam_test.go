@@ -54,6 +54,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvAt(t, func() int64 { return time.Now().UnixNano() })
+}
+
+// newEnvAt is newEnv with the stage's clock now.
+func newEnvAt(t *testing.T, now func() int64) *env {
+	t.Helper()
 	w, err := wal.Open(wal.Options{Dir: "data", FS: vfs.NewMem(), Partitions: 1})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, w.Close()) })
@@ -66,7 +72,7 @@ func newEnv(t *testing.T) *env {
 		fake: fakeLog{next: map[uint32]uint64{}}}
 	e.s, err = New(Options{Workers: 1}, Deps{In: []*graph.Ring[*work.Request]{e.in}, Log: []*graph.Ring[plog.Output]{e.log},
 		Ack: e.ack, Feedback: e.feedback, Owners: owners, Partitions: []*queue.Partition{part}, WAL: w,
-		Now: func() int64 { return time.Now().UnixNano() }})
+		Now: now})
 	require.NoError(t, err)
 	require.NoError(t, e.s.Start())
 	t.Cleanup(func() {

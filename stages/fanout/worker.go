@@ -40,6 +40,13 @@ type worker struct {
 	// series are the per-destination and per-group gauges stats set last
 	// time (those of a deleted destination or group are unregistered).
 	series map[string]bool
+	// pub counts the messages stored per destination for the publish
+	// rates (publish.go); started is when the worker was made.
+	pub     map[string]*pubRate
+	started int64
+	// members are the consumers fetching for each group (members.go):
+	// destination → group → its members.
+	members map[string]map[string]*groupMembers
 
 	results   []queue.Result
 	deliv     []queue.Delivery
@@ -80,6 +87,9 @@ func newWorker(s *Stage, id int) *worker {
 		lastRead: map[uint32]readRecord{},
 		queries:  make(chan query),
 		exited:   make(chan struct{}),
+		pub:      map[string]*pubRate{},
+		members:  map[string]map[string]*groupMembers{},
+		started:  s.deps.Now(),
 	}
 	// A partition never changes worker (package owner): the list is fixed.
 	w.parts = s.deps.Owners.Load().WorkerPartitions(nil, id)
@@ -137,7 +147,9 @@ func (w *worker) run() {
 func (w *worker) handle(r *work.Request) {
 	switch r.Kind {
 	case work.KindFetch:
-		w.fetch(r, w.s.deps.Now())
+		now := w.s.deps.Now()
+		w.noteFetch(r, now)
+		w.fetch(r, now)
 	case work.KindNack:
 		w.nack(r)
 	case work.KindProgress:
@@ -175,6 +187,8 @@ func (w *worker) tick(now int64, timedOut bool) {
 	w.maybeSnapshot()
 	if now >= w.nextStats {
 		w.stats()
+		w.idlePublished(now)
+		w.pruneMembers(now)
 		w.nextStats = now + int64(w.s.opts.StatsInterval)
 	}
 }

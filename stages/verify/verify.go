@@ -88,6 +88,8 @@ func (s *Stage) check(r *work.Request) {
 		switch {
 		case !m.Verify():
 			code = frame.CodeChecksum
+		case m.Flags != 0 && m.CheckFlags(frame.MaxHeaderBytes, frame.MaxHeaderCount) != nil:
+			code = frame.CodeBadHeaders // unknown flags, or a header block breaking §6
 		case m.Size() > s.maxMsg:
 			code = frame.CodeTooLarge
 		case r.Session && m.Producer != r.Producer:
@@ -114,7 +116,7 @@ func (s *Stage) authenticate(dest []byte, m *frame.Message) frame.Code {
 	}
 	var err error
 	s.scratch, err = s.keyring.Verify(s.scratch, seal.Header{
-		ID: m.ID, Destination: dest, Producer: m.Producer, Timestamp: m.Timestamp, KeyID: m.KeyID,
+		ID: m.ID, Destination: dest, Producer: m.Producer, Timestamp: m.Timestamp, KeyID: m.KeyID, Headers: m.Headers,
 	}, m.Payload)
 	switch {
 	case err == nil:

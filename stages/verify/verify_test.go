@@ -49,7 +49,7 @@ func sealed(tb testing.TB, kr *seal.Keyring, m frame.Message, dest string) frame
 	}
 	m.KeyID = s.KeyID()
 	if m.Payload, err = s.Seal(nil, seal.Header{ID: m.ID, Destination: []byte(dest), Producer: m.Producer,
-		Timestamp: m.Timestamp, KeyID: m.KeyID}, m.Payload); err != nil {
+		Timestamp: m.Timestamp, KeyID: m.KeyID, Headers: m.Headers}, m.Payload); err != nil {
 		tb.Fatal(err)
 	}
 	return m
@@ -134,4 +134,63 @@ func TestCheckDoesNotAllocate(t *testing.T) {
 	}); n != 0 {
 		t.Fatalf("check allocates %v times per batch", n)
 	}
+}
+
+// withHeaders returns m with a header block of key, value pairs.
+func withHeaders(m frame.Message, kv ...string) frame.Message {
+	b := frame.StartHeaderBlock(nil)
+	for i := 0; i+1 < len(kv); i += 2 {
+		b = frame.AppendHeaderField(b, 0, kv[i], kv[i+1])
+	}
+	m.Headers = b
+	return m
+}
+
+// TestHeaders: messages with headers pass in both modes; a bad block, an
+// oversized one or an unknown flag is BAD_HEADERS for that message alone;
+// with a keyring the block is authenticated (a header changed after
+// sealing is AUTH_FAILED, a block stripped too).
+func TestHeaders(t *testing.T) {
+	tp := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	badKey := withHeaders(message(2, []byte("x")), "bad key", "v")
+	tooMany := message(3, []byte("x"))
+	for range frame.MaxHeaderCount + 1 {
+		tooMany = withHeaders(tooMany, append(headerPairs(tooMany), "k", "v")...)
+	}
+	tooBig := withHeaders(message(4, []byte("x")), "k", string(make([]byte, frame.MaxHeaderBytes)))
+	unknownFlag := message(5, []byte("x"))
+	unknownFlag.Flags = 0x02
+	s := newStage(t, nil)
+	r := request(t, "q", withHeaders(message(1, []byte("x")), "traceparent", tp), badKey, tooMany, tooBig, unknownFlag,
+		message(6, []byte("plain")))
+	s.check(r)
+	if got, want := codes(r), "[OK BAD_HEADERS BAD_HEADERS BAD_HEADERS BAD_HEADERS OK]"; got != want {
+		t.Fatalf("unsealed: codes %s, want %s", got, want)
+	}
+
+	kr := keyring(t, 1)
+	s = newStage(t, kr)
+	good := sealed(t, kr, withHeaders(message(1, []byte("secret")), "traceparent", tp), "q")
+	changed := sealed(t, kr, withHeaders(message(2, []byte("secret")), "traceparent", tp), "q")
+	changed.Headers = withHeaders(changed, "traceparent", tp[:len(tp)-1]+"0").Headers
+	stripped := sealed(t, kr, withHeaders(message(3, []byte("secret")), "traceparent", tp), "q")
+	stripped.Headers = nil
+	added := sealed(t, kr, message(4, []byte("secret")), "q")
+	added = withHeaders(added, "traceparent", tp)
+	badSealed := sealed(t, kr, withHeaders(message(5, []byte("secret")), "a:b", "v"), "q")
+	r = request(t, "q", good, changed, stripped, added, badSealed)
+	s.check(r)
+	if got, want := codes(r), "[OK AUTH_FAILED AUTH_FAILED AUTH_FAILED BAD_HEADERS]"; got != want {
+		t.Fatalf("sealed: codes %s, want %s", got, want)
+	}
+}
+
+// headerPairs returns the key, value pairs of m's header block.
+func headerPairs(m frame.Message) []string {
+	var kv []string
+	frame.HeaderFields(m.Headers, func(k, v []byte) bool {
+		kv = append(kv, string(k), string(v))
+		return true
+	})
+	return kv
 }

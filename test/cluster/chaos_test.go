@@ -32,6 +32,8 @@ type plan struct {
 	// then cluster faults, aimed at the workload's destinations in turn,
 	// and Pause is how long each fault holds).
 	Nodes int
+	// After, when set, looks at the cluster once the faults are over.
+	After func(*testing.T, *Cluster)
 }
 
 // runChaos starts one node, runs the workload through faults, drains,
@@ -75,6 +77,9 @@ func runChaos(t *testing.T, p plan) Report {
 	}
 	faults(ctx, t, c, w, p)
 	c.HealAll()
+	if p.After != nil {
+		p.After(t, c)
+	}
 	for _, n := range c.Nodes {
 		if !n.Running() {
 			t.Fatalf("%s is down after the faults (log %s)", n.Spec.ID, n.Spec.LogFile)

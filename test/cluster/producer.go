@@ -49,7 +49,11 @@ func (p *producer) done() bool { return p.w.opts.Messages > 0 && p.n >= p.w.opts
 // message gets its result).
 func (p *producer) publishOn(pctx, ctx context.Context, c *client.Client, addr string) {
 	who := "producer " + p.name
-	pub := c.NewPublisher(p.dest, client.PublisherOptions{Window: 256})
+	pub, err := c.NewPublisher(p.dest, client.PublisherOptions{Window: 256})
+	if err != nil {
+		p.w.rec.Error(who, "publisher", err)
+		return
+	}
 	defer func() {
 		p.w.rec.ProduceEnd(time.Now())
 		fctx := ctx

@@ -34,7 +34,7 @@ var codeNames = map[uint16]string{
 	6: "HANDSHAKE_TIMEOUT", 7: "IDLE_TIMEOUT", 8: "TOO_MANY_CONNECTIONS", 9: "FLOW_CONTROL", 10: "BAD_DESTINATION",
 	11: "BAD_GROUP", 12: "CHECKSUM", 13: "STORAGE", 14: "DESTINATION_FULL", 15: "SHUTTING_DOWN", 16: "INTERNAL",
 	17: "BAD_REQUEST", 18: "AUTH_FAILED", 19: "UNKNOWN_KEY", 20: "NOT_LEADER", 21: "SLOW_CONSUMER", 22: "DISK_FULL",
-	23: "BAD_PRODUCER", 24: "PEER_REFUSED",
+	23: "BAD_PRODUCER", 24: "PEER_REFUSED", 25: "BAD_HEADERS",
 }
 
 // HELLO_OK limit ids and names (docs/protocol.md §3, HELLO).
@@ -42,7 +42,13 @@ var limitNames = map[uint16]string{
 	1: "idle_timeout_ms", 2: "handshake_timeout_ms", 3: "max_wait_ms", 4: "fetch_default", 5: "fetch_max",
 	6: "max_batch", 7: "max_message", 8: "ack_timeout_ms", 9: "max_deliver", 10: "dedupe_window_ms",
 	11: "dedupe_max", 12: "producer_idle_ms", 13: "write_stall_timeout_ms", 14: "max_outbound", 15: "max_progress",
+	16: "max_header_bytes", 17: "max_header_count",
 }
+
+// flagHeaders is bit 0 of a message's flags, the top byte of its key_id
+// word (docs/protocol.md §6): the payload region starts with a header
+// block.
+const flagHeaders = 1
 
 // flagLimits is bit 0 of HELLO's and HELLO_OK's flags; flagStart bit 0 of
 // FETCH's.
@@ -219,17 +225,26 @@ func (w *wire) u64(v uint64) { *w = binary.BigEndian.AppendUint64(*w, v) }
 func (w *wire) str(b []byte) { w.u16(uint64(len(b))); *w = append(*w, b...) }
 
 // message appends a message (docs/protocol.md §6); crc, when absent, is
-// computed.
+// computed. flags (absent: 0) go in the top byte of the key_id word;
+// headers, a list of {key, value}, sets flag 1 and starts the payload
+// region with their header block.
 func (w *wire) message(f *fields) {
 	start := len(*w)
 	*w = append(*w, f.hexN("id", 16)...)
 	w.u64(f.uint("timestamp", 64))
 	w.u64(f.uint("producer", 64))
-	w.u32(f.uint("key_id", 32))
+	flags := f.uint("flags", 8)
+	var block wire
+	if _, ok := f.m["headers"]; ok {
+		flags |= flagHeaders
+		block = headerBlock(f)
+	}
+	w.u32(flags<<24 | f.uint("key_id", 24))
 	w.u32(0)
 	payload := f.bytesOf("payload")
 	f.used["payload"], f.used["payload_hex"] = true, true
-	w.u32(uint64(len(payload)))
+	w.u32(uint64(len(block) + len(payload)))
+	*w = append(*w, block...)
 	*w = append(*w, payload...)
 	raw := (*w)[start:]
 	crc := uint64(messageCRC(raw))
@@ -240,6 +255,46 @@ func (w *wire) message(f *fields) {
 }
 
 // messageCRC is CRC-32C of a message but its crc field.
+// headerBlock encodes f's headers: hlen u16 | count u16 | count × (key
+// str | value str), hlen counting the bytes after itself.
+func headerBlock(f *fields) wire {
+	w := wire{0, 0}
+	hs := f.objects("headers")
+	w.u16(uint64(len(hs)))
+	for _, h := range hs {
+		w.str(h.str("key"))
+		w.str(h.str("value"))
+		if err := h.done(); err != nil {
+			f.fail("%v", err)
+		}
+	}
+	binary.BigEndian.PutUint16(w, uint16(len(w)-2))
+	return w
+}
+
+// parseHeaderBlock reads the header block at the start of region: its
+// fields as {key, value} and its length, or ok false if region does not
+// start with one laid out right (or with text that is not UTF-8).
+func parseHeaderBlock(region []byte) (list []any, n int, ok bool) {
+	if len(region) < 4 {
+		return nil, 0, false
+	}
+	n = int(binary.BigEndian.Uint16(region)) + 2
+	if n < 4 || n > len(region) {
+		return nil, 0, false
+	}
+	r := &reader{b: region[4:n]}
+	list = []any{}
+	for range binary.BigEndian.Uint16(region[2:]) {
+		k, v := r.str(), r.str()
+		if r.err != nil || !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return nil, 0, false
+		}
+		list = append(list, map[string]any{"key": k, "value": v})
+	}
+	return list, n, len(r.b) == 0
+}
+
 func messageCRC(raw []byte) uint32 {
 	c := crc32.Update(0, castagnoli, raw[:36])
 	return crc32.Update(c, castagnoli, raw[40:])
@@ -386,7 +441,7 @@ func encode(m map[string]any) ([]byte, error) {
 func limitOrder(name string) int {
 	order := []string{"idle_timeout_ms", "handshake_timeout_ms", "max_message", "max_batch", "write_stall_timeout_ms",
 		"max_outbound", "max_wait_ms", "fetch_default", "fetch_max", "ack_timeout_ms", "max_deliver",
-		"dedupe_window_ms", "dedupe_max", "producer_idle_ms", "max_progress"}
+		"dedupe_window_ms", "dedupe_max", "producer_idle_ms", "max_progress", "max_header_bytes", "max_header_count"}
 	if i := slices.Index(order, name); i >= 0 {
 		return i
 	}
@@ -438,11 +493,21 @@ func (r *reader) message(m map[string]any) {
 	m["id"] = hex.EncodeToString(r.take(16))
 	m["timestamp"] = num(r.u64())
 	m["producer"] = num(r.u64())
-	m["key_id"] = num(r.u32())
+	word := r.u32()
+	m["key_id"] = num(word & (1<<24 - 1))
 	crc := r.u32()
 	payload := r.take(int(r.u32()))
 	if r.err == nil && uint32(crc) != messageCRC(raw[:len(raw)-len(r.b)]) {
 		m["crc"] = num(crc)
+	}
+	if flags := word >> 24; flags != 0 {
+		if list, n, ok := parseHeaderBlock(payload); ok && flags&flagHeaders != 0 {
+			m["headers"], payload = list, payload[n:]
+			flags &^= flagHeaders
+		}
+		if flags != 0 {
+			m["flags"] = num(flags)
+		}
 	}
 	if utf8.Valid(payload) {
 		m["payload"] = string(payload)

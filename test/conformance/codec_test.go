@@ -26,6 +26,10 @@ func TestCodecAgreesWithFrame(t *testing.T) {
 					{ID: frame.LimitMaxProgress, Value: 60}}})},
 		{`{"type":"PUBLISH","corr":2,"destination":"q","messages":[{"id":"01020300000000000000000000000000","timestamp":"1700000000000000000","producer":42,"key_id":0,"payload":"hi"}]}`,
 			frame.AppendPublish(nil, 2, q, []frame.Message{m})},
+		{`{"type":"PUBLISH","corr":2,"destination":"q","messages":[{"id":"01020300000000000000000000000000","timestamp":"1700000000000000000","producer":42,"key_id":5,"headers":[{"key":"traceparent","value":"00-ab"},{"key":"a","value":""},{"key":"a","value":"2"}],"payload":"hi"}]}`,
+			frame.AppendPublish(nil, 2, q, []frame.Message{withHeaders(m, 5, "traceparent", "00-ab", "a", "", "a", "2")})},
+		{`{"type":"MESSAGES","corr":3,"deliveries":[{"seq":1,"attempt":1,"id":"01020300000000000000000000000000","timestamp":"1700000000000000000","producer":42,"key_id":0,"flags":3,"payload_hex":"0002"}]}`,
+			oneDelivery(3, 1, 1, frame.Message{ID: m.ID, Timestamp: m.Timestamp, Producer: 42, Flags: 3, Payload: []byte{0, 2}})},
 		{`{"type":"PUBLISH_ACK","corr":2,"entries":[{"code":"OK","flags":1,"seq":7},{"code":"DESTINATION_FULL","seq":0}]}`,
 			frame.AppendPublishAck(nil, 2, []frame.AckEntry{{Flags: frame.FlagDuplicate, Seq: 7}, {Code: frame.CodeDestinationFull}})},
 		{`{"type":"FETCH","corr":3,"flags":1,"destination":"q","group":"g","max":5,"wait_ms":100,"start":3,"start_at":9}`,
@@ -105,4 +109,22 @@ func loadForFuzz(f *testing.F) []*Scenario {
 		f.Fatal(err)
 	}
 	return ss
+}
+
+// withHeaders returns m sealed-looking with key id keyID and a header
+// block of key, value pairs.
+func withHeaders(m frame.Message, keyID uint32, kv ...string) frame.Message {
+	b := frame.StartHeaderBlock(nil)
+	for i := 0; i+1 < len(kv); i += 2 {
+		b = frame.AppendHeaderField(b, 0, kv[i], kv[i+1])
+	}
+	m.KeyID, m.Headers = keyID, b
+	return m
+}
+
+// oneDelivery returns a MESSAGES frame of one delivery of m.
+func oneDelivery(corr, seq uint64, attempt uint32, m frame.Message) []byte {
+	b := frame.AppendDelivery(frame.StartMessages(nil, corr), seq, attempt, frame.AppendMessage(nil, m))
+	frame.FinishMessages(b, 0, 1)
+	return b
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/swarmmq/swarmmq/client"
@@ -58,8 +60,15 @@ func clientOp(ctx context.Context, c *client.Client, op ClientOp) (map[string]an
 		if herr != nil || len(id) != 16 {
 			return nil, fmt.Errorf("id %q is not 32 hex digits", op.ID)
 		}
+		var h client.Headers
+		for _, f := range op.Headers {
+			if h == nil {
+				h = client.Headers{}
+			}
+			h.Add(f.Key, f.Value)
+		}
 		var r client.PublishResult
-		r, err = c.PublishWithID(ctx, op.Destination, [16]byte(id), []byte(op.Payload))
+		r, err = c.PublishMsgWithID(ctx, op.Destination, [16]byte(id), client.Message{Payload: []byte(op.Payload), Headers: h})
 		if err == nil {
 			err = r.Err
 		}
@@ -71,7 +80,11 @@ func clientOp(ctx context.Context, c *client.Client, op ClientOp) (map[string]an
 		ds, err = c.Fetch(ctx, op.Destination, op.Group, op.Max, time.Duration(op.WaitMS)*time.Millisecond)
 		list := []any{}
 		for _, d := range ds {
-			list = append(list, map[string]any{"seq": num(d.Seq), "attempt": num(uint64(d.Attempt)), "payload": string(d.Payload)})
+			m := map[string]any{"seq": num(d.Seq), "attempt": num(uint64(d.Attempt)), "payload": string(d.Payload)}
+			if len(d.Headers) > 0 {
+				m["headers"] = headerList(d.Headers)
+			}
+			list = append(list, m)
 		}
 		if err == nil {
 			out["deliveries"] = list
@@ -101,6 +114,19 @@ func clientOp(ctx context.Context, c *client.Client, op ClientOp) (map[string]an
 	return out, nil
 }
 
+// headerList returns h as a list of {key, value}: keys sorted, each key's
+// values in order (the order the Go client sends them in).
+func headerList(h client.Headers) []any {
+	keys := slices.Sorted(maps.Keys(h))
+	list := []any{}
+	for _, k := range keys {
+		for _, v := range h[k] {
+			list = append(list, map[string]any{"key": k, "value": v})
+		}
+	}
+	return list
+}
+
 // limitsMap is client.Limits under the names of HELLO_OK's limits.
 func limitsMap(l client.Limits) map[string]any {
 	ms := func(d time.Duration) any { return num(uint64(d / time.Millisecond)) }
@@ -116,7 +142,8 @@ func limitsMap(l client.Limits) map[string]any {
 			"max_batch": n(l.MaxBatch), "max_message": n(l.MaxMessage), "ack_timeout_ms": ms(l.AckTimeout),
 			"max_deliver": n(l.MaxDeliver), "dedupe_window_ms": ms(l.DedupeWindow), "dedupe_max": n(l.DedupeMax),
 			"producer_idle_ms": ms(l.ProducerIdle), "write_stall_timeout_ms": ms(l.WriteStallTimeout),
-			"max_outbound": n(l.MaxOutbound),
+			"max_outbound": n(l.MaxOutbound), "max_header_bytes": n(l.MaxHeaderBytes),
+			"max_header_count": n(l.MaxHeaderCount),
 		} {
 			m[k] = v
 		}

@@ -85,6 +85,8 @@ type ClientOp struct {
 	// application id.
 	ID      string `json:"id,omitempty"`
 	Payload string `json:"payload,omitempty"`
+	// Headers: publish the message with these header fields, in order.
+	Headers []HeaderField `json:"headers,omitempty"`
 	// Max and WaitMS: fetch's batch and long poll; DelayMS: nack's delay.
 	Max     int `json:"max,omitempty"`
 	WaitMS  int `json:"wait_ms,omitempty"`
@@ -94,7 +96,8 @@ type ClientOp struct {
 	// Reason is term's reason.
 	Reason string `json:"reason,omitempty"`
 	// Expect is what the call returns: for publish "seq" and "duplicate";
-	// for fetch "deliveries", a list of {"seq", "attempt", "payload"};
+	// for fetch "deliveries", a list of {"seq", "attempt", "payload"} and,
+	// for a message with headers, "headers" (a list of {"key", "value"});
 	// for limits the names of HELLO_OK's limits and their values; for
 	// progress "count", the seqs pushed out; for any
 	// call "error", the code of the error it fails with. Numbers may be
@@ -102,6 +105,12 @@ type ClientOp struct {
 	Expect map[string]any `json:"expect,omitempty"`
 	// NotBeforeMS: the call returns no sooner than this after it starts.
 	NotBeforeMS int `json:"not_before_ms,omitempty"`
+}
+
+// HeaderField is one header of a ClientOp's message.
+type HeaderField struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // Load reads every scenarios/*.json of dir, sorted by name, and checks

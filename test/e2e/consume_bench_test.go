@@ -24,7 +24,10 @@ func BenchmarkConsume(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer c.Close()
-			p := c.NewPublisher("bench", client.PublisherOptions{Window: 4000})
+			p, err := c.NewPublisher("bench", client.PublisherOptions{Window: 4000})
+			if err != nil {
+				b.Fatal(err)
+			}
 			payload := make([]byte, 128)
 			ctx := context.Background()
 			for range b.N {

@@ -29,7 +29,10 @@ func TestCrashLosesNoAckedMessage(t *testing.T) {
 	var mu sync.Mutex
 	acked := map[string]bool{}
 	enough := make(chan struct{})
-	pub := c.NewPublisher("crash", client.PublisherOptions{Window: 512})
+	pub, err := c.NewPublisher("crash", client.PublisherOptions{Window: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
 	published := 0
 	done := make(chan struct{})
 	go func() {

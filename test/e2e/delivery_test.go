@@ -39,7 +39,10 @@ func ctxT(t *testing.T) context.Context {
 func publishN(t *testing.T, c *client.Client, dest, prefix string, n int) {
 	t.Helper()
 	ctx := ctxT(t)
-	p := c.NewPublisher(dest, client.PublisherOptions{Window: 256})
+	p, err := c.NewPublisher(dest, client.PublisherOptions{Window: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
 	var failed []error
 	for i := 1; i <= n; i++ {

@@ -77,7 +77,10 @@ func (pl *powerLoad) stop() {
 func publishLoad(ctx context.Context, c *client.Client, idx int, cfg powerConfig, rng *rand.Rand, l *plLedger) {
 	pubs := make([]*client.Publisher, len(plDests))
 	for j, d := range plDests {
-		pubs[j] = c.NewPublisher(d, client.PublisherOptions{Window: cfg.window})
+		var err error
+		if pubs[j], err = c.NewPublisher(d, client.PublisherOptions{Window: cfg.window}); err != nil {
+			return
+		}
 	}
 	filler := make([]byte, cfg.maxFiller)
 	for i := range filler {

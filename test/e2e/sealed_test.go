@@ -15,12 +15,13 @@ import (
 	"github.com/swarmmq/swarmmq/test/nodetest"
 )
 
-// sealedMsg seals payload for dest with the header fields of m.
+// sealedMsg seals payload for dest with the header fields (and header
+// block) of m.
 func sealedMsg(t *testing.T, s *seal.Sealer, m frame.Message, dest string) frame.Message {
 	t.Helper()
 	m.KeyID = s.KeyID()
 	out, err := s.Seal(nil, seal.Header{ID: m.ID, Destination: []byte(dest), Producer: m.Producer,
-		Timestamp: m.Timestamp, KeyID: m.KeyID}, m.Payload)
+		Timestamp: m.Timestamp, KeyID: m.KeyID, Headers: m.Headers}, m.Payload)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,7 +178,11 @@ func runPair(ctx context.Context, t *testing.T, wg *sync.WaitGroup, addr string,
 	}
 	wg.Go(func() {
 		defer prod.Close()
-		pub := prod.NewPublisher("good", client.PublisherOptions{Window: 1000})
+		pub, err := prod.NewPublisher("good", client.PublisherOptions{Window: 1000})
+		if err != nil {
+			t.Error(err)
+			return
+		}
 		payload := make([]byte, goodSize)
 		for ctx.Err() == nil {
 			_ = pub.Publish(ctx, payload, func(r client.PublishResult) {
