@@ -123,6 +123,15 @@ func ParseMessage(b []byte) (m Message, n int, err error) {
 	return m, n, nil
 }
 
+// MessageTime returns the timestamp of the wire message at the start of b
+// without decoding the rest; false if b is shorter than a message header.
+func MessageTime(b []byte) (int64, bool) {
+	if len(b) < MessageHeaderSize {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b[msgTimestamp:])), true
+}
+
 // Verify reports whether m.CRC is the CRC-32C of m's other fields, that is,
 // whether the message arrived as its producer wrote it. It does not
 // allocate.

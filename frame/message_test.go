@@ -71,6 +71,12 @@ func TestParseMessage(t *testing.T) {
 	require.True(t, got.Verify())
 	require.Equal(t, len(raw), cap(got.Payload)+MessageHeaderSize, "payload capacity must end with the message")
 
+	ts, ok := MessageTime(raw)
+	require.True(t, ok)
+	require.Equal(t, m.Timestamp, ts)
+	_, ok = MessageTime(raw[:MessageHeaderSize-1])
+	require.False(t, ok)
+
 	for cut := range len(raw) {
 		_, n, err := ParseMessage(raw[:cut])
 		require.Equal(t, 0, n)

@@ -48,6 +48,13 @@ type deadRef struct {
 // Deliver changes only volatile state; the Msg views are described on
 // Delivery.
 func (p *Partition) Deliver(dest, group []byte, max int, now int64, out []Delivery) ([]Delivery, error) {
+	return p.DeliverTo(dest, group, max, now, 0, out)
+}
+
+// DeliverTo is Deliver, remembering holder (a consumer's tag, opaque to
+// the partition) with each delivery until it is settled, given back or
+// delivered again; Holders reads them.
+func (p *Partition) DeliverTo(dest, group []byte, max int, now int64, holder uint64, out []Delivery) ([]Delivery, error) {
 	d := p.dest(dest)
 	if d == nil {
 		return out, ErrUnknownGroup
@@ -62,8 +69,8 @@ func (p *Partition) Deliver(dest, group []byte, max int, now int64, out []Delive
 	}
 	p.expireVolatile(d, now)
 	start := len(out)
-	out = p.redeliver(d, g, max, now, out)
-	return p.deliverNew(d, g, max-(len(out)-start), now, out), nil
+	out = p.redeliver(d, g, max, now, holder, out)
+	return p.deliverNew(d, g, max-(len(out)-start), now, holder, out), nil
 }
 
 // see records now as the newest time a query was given.
@@ -74,7 +81,7 @@ func (p *Partition) see(now int64) {
 }
 
 // redeliver appends the due in-flight messages of g (see Deliver).
-func (p *Partition) redeliver(d *dest, g *group, max int, now int64, out []Delivery) []Delivery {
+func (p *Partition) redeliver(d *dest, g *group, max int, now int64, holder uint64, out []Delivery) []Delivery {
 	g.nextTimer(now)
 	if !g.hasDue {
 		return out
@@ -96,7 +103,7 @@ func (p *Partition) redeliver(d *dest, g *group, max int, now int64, out []Deliv
 			continue
 		}
 		e.attempt++
-		e.back, e.progress = false, 0
+		e.back, e.progress, e.holder = false, 0, holder
 		g.redelivered++
 		g.setDeadline(e, deadline)
 		out = append(out, Delivery{Seq: e.seq, Attempt: e.attempt, Msg: d.hot.view(s.loc), Loc: s.loc})
@@ -156,7 +163,7 @@ func (p *Partition) exhausted(d *dest, e *pending) bool {
 }
 
 // deliverNew appends up to max never-delivered messages of g.
-func (p *Partition) deliverNew(d *dest, g *group, max int, now int64, out []Delivery) []Delivery {
+func (p *Partition) deliverNew(d *dest, g *group, max int, now int64, holder uint64, out []Delivery) []Delivery {
 	g.next = maxU64(g.next, g.floor, d.expiredTo, d.firstSeq())
 	deadline := satAdd(now, int64(p.opts.AckTimeout))
 	for n := 0; n < max && g.next <= d.lastSeq; {
@@ -176,7 +183,7 @@ func (p *Partition) deliverNew(d *dest, g *group, max int, now int64, out []Deli
 			continue
 		}
 		g.next++
-		g.pend.push(pending{seq: seq, attempt: 1, state: pendWait})
+		g.pend.push(pending{seq: seq, attempt: 1, state: pendWait, holder: holder})
 		g.inflight++
 		g.setDeadline(g.pend.back(), deadline)
 		out = append(out, Delivery{Seq: seq, Attempt: 1, Msg: d.hot.view(s.loc), Loc: s.loc})

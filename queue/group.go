@@ -23,9 +23,10 @@ type pending struct {
 	deadline int64 // redelivery (or dead-letter retry) time, unix ns
 	attempt  uint32
 	state    pendState
-	queued   bool  // in Partition.dead, not yet taken by TakeDead
-	back     bool  // given back (NACK, release) and not delivered again since
-	progress uint8 // deadline pushes out by Progress since the last delivery
+	queued   bool   // in Partition.dead, not yet taken by TakeDead
+	back     bool   // given back (NACK, release) and not delivered again since
+	progress uint8  // deadline pushes out by Progress since the last delivery
+	holder   uint64 // who it was last delivered to (DeliverTo), opaque here
 }
 
 func (e pending) seqNum() uint64 { return e.seq }

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,6 +57,7 @@ var handlers = map[string]handler{
 	"delete-group":     (*env).cmdDeleteGroup,
 	"replay":           (*env).cmdReplay,
 	"peek":             (*env).cmdPeek,
+	"holders":          (*env).cmdHolders,
 }
 
 func TestDataDriven(t *testing.T) {
@@ -296,8 +299,8 @@ func (e *env) cmdCreateGroup(td *datadriven.TestData) string {
 
 func (e *env) cmdDeliver(td *datadriven.TestData) string {
 	var err error
-	e.deliv, err = e.p.Deliver([]byte(str(td, "dest", "q")), []byte(str(td, "group", "g")),
-		int(e.intArg(td, "max", 100)), e.timeArg(td, "now"), e.deliv[:0])
+	e.deliv, err = e.p.DeliverTo([]byte(str(td, "dest", "q")), []byte(str(td, "group", "g")),
+		int(e.intArg(td, "max", 100)), e.timeArg(td, "now"), uint64(e.intArg(td, "to", 0)), e.deliv[:0])
 	if err != nil {
 		return "error: " + err.Error()
 	}
@@ -464,6 +467,21 @@ func (e *env) cmdStats(td *datadriven.TestData) string {
 			fmt.Fprintf(&b, "  %s: floor=%d pending=%d lag=%d\n", g.Name, g.Floor, g.Pending, g.Lag)
 		}
 	})
+	return b.String()
+}
+
+// cmdHolders prints how many in-flight deliveries of a group each holder
+// (deliver to=N) has.
+func (e *env) cmdHolders(td *datadriven.TestData) string {
+	n := map[uint64]int{}
+	e.p.Holders([]byte(str(td, "dest", "q")), []byte(str(td, "group", "g")), func(h uint64) { n[h]++ })
+	if len(n) == 0 {
+		return "(none)"
+	}
+	var b strings.Builder
+	for _, h := range slices.Sorted(maps.Keys(n)) {
+		fmt.Fprintf(&b, "%d: %d\n", h, n[h])
+	}
 	return b.String()
 }
 

@@ -143,3 +143,26 @@ func (p *Partition) HasDest(name []byte) bool {
 	d := p.dest(name)
 	return d != nil && !d.deleted
 }
+
+// Holders calls fn with the holder given to DeliverTo for each delivery of
+// dest's group still out with a consumer: delivered and not acknowledged,
+// given back, terminated or dead-lettered, its message not dropped. A
+// delivery whose ack timeout passed stays with its holder until it is
+// delivered again.
+func (p *Partition) Holders(dest, group []byte, fn func(holder uint64)) {
+	d := p.dest(dest)
+	if d == nil || d.deleted {
+		return
+	}
+	g := d.group(group)
+	if g == nil {
+		return
+	}
+	for i := range g.pend.len() {
+		e := g.pend.at(i)
+		if e.state != pendWait || e.back || e.seq < d.expiredTo || d.slot(e.seq) == nil {
+			continue
+		}
+		fn(e.holder)
+	}
+}

@@ -61,12 +61,10 @@ func (w *worker) applyEntry(e plog.Entry) {
 			w.publishApplied(r, rec)
 		}
 	case queue.RecordAck:
-		w.settled(rec.Dest, rec.Group, rec.Seqs)
 		if r != nil {
 			w.reply(r)
 		}
 	case queue.RecordTerminate:
-		w.settled(rec.Dest, rec.Group, rec.Seqs)
 		for _, res := range w.results {
 			w.s.m.terminated.Add(int(res.Count))
 		}
@@ -83,7 +81,6 @@ func (w *worker) applyEntry(e plog.Entry) {
 			r.Release()
 		}
 	case queue.RecordDeadLetter, queue.RecordDeadLetterFrom:
-		w.settled(rec.Dest, rec.Group, rec.Seqs)
 		w.s.m.deadLetter.Add(len(rec.Seqs))
 		w.wake(frame.AppendDeadLetter(nil, rec.Dest))
 		if r != nil {
@@ -91,21 +88,9 @@ func (w *worker) applyEntry(e plog.Entry) {
 		}
 	case queue.RecordGroupReset:
 		delete(w.creating, waitKey{string(rec.Dest), string(rec.Group)}) // a group created at a start
-		// A reset forgets the deliveries in flight (a create at a start
-		// leaves an existing group alone).
-		if rec.Flags&queue.FlagCreate == 0 {
-			w.dropHeld(rec.Dest, rec.Group)
-		}
-		w.adminApplied(r, rec)
-	case queue.RecordGroupDelete:
-		w.dropHeld(rec.Dest, rec.Group)
-		w.adminApplied(r, rec)
-	case queue.RecordPurge:
-		w.dropHeld(rec.Dest, nil)
 		w.adminApplied(r, rec)
 	case queue.RecordDestDelete:
 		w.forgetPublished(rec.Dest)
-		w.dropHeld(rec.Dest, nil)
 		w.adminApplied(r, rec)
 	default: // the admin records: one result each
 		w.adminApplied(r, rec)

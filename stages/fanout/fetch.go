@@ -33,7 +33,7 @@ func (w *worker) fetch(r *work.Request, now int64) {
 	}
 	p := w.s.deps.Partitions[r.Partition]
 	var err error
-	w.deliv, err = p.Deliver(r.Dest, r.Group, r.Max, now, w.deliv[:0])
+	w.deliv, err = p.DeliverTo(r.Dest, r.Group, r.Max, now, memberKey(r), w.deliv[:0])
 	switch {
 	case errors.Is(err, queue.ErrUnknownGroup):
 		w.requestGroup(r.Partition, r.Dest, r.Group, r.Start)
@@ -88,12 +88,12 @@ func (w *worker) send(r *work.Request, p *queue.Partition, now int64) {
 			w.s.m.redeliver.Inc()
 			continue
 		}
-		if m, _, err := frame.ParseMessage(d.Msg); err == nil && m.Timestamp > 0 && now > m.Timestamp {
-			w.s.m.e2e.Update(time.Duration(now - m.Timestamp).Seconds())
+		if ts, ok := frame.MessageTime(d.Msg); ok && ts > 0 && now > ts {
+			w.s.m.e2e.Update(time.Duration(now - ts).Seconds())
 		}
 	}
 	w.s.m.delivered.Add(n)
-	w.hold(r, w.deliv[:n])
+	w.noteDelivered(r, n)
 	parked, recv := r.Parked, r.RecvNanos // r is released by the reply
 	w.replyMessages(r, w.deliv[:n])
 	if !parked {
@@ -288,7 +288,6 @@ func (w *worker) nack(r *work.Request) {
 		giveBack = p.Release
 	}
 	n := giveBack(r.Dest, r.Group, r.Seqs, time.Duration(r.DelayMs)*time.Millisecond, now)
-	w.settled(r.Dest, r.Group, r.Seqs)
 	p.Sweep(now) // a NACK of the last attempt dead-letters at once
 	if r.DelayMs == 0 {
 		w.wake(r.Dest) // before the hand-off: r belongs to ack afterwards

@@ -5,7 +5,6 @@ import (
 	"net"
 	"slices"
 
-	"github.com/swarmmq/swarmmq/queue"
 	"github.com/swarmmq/swarmmq/stages/work"
 )
 
@@ -18,13 +17,13 @@ import (
 // of their client's connection (the envelope has its producer session and
 // max frame only), so they are one member of the group, key 0.
 //
-// Each delivery is remembered with the member it went to (holders), until
-// it is acknowledged, given back (NACK), terminated, dead-lettered,
-// delivered again (to whichever member fetches it), or its message or its
-// group's in-flight state is dropped (purge, delete, reset); reading the
-// members checks every remembered delivery against the partition, so a
-// message that expired meanwhile is not counted. A delivery whose ack
-// timeout passed stays with its member until it is delivered again.
+// Each delivery is handed out with its member's key (memberKey) as its
+// holder (queue.Partition.DeliverTo), which the partition keeps with the
+// in-flight delivery until it is acknowledged, given back, terminated,
+// dead-lettered, delivered again (to whichever member fetches it) or
+// dropped; reading the members counts them (queue.Partition.Holders). A
+// delivery whose ack timeout passed stays with its member until it is
+// delivered again; the deliveries of a forgotten member count for nobody.
 
 // identity is what a client connection tells of itself (netio.Conn).
 type identity interface {
@@ -42,18 +41,16 @@ type member struct {
 	forwarded bool
 	lastFetch int64 // unix ns
 	delivered uint64
-	gone      bool // forgotten: its holders entries are dropped lazily
 
 	// Filled while reading (Live.Members).
 	inFlight int
 	waiting  bool
 }
 
-// groupMembers are the members of one group and the deliveries they hold.
+// groupMembers are the members of one group, by key (memberKey).
 type groupMembers struct {
 	partition uint32
 	byConn    map[uint64]*member
-	holders   map[uint64]*member // seq in flight → the member it went to
 }
 
 // Member is one consumer fetching for a group, as Live.Members reports
@@ -88,22 +85,33 @@ func (w *worker) group(p uint32, dest, group []byte, create bool) *groupMembers 
 	}
 	gm := gs[string(group)]
 	if gm == nil && create {
-		gm = &groupMembers{partition: p, byConn: map[uint64]*member{}, holders: map[uint64]*member{}}
+		gm = &groupMembers{partition: p, byConn: map[uint64]*member{}}
 		gs[string(group)] = gm
 	}
 	return gm
 }
 
+// noMember is the key of a connection that tells nothing of itself (a
+// test's): it is no member.
+const noMember = ^uint64(0)
+
+// memberKey returns the key of r's member: its connection's id, 0 for a
+// forwarded fetch, noMember for a connection that tells nothing of itself.
+func memberKey(r *work.Request) uint64 {
+	if r.Forwarded {
+		return 0
+	}
+	if id, ok := r.Conn.(identity); ok {
+		return id.ID()
+	}
+	return noMember
+}
+
 // memberOf returns r's member (made if create) and its group; nil if r's
 // connection tells nothing of itself (a test's).
 func (w *worker) memberOf(r *work.Request, create bool) (*groupMembers, *member) {
-	var key uint64
-	id, ok := r.Conn.(identity)
-	switch {
-	case r.Forwarded:
-	case ok:
-		key = id.ID()
-	default:
+	key := memberKey(r)
+	if key == noMember {
 		return nil, nil
 	}
 	gm := w.group(r.Partition, r.Dest, r.Group, create)
@@ -113,7 +121,7 @@ func (w *worker) memberOf(r *work.Request, create bool) (*groupMembers, *member)
 	m := gm.byConn[key]
 	if m == nil && create {
 		m = &member{id: key, forwarded: r.Forwarded}
-		if !r.Forwarded {
+		if id, ok := r.Conn.(identity); ok && !r.Forwarded {
 			m.conn, m.client = r.Conn, id.ClientID()
 			if a := id.RemoteAddr(); a != nil {
 				m.remote = a.String()
@@ -134,37 +142,10 @@ func (w *worker) noteFetch(r *work.Request, now int64) {
 	}
 }
 
-// hold records that ds were sent to r's member.
-func (w *worker) hold(r *work.Request, ds []queue.Delivery) {
-	gm, m := w.memberOf(r, true)
-	if m == nil {
-		return
-	}
-	m.delivered += uint64(len(ds))
-	for _, d := range ds {
-		gm.holders[d.Seq] = m
-	}
-}
-
-// settled forgets who holds seqs of dest's group: acknowledged, given
-// back, terminated or dead-lettered.
-func (w *worker) settled(dest, group []byte, seqs []uint64) {
-	gm := w.group(0, dest, group, false)
-	if gm == nil {
-		return
-	}
-	for _, seq := range seqs {
-		delete(gm.holders, seq)
-	}
-}
-
-// dropHeld forgets every delivery held in dest's group (every group when
-// group is nil): a purge, a delete or a reset ended them.
-func (w *worker) dropHeld(dest, group []byte) {
-	for name, gm := range w.members[string(dest)] {
-		if group == nil || name == string(group) {
-			clear(gm.holders)
-		}
+// noteDelivered records that n messages were sent to r's member.
+func (w *worker) noteDelivered(r *work.Request, n int) {
+	if _, m := w.memberOf(r, true); m != nil {
+		m.delivered += uint64(n)
 	}
 }
 
@@ -184,13 +165,12 @@ func (w *worker) dropPartition(p uint32) {
 }
 
 // pruneMembers forgets the members whose connection closed or that have
-// been idle for MemberIdle (with no FETCH parked), and the deliveries they
-// held.
+// been idle for MemberIdle (with no FETCH parked).
 func (w *worker) pruneMembers(now int64) {
 	for dest, gs := range w.members {
 		for name, gm := range gs {
 			w.pruneGroup(waitKey{dest, name}, gm, now)
-			if len(gm.byConn) == 0 && len(gm.holders) == 0 {
+			if len(gm.byConn) == 0 {
 				delete(gs, name)
 			}
 		}
@@ -203,20 +183,10 @@ func (w *worker) pruneMembers(now int64) {
 // pruneGroup is pruneMembers for the group k.
 func (w *worker) pruneGroup(k waitKey, gm *groupMembers, now int64) {
 	idle := int64(w.s.opts.MemberIdle)
-	forgot := false
 	for key, m := range gm.byConn {
 		closed := m.conn != nil && m.conn.Closed()
 		if closed || (now-m.lastFetch > idle && !w.parkedFor(k, m)) {
-			m.gone = true
 			delete(gm.byConn, key)
-			forgot = true
-		}
-	}
-	if forgot {
-		for seq, m := range gm.holders {
-			if m.gone {
-				delete(gm.holders, seq)
-			}
 		}
 	}
 }
@@ -245,13 +215,11 @@ func (l Live) Members(dest, group []byte) []Member {
 	for _, m := range gm.byConn {
 		m.inFlight, m.waiting = 0, false
 	}
-	for seq, m := range gm.holders {
-		if _, ok := l.p.Peek(dest, seq); !ok || m.gone {
-			delete(gm.holders, seq) // dropped (expired, limits) while held
-			continue
+	l.p.Holders(dest, group, func(key uint64) {
+		if m := gm.byConn[key]; m != nil {
+			m.inFlight++
 		}
-		m.inFlight++
-	}
+	})
 	for _, r := range w.waiters[k] {
 		if _, m := w.memberOf(r, false); m != nil {
 			m.waiting = true
