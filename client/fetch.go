@@ -103,10 +103,13 @@ func (c *Client) fetch(ctx context.Context, dest, group string, max int, wait ti
 	s.part = c.partitionOf(dest)
 	start := c.now()
 	err := c.roundTrip(ctx, c.opts.RequestTimeout+wait, s)
-	c.fetched(dest, group, len(fc.out), start, err)
 	if err != nil {
+		// fc.out is not ours to read: an abandoned call's reply may
+		// still be handled on the reader goroutine.
+		c.fetched(dest, group, 0, start, err)
 		return nil, wrapOp(op, err)
 	}
+	c.fetched(dest, group, len(fc.out), start, nil)
 	return fc.out, nil
 }
 
