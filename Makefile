@@ -125,7 +125,7 @@ bench-compare:
 
 # Two builds of SwarmMQ side by side: BASE (a git revision) and the working
 # tree, alternating, about 5 minutes on 2 cores; writes perf/results/tmp/ab/
-# and flags a workload whose median rate fell by more than 5%.
+# and flags a workload whose rate fell by more than 5% (perf/report/ab.go).
 .PHONY: bench-ab
 bench-ab:
 	BASE=$(BASE) GO=$(GO) perf/ab.sh

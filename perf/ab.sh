@@ -2,8 +2,9 @@
 # perf/ab.sh — two builds of SwarmMQ side by side: BASE (a git revision,
 # before a change) and the working tree (head, after it), same flags,
 # 128-byte messages, each with its node embedded in its benchmark process;
-# writes $OUT/README.md with head/base ratios and flags any workload whose
-# median rate fell by more than 5%. About 5 minutes on 2 cores.
+# writes $OUT/README.md with head/base ratios (of the medians, and the
+# median of each round's ratio) and flags any workload whose rate fell by
+# more than 5%. About 5 minutes on 2 cores.
 #
 #   BASE=243a07b perf/ab.sh          # or: make bench-ab BASE=243a07b
 #   BASE=main ROUNDS=7 WORKLOADS="publish e2e" perf/ab.sh

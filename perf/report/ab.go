@@ -21,6 +21,13 @@ const (
 type ABRow struct {
 	Workload, Fsync string
 	Base, Head      Agg
+	// Paired is the median over the rounds both builds ran of the
+	// head's rate over the base's in that round, 0 without such a round;
+	// Pairs counts those rounds. The two builds of a round ran back to
+	// back, so a round's ratio cancels most of what the machine's load
+	// did to both, which the ratio of the medians (RateRatio) does not.
+	Paired float64
+	Pairs  int
 }
 
 // RateRatio returns the head's median rate over the base's, 0 if either is
@@ -31,6 +38,15 @@ func (r ABRow) RateRatio() float64 { return ratio(r.Head.Rate, r.Base.Rate) }
 // either is missing.
 func (r ABRow) P99Ratio() float64 { return ratio(r.Head.P99, r.Base.P99) }
 
+// Ratio returns the ratio the report judges a row by: Paired when there
+// are at least three pairs, RateRatio otherwise.
+func (r ABRow) Ratio() float64 {
+	if r.Pairs >= 3 {
+		return r.Paired
+	}
+	return r.RateRatio()
+}
+
 // build returns the build a run's label names ("base round=2" → base), ""
 // for a label that names neither.
 func build(label string) string {
@@ -39,6 +55,38 @@ func build(label string) string {
 		return first
 	}
 	return ""
+}
+
+// round returns the round a run's label names ("base round=2" → "2"), ""
+// if none.
+func round(label string) string {
+	for f := range strings.FieldsSeq(label) {
+		if n, ok := strings.CutPrefix(f, "round="); ok {
+			return n
+		}
+	}
+	return ""
+}
+
+// paired returns the median of the per-round ratios head/base, and their
+// number.
+func paired(base, head []perf.Result) (float64, int) {
+	byRound := map[string]float64{}
+	for _, r := range base {
+		if n := round(r.Label); n != "" && r.Rate > 0 {
+			byRound[n] = r.Rate
+		}
+	}
+	var ratios []float64
+	for _, r := range head {
+		if b, ok := byRound[round(r.Label)]; ok && round(r.Label) != "" {
+			ratios = append(ratios, r.Rate/b)
+		}
+	}
+	if len(ratios) == 0 {
+		return 0, 0
+	}
+	return Median(ratios), len(ratios)
 }
 
 // ABRows groups the plain SwarmMQ runs of reps by durability and workload,
@@ -53,7 +101,9 @@ func ABRows(reps []perf.Report) []ABRow {
 	}
 	var rows []ABRow
 	for k, byBuild := range groupRuns(reps, side) {
-		rows = append(rows, ABRow{Workload: k.workload, Fsync: k.fsync, Base: aggregate(byBuild[Base]), Head: aggregate(byBuild[Head])})
+		row := ABRow{Workload: k.workload, Fsync: k.fsync, Base: aggregate(byBuild[Base]), Head: aggregate(byBuild[Head])}
+		row.Paired, row.Pairs = paired(byBuild[Base], byBuild[Head])
+		rows = append(rows, row)
 	}
 	slices.SortFunc(rows, func(a, b ABRow) int { return compareRuns(runKey{a.Fsync, a.Workload}, runKey{b.Fsync, b.Workload}) })
 	return rows
@@ -69,18 +119,20 @@ func WriteABMarkdown(w io.Writer, reps []perf.Report, reproduce string, toleranc
 	fmt.Fprintf(&b, "Payloads of %s bytes. ", measured(&b, reps))
 	b.WriteString("**Base** is the build before a change, **head** the build after it; each runs its own node embedded in " +
 		"its benchmark process, with the same flags. The two alternated (the order flipping every round); every figure is " +
-		"the median of the runs listed as n.\n\n")
+		"the median of the runs listed as n. The **paired ratio** is the median over the rounds of head / base within " +
+		"a round (the two ran back to back, so it cancels most of what the machine's load does to both); a row is " +
+		"judged by it when it has three rounds or more, else by the rate ratio.\n\n")
 	if reproduce != "" {
 		fmt.Fprintf(&b, "Reproduce with `%s`; every run's exact command line is in [results.csv](results.csv) and [results.json](results.json).\n\n", reproduce)
 	}
-	b.WriteString("| fsync | workload | base msgs/s | head msgs/s | **rate ratio** | latency measured | base p50 / p99 µs | head p50 / p99 µs | **p99 ratio** | n |\n")
-	b.WriteString("|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n")
+	b.WriteString("| fsync | workload | base msgs/s | head msgs/s | rate ratio | **paired ratio** | latency measured | base p50 / p99 µs | head p50 / p99 µs | **p99 ratio** | n |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n")
 	var slower, errs []string
 	for _, r := range ABRows(reps) {
 		what := cmpOr(r.Base.LatWhat, r.Head.LatWhat, "—")
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | **%s** | %s | %s | %s | **%s** | %d / %d |\n", r.Fsync, r.Workload, rate(r.Base), rate(r.Head),
-			ratioText(r.RateRatio()), what, lat(r.Base), lat(r.Head), ratioText(r.P99Ratio()), r.Base.N, r.Head.N)
-		if q := r.RateRatio(); q != 0 && q < 1-tolerance {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | **%s** | %s | %s | %s | **%s** | %d / %d |\n", r.Fsync, r.Workload, rate(r.Base), rate(r.Head),
+			ratioText(r.RateRatio()), ratioText(r.Paired), what, lat(r.Base), lat(r.Head), ratioText(r.P99Ratio()), r.Base.N, r.Head.N)
+		if q := r.Ratio(); q != 0 && q < 1-tolerance {
 			slower = append(slower, fmt.Sprintf("%s %s (%s)", r.Fsync, r.Workload, ratioText(q)))
 		}
 		for _, s := range []struct {
@@ -99,7 +151,7 @@ func WriteABMarkdown(w io.Writer, reps []perf.Report, reproduce string, toleranc
 	if len(slower) > 0 {
 		fmt.Fprintf(&b, "**Slower than base by more than %.0f%%**: %s.\n", tolerance*100, strings.Join(slower, ", "))
 	} else {
-		fmt.Fprintf(&b, "No workload's median rate fell by more than %.0f%%.\n", tolerance*100)
+		fmt.Fprintf(&b, "No workload's rate fell by more than %.0f%%.\n", tolerance*100)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
