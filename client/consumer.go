@@ -310,7 +310,7 @@ func planSettle(ds []Delivery, herr error, delay time.Duration) settlePlan {
 	defer b.mu.Unlock()
 	b.closed = true
 	for _, d := range ds {
-		switch s := b.settled[d.i]; s.out {
+		switch s := b.at(d.i); s.out {
 		case outAck:
 			p.acks = append(p.acks, d.Seq)
 		case outNak:

@@ -42,6 +42,7 @@ type Delivery struct {
 	// KeyID is the id of the key that sealed the payload; 0 means it was
 	// not sealed.
 	KeyID uint32
+	i     uint32 // its index in b (beside KeyID, where the padding was)
 	// Payload is the message body: decrypted and authenticated when the
 	// Client has a keyring. It is nil when Err is set.
 	Payload []byte
@@ -64,7 +65,6 @@ type Delivery struct {
 	Err error
 
 	b *batch // the settlement state of its Fetch; nil for a Delivery built by hand
-	i int    // its index in b
 }
 
 // Fetch asks for up to max messages of dest for group (max <= 0 asks for
@@ -138,19 +138,22 @@ func (fc *fetchCall) handle(f frame.Frame) error {
 		total += seal.AADSize + len(fc.open.dest) + maxHdr
 	}
 	arena := make([]byte, 0, total) // one allocation for every payload
-	out := make([]Delivery, 0, ms.Count)
-	b := &batch{c: fc.c, settled: make([]settlement, ms.Count)}
-	for d, ok := ms.Next(); ok; d, ok = ms.Next() {
+	out := make([]Delivery, ms.Count)
+	b := &batch{c: fc.c, n: len(out)}
+	n := 0
+	for d, ok := ms.Next(); ok && n < len(out); d, ok = ms.Next() {
 		m := d.Message
 		if !m.Verify() {
 			return &frame.Error{Code: frame.CodeChecksum,
 				Msg: fmt.Sprintf("message seq %d failed its CRC-32C check", d.Seq)}
 		}
-		del := Delivery{
-			Destination: fc.dest, Group: fc.group, Seq: d.Seq, Attempt: d.Attempt,
-			ID: m.ID, Timestamp: time.Unix(0, m.Timestamp), Producer: m.Producer, KeyID: m.KeyID,
-			b: b, i: len(out),
-		}
+		// Filled in place: a Delivery is 160 bytes, and copying each one
+		// into out showed in the consume profile.
+		del := &out[n]
+		del.Destination, del.Group, del.Seq, del.Attempt = fc.dest, fc.group, d.Seq, d.Attempt
+		del.ID, del.Timestamp, del.Producer, del.KeyID = m.ID, time.Unix(0, m.Timestamp), m.Producer, m.KeyID
+		del.b, del.i = b, uint32(n)
+		n++
 		start := len(arena)
 		if m.Flags != 0 {
 			del.Headers, del.Err = decodeHeaders(&m)
@@ -162,9 +165,8 @@ func (fc *fetchCall) handle(f frame.Frame) error {
 		} else {
 			del.Headers = nil
 		}
-		out = append(out, del)
 	}
-	fc.out = out
+	fc.out = out[:n]
 	return nil
 }
 

@@ -54,7 +54,24 @@ type batch struct {
 	// together, once the handler returns). closed: the handler returned.
 	deferred, closed bool
 	mu               sync.Mutex
-	settled          []settlement // by delivery index
+	n                int          // deliveries
+	settled          []settlement // by delivery index; nil until one is settled
+}
+
+// at returns the settlement of delivery i. b.mu must be held.
+func (b *batch) at(i uint32) settlement {
+	if b.settled == nil {
+		return settlement{}
+	}
+	return b.settled[i]
+}
+
+// set records the settlement of delivery i. b.mu must be held.
+func (b *batch) set(i uint32, s settlement) {
+	if b.settled == nil {
+		b.settled = make([]settlement, b.n)
+	}
+	b.settled[i] = s
 }
 
 // settleOnce runs send for delivery i unless it is settled already, and
@@ -66,12 +83,12 @@ func (d Delivery) settleOnce(s settlement, send func() error) error {
 		return errors.New("swarmmq/client: this Delivery was not returned by Fetch or Consume")
 	}
 	b.mu.Lock()
-	if b.closed || b.settled[d.i].out != outNone {
+	if b.closed || b.at(d.i).out != outNone {
 		b.mu.Unlock()
 		return ErrSettled
 	}
 	if b.deferred {
-		b.settled[d.i] = s
+		b.set(d.i, s)
 		b.mu.Unlock()
 		return nil
 	}
@@ -80,7 +97,7 @@ func (d Delivery) settleOnce(s settlement, send func() error) error {
 		return err
 	}
 	b.mu.Lock()
-	b.settled[d.i] = s
+	b.set(d.i, s)
 	b.mu.Unlock()
 	return nil
 }
@@ -139,7 +156,7 @@ func (d Delivery) InProgress(ctx context.Context) error {
 		return errors.New("swarmmq/client: this Delivery was not returned by Fetch or Consume")
 	}
 	d.b.mu.Lock()
-	settled := d.b.closed || d.b.settled[d.i].out != outNone
+	settled := d.b.closed || d.b.at(d.i).out != outNone
 	d.b.mu.Unlock()
 	if settled {
 		return ErrSettled
@@ -251,7 +268,7 @@ func settleAll(ctx context.Context, ds []Delivery, s settlement) error {
 			return errors.New("swarmmq/client: a Delivery not returned by Fetch or Consume")
 		}
 		d.b.mu.Lock()
-		open := !d.b.closed && d.b.settled[d.i].out == outNone
+		open := !d.b.closed && d.b.at(d.i).out == outNone
 		d.b.mu.Unlock()
 		if !open {
 			continue
@@ -276,8 +293,8 @@ func settleAll(ctx context.Context, ds []Delivery, s settlement) error {
 	for _, d := range ds {
 		if d.b != nil {
 			d.b.mu.Lock()
-			if !d.b.closed && d.b.settled[d.i].out == outNone {
-				d.b.settled[d.i] = s
+			if !d.b.closed && d.b.at(d.i).out == outNone {
+				d.b.set(d.i, s)
 			}
 			d.b.mu.Unlock()
 		}
