@@ -56,3 +56,24 @@ func TestPublishAllocs(t *testing.T) {
 type ackCounter struct{ n atomic.Int64 }
 
 func (h *ackCounter) OnPublishAck(string, PublishResult, time.Duration) { h.n.Add(1) }
+
+// TestFetchDecodeAllocs: turning a MESSAGES frame of 100 messages into
+// deliveries allocates the payloads' arena, the deliveries and their
+// batch, whatever the number of messages; the per-message settlement
+// state waits for the first Ack, Nak, Term or InProgress of one of them.
+func TestFetchDecodeAllocs(t *testing.T) {
+	f := benchMessages(t, nil, 128, 100)
+	var fc fetchCall
+	allocs := testing.AllocsPerRun(100, func() {
+		fc = fetchCall{dest: "bench", group: "g"}
+		if err := fc.handle(f); err != nil || len(fc.out) != 100 {
+			t.Fatalf("handle: %v, %d deliveries", err, len(fc.out))
+		}
+	})
+	if allocs != 3 {
+		t.Fatalf("%v allocations per MESSAGES frame of 100 messages, want 3", allocs)
+	}
+	if fc.out[0].b.settled != nil {
+		t.Fatal("the settlement state was allocated before anything was settled")
+	}
+}

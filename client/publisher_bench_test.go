@@ -143,7 +143,7 @@ func BenchmarkFetchDecode(b *testing.B) {
 
 // benchMessages builds a MESSAGES frame of n messages of size bytes to
 // "bench", sealed when sealer is not nil.
-func benchMessages(b *testing.B, sealer *seal.Sealer, size, n int) frame.Frame {
+func benchMessages(b testing.TB, sealer *seal.Sealer, size, n int) frame.Frame {
 	buf := frame.StartMessages(nil, 1)
 	for i := range n {
 		m := frame.Message{ID: [16]byte{byte(i)}, Timestamp: int64(i), Producer: 7, Payload: make([]byte, size)}
