@@ -20,10 +20,11 @@
 // the messages its partitions stored for PUBLISHes this node proposed (as
 // the leader), per destination, into a ring of per-second slots read as
 // rates over 10 s and 1 min (rate.go, publish.go), and remembers the
-// connections fetching for each group with the deliveries each holds
-// (members.go). Both are the worker's own state, touched only on its
-// goroutine: a plain addition per applied record, a map entry per
-// delivery, no lock or atomic.
+// connections fetching for each group (members.go); which of them holds a
+// delivery is kept by the partition with the delivery itself
+// (queue.Partition.DeliverTo). Both are the worker's own state, touched
+// only on its goroutine: a plain addition per applied record, a map
+// look-up per FETCH, no lock or atomic.
 //
 // Snapshots: a worker encodes a partition's snapshot (every SnapshotEvery
 // records, while it retains few messages) and hands it to its own
