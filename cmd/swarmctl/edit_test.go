@@ -62,20 +62,27 @@ func TestEdit(t *testing.T) {
 // metricsHas polls n's /metrics until each series of want is present
 // (true) or absent (false), or fails after 15 s (the gauges are refreshed
 // once a second).
+// scrapeMetrics returns the text of n's /metrics.
+func scrapeMetrics(t *testing.T, n *nodetest.Node) string {
+	t.Helper()
+	resp, err := nethttp.Get("http://" + n.HTTPAddr().String() + "/metrics")
+	require.NoError(t, err)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.NoError(t, err)
+	return string(b)
+}
+
 func metricsHas(t *testing.T, n *nodetest.Node, want map[string]bool) {
 	t.Helper()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(15 * time.Second)
 	for {
-		resp, err := nethttp.Get("http://" + n.HTTPAddr().String() + "/metrics")
-		require.NoError(t, err)
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, resp.Body.Close())
-		require.NoError(t, err)
+		b := scrapeMetrics(t, n)
 		ok := true
 		for series, present := range want {
-			if strings.Contains(string(b), "\n"+series+" ") != present {
+			if strings.Contains(b, "\n"+series+" ") != present {
 				ok = false
 			}
 		}
@@ -86,7 +93,7 @@ func metricsHas(t *testing.T, n *nodetest.Node, want map[string]bool) {
 		case <-tick.C:
 		case <-deadline:
 			var got []string
-			for _, l := range strings.Split(string(b), "\n") {
+			for _, l := range strings.Split(b, "\n") {
 				if strings.HasPrefix(l, "swarmmq_destination_") || strings.HasPrefix(l, "swarmmq_group_") {
 					got = append(got, l)
 				}
@@ -96,9 +103,9 @@ func metricsHas(t *testing.T, n *nodetest.Node, want map[string]bool) {
 	}
 }
 
-// TestDeletedGaugesGo: the per-destination and per-group gauges of a
-// deleted destination, and of a deleted group, leave /metrics; the
-// others stay.
+// TestDeletedGaugesGo: the per-destination gauges and counters and the
+// per-group gauges of a deleted destination, and of a deleted group,
+// leave /metrics; the others stay.
 func TestDeletedGaugesGo(t *testing.T) {
 	n := fixture(t)
 	http := "--http=" + n.HTTPAddr().String()
@@ -108,15 +115,18 @@ func TestDeletedGaugesGo(t *testing.T) {
 		billingLag  = `swarmmq_group_lag{destination="orders",group="billing"}`
 		auditDepth  = `swarmmq_destination_depth{destination="audit"}`
 		auditLag    = `swarmmq_group_lag{destination="audit",group="g"}`
+		ordersPub   = `swarmmq_destination_published_messages_total{destination="orders"}`
 	)
 	c, ctx := dial(t, n)
 	_, err := c.Fetch(ctx, "audit", "g", 1, time.Second)
 	require.NoError(t, err)
-	metricsHas(t, n, map[string]bool{ordersDepth: true, ordersBytes: true, billingLag: true, auditDepth: true, auditLag: true})
+	metricsHas(t, n, map[string]bool{ordersDepth: true, ordersBytes: true, billingLag: true, auditDepth: true, auditLag: true,
+		ordersPub: true})
 
 	code, _, errOut := ctl(t, http, "group", "delete", "audit", "g", "--force")
 	require.Zero(t, code, errOut)
 	code, _, errOut = ctl(t, http, "dest", "delete", "orders", "--force")
 	require.Zero(t, code, errOut)
-	metricsHas(t, n, map[string]bool{ordersDepth: false, ordersBytes: false, billingLag: false, auditDepth: true, auditLag: false})
+	metricsHas(t, n, map[string]bool{ordersDepth: false, ordersBytes: false, billingLag: false, auditDepth: true, auditLag: false,
+		ordersPub: false})
 }

@@ -17,8 +17,8 @@ import (
 )
 
 // TestPublishRate: N messages published show as N published, with a rate
-// over 10 s and over a minute; a retried publish (a duplicate) is not
-// counted again.
+// over 10 s and over a minute, in the admin API and in /metrics; a
+// retried publish (a duplicate) is not counted again.
 func TestPublishRate(t *testing.T) {
 	n := nodetest.Start(t, nil)
 	http := "--http=" + n.HTTPAddr().String()
@@ -64,6 +64,14 @@ func TestPublishRate(t *testing.T) {
 	code, out, errOut = ctl(t, http, "dest", "info", "metrics")
 	require.Zero(t, code, errOut)
 	require.Contains(t, out, fmt.Sprintf("Published       %d messages, %d bytes (since the node started)\n", batches*perBatch, wire))
+
+	// The same totals as counters in /metrics (refreshed every second).
+	const msgs, bytes = `swarmmq_destination_published_messages_total{destination="metrics"}`,
+		`swarmmq_destination_published_bytes_total{destination="metrics"}`
+	metricsHas(t, n, map[string]bool{msgs: true, bytes: true})
+	text := scrapeMetrics(t, n)
+	require.Contains(t, text, fmt.Sprintf("\n%s %d\n", msgs, batches*perBatch))
+	require.Contains(t, text, fmt.Sprintf("\n%s %d\n", bytes, wire))
 }
 
 // memberByClient returns the member of g whose client id is id.

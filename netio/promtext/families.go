@@ -21,10 +21,12 @@ var node = map[string]entry{
 	"swarmmq_fanout_progress_total":      {Counter, "Ack deadlines pushed out by PROGRESS."},
 
 	// Destinations and groups (stages/fanout, refreshed every second).
-	"swarmmq_destination_depth": {Gauge, "Messages retained by the destination."},
-	"swarmmq_destination_bytes": {Gauge, "Payload bytes retained by the destination."},
-	"swarmmq_group_lag":         {Gauge, "Messages of the destination the consumer group has not finished (acked or dead-lettered)."},
-	"swarmmq_group_pending":     {Gauge, "Messages delivered to the consumer group and not yet acknowledged."},
+	"swarmmq_destination_depth":                    {Gauge, "Messages retained by the destination."},
+	"swarmmq_destination_bytes":                    {Gauge, "Payload bytes retained by the destination."},
+	"swarmmq_destination_published_messages_total": {Counter, "Messages this node stored for the destination as its partition's leader (not duplicates), since it started."},
+	"swarmmq_destination_published_bytes_total":    {Counter, "Wire bytes of those messages."},
+	"swarmmq_group_lag":                            {Gauge, "Messages of the destination the consumer group has not finished (acked or dead-lettered)."},
+	"swarmmq_group_pending":                        {Gauge, "Messages delivered to the consumer group and not yet acknowledged."},
 
 	// Fanout (stages/fanout) and the message cache (stages).
 	"swarmmq_fanout_parked_fetches":          {Gauge, "FETCH requests waiting for messages (long polls) now."},

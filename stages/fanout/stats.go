@@ -23,6 +23,10 @@ func (w *worker) stats() {
 		set.GetOrCreateGauge(name, nil).Set(v)
 		seen[name] = true
 	}
+	counter := func(name string, v uint64) {
+		set.GetOrCreateCounter(name).Set(v)
+		seen[name] = true
+	}
 	n := 0
 	for _, id := range w.parts {
 		dedupeStats(set, id, w.s.deps.Partitions[id].DedupeStats())
@@ -34,6 +38,12 @@ func (w *worker) stats() {
 			dest := strconv.Quote(string(d.Name))
 			gauge(fmt.Sprintf("swarmmq_destination_depth{destination=%s}", dest), float64(d.Msgs))
 			gauge(fmt.Sprintf("swarmmq_destination_bytes{destination=%s}", dest), float64(d.Bytes))
+			// What this node stored for PUBLISHes it proposed (as the
+			// partition's leader) since it started: see publish.go.
+			if r := w.pub[string(d.Name)]; r != nil {
+				counter(fmt.Sprintf("swarmmq_destination_published_messages_total{destination=%s}", dest), r.msgs)
+				counter(fmt.Sprintf("swarmmq_destination_published_bytes_total{destination=%s}", dest), r.bytes)
+			}
 			for _, g := range d.Groups {
 				labels := fmt.Sprintf("{destination=%s,group=%s}", dest, strconv.Quote(string(g.Name)))
 				gauge("swarmmq_group_lag"+labels, float64(g.Lag))
