@@ -50,8 +50,10 @@ type group struct {
 	confs              []confAt
 	confTerm, confWait uint64
 	// noHeir is set by handOff when no follower can take the leadership
-	// (read by HandOff).
-	noHeir atomic.Bool
+	// (read by HandOff); heirless counts its looks in a row that found no
+	// follower active.
+	noHeir   atomic.Bool
+	heirless int
 	// startCommit is the commit index stored when the group was opened:
 	// until it has applied that far, a restarted replica does not tick
 	// (ticks).

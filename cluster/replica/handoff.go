@@ -105,9 +105,14 @@ func (g *group) handOff() {
 	}
 	var best []uint64
 	var match uint64
+	voters := 0
 	for id, pr := range st.Progress {
+		if id == g.e.opts.ID || pr.IsLearner {
+			continue
+		}
+		voters++
 		switch {
-		case id == g.e.opts.ID || pr.IsLearner || !pr.RecentActive:
+		case !pr.RecentActive:
 		case len(best) == 0 || pr.Match > match:
 			best, match = []uint64{id}, pr.Match
 		case pr.Match == match:
@@ -115,11 +120,18 @@ func (g *group) handOff() {
 		}
 	}
 	if len(best) == 0 {
-		if !g.noHeir.Swap(true) {
+		// CheckQuorum clears every follower's RecentActive at each
+		// election timeout, and its next response sets it again: a look
+		// just after the check finds none active. So only a group with no
+		// other voter, or whose followers stayed silent for an election
+		// timeout of looks (one a tick), has no heir.
+		g.heirless++
+		if (voters == 0 || g.heirless > g.e.opts.ElectionTicks) && !g.noHeir.Swap(true) {
 			g.e.notifyLeadership() // HandOff need not wait for g
 		}
 		return
 	}
+	g.heirless = 0
 	g.noHeir.Store(false)
 	slices.Sort(best)
 	to := best[int(g.p)%len(best)]

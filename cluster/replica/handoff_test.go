@@ -39,6 +39,40 @@ func TestHandOffReturnsOnceNoneLed(t *testing.T) {
 	}
 }
 
+// TestHandOffRightAfterAQuorumCheck: at each election timeout the
+// leader's quorum check (CheckQuorum) marks every follower inactive until
+// its next response; a hand-off asked in between does not conclude that
+// no follower can take the partition (HandOff would return with the node
+// still leading it), it waits for the responses and transfers.
+func TestHandOffRightAfterAQuorumCheck(t *testing.T) {
+	e := newEnv(t, 3, 1)
+	n1 := e.nodes[0]
+	g := n1.eng.groups[0]
+	require.NoError(t, g.rn.Campaign())
+	e.stabilize()
+	active := func() bool {
+		for id, pr := range g.rn.Status().Progress {
+			if id != n1.id && pr.RecentActive {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; active(); i++ { // n1 alone ticks, its heartbeats held
+		require.Less(t, i, 4*DefaultElectionTicks, "the quorum check never cleared RecentActive")
+		n1.step(1)
+	}
+	n1.eng.requestHandOff()
+	n1.step(0)
+	require.False(t, g.noHeir.Load(), "no follower heard since the quorum check: no heir concluded")
+	for i := 0; e.leader(0) == n1.id || e.leader(0) == 0; i++ {
+		require.Less(t, i, 100, "no transfer: %s", e.status())
+		e.deliver()
+		e.stepAll(0)
+		n1.step(1)
+	}
+}
+
 // TestHandOffEndsWithItsContext: a transfer that cannot finish (its
 // target went down) keeps the leadership; HandOff returns when its ctx
 // ends.
