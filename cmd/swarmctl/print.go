@@ -72,15 +72,21 @@ func printDestination(out io.Writer, d adminapi.Destination) error {
 	row("Max age", unlimitedSeconds(d.Limits.MaxAgeSeconds))
 	row("Max deliver", d.Limits.MaxDeliver)
 	row("Ack timeout", seconds(d.Limits.AckTimeoutSeconds))
+	return thenTable(out, tw, len(d.Groups) == 0, "No groups.", func() error { return printGroups(out, d.Groups) })
+}
+
+// thenTable flushes tw (a block of rows), then after a blank line prints
+// none when the table would be empty, else the table table prints.
+func thenTable(out io.Writer, tw *tabwriter.Writer, empty bool, none string, table func() error) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(d.Groups) == 0 {
-		_, err := fmt.Fprintln(out, "\nNo groups.")
+	if empty {
+		_, err := fmt.Fprintln(out, "\n"+none)
 		return err
 	}
 	fmt.Fprintln(out)
-	return printGroups(out, d.Groups)
+	return table()
 }
 
 func printGroups(out io.Writer, gs []adminapi.Group) error {
@@ -103,15 +109,8 @@ func printGroup(out io.Writer, g adminapi.Group) error {
 	row("Ack floor", g.AckFloor)
 	row("Redelivered", g.Redeliveries)
 	row("Dead-lettered", g.DeadLettered)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(g.Members) == 0 {
-		_, err := fmt.Fprintln(out, "\nNo members (no connection fetching for the group on the partition's leader).")
-		return err
-	}
-	fmt.Fprintln(out)
-	return printMembers(out, g.Members)
+	return thenTable(out, tw, len(g.Members) == 0, "No members (no connection fetching for the group on the partition's leader).",
+		func() error { return printMembers(out, g.Members) })
 }
 
 // printMembers prints a group's members; the fetches other nodes

@@ -122,9 +122,7 @@ func WriteABMarkdown(w io.Writer, reps []perf.Report, reproduce string, toleranc
 		"the median of the runs listed as n. The **paired ratio** is the median over the rounds of head / base within " +
 		"a round (the two ran back to back, so it cancels most of what the machine's load does to both); a row is " +
 		"judged by it when it has three rounds or more, else by the rate ratio.\n\n")
-	if reproduce != "" {
-		fmt.Fprintf(&b, "Reproduce with `%s`; every run's exact command line is in [results.csv](results.csv) and [results.json](results.json).\n\n", reproduce)
-	}
+	writeReproduce(&b, reproduce)
 	b.WriteString("| fsync | workload | base msgs/s | head msgs/s | rate ratio | **paired ratio** | latency measured | base p50 / p99 µs | head p50 / p99 µs | **p99 ratio** | n |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n")
 	var slower, errs []string

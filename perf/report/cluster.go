@@ -77,9 +77,7 @@ func WriteClusterMarkdown(w io.Writer, reps []perf.Report, reproduce string) err
 		"All of it — the three nodes and the load generator — shares the same cores, so the cluster pays for three nodes' work " +
 		"on the cores one node had: these figures compare the two set-ups on one machine, not what three machines do. " +
 		"The two set-ups alternated (the order flipping every round); every figure is the median of the runs listed as n.\n\n")
-	if reproduce != "" {
-		fmt.Fprintf(&b, "Reproduce with `%s`; every run's exact command line is in [results.csv](results.csv) and [results.json](results.json).\n\n", reproduce)
-	}
+	writeReproduce(&b, reproduce)
 	b.WriteString("| workload | one node msgs/s | three nodes msgs/s | **rate ratio** | latency measured | one node p50 / p99 µs | three nodes p50 / p99 µs | **p99 ratio** | n |\n")
 	b.WriteString("|---|---:|---:|---:|---|---:|---:|---:|---:|\n")
 	var errs []string

@@ -36,14 +36,20 @@ func WriteMarkdown(w io.Writer, reps []perf.Report, reproduce string, links ...[
 	return err
 }
 
+// writeReproduce writes the line that names the command reproducing a
+// page, if there is one.
+func writeReproduce(b *strings.Builder, reproduce string) {
+	if reproduce != "" {
+		fmt.Fprintf(b, "Reproduce with `%s`; every run's exact command line is in [results.csv](results.csv) and [results.json](results.json).\n\n", reproduce)
+	}
+}
+
 func writeSetup(b *strings.Builder, reps []perf.Report, reproduce string) {
 	sizes := measured(b, reps)
 	fmt.Fprintf(b, "Payloads of %s bytes. Each broker ran embedded in its benchmark process (`swarmbench`, `natsbench`), "+
 		"so broker and load generator shared the same cores, with its data in a new temporary directory. "+
 		"SwarmMQ and NATS runs alternated (the order flipping every round) and every figure is the median of the runs listed as n.\n\n", sizes)
-	if reproduce != "" {
-		fmt.Fprintf(b, "Reproduce with `%s`; every run's exact command line is in [results.csv](results.csv) and [results.json](results.json).\n\n", reproduce)
-	}
+	writeReproduce(b, reproduce)
 	b.WriteString("Durability, matched pairwise:\n\n")
 	b.WriteString("- **ack after fsync**: SwarmMQ `fsync: always` · JetStream `sync_interval: always`.\n")
 	b.WriteString("- **periodic sync**: SwarmMQ `fsync: interval` · JetStream's default `sync_interval` (2 min).\n\n")
